@@ -1,0 +1,432 @@
+//! The decode pipeline: push frame → (inflate) → fetch result → one typed event per message.
+//!
+//! Each layer is an entry point of its own, because captures come in every shape: whole
+//! frames from a socket, bare fetch results from HTTP or a relay, bare payloads from logs.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use prost::Message;
+
+use crate::error::DecodeError;
+use crate::events::{self, meta, DecodeErrorEvent, Event, Payload, UnknownEvent};
+use crate::gzip;
+use crate::pb;
+
+/// Limits applied to untrusted input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Largest accepted frame (compressed) in bytes. Default 4 MiB.
+    pub max_frame_bytes: usize,
+    /// Largest inflated payload in bytes. Default 8 MiB.
+    pub max_inflated_bytes: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions { max_frame_bytes: 4 * 1024 * 1024, max_inflated_bytes: gzip::DEFAULT_MAX_INFLATED }
+    }
+}
+
+/// The envelope fields an event's meta is built from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EnvelopeInfo {
+    pub msg_id: u64,
+    pub is_history: bool,
+}
+
+/// What one frame (or one bare batch) decodes to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decoded {
+    /// Frame fields; zero/empty for a bare batch.
+    pub seq_id: u64,
+    pub log_id: u64,
+    /// `msg`, `hb`, `ack`, `im_enter_room_resp`, ... (`msg` for a bare batch).
+    pub payload_type: String,
+    /// Batch fields, used for acks, heartbeats and resuming.
+    pub cursor: String,
+    pub internal_ext: String,
+    pub need_ack: bool,
+    pub fetch_interval_ms: i64,
+    pub heartbeat_duration: i64,
+    pub now_ms: i64,
+    pub is_first: bool,
+    pub push_server: String,
+    pub route_params: Vec<(String, String)>,
+    /// One or more events per message, in wire order (derived events follow their source).
+    pub events: Vec<Event>,
+}
+
+/// Decodes one push frame with default limits. See [`decode_frame_with`].
+pub fn decode_frame(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    decode_frame_with(bytes, &DecodeOptions::default())
+}
+
+/// Decodes one push frame: inflates its payload when the `compress_type` header says
+/// gzip or the payload starts with the gzip magic, then decodes the batch. Frames that
+/// are not `msg` frames (heartbeat echoes, enter-room responses) decode to no events.
+pub fn decode_frame_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, DecodeError> {
+    if bytes.len() > opts.max_frame_bytes {
+        return Err(DecodeError::TooLarge { what: "frame", len: bytes.len(), cap: opts.max_frame_bytes });
+    }
+    let frame = pb::PushFrame::decode(bytes).map_err(|e| DecodeError::protobuf("frame", e))?;
+    let mut out = Decoded { seq_id: frame.seq_id, log_id: frame.log_id, ..Decoded::default() };
+    let is_msg = frame.payload_type.is_empty() || frame.payload_type == "msg";
+    out.payload_type = frame.payload_type;
+    if !is_msg || frame.payload.is_empty() {
+        return Ok(out);
+    }
+    let compress = frame.headers.iter().find(|h| h.key == "compress_type").map(|h| h.value.as_str()).unwrap_or("");
+    let inflated;
+    let batch: &[u8] = match compress {
+        "gzip" => {
+            inflated = gzip::gunzip(&frame.payload, opts.max_inflated_bytes)?;
+            &inflated
+        }
+        "" | "none" if gzip::looks_like_gzip(&frame.payload) => {
+            inflated = gzip::gunzip(&frame.payload, opts.max_inflated_bytes)?;
+            &inflated
+        }
+        "" | "none" => &frame.payload,
+        other => return Err(DecodeError::UnsupportedCompression(other.to_string())),
+    };
+    if batch.len() > opts.max_inflated_bytes {
+        return Err(DecodeError::TooLarge { what: "batch", len: batch.len(), cap: opts.max_inflated_bytes });
+    }
+    decode_batch_into(batch, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes a bare fetch result (the body of an HTTP im/fetch, or a frame's inflated payload).
+pub fn decode_batch(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    let mut out = Decoded { payload_type: "msg".to_string(), ..Decoded::default() };
+    decode_batch_into(bytes, &mut out)?;
+    Ok(out)
+}
+
+fn decode_batch_into(bytes: &[u8], out: &mut Decoded) -> Result<(), DecodeError> {
+    let batch = pb::FetchResult::decode(bytes).map_err(|e| DecodeError::protobuf("batch", e))?;
+    out.cursor = batch.cursor;
+    out.internal_ext = batch.internal_ext;
+    out.need_ack = batch.need_ack;
+    out.fetch_interval_ms = batch.fetch_interval_ms;
+    out.heartbeat_duration = batch.heartbeat_duration;
+    out.now_ms = batch.now_ms;
+    out.is_first = batch.is_first;
+    out.push_server = batch.push_server;
+    out.route_params = batch.route_params.into_iter().collect();
+    out.events.reserve(batch.messages.len());
+    for m in batch.messages {
+        let env = EnvelopeInfo { msg_id: m.msg_id, is_history: m.is_history };
+        decode_message_into(&m.method, m.payload, env, &mut out.events);
+    }
+    Ok(())
+}
+
+/// Decodes one message payload of `method` (as found in capture logs) into its events.
+/// Never fails: an unknown method gives [`Event::Unknown`], a malformed payload
+/// [`Event::DecodeError`].
+pub fn decode_message(method: &str, payload: &[u8]) -> Vec<Event> {
+    let mut out = Vec::with_capacity(1);
+    decode_message_into(method, payload.to_vec(), EnvelopeInfo::default(), &mut out);
+    out
+}
+
+/// Like [`decode_message`], appending to `out` and taking envelope fields into the meta.
+pub fn decode_message_into(method: &str, payload: Vec<u8>, env: EnvelopeInfo, out: &mut Vec<Event>) {
+    match dispatch(method, &payload, env, out) {
+        Some(Ok(())) => {}
+        Some(Err(err)) => out.push(Event::DecodeError(DecodeErrorEvent {
+            meta: events::EventMeta { msg_id: env.msg_id, is_history: env.is_history, ..Default::default() },
+            method: method.to_string(),
+            error: alloc::format!("{method}: {err}"),
+            payload,
+        })),
+        None => out.push(Event::Unknown(UnknownEvent {
+            meta: events::EventMeta { msg_id: env.msg_id, is_history: env.is_history, ..Default::default() },
+            method: method.to_string(),
+            payload,
+        })),
+    }
+}
+
+/// Gives the header of any schema message, wherever the message keeps it.
+pub(crate) trait HasCommon {
+    fn common(&self) -> Option<&pb::Common>;
+}
+
+macro_rules! has_common {
+    ($($t:ident),* $(,)?) => { $( impl HasCommon for pb::$t { fn common(&self) -> Option<&pb::Common> { self.common.as_ref() } } )* };
+}
+
+has_common!(
+    ChatMessage, GiftMessage, LikeMessage, MemberMessage, SocialMessage, RoomUserSeqMessage, ControlMessage,
+    SubNotifyMessage, QuestionNewMessage, EmoteChatMessage, EnvelopeMessage, LiveIntroMessage, LinkMicBattleMessage,
+    LinkMicArmiesMessage, RoomPinMessage, ImDeleteMessage, CaptionMessage, BarrageMessage, PollMessage, GoalUpdateMessage,
+    RankUpdateMessage, RankTextMessage, HourlyRankRewardMessage, HourlyRankMessage, WeeklyRankRewardMessage,
+    GameRankNotifyMessage, InRoomBannerMessage, InRoomBannerRefreshMessage, RoomMessage, SystemMessage, RoomNotifyMessage,
+    RoomVerifyMessage, MarqueeAnnouncementMessage, BottomMessage, ToastMessage, NoticeMessage, AccessControlMessage,
+    AccessRecallMessage, MsgDetectMessage, PerceptionMessage, UnauthorizedMemberMessage, HashtagMessage, RoomStickerMessage,
+    AnchorToolModificationMessage, SubTimerStickerMessage, SubWaveMessage, SubscriptionGuideMessage, SubPinEventMessage,
+    CapsuleMessage, GiftBroadcastMessage, GiftPanelUpdateMessage, GiftDynamicRestrictionMessage, GiftPromptMessage,
+    GiftCollectionUpdateMessage, EnvelopePortalMessage, GoodyBagMessage, QuestionSelectedMessage, QuestionDeleteMessage,
+    QuestionSlideDownMessage, QuestionSwitchMessage, PictionaryStartMessage, PictionaryUpdateMessage, PictionaryEndMessage,
+    PictionaryExitMessage, LiveGameIntroMessage, ViewerPicksUpdateMessage, BoostCardMessage, GuideMessage, SpeakerMessage,
+    LinkMicBattlePunishFinishMessage, LinkMicBattleItemCardMessage, LinkMicBattleTaskMessage, LinkMicBattleNoticeMessage,
+    LinkMicMethodMessage, LinkMicFanTicketMethodMessage, LinkMicAnchorGuideMessage, LinkMicLayoutStateMessage, LinkMessage,
+    LinkLayerMessage, LinkScreenChangeMessage, LinkStateMessage, OecLiveShoppingMessage, PaidContentLiveShoppingMessage,
+    EcShortItemRefreshMessage, EcTaskRegisterMessage, BaLeadGenMessage, DonationStickerModifyMethod,
+    PartnershipCardChangeMessage, PartnershipDownloadCountMessage, PartnershipDropsUpdateMessage,
+    PartnershipGameOfflineMessage, PartnershipPunishMessage, UpdateShareRevenueNoticeMessage,
+);
+
+/// Decodes `payload` as `T` and returns it with its meta.
+fn parse<T: Message + Default + HasCommon>(payload: &[u8], env: EnvelopeInfo) -> Result<(T, events::EventMeta), DecodeError> {
+    let m = T::decode(payload).map_err(|e| DecodeError::protobuf("payload", e))?;
+    let meta = meta(m.common(), &env);
+    Ok((m, meta))
+}
+
+fn payload<T: Message + Default + HasCommon>(payload: &[u8], env: EnvelopeInfo) -> Result<Payload<T>, DecodeError> {
+    parse::<T>(payload, env).map(|(data, meta)| Payload { meta, data })
+}
+
+/// Every method the decoder knows, with the event it produces first.
+pub const KNOWN_METHODS: &[(&str, &str)] = &[
+    ("WebcastChatMessage", "chat"),
+    ("WebcastGiftMessage", "gift"),
+    ("WebcastLikeMessage", "like"),
+    ("WebcastMemberMessage", "member"),
+    ("WebcastSocialMessage", "social"),
+    ("WebcastRoomUserSeqMessage", "roomUser"),
+    ("WebcastControlMessage", "controlMessage"),
+    ("WebcastSubNotifyMessage", "subscribe"),
+    ("WebcastQuestionNewMessage", "questionNew"),
+    ("WebcastEmoteChatMessage", "emote"),
+    ("WebcastEnvelopeMessage", "envelope"),
+    ("WebcastLiveIntroMessage", "liveIntro"),
+    ("WebcastLinkMicBattle", "linkMicBattle"),
+    ("WebcastLinkMicArmies", "linkMicArmies"),
+    ("WebcastRoomPinMessage", "roomPin"),
+    ("WebcastImDeleteMessage", "imDelete"),
+    ("WebcastCaptionMessage", "caption"),
+    ("WebcastBarrageMessage", "barrage"),
+    ("WebcastPollMessage", "poll"),
+    ("WebcastGoalUpdateMessage", "goalUpdate"),
+    ("WebcastRankUpdateMessage", "rankUpdate"),
+    ("WebcastRankTextMessage", "rankText"),
+    ("WebcastHourlyRankRewardMessage", "hourlyRank"),
+    ("WebcastHourlyRankMessage", "hourlyRankLegacy"),
+    ("WebcastWeeklyRankRewardMessage", "weeklyRankReward"),
+    ("WebcastGameRankNotifyMessage", "gameRankNotify"),
+    ("WebcastInRoomBannerMessage", "inRoomBanner"),
+    ("WebcastInRoomBannerRefreshMessage", "inRoomBannerRefresh"),
+    ("WebcastRoomMessage", "roomMessage"),
+    ("RoomMessage", "roomMessage"),
+    ("WebcastSystemMessage", "system"),
+    ("WebcastRoomNotifyMessage", "roomNotify"),
+    ("WebcastRoomVerifyMessage", "roomVerify"),
+    ("RoomVerifyMessage", "roomVerify"),
+    ("WebcastMarqueeAnnouncementMessage", "marqueeAnnouncement"),
+    ("WebcastBottomMessage", "bottomMessage"),
+    ("WebcastToastMessage", "toast"),
+    ("WebcastNoticeMessage", "notice"),
+    ("WebcastAccessControlMessage", "accessControl"),
+    ("WebcastAccessRecallMessage", "accessRecall"),
+    ("WebcastMsgDetectMessage", "msgDetect"),
+    ("WebcastPerceptionMessage", "perception"),
+    ("WebcastUnauthorizedMemberMessage", "unauthorizedMember"),
+    ("WebcastHashtagMessage", "hashtag"),
+    ("WebcastRoomStickerMessage", "roomSticker"),
+    ("WebcastAnchorToolModificationMessage", "anchorToolModification"),
+    ("WebcastSubTimerStickerMessage", "subTimerSticker"),
+    ("WebcastSubWaveMessage", "subWave"),
+    ("WebcastSubscriptionGuideMessage", "subscriptionGuide"),
+    ("WebcastSubPinEventMessage", "subPinEvent"),
+    ("WebcastCapsuleMessage", "capsule"),
+    ("WebcastGiftBroadcastMessage", "giftBroadcast"),
+    ("WebcastGiftPanelUpdateMessage", "giftPanelUpdate"),
+    ("WebcastGiftDynamicRestrictionMessage", "giftDynamicRestriction"),
+    ("WebcastGiftPromptMessage", "giftPrompt"),
+    ("WebcastGiftCollectionUpdateMessage", "giftCollectionUpdate"),
+    ("WebcastEnvelopePortalMessage", "envelopePortal"),
+    ("WebcastGoodyBagMessage", "goodyBag"),
+    ("WebcastQuestionSelectedMessage", "questionSelected"),
+    ("WebcastQuestionDeleteMessage", "questionDelete"),
+    ("WebcastQuestionSlideDownMessage", "questionSlideDown"),
+    ("WebcastQuestionSwitchMessage", "questionSwitch"),
+    ("WebcastPictionaryStartMessage", "pictionaryStart"),
+    ("WebcastPictionaryUpdateMessage", "pictionaryUpdate"),
+    ("WebcastPictionaryEndMessage", "pictionaryEnd"),
+    ("WebcastPictionaryExitMessage", "pictionaryExit"),
+    ("WebcastLiveGameIntroMessage", "liveGameIntro"),
+    ("WebcastViewerPicksUpdateMessage", "viewerPicksUpdate"),
+    ("WebcastBoostCardMessage", "boostCard"),
+    ("WebcastGuideMessage", "guide"),
+    ("WebcastSpeakerMessage", "speaker"),
+    ("WebcastLinkMicBattlePunishFinish", "linkMicBattlePunishFinish"),
+    ("WebcastLinkMicBattleItemCard", "linkMicBattleItemCard"),
+    ("WebcastLinkmicBattleTaskMessage", "linkMicBattleTask"),
+    ("WebcastLinkmicBattleNoticeMessage", "linkMicBattleNotice"),
+    ("WebcastLinkMicMethod", "linkMicMethod"),
+    ("LinkMicMethod", "linkMicMethod"),
+    ("WebcastLinkMicFanTicketMethod", "linkMicFanTicketMethod"),
+    ("WebcastLinkMicAnchorGuideMessage", "linkMicAnchorGuide"),
+    ("WebcastLinkMicLayoutStateMessage", "linkMicLayoutState"),
+    ("WebcastLinkMessage", "linkMessage"),
+    ("WebcastLinkLayerMessage", "linkLayer"),
+    ("WebcastLinkScreenChangeMessage", "linkScreenChange"),
+    ("WebcastLinkStateMessage", "linkState"),
+    ("WebcastOecLiveShoppingMessage", "oecLiveShopping"),
+    ("WebcastPaidContentLiveShoppingMessage", "paidContentLiveShopping"),
+    ("WebcastEcShortItemRefreshMessage", "ecShortItemRefresh"),
+    ("WebcastEcTaskRegisterMessage", "ecTaskRegister"),
+    ("WebcastBALeadGenMessage", "baLeadGen"),
+    ("WebcastDonationStickerModifyMethod", "donationStickerModify"),
+    ("WebcastPartnershipCardChangeMessage", "partnershipCardChange"),
+    ("WebcastPartnershipDownloadCountMessage", "partnershipDownloadCount"),
+    ("WebcastPartnershipDropsUpdateMessage", "partnershipDropsUpdate"),
+    ("WebcastPartnershipGameOfflineMessage", "partnershipGameOffline"),
+    ("WebcastPartnershipPunishMessage", "partnershipPunish"),
+    ("WebcastUpdateShareRevenueNoticeMessage", "updateShareRevenueNotice"),
+];
+
+/// The first event name `method` produces, or `None` for a method we do not know.
+pub fn event_name_for_method(method: &str) -> Option<&'static str> {
+    KNOWN_METHODS.iter().find(|(m, _)| *m == method).map(|(_, e)| *e)
+}
+
+/// Decodes a known method into `out`; `None` when the method is unknown.
+fn dispatch(method: &str, p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Option<Result<(), DecodeError>> {
+    macro_rules! generic {
+        ($variant:ident) => {
+            payload(p, env).map(|e| out.push(Event::$variant(e)))
+        };
+    }
+    macro_rules! shaped {
+        ($variant:ident, $conv:path) => {
+            parse(p, env).map(|(m, meta)| out.push(Event::$variant($conv(m, meta))))
+        };
+    }
+    let r = match method {
+        "WebcastChatMessage" => shaped!(Chat, events::chat),
+        "WebcastGiftMessage" => shaped!(Gift, events::gift),
+        "WebcastLikeMessage" => shaped!(Like, events::like),
+        "WebcastMemberMessage" => shaped!(Member, events::member),
+        "WebcastSocialMessage" => parse(p, env).map(|(m, meta)| {
+            let e = events::social(m, meta);
+            let derived = events::social_derived(&e);
+            out.push(Event::Social(e));
+            out.extend(derived);
+        }),
+        "WebcastRoomUserSeqMessage" => shaped!(RoomUser, events::room_user),
+        "WebcastControlMessage" => parse(p, env).map(|(m, meta)| {
+            let e = events::control(m, meta);
+            let ended = matches!(e.action, 3 | 4);
+            let end = ended.then(|| Event::StreamEnd(e.clone()));
+            out.push(Event::ControlMessage(e));
+            out.extend(end);
+        }),
+        "WebcastSubNotifyMessage" => shaped!(Subscribe, events::subscribe),
+        "WebcastQuestionNewMessage" => shaped!(QuestionNew, events::question),
+        "WebcastEmoteChatMessage" => shaped!(Emote, events::emote_chat),
+        "WebcastEnvelopeMessage" => parse::<pb::EnvelopeMessage>(p, env).map(|(m, meta)| {
+            let key = m.common.as_ref().and_then(|c| c.display_text.as_ref()).map(|t| t.key.contains("ttlive_superfanbox"));
+            let e = events::envelope(m, meta);
+            let super_fan = key == Some(true) || e.business_type == 19;
+            let derived = super_fan.then(|| Event::SuperFanBox(e.clone()));
+            out.push(Event::Envelope(e));
+            out.extend(derived);
+        }),
+        "WebcastLiveIntroMessage" => shaped!(LiveIntro, events::live_intro),
+        "WebcastLinkMicBattle" => shaped!(LinkMicBattle, events::battle),
+        "WebcastLinkMicArmies" => shaped!(LinkMicArmies, events::armies),
+        "WebcastRoomPinMessage" => shaped!(RoomPin, events::room_pin),
+        "WebcastImDeleteMessage" => shaped!(ImDelete, events::im_delete),
+        "WebcastCaptionMessage" => shaped!(Caption, events::caption),
+        "WebcastBarrageMessage" => parse::<pb::BarrageMessage>(p, env).map(|(m, meta)| {
+            let common_key = m.common_barrage_content.as_ref().map(|t| t.key.clone()).unwrap_or_default();
+            let e = events::barrage(m, meta);
+            let derived = events::barrage_derived(&e, &common_key);
+            out.push(Event::Barrage(e));
+            out.extend(derived);
+        }),
+        "WebcastPollMessage" => generic!(Poll),
+        "WebcastGoalUpdateMessage" => generic!(GoalUpdate),
+        "WebcastRankUpdateMessage" => generic!(RankUpdate),
+        "WebcastRankTextMessage" => generic!(RankText),
+        "WebcastHourlyRankRewardMessage" => generic!(HourlyRank),
+        "WebcastHourlyRankMessage" => generic!(HourlyRankLegacy),
+        "WebcastWeeklyRankRewardMessage" => generic!(WeeklyRankReward),
+        "WebcastGameRankNotifyMessage" => generic!(GameRankNotify),
+        "WebcastInRoomBannerMessage" => generic!(InRoomBanner),
+        "WebcastInRoomBannerRefreshMessage" => generic!(InRoomBannerRefresh),
+        "WebcastRoomMessage" | "RoomMessage" => generic!(RoomMessage),
+        "WebcastSystemMessage" => generic!(System),
+        "WebcastRoomNotifyMessage" => generic!(RoomNotify),
+        "WebcastRoomVerifyMessage" | "RoomVerifyMessage" => generic!(RoomVerify),
+        "WebcastMarqueeAnnouncementMessage" => generic!(MarqueeAnnouncement),
+        "WebcastBottomMessage" => generic!(BottomMessage),
+        "WebcastToastMessage" => generic!(Toast),
+        "WebcastNoticeMessage" => generic!(Notice),
+        "WebcastAccessControlMessage" => generic!(AccessControl),
+        "WebcastAccessRecallMessage" => generic!(AccessRecall),
+        "WebcastMsgDetectMessage" => generic!(MsgDetect),
+        "WebcastPerceptionMessage" => generic!(Perception),
+        "WebcastUnauthorizedMemberMessage" => generic!(UnauthorizedMember),
+        "WebcastHashtagMessage" => generic!(Hashtag),
+        "WebcastRoomStickerMessage" => generic!(RoomSticker),
+        "WebcastAnchorToolModificationMessage" => generic!(AnchorToolModification),
+        "WebcastSubTimerStickerMessage" => generic!(SubTimerSticker),
+        "WebcastSubWaveMessage" => generic!(SubWave),
+        "WebcastSubscriptionGuideMessage" => generic!(SubscriptionGuide),
+        "WebcastSubPinEventMessage" => generic!(SubPinEvent),
+        "WebcastCapsuleMessage" => generic!(Capsule),
+        "WebcastGiftBroadcastMessage" => generic!(GiftBroadcast),
+        "WebcastGiftPanelUpdateMessage" => generic!(GiftPanelUpdate),
+        "WebcastGiftDynamicRestrictionMessage" => generic!(GiftDynamicRestriction),
+        "WebcastGiftPromptMessage" => generic!(GiftPrompt),
+        "WebcastGiftCollectionUpdateMessage" => generic!(GiftCollectionUpdate),
+        "WebcastEnvelopePortalMessage" => generic!(EnvelopePortal),
+        "WebcastGoodyBagMessage" => generic!(GoodyBag),
+        "WebcastQuestionSelectedMessage" => generic!(QuestionSelected),
+        "WebcastQuestionDeleteMessage" => generic!(QuestionDelete),
+        "WebcastQuestionSlideDownMessage" => generic!(QuestionSlideDown),
+        "WebcastQuestionSwitchMessage" => generic!(QuestionSwitch),
+        "WebcastPictionaryStartMessage" => generic!(PictionaryStart),
+        "WebcastPictionaryUpdateMessage" => generic!(PictionaryUpdate),
+        "WebcastPictionaryEndMessage" => generic!(PictionaryEnd),
+        "WebcastPictionaryExitMessage" => generic!(PictionaryExit),
+        "WebcastLiveGameIntroMessage" => generic!(LiveGameIntro),
+        "WebcastViewerPicksUpdateMessage" => generic!(ViewerPicksUpdate),
+        "WebcastBoostCardMessage" => generic!(BoostCard),
+        "WebcastGuideMessage" => generic!(Guide),
+        "WebcastSpeakerMessage" => generic!(Speaker),
+        "WebcastLinkMicBattlePunishFinish" => generic!(LinkMicBattlePunishFinish),
+        "WebcastLinkMicBattleItemCard" => generic!(LinkMicBattleItemCard),
+        "WebcastLinkmicBattleTaskMessage" => generic!(LinkMicBattleTask),
+        "WebcastLinkmicBattleNoticeMessage" => generic!(LinkMicBattleNotice),
+        "WebcastLinkMicMethod" | "LinkMicMethod" => generic!(LinkMicMethod),
+        "WebcastLinkMicFanTicketMethod" => generic!(LinkMicFanTicketMethod),
+        "WebcastLinkMicAnchorGuideMessage" => generic!(LinkMicAnchorGuide),
+        "WebcastLinkMicLayoutStateMessage" => generic!(LinkMicLayoutState),
+        "WebcastLinkMessage" => generic!(LinkMessage),
+        "WebcastLinkLayerMessage" => generic!(LinkLayer),
+        "WebcastLinkScreenChangeMessage" => generic!(LinkScreenChange),
+        "WebcastLinkStateMessage" => generic!(LinkState),
+        "WebcastOecLiveShoppingMessage" => generic!(OecLiveShopping),
+        "WebcastPaidContentLiveShoppingMessage" => generic!(PaidContentLiveShopping),
+        "WebcastEcShortItemRefreshMessage" => generic!(EcShortItemRefresh),
+        "WebcastEcTaskRegisterMessage" => generic!(EcTaskRegister),
+        "WebcastBALeadGenMessage" => generic!(BaLeadGen),
+        "WebcastDonationStickerModifyMethod" => generic!(DonationStickerModify),
+        "WebcastPartnershipCardChangeMessage" => generic!(PartnershipCardChange),
+        "WebcastPartnershipDownloadCountMessage" => generic!(PartnershipDownloadCount),
+        "WebcastPartnershipDropsUpdateMessage" => generic!(PartnershipDropsUpdate),
+        "WebcastPartnershipGameOfflineMessage" => generic!(PartnershipGameOffline),
+        "WebcastPartnershipPunishMessage" => generic!(PartnershipPunish),
+        "WebcastUpdateShareRevenueNoticeMessage" => generic!(UpdateShareRevenueNotice),
+        _ => return None,
+    };
+    Some(r)
+}

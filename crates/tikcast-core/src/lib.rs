@@ -1,0 +1,50 @@
+//! # tikcast-core
+//!
+//! A `no_std` + `alloc` decoder for TikTok LIVE "Webcast" traffic: push frames, gzip,
+//! fetch results and ~95 message methods into typed [`Event`]s, plus the frames a client
+//! sends (enter-room, heartbeat, ack). It knows nothing of sockets, clocks or JS; the
+//! wasm crate and the native binary drive it.
+//!
+//! Every byte is treated as hostile: decoding never panics, inflated output and frame
+//! size are capped ([`DecodeOptions`]), protobuf nesting is limited (prost's recursion
+//! limit), and a bad message becomes an [`Event::DecodeError`] while the rest of its
+//! frame still decodes.
+//!
+//! ```
+//! let events = tikcast_core::decode_message("WebcastLikeMessage", &[0x10, 0x05, 0x18, 0x2a]);
+//! let tikcast_core::Event::Like(like) = &events[0] else { panic!() };
+//! assert_eq!((like.like_count, like.total_like_count), (5, 42));
+//! ```
+//!
+//! Features:
+//! - `serde` (default): `Serialize` for every event, giving the canonical event JSON of
+//!   `docs/events.md` (camelCase, 64-bit ids as strings, `type` = event name).
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod base64;
+pub mod client;
+pub mod decode;
+pub mod error;
+pub mod events;
+pub mod gzip;
+#[cfg(feature = "serde")]
+mod json;
+pub mod user;
+
+/// Types generated from `proto/` (our clean-room schema).
+#[allow(clippy::all, missing_docs)]
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/tikcast.webcast.rs"));
+}
+
+pub use client::{ack_frame, enter_room_frame, heartbeat_frame, EnterRoom};
+pub use decode::{decode_batch, decode_frame, decode_frame_with, decode_message, Decoded, DecodeOptions, EnvelopeInfo};
+pub use error::DecodeError;
+pub use events::{Event, EventMeta};
+pub use user::User;
+
+/// The crate version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,1 +1,131 @@
-fn main() {}
+//! `tikcast`: the native command line. For now: `decode` (frames, batches and single
+//! payloads to canonical event JSON) and `demo-frame` (writes the bundled demo frame,
+//! built by our own encoder). Relay, replay, record, mock and watch follow.
+
+mod fixture;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use tikcast_core::{decode_batch, decode_frame_with, decode_message, DecodeOptions, Event};
+
+#[derive(Parser)]
+#[command(name = "tikcast", version, about = "TikTok LIVE Webcast decoder and tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode one push frame (or a bare batch, or one message payload) to event JSON lines.
+    Decode {
+        /// Input file, or - for standard input.
+        #[arg(default_value = "-")]
+        input: String,
+        /// The input is one inner message payload of this method (e.g. WebcastChatMessage).
+        #[arg(long, conflicts_with = "batch")]
+        method: Option<String>,
+        /// The input is a bare fetch result (no push frame around it, not gzipped).
+        #[arg(long)]
+        batch: bool,
+        /// The input is base64 text rather than raw bytes.
+        #[arg(long)]
+        base64: bool,
+        /// Print a summary line with the frame fields (cursor, need-ack, ...) before the events.
+        #[arg(long)]
+        frame_info: bool,
+        /// Largest inflated payload, in bytes.
+        #[arg(long, default_value_t = tikcast_core::gzip::DEFAULT_MAX_INFLATED)]
+        max_inflated: usize,
+    },
+    /// Write the bundled demo push frame (made by our own encoder, no real user data).
+    DemoFrame {
+        /// Output file, or - for standard output.
+        #[arg(default_value = "-")]
+        output: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode { input, method, batch, base64, frame_info, max_inflated } => {
+            decode(&input, method.as_deref(), batch, base64, frame_info, max_inflated)
+        }
+        Command::DemoFrame { output } => write_output(&output, &fixture::demo_frame()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("tikcast: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_input(input: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    if input == "-" {
+        std::io::stdin().read_to_end(&mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
+    } else {
+        bytes = std::fs::read(PathBuf::from(input)).map_err(|e| format!("cannot read {input}: {e}"))?;
+    }
+    Ok(bytes)
+}
+
+fn write_output(output: &str, bytes: &[u8]) -> Result<(), String> {
+    if output == "-" {
+        std::io::stdout().write_all(bytes).map_err(|e| format!("cannot write standard output: {e}"))
+    } else {
+        std::fs::write(output, bytes).map_err(|e| format!("cannot write {output}: {e}"))
+    }
+}
+
+fn decode(input: &str, method: Option<&str>, batch: bool, b64: bool, frame_info: bool, max_inflated: usize) -> Result<(), String> {
+    let mut bytes = read_input(input)?;
+    if b64 {
+        let text: String = String::from_utf8_lossy(&bytes).split_whitespace().collect();
+        bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| format!("input is not valid base64 ({e}); drop --base64 for raw bytes"))?;
+    }
+    let events: Vec<Event> = if let Some(method) = method {
+        decode_message(method, &bytes)
+    } else {
+        let opts = DecodeOptions { max_inflated_bytes: max_inflated, ..DecodeOptions::default() };
+        let decoded = if batch { decode_batch(&bytes) } else { decode_frame_with(&bytes, &opts) };
+        let decoded = decoded.map_err(|e| {
+            let hint = if batch { "" } else { " (for a bare fetch result use --batch, for one payload --method NAME)" };
+            format!("cannot decode input: {e}{hint}")
+        })?;
+        if frame_info {
+            let info = serde_json::json!({
+                "type": "frame",
+                "payloadType": decoded.payload_type,
+                "seqId": decoded.seq_id.to_string(),
+                "logId": decoded.log_id.to_string(),
+                "cursor": decoded.cursor,
+                "needAck": decoded.need_ack,
+                "fetchIntervalMs": decoded.fetch_interval_ms,
+                "heartbeatDuration": decoded.heartbeat_duration,
+                "nowMs": decoded.now_ms,
+                "isFirst": decoded.is_first,
+                "pushServer": decoded.push_server,
+                "events": decoded.events.len(),
+            });
+            println!("{info}");
+        }
+        decoded.events
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for e in &events {
+        let line = serde_json::to_string(e).map_err(|e| format!("cannot serialize event: {e}"))?;
+        writeln!(out, "{line}").map_err(|e| format!("cannot write standard output: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("cannot write standard output: {e}"))
+}

@@ -12,7 +12,8 @@ use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{DescriptorProto, FileDescriptorSet};
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let proto_root = manifest.join("../../proto");
     let files = [
         "tikcast/webcast/transport.proto",
@@ -23,13 +24,20 @@ fn main() {
         println!("cargo:rerun-if-changed={}", proto_root.join(f).display());
     }
 
-    let fds: FileDescriptorSet = protox::compile(files, [&proto_root]).unwrap_or_else(|e| panic!("proto/ does not compile: {e:?}"));
+    let fds: FileDescriptorSet = protox::compile(files, [&proto_root])
+        .unwrap_or_else(|e| panic!("proto/ does not compile: {e:?}"));
 
     let mut config = Config::new();
     // BTreeMap works in no_std; HashMap needs std.
     config.btree_map(["."]);
-    config.type_attribute(".", "#[cfg_attr(feature = \"serde\", derive(serde::Serialize))]");
-    config.type_attribute(".", "#[cfg_attr(feature = \"serde\", serde(rename_all = \"camelCase\"))]");
+    config.type_attribute(
+        ".",
+        "#[cfg_attr(feature = \"serde\", derive(serde::Serialize))]",
+    );
+    config.type_attribute(
+        ".",
+        "#[cfg_attr(feature = \"serde\", serde(rename_all = \"camelCase\"))]",
+    );
     for file in &fds.file {
         let package = file.package();
         for msg in &file.message_type {
@@ -59,7 +67,10 @@ fn annotate(config: &mut Config, parent: &str, msg: &DescriptorProto) {
             _ => None,
         };
         if let Some(with) = with {
-            config.field_attribute(format!("{path}.{}", field.name()), format!("#[cfg_attr(feature = \"serde\", serde({with}))]"));
+            config.field_attribute(
+                format!("{path}.{}", field.name()),
+                format!("#[cfg_attr(feature = \"serde\", serde({with}))]"),
+            );
         }
     }
     for nested in &msg.nested_type {

@@ -8,14 +8,28 @@ use prost::Message;
 use crate::pb;
 
 fn frame(payload_type: &str, log_id: u64, payload: Vec<u8>) -> Vec<u8> {
-    pb::PushFrame { log_id, payload_encoding: "pb".to_string(), payload_type: payload_type.to_string(), payload, ..Default::default() }
-        .encode_to_vec()
+    pb::PushFrame {
+        log_id,
+        payload_encoding: "pb".to_string(),
+        payload_type: payload_type.to_string(),
+        payload,
+        ..Default::default()
+    }
+    .encode_to_vec()
 }
 
 /// A heartbeat (`hb`) frame for `room_id`; `seq` is 1 for the first heartbeat after
 /// entering a room and grows by one each time.
 pub fn heartbeat_frame(room_id: u64, seq: u64) -> Vec<u8> {
-    frame("hb", 0, pb::HeartbeatPayload { room_id, send_packet_seq_id: seq }.encode_to_vec())
+    frame(
+        "hb",
+        0,
+        pb::HeartbeatPayload {
+            room_id,
+            send_packet_seq_id: seq,
+        }
+        .encode_to_vec(),
+    )
 }
 
 /// An acknowledgement of the frame with `log_id`, carrying that batch's `internal_ext`.

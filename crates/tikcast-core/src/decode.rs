@@ -24,7 +24,10 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { max_frame_bytes: 4 * 1024 * 1024, max_inflated_bytes: gzip::DEFAULT_MAX_INFLATED }
+        DecodeOptions {
+            max_frame_bytes: 4 * 1024 * 1024,
+            max_inflated_bytes: gzip::DEFAULT_MAX_INFLATED,
+        }
     }
 }
 
@@ -67,16 +70,29 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Decoded, DecodeError> {
 /// are not `msg` frames (heartbeat echoes, enter-room responses) decode to no events.
 pub fn decode_frame_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, DecodeError> {
     if bytes.len() > opts.max_frame_bytes {
-        return Err(DecodeError::TooLarge { what: "frame", len: bytes.len(), cap: opts.max_frame_bytes });
+        return Err(DecodeError::TooLarge {
+            what: "frame",
+            len: bytes.len(),
+            cap: opts.max_frame_bytes,
+        });
     }
     let frame = pb::PushFrame::decode(bytes).map_err(|e| DecodeError::protobuf("frame", e))?;
-    let mut out = Decoded { seq_id: frame.seq_id, log_id: frame.log_id, ..Decoded::default() };
+    let mut out = Decoded {
+        seq_id: frame.seq_id,
+        log_id: frame.log_id,
+        ..Decoded::default()
+    };
     let is_msg = frame.payload_type.is_empty() || frame.payload_type == "msg";
     out.payload_type = frame.payload_type;
     if !is_msg || frame.payload.is_empty() {
         return Ok(out);
     }
-    let compress = frame.headers.iter().find(|h| h.key == "compress_type").map(|h| h.value.as_str()).unwrap_or("");
+    let compress = frame
+        .headers
+        .iter()
+        .find(|h| h.key == "compress_type")
+        .map(|h| h.value.as_str())
+        .unwrap_or("");
     let inflated;
     let batch: &[u8] = match compress {
         "gzip" => {
@@ -91,7 +107,11 @@ pub fn decode_frame_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, 
         other => return Err(DecodeError::UnsupportedCompression(other.to_string())),
     };
     if batch.len() > opts.max_inflated_bytes {
-        return Err(DecodeError::TooLarge { what: "batch", len: batch.len(), cap: opts.max_inflated_bytes });
+        return Err(DecodeError::TooLarge {
+            what: "batch",
+            len: batch.len(),
+            cap: opts.max_inflated_bytes,
+        });
     }
     decode_batch_into(batch, &mut out)?;
     Ok(out)
@@ -99,7 +119,10 @@ pub fn decode_frame_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, 
 
 /// Decodes a bare fetch result (the body of an HTTP im/fetch, or a frame's inflated payload).
 pub fn decode_batch(bytes: &[u8]) -> Result<Decoded, DecodeError> {
-    let mut out = Decoded { payload_type: "msg".to_string(), ..Decoded::default() };
+    let mut out = Decoded {
+        payload_type: "msg".to_string(),
+        ..Decoded::default()
+    };
     decode_batch_into(bytes, &mut out)?;
     Ok(out)
 }
@@ -117,7 +140,10 @@ fn decode_batch_into(bytes: &[u8], out: &mut Decoded) -> Result<(), DecodeError>
     out.route_params = batch.route_params.into_iter().collect();
     out.events.reserve(batch.messages.len());
     for m in batch.messages {
-        let env = EnvelopeInfo { msg_id: m.msg_id, is_history: m.is_history };
+        let env = EnvelopeInfo {
+            msg_id: m.msg_id,
+            is_history: m.is_history,
+        };
         decode_message_into(&m.method, m.payload, env, &mut out.events);
     }
     Ok(())
@@ -133,17 +159,30 @@ pub fn decode_message(method: &str, payload: &[u8]) -> Vec<Event> {
 }
 
 /// Like [`decode_message`], appending to `out` and taking envelope fields into the meta.
-pub fn decode_message_into(method: &str, payload: Vec<u8>, env: EnvelopeInfo, out: &mut Vec<Event>) {
+pub fn decode_message_into(
+    method: &str,
+    payload: Vec<u8>,
+    env: EnvelopeInfo,
+    out: &mut Vec<Event>,
+) {
     match dispatch(method, &payload, env, out) {
         Some(Ok(())) => {}
         Some(Err(err)) => out.push(Event::DecodeError(DecodeErrorEvent {
-            meta: events::EventMeta { msg_id: env.msg_id, is_history: env.is_history, ..Default::default() },
+            meta: events::EventMeta {
+                msg_id: env.msg_id,
+                is_history: env.is_history,
+                ..Default::default()
+            },
             method: method.to_string(),
             error: alloc::format!("{method}: {err}"),
             payload,
         })),
         None => out.push(Event::Unknown(UnknownEvent {
-            meta: events::EventMeta { msg_id: env.msg_id, is_history: env.is_history, ..Default::default() },
+            meta: events::EventMeta {
+                msg_id: env.msg_id,
+                is_history: env.is_history,
+                ..Default::default()
+            },
             method: method.to_string(),
             payload,
         })),
@@ -160,34 +199,115 @@ macro_rules! has_common {
 }
 
 has_common!(
-    ChatMessage, GiftMessage, LikeMessage, MemberMessage, SocialMessage, RoomUserSeqMessage, ControlMessage,
-    SubNotifyMessage, QuestionNewMessage, EmoteChatMessage, EnvelopeMessage, LiveIntroMessage, LinkMicBattleMessage,
-    LinkMicArmiesMessage, RoomPinMessage, ImDeleteMessage, CaptionMessage, BarrageMessage, PollMessage, GoalUpdateMessage,
-    RankUpdateMessage, RankTextMessage, HourlyRankRewardMessage, HourlyRankMessage, WeeklyRankRewardMessage,
-    GameRankNotifyMessage, InRoomBannerMessage, InRoomBannerRefreshMessage, RoomMessage, SystemMessage, RoomNotifyMessage,
-    RoomVerifyMessage, MarqueeAnnouncementMessage, BottomMessage, ToastMessage, NoticeMessage, AccessControlMessage,
-    AccessRecallMessage, MsgDetectMessage, PerceptionMessage, UnauthorizedMemberMessage, HashtagMessage, RoomStickerMessage,
-    AnchorToolModificationMessage, SubTimerStickerMessage, SubWaveMessage, SubscriptionGuideMessage, SubPinEventMessage,
-    CapsuleMessage, GiftBroadcastMessage, GiftPanelUpdateMessage, GiftDynamicRestrictionMessage, GiftPromptMessage,
-    GiftCollectionUpdateMessage, EnvelopePortalMessage, GoodyBagMessage, QuestionSelectedMessage, QuestionDeleteMessage,
-    QuestionSlideDownMessage, QuestionSwitchMessage, PictionaryStartMessage, PictionaryUpdateMessage, PictionaryEndMessage,
-    PictionaryExitMessage, LiveGameIntroMessage, ViewerPicksUpdateMessage, BoostCardMessage, GuideMessage, SpeakerMessage,
-    LinkMicBattlePunishFinishMessage, LinkMicBattleItemCardMessage, LinkMicBattleTaskMessage, LinkMicBattleNoticeMessage,
-    LinkMicMethodMessage, LinkMicFanTicketMethodMessage, LinkMicAnchorGuideMessage, LinkMicLayoutStateMessage, LinkMessage,
-    LinkLayerMessage, LinkScreenChangeMessage, LinkStateMessage, OecLiveShoppingMessage, PaidContentLiveShoppingMessage,
-    EcShortItemRefreshMessage, EcTaskRegisterMessage, BaLeadGenMessage, DonationStickerModifyMethod,
-    PartnershipCardChangeMessage, PartnershipDownloadCountMessage, PartnershipDropsUpdateMessage,
-    PartnershipGameOfflineMessage, PartnershipPunishMessage, UpdateShareRevenueNoticeMessage,
+    ChatMessage,
+    GiftMessage,
+    LikeMessage,
+    MemberMessage,
+    SocialMessage,
+    RoomUserSeqMessage,
+    ControlMessage,
+    SubNotifyMessage,
+    QuestionNewMessage,
+    EmoteChatMessage,
+    EnvelopeMessage,
+    LiveIntroMessage,
+    LinkMicBattleMessage,
+    LinkMicArmiesMessage,
+    RoomPinMessage,
+    ImDeleteMessage,
+    CaptionMessage,
+    BarrageMessage,
+    PollMessage,
+    GoalUpdateMessage,
+    RankUpdateMessage,
+    RankTextMessage,
+    HourlyRankRewardMessage,
+    HourlyRankMessage,
+    WeeklyRankRewardMessage,
+    GameRankNotifyMessage,
+    InRoomBannerMessage,
+    InRoomBannerRefreshMessage,
+    RoomMessage,
+    SystemMessage,
+    RoomNotifyMessage,
+    RoomVerifyMessage,
+    MarqueeAnnouncementMessage,
+    BottomMessage,
+    ToastMessage,
+    NoticeMessage,
+    AccessControlMessage,
+    AccessRecallMessage,
+    MsgDetectMessage,
+    PerceptionMessage,
+    UnauthorizedMemberMessage,
+    HashtagMessage,
+    RoomStickerMessage,
+    AnchorToolModificationMessage,
+    SubTimerStickerMessage,
+    SubWaveMessage,
+    SubscriptionGuideMessage,
+    SubPinEventMessage,
+    CapsuleMessage,
+    GiftBroadcastMessage,
+    GiftPanelUpdateMessage,
+    GiftDynamicRestrictionMessage,
+    GiftPromptMessage,
+    GiftCollectionUpdateMessage,
+    EnvelopePortalMessage,
+    GoodyBagMessage,
+    QuestionSelectedMessage,
+    QuestionDeleteMessage,
+    QuestionSlideDownMessage,
+    QuestionSwitchMessage,
+    PictionaryStartMessage,
+    PictionaryUpdateMessage,
+    PictionaryEndMessage,
+    PictionaryExitMessage,
+    LiveGameIntroMessage,
+    ViewerPicksUpdateMessage,
+    BoostCardMessage,
+    GuideMessage,
+    SpeakerMessage,
+    LinkMicBattlePunishFinishMessage,
+    LinkMicBattleItemCardMessage,
+    LinkMicBattleTaskMessage,
+    LinkMicBattleNoticeMessage,
+    LinkMicMethodMessage,
+    LinkMicFanTicketMethodMessage,
+    LinkMicAnchorGuideMessage,
+    LinkMicLayoutStateMessage,
+    LinkMessage,
+    LinkLayerMessage,
+    LinkScreenChangeMessage,
+    LinkStateMessage,
+    OecLiveShoppingMessage,
+    PaidContentLiveShoppingMessage,
+    EcShortItemRefreshMessage,
+    EcTaskRegisterMessage,
+    BaLeadGenMessage,
+    DonationStickerModifyMethod,
+    PartnershipCardChangeMessage,
+    PartnershipDownloadCountMessage,
+    PartnershipDropsUpdateMessage,
+    PartnershipGameOfflineMessage,
+    PartnershipPunishMessage,
+    UpdateShareRevenueNoticeMessage,
 );
 
 /// Decodes `payload` as `T` and returns it with its meta.
-fn parse<T: Message + Default + HasCommon>(payload: &[u8], env: EnvelopeInfo) -> Result<(T, events::EventMeta), DecodeError> {
+fn parse<T: Message + Default + HasCommon>(
+    payload: &[u8],
+    env: EnvelopeInfo,
+) -> Result<(T, events::EventMeta), DecodeError> {
     let m = T::decode(payload).map_err(|e| DecodeError::protobuf("payload", e))?;
     let meta = meta(m.common(), &env);
     Ok((m, meta))
 }
 
-fn payload<T: Message + Default + HasCommon>(payload: &[u8], env: EnvelopeInfo) -> Result<Payload<T>, DecodeError> {
+fn payload<T: Message + Default + HasCommon>(
+    payload: &[u8],
+    env: EnvelopeInfo,
+) -> Result<Payload<T>, DecodeError> {
     parse::<T>(payload, env).map(|(data, meta)| Payload { meta, data })
 }
 
@@ -238,7 +358,10 @@ pub const KNOWN_METHODS: &[(&str, &str)] = &[
     ("WebcastUnauthorizedMemberMessage", "unauthorizedMember"),
     ("WebcastHashtagMessage", "hashtag"),
     ("WebcastRoomStickerMessage", "roomSticker"),
-    ("WebcastAnchorToolModificationMessage", "anchorToolModification"),
+    (
+        "WebcastAnchorToolModificationMessage",
+        "anchorToolModification",
+    ),
     ("WebcastSubTimerStickerMessage", "subTimerSticker"),
     ("WebcastSubWaveMessage", "subWave"),
     ("WebcastSubscriptionGuideMessage", "subscriptionGuide"),
@@ -246,7 +369,10 @@ pub const KNOWN_METHODS: &[(&str, &str)] = &[
     ("WebcastCapsuleMessage", "capsule"),
     ("WebcastGiftBroadcastMessage", "giftBroadcast"),
     ("WebcastGiftPanelUpdateMessage", "giftPanelUpdate"),
-    ("WebcastGiftDynamicRestrictionMessage", "giftDynamicRestriction"),
+    (
+        "WebcastGiftDynamicRestrictionMessage",
+        "giftDynamicRestriction",
+    ),
     ("WebcastGiftPromptMessage", "giftPrompt"),
     ("WebcastGiftCollectionUpdateMessage", "giftCollectionUpdate"),
     ("WebcastEnvelopePortalMessage", "envelopePortal"),
@@ -264,7 +390,10 @@ pub const KNOWN_METHODS: &[(&str, &str)] = &[
     ("WebcastBoostCardMessage", "boostCard"),
     ("WebcastGuideMessage", "guide"),
     ("WebcastSpeakerMessage", "speaker"),
-    ("WebcastLinkMicBattlePunishFinish", "linkMicBattlePunishFinish"),
+    (
+        "WebcastLinkMicBattlePunishFinish",
+        "linkMicBattlePunishFinish",
+    ),
     ("WebcastLinkMicBattleItemCard", "linkMicBattleItemCard"),
     ("WebcastLinkmicBattleTaskMessage", "linkMicBattleTask"),
     ("WebcastLinkmicBattleNoticeMessage", "linkMicBattleNotice"),
@@ -278,26 +407,55 @@ pub const KNOWN_METHODS: &[(&str, &str)] = &[
     ("WebcastLinkScreenChangeMessage", "linkScreenChange"),
     ("WebcastLinkStateMessage", "linkState"),
     ("WebcastOecLiveShoppingMessage", "oecLiveShopping"),
-    ("WebcastPaidContentLiveShoppingMessage", "paidContentLiveShopping"),
+    (
+        "WebcastPaidContentLiveShoppingMessage",
+        "paidContentLiveShopping",
+    ),
     ("WebcastEcShortItemRefreshMessage", "ecShortItemRefresh"),
     ("WebcastEcTaskRegisterMessage", "ecTaskRegister"),
     ("WebcastBALeadGenMessage", "baLeadGen"),
-    ("WebcastDonationStickerModifyMethod", "donationStickerModify"),
-    ("WebcastPartnershipCardChangeMessage", "partnershipCardChange"),
-    ("WebcastPartnershipDownloadCountMessage", "partnershipDownloadCount"),
-    ("WebcastPartnershipDropsUpdateMessage", "partnershipDropsUpdate"),
-    ("WebcastPartnershipGameOfflineMessage", "partnershipGameOffline"),
+    (
+        "WebcastDonationStickerModifyMethod",
+        "donationStickerModify",
+    ),
+    (
+        "WebcastPartnershipCardChangeMessage",
+        "partnershipCardChange",
+    ),
+    (
+        "WebcastPartnershipDownloadCountMessage",
+        "partnershipDownloadCount",
+    ),
+    (
+        "WebcastPartnershipDropsUpdateMessage",
+        "partnershipDropsUpdate",
+    ),
+    (
+        "WebcastPartnershipGameOfflineMessage",
+        "partnershipGameOffline",
+    ),
     ("WebcastPartnershipPunishMessage", "partnershipPunish"),
-    ("WebcastUpdateShareRevenueNoticeMessage", "updateShareRevenueNotice"),
+    (
+        "WebcastUpdateShareRevenueNoticeMessage",
+        "updateShareRevenueNotice",
+    ),
 ];
 
 /// The first event name `method` produces, or `None` for a method we do not know.
 pub fn event_name_for_method(method: &str) -> Option<&'static str> {
-    KNOWN_METHODS.iter().find(|(m, _)| *m == method).map(|(_, e)| *e)
+    KNOWN_METHODS
+        .iter()
+        .find(|(m, _)| *m == method)
+        .map(|(_, e)| *e)
 }
 
 /// Decodes a known method into `out`; `None` when the method is unknown.
-fn dispatch(method: &str, p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Option<Result<(), DecodeError>> {
+fn dispatch(
+    method: &str,
+    p: &[u8],
+    env: EnvelopeInfo,
+    out: &mut Vec<Event>,
+) -> Option<Result<(), DecodeError>> {
     macro_rules! generic {
         ($variant:ident) => {
             payload(p, env).map(|e| out.push(Event::$variant(e)))
@@ -331,7 +489,11 @@ fn dispatch(method: &str, p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> 
         "WebcastQuestionNewMessage" => shaped!(QuestionNew, events::question),
         "WebcastEmoteChatMessage" => shaped!(Emote, events::emote_chat),
         "WebcastEnvelopeMessage" => parse::<pb::EnvelopeMessage>(p, env).map(|(m, meta)| {
-            let key = m.common.as_ref().and_then(|c| c.display_text.as_ref()).map(|t| t.key.contains("ttlive_superfanbox"));
+            let key = m
+                .common
+                .as_ref()
+                .and_then(|c| c.display_text.as_ref())
+                .map(|t| t.key.contains("ttlive_superfanbox"));
             let e = events::envelope(m, meta);
             let super_fan = key == Some(true) || e.business_type == 19;
             let derived = super_fan.then(|| Event::SuperFanBox(e.clone()));
@@ -345,7 +507,11 @@ fn dispatch(method: &str, p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> 
         "WebcastImDeleteMessage" => shaped!(ImDelete, events::im_delete),
         "WebcastCaptionMessage" => shaped!(Caption, events::caption),
         "WebcastBarrageMessage" => parse::<pb::BarrageMessage>(p, env).map(|(m, meta)| {
-            let common_key = m.common_barrage_content.as_ref().map(|t| t.key.clone()).unwrap_or_default();
+            let common_key = m
+                .common_barrage_content
+                .as_ref()
+                .map(|t| t.key.clone())
+                .unwrap_or_default();
             let e = events::barrage(m, meta);
             let derived = events::barrage_derived(&e, &common_key);
             out.push(Event::Barrage(e));

@@ -8,13 +8,20 @@ use core::fmt;
 #[non_exhaustive]
 pub enum DecodeError {
     /// The protobuf of `what` is malformed (truncated, bad wire type, varint overflow, too deep).
-    Protobuf { what: &'static str, reason: alloc::string::String },
+    Protobuf {
+        what: &'static str,
+        reason: alloc::string::String,
+    },
     /// The gzip wrapper or deflate stream is malformed.
     Gzip(&'static str),
     /// Inflating would exceed the configured cap.
     InflatedTooLarge { cap: usize },
     /// The input is larger than the configured cap.
-    TooLarge { what: &'static str, len: usize, cap: usize },
+    TooLarge {
+        what: &'static str,
+        len: usize,
+        cap: usize,
+    },
     /// The frame names a compression we do not implement.
     UnsupportedCompression(alloc::string::String),
 }
@@ -33,7 +40,10 @@ impl DecodeError {
 
     pub(crate) fn protobuf(what: &'static str, err: prost::DecodeError) -> Self {
         use alloc::string::ToString;
-        DecodeError::Protobuf { what, reason: err.to_string() }
+        DecodeError::Protobuf {
+            what,
+            reason: err.to_string(),
+        }
     }
 }
 
@@ -42,18 +52,28 @@ impl fmt::Display for DecodeError {
         match self {
             DecodeError::Protobuf { what, reason } => {
                 // prost's text starts with "failed to decode Protobuf message: "; keep only the cause.
-                let reason = reason.strip_prefix("failed to decode Protobuf message: ").unwrap_or(reason);
+                let reason = reason
+                    .strip_prefix("failed to decode Protobuf message: ")
+                    .unwrap_or(reason);
                 write!(f, "{what}: malformed protobuf ({})", reason.to_lowercase())
             }
             DecodeError::Gzip(why) => write!(f, "gzip: {why}"),
             DecodeError::InflatedTooLarge { cap } => {
-                write!(f, "gzip: output exceeds {} cap; raise max_inflated if this is legitimate", human(*cap))
+                write!(
+                    f,
+                    "gzip: output exceeds {} cap; raise max_inflated if this is legitimate",
+                    human(*cap)
+                )
             }
             DecodeError::TooLarge { what, len, cap } => {
                 write!(f, "{what}: {len} bytes exceeds {} cap", human(*cap))
             }
             DecodeError::UnsupportedCompression(name) => {
-                write!(f, "frame: unsupported compress_type {:?}; only gzip and none are known", truncate(name, 32))
+                write!(
+                    f,
+                    "frame: unsupported compress_type {:?}; only gzip and none are known",
+                    truncate(name, 32)
+                )
             }
         }
     }

@@ -46,6 +46,9 @@ macro_rules! events {
         #[cfg_attr(feature = "serde", derive(serde::Serialize))]
         #[cfg_attr(feature = "serde", serde(tag = "type"))]
         #[non_exhaustive]
+        // Events are built once and moved into a Vec; boxing the large variants would
+        // cost an allocation per event on the hot path for no gain.
+        #[allow(clippy::large_enum_variant)]
         pub enum Event {
             $( $(#[$doc])* #[cfg_attr(feature = "serde", serde(rename = $name))] $variant($ty), )*
         }
@@ -548,7 +551,11 @@ event_struct! {
 
 pub(crate) fn meta(common: Option<&pb::Common>, env: &crate::decode::EnvelopeInfo) -> EventMeta {
     EventMeta {
-        msg_id: if env.msg_id != 0 { env.msg_id } else { common.map_or(0, |c| c.msg_id) },
+        msg_id: if env.msg_id != 0 {
+            env.msg_id
+        } else {
+            common.map_or(0, |c| c.msg_id)
+        },
         room_id: common.map_or(0, |c| c.room_id),
         create_time: common.map_or(0, |c| c.create_time),
         is_history: env.is_history,
@@ -560,15 +567,27 @@ fn user_or_default(u: &Option<pb::User>) -> User {
 }
 
 fn display_key(common: &Option<pb::Common>) -> String {
-    common.as_ref().and_then(|c| c.display_text.as_ref()).map(|t| t.key.clone()).unwrap_or_default()
+    common
+        .as_ref()
+        .and_then(|c| c.display_text.as_ref())
+        .map(|t| t.key.clone())
+        .unwrap_or_default()
 }
 
 fn display_label(common: &Option<pb::Common>) -> String {
-    common.as_ref().and_then(|c| c.display_text.as_ref()).map(render_text).unwrap_or_default()
+    common
+        .as_ref()
+        .and_then(|c| c.display_text.as_ref())
+        .map(render_text)
+        .unwrap_or_default()
 }
 
 fn emote(index: i32, e: &pb::Emote) -> ChatEmote {
-    ChatEmote { index, emote_id: e.emote_id.clone(), image_url: image_url(&e.image) }
+    ChatEmote {
+        index,
+        emote_id: e.emote_id.clone(),
+        image_url: image_url(&e.image),
+    }
 }
 
 pub(crate) fn chat(m: pb::ChatMessage, meta: EventMeta) -> ChatEvent {
@@ -577,7 +596,11 @@ pub(crate) fn chat(m: pb::ChatMessage, meta: EventMeta) -> ChatEvent {
     ChatEvent {
         meta,
         user,
-        emotes: m.emotes.iter().filter_map(|e| Some(emote(e.index, e.emote.as_ref()?))).collect(),
+        emotes: m
+            .emotes
+            .iter()
+            .filter_map(|e| Some(emote(e.index, e.emote.as_ref()?)))
+            .collect(),
         at_user: user_opt(&m.at_user),
         language: m.content_language,
         comment: m.content,
@@ -589,8 +612,15 @@ pub(crate) fn gift(m: pb::GiftMessage, meta: EventMeta) -> GiftEvent {
     let mut user = user_or_default(&m.user);
     user.apply_identity(m.user_identity.as_ref());
     let info = m.gift.unwrap_or_default();
-    let receiver = m.monitor_info.as_ref().map(|i| i.to_user_id).filter(|&id| id != 0);
-    let receiver = receiver.or(m.to_user.as_ref().map(|u| u.id)).or(m.monitor_info.as_ref().map(|i| i.anchor_id)).unwrap_or(0);
+    let receiver = m
+        .monitor_info
+        .as_ref()
+        .map(|i| i.to_user_id)
+        .filter(|&id| id != 0);
+    let receiver = receiver
+        .or(m.to_user.as_ref().map(|u| u.id))
+        .or(m.monitor_info.as_ref().map(|i| i.anchor_id))
+        .unwrap_or(0);
     GiftEvent {
         meta,
         user,
@@ -611,7 +641,12 @@ pub(crate) fn gift(m: pb::GiftMessage, meta: EventMeta) -> GiftEvent {
 }
 
 pub(crate) fn like(m: pb::LikeMessage, meta: EventMeta) -> LikeEvent {
-    LikeEvent { meta, user: user_or_default(&m.user), like_count: m.count, total_like_count: m.total }
+    LikeEvent {
+        meta,
+        user: user_or_default(&m.user),
+        like_count: m.count,
+        total_like_count: m.total,
+    }
 }
 
 pub(crate) fn member(m: pb::MemberMessage, meta: EventMeta) -> MemberEvent {
@@ -656,14 +691,32 @@ pub(crate) fn room_user(m: pb::RoomUserSeqMessage, meta: EventMeta) -> RoomUserE
         meta,
         viewer_count: m.total,
         total_user: m.total_user,
-        top_viewers: m.ranks.iter().map(|c| TopViewer { user: user_opt(&c.user), coin_count: c.score, rank: c.rank }).collect(),
+        top_viewers: m
+            .ranks
+            .iter()
+            .map(|c| TopViewer {
+                user: user_opt(&c.user),
+                coin_count: c.score,
+                rank: c.rank,
+            })
+            .collect(),
         popularity: m.popularity,
     }
 }
 
 pub(crate) fn control(m: pb::ControlMessage, meta: EventMeta) -> ControlEvent {
-    let reason = m.extra.as_ref().and_then(|e| e.violation_reason.as_ref().or(e.content.as_ref())).map(render_text).unwrap_or_default();
-    ControlEvent { meta, action: m.action, tips: m.tips, reason }
+    let reason = m
+        .extra
+        .as_ref()
+        .and_then(|e| e.violation_reason.as_ref().or(e.content.as_ref()))
+        .map(render_text)
+        .unwrap_or_default();
+    ControlEvent {
+        meta,
+        action: m.action,
+        tips: m.tips,
+        reason,
+    }
 }
 
 pub(crate) fn subscribe(m: pb::SubNotifyMessage, meta: EventMeta) -> SubscribeEvent {
@@ -679,13 +732,22 @@ pub(crate) fn subscribe(m: pb::SubNotifyMessage, meta: EventMeta) -> SubscribeEv
 
 pub(crate) fn question(m: pb::QuestionNewMessage, meta: EventMeta) -> QuestionEvent {
     let q = m.details.unwrap_or_default();
-    QuestionEvent { meta, question_id: q.question_id, user: user_opt(&q.user), question_text: q.content }
+    QuestionEvent {
+        meta,
+        question_id: q.question_id,
+        user: user_opt(&q.user),
+        question_text: q.content,
+    }
 }
 
 pub(crate) fn emote_chat(m: pb::EmoteChatMessage, meta: EventMeta) -> EmoteEvent {
     let mut user = user_or_default(&m.user);
     user.apply_identity(m.user_identity.as_ref());
-    EmoteEvent { meta, user, emotes: m.emote_list.iter().map(|e| emote(0, e)).collect() }
+    EmoteEvent {
+        meta,
+        user,
+        emotes: m.emote_list.iter().map(|e| emote(0, e)).collect(),
+    }
 }
 
 pub(crate) fn envelope(m: pb::EnvelopeMessage, meta: EventMeta) -> EnvelopeEvent {
@@ -705,14 +767,23 @@ pub(crate) fn envelope(m: pb::EnvelopeMessage, meta: EventMeta) -> EnvelopeEvent
 }
 
 pub(crate) fn live_intro(m: pb::LiveIntroMessage, meta: EventMeta) -> LiveIntroEvent {
-    LiveIntroEvent { meta, host: user_opt(&m.host), description: m.content, language: m.language }
+    LiveIntroEvent {
+        meta,
+        host: user_opt(&m.host),
+        description: m.content,
+        language: m.language,
+    }
 }
 
 pub(crate) fn battle(m: pb::LinkMicBattleMessage, meta: EventMeta) -> BattleEvent {
     let s = m.battle_setting.unwrap_or_default();
     BattleEvent {
         meta,
-        battle_id: if m.battle_id != 0 { m.battle_id } else { s.battle_id },
+        battle_id: if m.battle_id != 0 {
+            m.battle_id
+        } else {
+            s.battle_id
+        },
         action: m.action,
         status: s.status,
         battle_type: s.battle_type,
@@ -724,7 +795,13 @@ pub(crate) fn battle(m: pb::LinkMicBattleMessage, meta: EventMeta) -> BattleEven
             .map(|a| {
                 let u = a.info.as_ref().and_then(|i| i.user.as_ref());
                 BattleHost {
-                    user_id: u.map_or(a.anchor_id, |u| if u.user_id != 0 { u.user_id } else { a.anchor_id }),
+                    user_id: u.map_or(a.anchor_id, |u| {
+                        if u.user_id != 0 {
+                            u.user_id
+                        } else {
+                            a.anchor_id
+                        }
+                    }),
                     unique_id: u.map(|u| u.display_id.clone()).unwrap_or_default(),
                     nickname: u.map(|u| u.nick_name.clone()).unwrap_or_default(),
                     profile_picture_url: u.map(|u| image_url(&u.avatar_thumb)).unwrap_or_default(),
@@ -735,7 +812,11 @@ pub(crate) fn battle(m: pb::LinkMicBattleMessage, meta: EventMeta) -> BattleEven
         results: m
             .battle_result
             .iter()
-            .map(|(id, r)| BattleOutcome { user_id: if r.user_id != 0 { r.user_id } else { *id }, result: r.result, score: r.score })
+            .map(|(id, r)| BattleOutcome {
+                user_id: if r.user_id != 0 { r.user_id } else { *id },
+                result: r.result,
+                score: r.score,
+            })
             .collect(),
     }
 }
@@ -787,7 +868,11 @@ pub(crate) fn room_pin(m: pb::RoomPinMessage, meta: EventMeta) -> RoomPinEvent {
 }
 
 pub(crate) fn im_delete(m: pb::ImDeleteMessage, meta: EventMeta) -> ImDeleteEvent {
-    ImDeleteEvent { meta, delete_msg_ids: m.delete_msg_ids, delete_user_ids: m.delete_user_ids }
+    ImDeleteEvent {
+        meta,
+        delete_msg_ids: m.delete_msg_ids,
+        delete_user_ids: m.delete_user_ids,
+    }
 }
 
 pub(crate) fn caption(m: pb::CaptionMessage, meta: EventMeta) -> CaptionEvent {
@@ -795,14 +880,25 @@ pub(crate) fn caption(m: pb::CaptionMessage, meta: EventMeta) -> CaptionEvent {
         meta,
         timestamp_ms: m.timestamp_ms,
         duration_ms: m.duration_ms,
-        content: m.content.into_iter().map(|c| CaptionText { lang: c.lang, text: c.content }).collect(),
+        content: m
+            .content
+            .into_iter()
+            .map(|c| CaptionText {
+                lang: c.lang,
+                text: c.content,
+            })
+            .collect(),
         definite: m.definite,
     }
 }
 
 pub(crate) fn barrage(m: pb::BarrageMessage, meta: EventMeta) -> BarrageEvent {
     let text = m.content.as_ref().or(m.common_barrage_content.as_ref());
-    let user = m.user.as_ref().or_else(|| text_user(&m.content)).or_else(|| text_user(&m.common_barrage_content));
+    let user = m
+        .user
+        .as_ref()
+        .or_else(|| text_user(&m.content))
+        .or_else(|| text_user(&m.common_barrage_content));
     BarrageEvent {
         meta,
         msg_type: m.msg_type,
@@ -821,7 +917,11 @@ pub(crate) fn barrage(m: pb::BarrageMessage, meta: EventMeta) -> BarrageEvent {
 }
 
 pub(crate) fn barrage_derived(e: &BarrageEvent, common_key: &str) -> Option<Event> {
-    let key = if e.display_type.contains("ttlive_superfan") { e.display_type.as_str() } else { common_key };
+    let key = if e.display_type.contains("ttlive_superfan") {
+        e.display_type.as_str()
+    } else {
+        common_key
+    };
     if key.contains("ttlive_superfan_commentnotif_superfanjoined") {
         Some(Event::SuperFanJoin(e.clone()))
     } else if key.contains("ttlive_superfan") {

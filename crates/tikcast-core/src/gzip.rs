@@ -37,8 +37,13 @@ pub fn gunzip(input: &[u8], max_out: usize) -> Result<Vec<u8>, DecodeError> {
 }
 
 /// Parses one member from `input`, appends its data to `out`, and returns what follows it.
-fn gunzip_member<'a>(input: &'a [u8], out: &mut Vec<u8>, max_out: usize) -> Result<&'a [u8], DecodeError> {
-    let [m1, m2, method, flags, ..] = array::<10>(input, 0).ok_or(DecodeError::Gzip("truncated header"))?;
+fn gunzip_member<'a>(
+    input: &'a [u8],
+    out: &mut Vec<u8>,
+    max_out: usize,
+) -> Result<&'a [u8], DecodeError> {
+    let [m1, m2, method, flags, ..] =
+        array::<10>(input, 0).ok_or(DecodeError::Gzip("truncated header"))?;
     if [m1, m2] != [0x1f, 0x8b] {
         return Err(DecodeError::Gzip("bad magic bytes"));
     }
@@ -52,12 +57,18 @@ fn gunzip_member<'a>(input: &'a [u8], out: &mut Vec<u8>, max_out: usize) -> Resu
     if flags & FEXTRA != 0 {
         let xlen = array::<2>(input, pos).ok_or(DecodeError::Gzip("truncated extra field"))?;
         let xlen = u16::from_le_bytes(xlen) as usize;
-        pos = pos.checked_add(2 + xlen).filter(|&p| p <= input.len()).ok_or(DecodeError::Gzip("truncated extra field"))?;
+        pos = pos
+            .checked_add(2 + xlen)
+            .filter(|&p| p <= input.len())
+            .ok_or(DecodeError::Gzip("truncated extra field"))?;
     }
     for flag in [FNAME, FCOMMENT] {
         if flags & flag != 0 {
             let tail = input.get(pos..).unwrap_or(&[]);
-            let nul = tail.iter().position(|&b| b == 0).ok_or(DecodeError::Gzip("unterminated name or comment"))?;
+            let nul = tail
+                .iter()
+                .position(|&b| b == 0)
+                .ok_or(DecodeError::Gzip("unterminated name or comment"))?;
             pos += nul + 1;
         }
     }
@@ -70,10 +81,13 @@ fn gunzip_member<'a>(input: &'a [u8], out: &mut Vec<u8>, max_out: usize) -> Resu
         }
         pos += 2;
     }
-    let body = input.get(pos..).ok_or(DecodeError::Gzip("truncated header"))?;
+    let body = input
+        .get(pos..)
+        .ok_or(DecodeError::Gzip("truncated header"))?;
     let start = out.len();
     let consumed = inflate_into(body, out, max_out)?;
-    let [c0, c1, c2, c3, s0, s1, s2, s3] = array::<8>(body, consumed).ok_or(DecodeError::Gzip("truncated trailer"))?;
+    let [c0, c1, c2, c3, s0, s1, s2, s3] =
+        array::<8>(body, consumed).ok_or(DecodeError::Gzip("truncated trailer"))?;
     let crc = u32::from_le_bytes([c0, c1, c2, c3]);
     let isize = u32::from_le_bytes([s0, s1, s2, s3]);
     let data = out.get(start..).unwrap_or(&[]);
@@ -97,8 +111,18 @@ fn inflate_into(input: &[u8], out: &mut Vec<u8>, max_out: usize) -> Result<usize
     out.resize(want.min(max_out.max(out_pos)), 0);
     let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
     loop {
-        let more = if in_pos < input.len() { inflate_flags::TINFL_FLAG_HAS_MORE_INPUT } else { 0 };
-        let (status, read, written) = decompress(&mut state, input.get(in_pos..).unwrap_or(&[]), out, out_pos, flags | more);
+        let more = if in_pos < input.len() {
+            inflate_flags::TINFL_FLAG_HAS_MORE_INPUT
+        } else {
+            0
+        };
+        let (status, read, written) = decompress(
+            &mut state,
+            input.get(in_pos..).unwrap_or(&[]),
+            out,
+            out_pos,
+            flags | more,
+        );
         in_pos += read;
         out_pos += written;
         match status {

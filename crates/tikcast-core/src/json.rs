@@ -45,4 +45,3 @@ pub fn user_list<S: Serializer>(v: &[pb::User], s: S) -> Result<S::Ok, S::Error>
     }
     seq.end()
 }
-

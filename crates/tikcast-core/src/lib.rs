@@ -24,6 +24,7 @@
 
 extern crate alloc;
 
+#[cfg(feature = "serde")]
 mod base64;
 pub mod client;
 pub mod decode;
@@ -41,7 +42,10 @@ pub mod pb {
 }
 
 pub use client::{ack_frame, enter_room_frame, heartbeat_frame, EnterRoom};
-pub use decode::{decode_batch, decode_frame, decode_frame_with, decode_message, Decoded, DecodeOptions, EnvelopeInfo};
+pub use decode::{
+    decode_batch, decode_frame, decode_frame_with, decode_message, DecodeOptions, Decoded,
+    EnvelopeInfo,
+};
 pub use error::DecodeError;
 pub use events::{Event, EventMeta};
 pub use user::User;

@@ -71,14 +71,20 @@ impl User {
             nickname: u.nickname.clone(),
             sec_uid: u.sec_uid.clone(),
             profile_picture_url: first_url([&u.avatar_thumb, &u.avatar_medium, &u.avatar_large]),
-            follow_role: u.follow_info.as_ref().map_or(u.follow_status, |f| f.follow_status),
+            follow_role: u
+                .follow_info
+                .as_ref()
+                .map_or(u.follow_status, |f| f.follow_status),
             is_subscriber: u.is_subscribe,
             fans_club: u
                 .fans_club
                 .as_ref()
                 .and_then(|c| c.data.as_ref())
                 .filter(|d| !d.club_name.is_empty())
-                .map(|d| FansClub { name: d.club_name.clone(), level: d.level }),
+                .map(|d| FansClub {
+                    name: d.club_name.clone(),
+                    level: d.level,
+                }),
             ..User::default()
         };
         for (b, raw) in badges.iter().zip(&u.badge_list) {
@@ -95,7 +101,11 @@ impl User {
             if b.url.contains("/sub_") {
                 user.is_subscriber = true;
             }
-            let key = raw.text.as_ref().map(|t| t.key.as_str()).or(raw.combine.as_ref().and_then(|c| c.text.as_ref()).map(|t| t.key.as_str()));
+            let key = raw.text.as_ref().map(|t| t.key.as_str()).or(raw
+                .combine
+                .as_ref()
+                .and_then(|c| c.text.as_ref())
+                .map(|t| t.key.as_str()));
             if label == "new gifter" || key.is_some_and(|k| k.contains("_ng_")) {
                 user.is_new_gifter = true;
             }
@@ -104,7 +114,10 @@ impl User {
             }
         }
         if user.gifter_level == 0 {
-            user.gifter_level = u.pay_grade.as_ref().map_or(0, |g| u32::try_from(g.level).unwrap_or(0));
+            user.gifter_level = u
+                .pay_grade
+                .as_ref()
+                .map_or(0, |g| u32::try_from(g.level).unwrap_or(0));
         }
         user.badges = badges;
         user
@@ -130,9 +143,17 @@ pub fn user_opt(u: &Option<pb::User>) -> Option<User> {
 }
 
 fn badge(b: &pb::Badge) -> UserBadge {
-    let level_str = b.privilege_log_extra.as_ref().map(|p| p.level.as_str()).unwrap_or("");
+    let level_str = b
+        .privilege_log_extra
+        .as_ref()
+        .map(|p| p.level.as_str())
+        .unwrap_or("");
     let (kind, label, url, level_alt) = if let Some(c) = &b.combine {
-        let label = c.text.as_ref().map(|t| t.default_pattern.clone()).unwrap_or_default();
+        let label = c
+            .text
+            .as_ref()
+            .map(|t| t.default_pattern.clone())
+            .unwrap_or_default();
         ("combine", label, image_url(&c.icon), c.str.as_str())
     } else if let Some(t) = &b.text {
         ("text", t.default_pattern.clone(), String::new(), "")
@@ -143,8 +164,19 @@ fn badge(b: &pb::Badge) -> UserBadge {
     } else {
         ("image", String::new(), String::new(), "")
     };
-    let level = level_str.parse().ok().filter(|&l| l > 0).or_else(|| level_alt.parse().ok()).unwrap_or(0);
-    UserBadge { kind, scene_type: b.scene_type, label, url, level }
+    let level = level_str
+        .parse()
+        .ok()
+        .filter(|&l| l > 0)
+        .or_else(|| level_alt.parse().ok())
+        .unwrap_or(0);
+    UserBadge {
+        kind,
+        scene_type: b.scene_type,
+        label,
+        url,
+        level,
+    }
 }
 
 /// `…/ranklist_top_gifter_2.png` → 2.
@@ -156,11 +188,19 @@ fn top_gifter_rank(url: &str) -> Option<u32> {
 
 /// The first URL of an optional image, or "".
 pub fn image_url(image: &Option<pb::Image>) -> String {
-    image.as_ref().and_then(|i| i.url_list.first()).cloned().unwrap_or_default()
+    image
+        .as_ref()
+        .and_then(|i| i.url_list.first())
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn first_url<const N: usize>(images: [&Option<pb::Image>; N]) -> String {
-    images.iter().map(|i| image_url(i)).find(|u| !u.is_empty()).unwrap_or_default()
+    images
+        .iter()
+        .map(|i| image_url(i))
+        .find(|u| !u.is_empty())
+        .unwrap_or_default()
 }
 
 /// Renders a display template: `{0:user} joined` with piece 0 a user → `nickname joined`.
@@ -176,7 +216,10 @@ pub fn render_text(text: &pb::Text) -> String {
             return out;
         };
         let inner = after.get(..close).unwrap_or("");
-        let index = inner.split(':').next().and_then(|i| i.parse::<usize>().ok());
+        let index = inner
+            .split(':')
+            .next()
+            .and_then(|i| i.parse::<usize>().ok());
         if let Some(piece) = index.and_then(|i| text.pieces.get(i)) {
             out.push_str(&piece_text(piece));
         }
@@ -188,10 +231,18 @@ pub fn render_text(text: &pb::Text) -> String {
 
 fn piece_text(p: &pb::TextPiece) -> String {
     if let Some(u) = p.user_value.as_ref().and_then(|u| u.user.as_ref()) {
-        return if u.nickname.is_empty() { u.display_id.clone() } else { u.nickname.clone() };
+        return if u.nickname.is_empty() {
+            u.display_id.clone()
+        } else {
+            u.nickname.clone()
+        };
     }
     if let Some(g) = &p.gift_value {
-        return g.name_ref.as_ref().map(|r| r.default_pattern.clone()).unwrap_or_default();
+        return g
+            .name_ref
+            .as_ref()
+            .map(|r| r.default_pattern.clone())
+            .unwrap_or_default();
     }
     if let Some(r) = &p.pattern_ref_value {
         return r.default_pattern.clone();
@@ -201,5 +252,8 @@ fn piece_text(p: &pb::TextPiece) -> String {
 
 /// The first user mentioned by a display template's pieces.
 pub fn text_user(text: &Option<pb::Text>) -> Option<&pb::User> {
-    text.as_ref()?.pieces.iter().find_map(|p| p.user_value.as_ref()?.user.as_ref())
+    text.as_ref()?
+        .pieces
+        .iter()
+        .find_map(|p| p.user_value.as_ref()?.user.as_ref())
 }

@@ -2,6 +2,8 @@
 //! test renders every event's JSON shape and fails when the file differs.
 //! Regenerate with `TIKCAST_BLESS=1 cargo test -p tikcast-core --test events_doc`.
 
+#![cfg(feature = "serde")]
+
 use serde_json::Value;
 use tikcast_core::decode::KNOWN_METHODS;
 use tikcast_core::{decode_message, Event};
@@ -52,23 +54,47 @@ const DERIVED: &[(&str, &str, &[u8])] = &[
     ("follow", "WebcastSocialMessage", &[0x20, 0x01]),
     ("share", "WebcastSocialMessage", &[0x20, 0x03]),
     ("streamEnd", "WebcastControlMessage", &[0x10, 0x03]),
-    ("superFanBox", "WebcastEnvelopeMessage", &[0x12, 0x02, 0x10, 0x13]),
-    ("superFan", "WebcastBarrageMessage", b"\x2a\x11\x0a\x0fttlive_superfan"),
-    ("superFanJoin", "WebcastBarrageMessage", b"\x2a\x2d\x0a\x2bttlive_superfan_commentnotif_superfanjoined"),
+    (
+        "superFanBox",
+        "WebcastEnvelopeMessage",
+        &[0x12, 0x02, 0x10, 0x13],
+    ),
+    (
+        "superFan",
+        "WebcastBarrageMessage",
+        b"\x2a\x11\x0a\x0fttlive_superfan",
+    ),
+    (
+        "superFanJoin",
+        "WebcastBarrageMessage",
+        b"\x2a\x2d\x0a\x2bttlive_superfan_commentnotif_superfanjoined",
+    ),
     ("unknown", "WebcastNotYetKnownMessage", &[]),
     ("decodeError", "WebcastChatMessage", &[0x1a, 0x05]),
 ];
 
 fn kind(key: &str, v: &Value) -> String {
     match v {
-        Value::Null if key == "user" || key.ends_with("User") || matches!(key, "host" | "operator") => "User \\| null".into(),
+        Value::Null
+            if key == "user" || key.ends_with("User") || matches!(key, "host" | "operator") =>
+        {
+            "User \\| null".into()
+        }
         Value::Null => "object \\| null".into(),
         Value::Bool(_) => "boolean".into(),
         Value::Number(_) => "number".into(),
         Value::String(_) => "string".into(),
-        Value::Array(_) if key.ends_with("Ids") || key.ends_with("List") && key.contains("Id") => "string[]".into(),
+        Value::Array(_) if key.ends_with("Ids") || key.ends_with("List") && key.contains("Id") => {
+            "string[]".into()
+        }
         Value::Array(_) => "array".into(),
-        Value::Object(o) if o.contains_key("userId") && o.contains_key("uniqueId") && o.contains_key("badges") => "User".into(),
+        Value::Object(o)
+            if o.contains_key("userId")
+                && o.contains_key("uniqueId")
+                && o.contains_key("badges") =>
+        {
+            "User".into()
+        }
         Value::Object(o) => {
             let keys: Vec<&str> = o.keys().map(String::as_str).collect();
             format!("object `{{ {} }}`", keys.join(", "))
@@ -82,7 +108,9 @@ fn render() -> String {
         let name = event.name().to_string();
         let json = serde_json::to_value(event).unwrap();
         match sections.iter_mut().find(|(n, _, _)| *n == name) {
-            Some((_, methods, _)) if !methods.contains(&method.to_string()) => methods.push(method.to_string()),
+            Some((_, methods, _)) if !methods.contains(&method.to_string()) => {
+                methods.push(method.to_string())
+            }
             Some(_) => {}
             None => sections.push((name, vec![method.to_string()], json)),
         }
@@ -94,16 +122,38 @@ fn render() -> String {
     }
     for (name, method, payload) in DERIVED {
         let events = decode_message(method, payload);
-        let e = events.iter().find(|e| e.name() == *name).unwrap_or_else(|| panic!("{method} payload yields {name}"));
-        add(e, if *name == "unknown" { "any unknown method" } else { method });
+        let e = events
+            .iter()
+            .find(|e| e.name() == *name)
+            .unwrap_or_else(|| panic!("{method} payload yields {name}"));
+        add(
+            e,
+            if *name == "unknown" {
+                "any unknown method"
+            } else {
+                method
+            },
+        );
     }
     let mut out = String::from(HEADER);
     out.push_str(&format!("\n{} event names.\n", sections.len()));
     for (name, methods, json) in &sections {
         let methods: Vec<String> = methods.iter().map(|m| format!("`{m}`")).collect();
-        out.push_str(&format!("\n### `{name}`\n\nFrom {}.\n\n", methods.join(", ")));
-        let fields: Vec<(&String, &Value)> =
-            json.as_object().unwrap().iter().filter(|(k, _)| !matches!(k.as_str(), "type" | "msgId" | "roomId" | "createTime" | "isHistory")).collect();
+        out.push_str(&format!(
+            "\n### `{name}`\n\nFrom {}.\n\n",
+            methods.join(", ")
+        ));
+        let fields: Vec<(&String, &Value)> = json
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "type" | "msgId" | "roomId" | "createTime" | "isHistory"
+                )
+            })
+            .collect();
         if fields.is_empty() {
             out.push_str("No fields besides the common ones.\n");
             continue;
@@ -124,8 +174,14 @@ fn docs_events_md_is_current() {
         std::fs::write(path, &want).unwrap();
     }
     let have = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(have == want, "docs/events.md is stale: run TIKCAST_BLESS=1 cargo test -p tikcast-core --test events_doc");
+    assert!(
+        have == want,
+        "docs/events.md is stale: run TIKCAST_BLESS=1 cargo test -p tikcast-core --test events_doc"
+    );
     for name in Event::NAMES {
-        assert!(have.contains(&format!("### `{name}`")), "docs/events.md lacks `{name}`");
+        assert!(
+            have.contains(&format!("### `{name}`")),
+            "docs/events.md lacks `{name}`"
+        );
     }
 }

@@ -56,7 +56,11 @@ fn fields(b: &[u8]) -> Vec<(u32, Raw)> {
 /// All values at `path` (each step a field number, descending into sub-messages).
 fn values(b: &[u8], path: &[u32]) -> Vec<Raw> {
     let (first, rest) = path.split_first().expect("non-empty path");
-    let here: Vec<Raw> = fields(b).into_iter().filter(|(n, _)| n == first).map(|(_, v)| v).collect();
+    let here: Vec<Raw> = fields(b)
+        .into_iter()
+        .filter(|(n, _)| n == first)
+        .map(|(_, v)| v)
+        .collect();
     if rest.is_empty() {
         return here;
     }
@@ -93,8 +97,14 @@ fn samples() -> Option<BTreeMap<String, Vec<common::Sample>>> {
 }
 
 /// Runs `check` on every sample of `method` and returns how many were checked.
-fn each(all: &BTreeMap<String, Vec<common::Sample>>, method: &str, mut check: impl FnMut(&[u8], &[Event])) -> usize {
-    let list = all.get(method).unwrap_or_else(|| panic!("corpus has no {method}"));
+fn each(
+    all: &BTreeMap<String, Vec<common::Sample>>,
+    method: &str,
+    mut check: impl FnMut(&[u8], &[Event]),
+) -> usize {
+    let list = all
+        .get(method)
+        .unwrap_or_else(|| panic!("corpus has no {method}"));
     for s in list {
         let events = decode_message(method, &s.payload);
         check(&s.payload, &events);
@@ -106,7 +116,11 @@ macro_rules! expect_event {
     ($events:expr, $variant:ident) => {
         match $events.first() {
             Some(Event::$variant(e)) => e,
-            other => panic!("expected {}, got {:?}", stringify!($variant), other.map(Event::name)),
+            other => panic!(
+                "expected {}, got {:?}",
+                stringify!($variant),
+                other.map(Event::name)
+            ),
         }
     };
 }
@@ -144,7 +158,11 @@ fn gift_fields_match_the_wire() {
         assert_eq!(e.diamond_count as u64, uint(raw, &[15, 12]));
         assert_eq!(e.gift_type as u64, uint(raw, &[15, 11]));
         assert_eq!(e.gift_name, string(raw, &[15, 16]));
-        assert!(e.gift_picture_url.starts_with("https://"), "{}", e.gift_picture_url);
+        assert!(
+            e.gift_picture_url.starts_with("https://"),
+            "{}",
+            e.gift_picture_url
+        );
         assert_eq!(e.receiver_user_id, uint(raw, &[23, 8]));
         streak_ends += usize::from(e.repeat_end);
     });
@@ -164,7 +182,11 @@ fn like_member_social_room_user_match_the_wire() {
         let e = expect_event!(ev, Member);
         assert_eq!(e.user.user_id, uint(raw, &[2, 1]));
         assert_eq!(e.action_id as u64, uint(raw, &[10]));
-        assert!(e.label.ends_with(" joined"), "join toast rendered: {:?}", e.label);
+        assert!(
+            e.label.ends_with(" joined"),
+            "join toast rendered: {:?}",
+            e.label
+        );
     });
     let (mut follows, mut shares) = (0, 0);
     each(&all, "WebcastSocialMessage", |raw, ev| {
@@ -175,12 +197,18 @@ fn like_member_social_room_user_match_the_wire() {
         match action {
             1 => {
                 follows += 1;
-                assert!(matches!(ev.get(1), Some(Event::Follow(_))), "action 1 derives follow");
+                assert!(
+                    matches!(ev.get(1), Some(Event::Follow(_))),
+                    "action 1 derives follow"
+                );
                 assert!(e.display_type.contains("follow"));
             }
             3 => {
                 shares += 1;
-                assert!(matches!(ev.get(1), Some(Event::Share(_))), "action 3 derives share");
+                assert!(
+                    matches!(ev.get(1), Some(Event::Share(_))),
+                    "action 3 derives share"
+                );
                 assert!(e.display_type.contains("share"));
             }
             _ => assert_eq!(ev.len(), 1),
@@ -228,7 +256,10 @@ fn battles_and_armies_match_the_wire() {
         assert_eq!(e.battle_id, uint(raw, &[2]));
         assert_eq!(e.trigger_reason as u64, uint(raw, &[7]));
         assert_eq!(e.armies.len(), count(raw, &[3]));
-        let mut wire: Vec<u64> = values(raw, &[3, 2, 2]).iter().map(|v| if let Raw::Varint(v) = v { *v } else { 0 }).collect();
+        let mut wire: Vec<u64> = values(raw, &[3, 2, 2])
+            .iter()
+            .map(|v| if let Raw::Varint(v) = v { *v } else { 0 })
+            .collect();
         let mut ours: Vec<u64> = e.armies.iter().map(|a| a.points as u64).collect();
         wire.sort();
         ours.sort();
@@ -246,11 +277,17 @@ fn question_emote_envelope_intro_pin_delete_caption_barrage_match_the_wire() {
         let e = expect_event!(ev, QuestionNew);
         assert_eq!(e.question_text, string(raw, &[2, 2]));
         assert_eq!(e.question_id, uint(raw, &[2, 1]));
-        assert_eq!(e.user.as_ref().map(|u| u.user_id), Some(uint(raw, &[2, 5, 1])));
+        assert_eq!(
+            e.user.as_ref().map(|u| u.user_id),
+            Some(uint(raw, &[2, 5, 1]))
+        );
     });
     each(&all, "WebcastEmoteChatMessage", |raw, ev| {
         let e = expect_event!(ev, Emote);
-        assert_eq!(e.emotes.first().map(|x| x.emote_id.clone()), Some(string(raw, &[3, 1])));
+        assert_eq!(
+            e.emotes.first().map(|x| x.emote_id.clone()),
+            Some(string(raw, &[3, 1]))
+        );
         assert!(e.emotes[0].image_url.starts_with("https://"));
     });
     let mut chest = false;
@@ -296,7 +333,13 @@ fn question_emote_envelope_intro_pin_delete_caption_barrage_match_the_wire() {
         let e = expect_event!(ev, Caption);
         assert_eq!(e.timestamp_ms as u64, uint(raw, &[2]));
         assert_eq!(e.duration_ms as u64, uint(raw, &[3]));
-        assert_eq!(e.content.first().map(|c| c.text.clone()).unwrap_or_default(), string(raw, &[4, 2]));
+        assert_eq!(
+            e.content
+                .first()
+                .map(|c| c.text.clone())
+                .unwrap_or_default(),
+            string(raw, &[4, 2])
+        );
     });
     each(&all, "WebcastBarrageMessage", |raw, ev| {
         let e = expect_event!(ev, Barrage);
@@ -317,7 +360,10 @@ fn poll_goal_rank_generic_payloads_match_the_wire() {
     each(&all, "WebcastGoalUpdateMessage", |raw, ev| {
         let e = expect_event!(ev, GoalUpdate);
         assert_eq!(e.data.contributor_id, uint(raw, &[4]));
-        assert_eq!(e.data.goal.as_ref().map(|g| g.description.clone()), Some(string(raw, &[3, 5])));
+        assert_eq!(
+            e.data.goal.as_ref().map(|g| g.description.clone()),
+            Some(string(raw, &[3, 5]))
+        );
     });
     each(&all, "WebcastWeeklyRankRewardMessage", |raw, ev| {
         // the one method whose header is field 3, not 1
@@ -335,7 +381,10 @@ fn published_values_from_the_protocol_notes() {
     each(&all, "WebcastGiftMessage", |_, ev| {
         let e = expect_event!(ev, Gift);
         if e.gift_id == 5827 {
-            assert_eq!((e.gift_name.as_str(), e.diamond_count, e.gift_type), ("Ice Cream Cone", 1, 1));
+            assert_eq!(
+                (e.gift_name.as_str(), e.diamond_count, e.gift_type),
+                ("Ice Cream Cone", 1, 1)
+            );
             ice_cream = true;
         }
     });
@@ -354,10 +403,15 @@ fn published_values_from_the_protocol_notes() {
 
 #[test]
 fn like_message_b64_reads_count_15_total_11641() {
-    let Some(dir) = common::corpus_dir() else { return };
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
     use base64::Engine;
-    let text = std::fs::read_to_string(dir.join("more/like-message.b64")).expect("like-message.b64");
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).expect("base64");
+    let text =
+        std::fs::read_to_string(dir.join("more/like-message.b64")).expect("like-message.b64");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .expect("base64");
     let ev = decode_message("WebcastLikeMessage", &bytes);
     let e = expect_event!(ev, Like);
     assert_eq!((e.like_count, e.total_like_count), (15, 11641));
@@ -366,13 +420,22 @@ fn like_message_b64_reads_count_15_total_11641() {
 /// The 2026 capture (`more/signer`) against another decoder's reading of it.
 #[test]
 fn signer_payloads_match_published_golden_json() {
-    let Some(dir) = common::corpus_dir() else { return };
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
     let signer = dir.join("more/signer");
     let golden = |name: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(signer.join("expected").join(format!("{name}.json"))).unwrap()).unwrap()
+        serde_json::from_str(
+            &std::fs::read_to_string(signer.join("expected").join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap()
     };
     let payload = |name: &str| std::fs::read(signer.join(format!("{name}.pb"))).unwrap();
-    let s = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let s = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
     let check_user = |u: &tikcast_core::User, g: &serde_json::Value| {
         assert_eq!(u.user_id.to_string(), s(&g["id"]));
         assert_eq!(u.nickname, s(&g["nickname"]));
@@ -432,33 +495,59 @@ fn signer_payloads_match_published_golden_json() {
 /// The real 2026 fetch result decodes as a batch with its transport fields.
 #[test]
 fn signer_batch_decodes_as_fetch_result() {
-    let Some(dir) = common::corpus_dir() else { return };
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
     let bytes = std::fs::read(Path::new(&dir).join("more/signer/batch.pb")).unwrap();
     let d = decode_batch(&bytes).expect("batch.pb is a fetch result");
     assert_eq!(d.events.len(), 13);
     assert_eq!(d.fetch_interval_ms, 1000);
     assert!(d.is_first);
     assert!(!d.need_ack);
-    assert_eq!(d.push_server, "wss://webcast-ws.tiktok.com/webcast/im/ws_proxy/ws_reuse_supplement/");
+    assert_eq!(
+        d.push_server,
+        "wss://webcast-ws.tiktok.com/webcast/im/ws_proxy/ws_reuse_supplement/"
+    );
     let keys: Vec<&str> = d.route_params.iter().map(|(k, _)| k.as_str()).collect();
-    assert!(keys.contains(&"wrss") && keys.contains(&"imprp"), "{keys:?}");
-    let chats = d.events.iter().filter(|e| matches!(e, Event::Chat(_))).count();
+    assert!(
+        keys.contains(&"wrss") && keys.contains(&"imprp"),
+        "{keys:?}"
+    );
+    let chats = d
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Chat(_)))
+        .count();
     assert_eq!(chats, 6);
-    assert!(d.events.iter().all(|e| !matches!(e, Event::DecodeError(_) | Event::Unknown(_))));
-    assert!(d.events.iter().any(|e| e.name() == "roomMessage") && d.events.iter().any(|e| e.name() == "liveIntro"));
+    assert!(d
+        .events
+        .iter()
+        .all(|e| !matches!(e, Event::DecodeError(_) | Event::Unknown(_))));
+    assert!(
+        d.events.iter().any(|e| e.name() == "roomMessage")
+            && d.events.iter().any(|e| e.name() == "liveIntro")
+    );
 }
 
 /// gotiktoklive's 2022 examples (15 methods) decode too.
 #[test]
 fn gotiktoklive_examples_decode() {
-    let Some(dir) = common::corpus_dir() else { return };
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
     use base64::Engine;
     let text = std::fs::read_to_string(dir.join("more/gotiktoklive-examples.json")).unwrap();
     let map: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
     assert!(map.len() >= 10);
     for (method, b64) in map {
-        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
         let ev = decode_message(&method, &bytes);
-        assert!(!matches!(ev.first(), Some(Event::DecodeError(_))), "{method}: {:?}", ev.first());
+        assert!(
+            !matches!(ev.first(), Some(Event::DecodeError(_))),
+            "{method}: {:?}",
+            ev.first()
+        );
     }
 }

@@ -13,37 +13,72 @@ const ROOM_ID: u64 = 7_300_000_000_000_000_001;
 const HOST_ID: u64 = 7_000_000_000_000_000_001;
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
-fn common(method: &str, msg_id: u64, offset_ms: i64, key: &str, pattern: &str, user: Option<&pb::User>) -> Option<pb::Common> {
+fn common(
+    method: &str,
+    msg_id: u64,
+    offset_ms: i64,
+    key: &str,
+    pattern: &str,
+    user: Option<&pb::User>,
+) -> Option<pb::Common> {
     let pieces = user
-        .map(|u| vec![pb::TextPiece { r#type: 11, user_value: Some(pb::TextPieceUser { user: Some(u.clone()), with_colon: false }), ..Default::default() }])
+        .map(|u| {
+            vec![pb::TextPiece {
+                r#type: 11,
+                user_value: Some(pb::TextPieceUser {
+                    user: Some(u.clone()),
+                    with_colon: false,
+                }),
+                ..Default::default()
+            }]
+        })
         .unwrap_or_default();
     Some(pb::Common {
         method: method.into(),
         msg_id,
         room_id: ROOM_ID,
         create_time: T0 + offset_ms,
-        display_text: (!key.is_empty()).then(|| pb::Text { key: key.into(), default_pattern: pattern.into(), pieces, ..Default::default() }),
+        display_text: (!key.is_empty()).then(|| pb::Text {
+            key: key.into(),
+            default_pattern: pattern.into(),
+            pieces,
+            ..Default::default()
+        }),
         ..Default::default()
     })
 }
 
 fn image(url: &str) -> Option<pb::Image> {
-    Some(pb::Image { url_list: vec![url.into()], ..Default::default() })
+    Some(pb::Image {
+        url_list: vec![url.into()],
+        ..Default::default()
+    })
 }
 
 fn user(id: u64, handle: &str, nickname: &str, gifter_level: u32, moderator: bool) -> pb::User {
     let mut badges = vec![pb::Badge {
         display_type: 4,
         scene_type: 8,
-        privilege_log_extra: Some(pb::PrivilegeLogExtra { level: gifter_level.to_string(), ..Default::default() }),
-        combine: Some(pb::CombineBadge { icon: image("https://example.invalid/badges/grade_lv.png"), str: gifter_level.to_string(), ..Default::default() }),
+        privilege_log_extra: Some(pb::PrivilegeLogExtra {
+            level: gifter_level.to_string(),
+            ..Default::default()
+        }),
+        combine: Some(pb::CombineBadge {
+            icon: image("https://example.invalid/badges/grade_lv.png"),
+            str: gifter_level.to_string(),
+            ..Default::default()
+        }),
         ..Default::default()
     }];
     if moderator {
         badges.push(pb::Badge {
             display_type: 2,
             scene_type: 1,
-            text: Some(pb::TextBadge { display_type: 2, key: "live_moderator".into(), default_pattern: "Moderator".into() }),
+            text: Some(pb::TextBadge {
+                display_type: 2,
+                key: "live_moderator".into(),
+                default_pattern: "Moderator".into(),
+            }),
             ..Default::default()
         });
     }
@@ -53,14 +88,22 @@ fn user(id: u64, handle: &str, nickname: &str, gifter_level: u32, moderator: boo
         display_id: handle.into(),
         sec_uid: format!("MS4wLjABAAAA-demo-{handle}"),
         avatar_thumb: image(&format!("https://example.invalid/avatars/{handle}.webp")),
-        follow_info: Some(pb::FollowInfo { follow_status: 1, ..Default::default() }),
+        follow_info: Some(pb::FollowInfo {
+            follow_status: 1,
+            ..Default::default()
+        }),
         badge_list: badges,
         ..Default::default()
     }
 }
 
 fn envelope(method: &str, msg_id: u64, payload: Vec<u8>) -> pb::MessageEnvelope {
-    pb::MessageEnvelope { method: method.into(), payload, msg_id, ..Default::default() }
+    pb::MessageEnvelope {
+        method: method.into(),
+        payload,
+        msg_id,
+        ..Default::default()
+    }
 }
 
 /// The demo batch: chat (one with markup that must render as text), a gift streak,
@@ -87,16 +130,41 @@ pub fn demo_batch() -> pb::FetchResult {
     msgs.push(envelope(
         "WebcastMemberMessage",
         m,
-        pb::MemberMessage { common: common("WebcastMemberMessage", m, 0, "live_room_enter_toast", "{0:user} joined", Some(&ada)), user: Some(ada.clone()), action: 1, ..Default::default() }
-            .encode_to_vec(),
+        pb::MemberMessage {
+            common: common(
+                "WebcastMemberMessage",
+                m,
+                0,
+                "live_room_enter_toast",
+                "{0:user} joined",
+                Some(&ada),
+            ),
+            user: Some(ada.clone()),
+            action: 1,
+            ..Default::default()
+        }
+        .encode_to_vec(),
     ));
-    for (i, (u, text)) in [(&ada, "hello from the demo room"), (&bo, "welcome in!"), (&cy, "<img src=x onerror=alert(1)>")].into_iter().enumerate() {
+    for (i, (u, text)) in [
+        (&ada, "hello from the demo room"),
+        (&bo, "welcome in!"),
+        (&cy, "<img src=x onerror=alert(1)>"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let m = next();
         msgs.push(envelope(
             "WebcastChatMessage",
             m,
-            pb::ChatMessage { common: common("WebcastChatMessage", m, 1000 * (i as i64 + 1), "", "", None), user: Some(u.clone()), content: text.into(), content_language: "en".into(), ..Default::default() }
-                .encode_to_vec(),
+            pb::ChatMessage {
+                common: common("WebcastChatMessage", m, 1000 * (i as i64 + 1), "", "", None),
+                user: Some(u.clone()),
+                content: text.into(),
+                content_language: "en".into(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
         ));
     }
     for (n, end) in [(1, 0), (2, 0), (3, 1)] {
@@ -105,7 +173,14 @@ pub fn demo_batch() -> pb::FetchResult {
             "WebcastGiftMessage",
             m,
             pb::GiftMessage {
-                common: common("WebcastGiftMessage", m, 4000 + n * 300, "webcast_aweme_gift_send_message", "{0:user} sent Rose", Some(&ada)),
+                common: common(
+                    "WebcastGiftMessage",
+                    m,
+                    4000 + n * 300,
+                    "webcast_aweme_gift_send_message",
+                    "{0:user} sent Rose",
+                    Some(&ada),
+                ),
                 gift_id: 5655,
                 repeat_count: n as i32,
                 combo_count: n as i32,
@@ -114,7 +189,11 @@ pub fn demo_batch() -> pb::FetchResult {
                 group_id: 1_767_225_604_000,
                 user: Some(ada.clone()),
                 gift: Some(rose.clone()),
-                monitor_info: Some(pb::GiftMonitorInfo { anchor_id: HOST_ID, to_user_id: HOST_ID, ..Default::default() }),
+                monitor_info: Some(pb::GiftMonitorInfo {
+                    anchor_id: HOST_ID,
+                    to_user_id: HOST_ID,
+                    ..Default::default()
+                }),
                 ..Default::default()
             }
             .encode_to_vec(),
@@ -124,16 +203,43 @@ pub fn demo_batch() -> pb::FetchResult {
     msgs.push(envelope(
         "WebcastLikeMessage",
         m,
-        pb::LikeMessage { common: common("WebcastLikeMessage", m, 6000, "pm_mt_msg_viewer", "{0:user} liked the LIVE", Some(&bo)), count: 15, total: 1015, user: Some(bo.clone()), ..Default::default() }
-            .encode_to_vec(),
+        pb::LikeMessage {
+            common: common(
+                "WebcastLikeMessage",
+                m,
+                6000,
+                "pm_mt_msg_viewer",
+                "{0:user} liked the LIVE",
+                Some(&bo),
+            ),
+            count: 15,
+            total: 1015,
+            user: Some(bo.clone()),
+            ..Default::default()
+        }
+        .encode_to_vec(),
     ));
-    for (action, key, pattern, at) in [(1, "pm_main_follow_message_viewer_2", "{0:user} followed the LIVE creator", 7000), (3, "pm_mt_guidance_share", "{0:user} shared the LIVE", 8000)] {
+    for (action, key, pattern, at) in [
+        (
+            1,
+            "pm_main_follow_message_viewer_2",
+            "{0:user} followed the LIVE creator",
+            7000,
+        ),
+        (3, "pm_mt_guidance_share", "{0:user} shared the LIVE", 8000),
+    ] {
         let m = next();
         msgs.push(envelope(
             "WebcastSocialMessage",
             m,
-            pb::SocialMessage { common: common("WebcastSocialMessage", m, at, key, pattern, Some(&cy)), user: Some(cy.clone()), action, follow_count: 1201, ..Default::default() }
-                .encode_to_vec(),
+            pb::SocialMessage {
+                common: common("WebcastSocialMessage", m, at, key, pattern, Some(&cy)),
+                user: Some(cy.clone()),
+                action,
+                follow_count: 1201,
+                ..Default::default()
+            }
+            .encode_to_vec(),
         ));
     }
     let m = next();
@@ -144,7 +250,12 @@ pub fn demo_batch() -> pb::FetchResult {
             common: common("WebcastRoomUserSeqMessage", m, 9000, "", "", None),
             total: 321,
             total_user: 4567,
-            ranks: vec![pb::Contributor { score: 300, user: Some(ada.clone()), rank: 1, delta: 0 }],
+            ranks: vec![pb::Contributor {
+                score: 300,
+                user: Some(ada.clone()),
+                rank: 1,
+                delta: 0,
+            }],
             ..Default::default()
         }
         .encode_to_vec(),
@@ -164,7 +275,10 @@ pub fn demo_batch() -> pb::FetchResult {
 
 /// Gzips like TikTok's push server does (mtime 0, OS unknown), deterministically.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc: GzEncoder<Vec<u8>> = GzBuilder::new().mtime(0).operating_system(255).write(Vec::new(), Compression::default());
+    let mut enc: GzEncoder<Vec<u8>> = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::default());
     enc.write_all(bytes).expect("writing to a Vec cannot fail");
     enc.finish().expect("writing to a Vec cannot fail")
 }
@@ -174,7 +288,10 @@ pub fn demo_frame() -> Vec<u8> {
     pb::PushFrame {
         seq_id: 1,
         log_id: 7_301_234_567_890_123_456,
-        headers: vec![pb::PushHeader { key: "compress_type".into(), value: "gzip".into() }],
+        headers: vec![pb::PushHeader {
+            key: "compress_type".into(),
+            value: "gzip".into(),
+        }],
         payload_encoding: "pb".into(),
         payload_type: "msg".into(),
         payload: gzip(&demo_batch().encode_to_vec()),

@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use tikcast_core::{decode_batch, decode_frame_with, decode_message, DecodeOptions, Event};
 
 #[derive(Parser)]
-#[command(name = "tikcast", version, about = "TikTok LIVE Webcast decoder and tools")]
+#[command(
+    name = "tikcast",
+    version,
+    about = "TikTok LIVE Webcast decoder and tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,9 +57,21 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Decode { input, method, batch, base64, frame_info, max_inflated } => {
-            decode(&input, method.as_deref(), batch, base64, frame_info, max_inflated)
-        }
+        Command::Decode {
+            input,
+            method,
+            batch,
+            base64,
+            frame_info,
+            max_inflated,
+        } => decode(
+            &input,
+            method.as_deref(),
+            batch,
+            base64,
+            frame_info,
+            max_inflated,
+        ),
         Command::DemoFrame { output } => write_output(&output, &fixture::demo_frame()),
     };
     match result {
@@ -70,22 +86,34 @@ fn main() -> ExitCode {
 fn read_input(input: &str) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     if input == "-" {
-        std::io::stdin().read_to_end(&mut bytes).map_err(|e| format!("cannot read standard input: {e}"))?;
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
     } else {
-        bytes = std::fs::read(PathBuf::from(input)).map_err(|e| format!("cannot read {input}: {e}"))?;
+        bytes =
+            std::fs::read(PathBuf::from(input)).map_err(|e| format!("cannot read {input}: {e}"))?;
     }
     Ok(bytes)
 }
 
 fn write_output(output: &str, bytes: &[u8]) -> Result<(), String> {
     if output == "-" {
-        std::io::stdout().write_all(bytes).map_err(|e| format!("cannot write standard output: {e}"))
+        std::io::stdout()
+            .write_all(bytes)
+            .map_err(|e| format!("cannot write standard output: {e}"))
     } else {
         std::fs::write(output, bytes).map_err(|e| format!("cannot write {output}: {e}"))
     }
 }
 
-fn decode(input: &str, method: Option<&str>, batch: bool, b64: bool, frame_info: bool, max_inflated: usize) -> Result<(), String> {
+fn decode(
+    input: &str,
+    method: Option<&str>,
+    batch: bool,
+    b64: bool,
+    frame_info: bool,
+    max_inflated: usize,
+) -> Result<(), String> {
     let mut bytes = read_input(input)?;
     if b64 {
         let text: String = String::from_utf8_lossy(&bytes).split_whitespace().collect();
@@ -96,10 +124,21 @@ fn decode(input: &str, method: Option<&str>, batch: bool, b64: bool, frame_info:
     let events: Vec<Event> = if let Some(method) = method {
         decode_message(method, &bytes)
     } else {
-        let opts = DecodeOptions { max_inflated_bytes: max_inflated, ..DecodeOptions::default() };
-        let decoded = if batch { decode_batch(&bytes) } else { decode_frame_with(&bytes, &opts) };
+        let opts = DecodeOptions {
+            max_inflated_bytes: max_inflated,
+            ..DecodeOptions::default()
+        };
+        let decoded = if batch {
+            decode_batch(&bytes)
+        } else {
+            decode_frame_with(&bytes, &opts)
+        };
         let decoded = decoded.map_err(|e| {
-            let hint = if batch { "" } else { " (for a bare fetch result use --batch, for one payload --method NAME)" };
+            let hint = if batch {
+                ""
+            } else {
+                " (for a bare fetch result use --batch, for one payload --method NAME)"
+            };
             format!("cannot decode input: {e}{hint}")
         })?;
         if frame_info {
@@ -127,5 +166,6 @@ fn decode(input: &str, method: Option<&str>, batch: bool, b64: bool, frame_info:
         let line = serde_json::to_string(e).map_err(|e| format!("cannot serialize event: {e}"))?;
         writeln!(out, "{line}").map_err(|e| format!("cannot write standard output: {e}"))?;
     }
-    out.flush().map_err(|e| format!("cannot write standard output: {e}"))
+    out.flush()
+        .map_err(|e| format!("cannot write standard output: {e}"))
 }

@@ -13,7 +13,10 @@ fn repo() -> PathBuf {
 }
 
 fn lines(out: &std::process::Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
 }
 
 #[test]
@@ -26,21 +29,45 @@ fn bundled_demo_frame_is_current() {
 
 #[test]
 fn decodes_the_demo_frame() {
-    let out = tikcast().args(["decode", "--frame-info"]).arg(repo().join("tests/fixtures/demo-frame.bin")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tikcast()
+        .args(["decode", "--frame-info"])
+        .arg(repo().join("tests/fixtures/demo-frame.bin"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ev = lines(&out);
     let types: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
-        ["frame", "member", "chat", "chat", "chat", "gift", "gift", "gift", "like", "social", "follow", "social", "share", "roomUser", "unknown"]
+        [
+            "frame", "member", "chat", "chat", "chat", "gift", "gift", "gift", "like", "social",
+            "follow", "social", "share", "roomUser", "unknown"
+        ]
     );
     assert_eq!(ev[0]["needAck"], true);
     assert_eq!(ev[0]["logId"], "7301234567890123456");
     assert_eq!(ev[4]["comment"], "<img src=x onerror=alert(1)>");
     assert_eq!(ev[3]["user"]["isModerator"], true);
     assert_eq!(ev[2]["user"]["gifterLevel"], 12);
-    assert_eq!((ev[7]["repeatCount"].as_i64(), ev[7]["repeatEnd"].as_bool(), ev[7]["giftName"].as_str()), (Some(3), Some(true), Some("Rose")));
-    assert_eq!((ev[8]["likeCount"].as_i64(), ev[8]["totalLikeCount"].as_i64()), (Some(15), Some(1015)));
+    assert_eq!(
+        (
+            ev[7]["repeatCount"].as_i64(),
+            ev[7]["repeatEnd"].as_bool(),
+            ev[7]["giftName"].as_str()
+        ),
+        (Some(3), Some(true), Some("Rose"))
+    );
+    assert_eq!(
+        (
+            ev[8]["likeCount"].as_i64(),
+            ev[8]["totalLikeCount"].as_i64()
+        ),
+        (Some(15), Some(1015))
+    );
     assert_eq!(ev[1]["label"], "Ada joined");
     assert_eq!(ev[13]["viewerCount"], 321);
     assert_eq!(ev[14]["method"], "WebcastFutureFeatureMessage");
@@ -49,31 +76,72 @@ fn decodes_the_demo_frame() {
 #[test]
 fn decodes_base64_payload_from_stdin_with_method() {
     // LikeMessage { count: 5, total: 42 }
-    let mut child = tikcast().args(["decode", "--method", "WebcastLikeMessage", "--base64", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"EAUYKg==\n").unwrap();
+    let mut child = tikcast()
+        .args(["decode", "--method", "WebcastLikeMessage", "--base64", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"EAUYKg==\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let ev = lines(&out);
-    assert_eq!((ev[0]["type"].as_str(), ev[0]["likeCount"].as_i64(), ev[0]["totalLikeCount"].as_i64()), (Some("like"), Some(5), Some(42)));
+    assert_eq!(
+        (
+            ev[0]["type"].as_str(),
+            ev[0]["likeCount"].as_i64(),
+            ev[0]["totalLikeCount"].as_i64()
+        ),
+        (Some("like"), Some(5), Some(42))
+    );
 }
 
 #[test]
 fn decodes_every_corpus_method_through_the_cli() {
-    let dir = std::env::var_os("TIKCAST_CORPUS").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared/corpus"));
+    let dir = std::env::var_os("TIKCAST_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/corpus"));
     if !dir.join("more/signer/batch.pb").is_file() {
-        assert!(std::env::var("TIKCAST_REQUIRE_CORPUS").as_deref() != Ok("1"), "corpus not found at {}", dir.display());
-        eprintln!("SKIPPED: corpus not found at {}; set TIKCAST_CORPUS", dir.display());
+        assert!(
+            std::env::var("TIKCAST_REQUIRE_CORPUS").as_deref() != Ok("1"),
+            "corpus not found at {}",
+            dir.display()
+        );
+        eprintln!(
+            "SKIPPED: corpus not found at {}; set TIKCAST_CORPUS",
+            dir.display()
+        );
         return;
     }
-    let out = tikcast().args(["decode", "--batch"]).arg(dir.join("more/signer/batch.pb")).output().unwrap();
+    let out = tikcast()
+        .args(["decode", "--batch"])
+        .arg(dir.join("more/signer/batch.pb"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(lines(&out).len(), 13);
     // one sample of every method in the capture logs, through --method --base64
-    let log: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(dir.join("log.json")).unwrap()).unwrap();
+    let log: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("log.json")).unwrap()).unwrap();
     for (method, samples) in &log {
         let b64 = samples[0]["eventData"].as_str().unwrap();
-        let mut child = tikcast().args(["decode", "--base64", "--method", method]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-        child.stdin.take().unwrap().write_all(b64.as_bytes()).unwrap();
+        let mut child = tikcast()
+            .args(["decode", "--base64", "--method", method])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b64.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success());
         let ev = lines(&out);
@@ -89,7 +157,13 @@ fn bad_input_is_one_line_on_stderr_and_exit_1() {
         (vec!["decode", "--base64", "-"], &b"not base64 !!"[..]),
         (vec!["decode", "--batch", "-"], &b"\xff\xff\xff"[..]),
     ] {
-        let mut child = tikcast().args(&args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = tikcast()
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         child.stdin.take().unwrap().write_all(input).unwrap();
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
@@ -99,7 +173,10 @@ fn bad_input_is_one_line_on_stderr_and_exit_1() {
         assert!(!err.contains("panicked"));
         assert!(out.stdout.is_empty());
     }
-    let out = tikcast().args(["decode", "/nonexistent/frame.bin"]).output().unwrap();
+    let out = tikcast()
+        .args(["decode", "/nonexistent/frame.bin"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/frame.bin"));
 }

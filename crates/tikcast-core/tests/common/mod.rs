@@ -45,13 +45,20 @@ pub fn load_samples(dir: &std::path::Path) -> BTreeMap<String, Vec<Sample>> {
     let mut out: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
     for path in files {
         let text = std::fs::read_to_string(&path).expect("capture log is readable");
-        let log: BTreeMap<String, Vec<serde_json::Value>> = serde_json::from_str(&text).expect("capture log is JSON");
+        let log: BTreeMap<String, Vec<serde_json::Value>> =
+            serde_json::from_str(&text).expect("capture log is JSON");
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         for (method, samples) in log {
             for (index, s) in samples.iter().enumerate() {
                 let b64 = s["eventData"].as_str().expect("eventData is a string");
-                let payload = base64::engine::general_purpose::STANDARD.decode(b64).expect("eventData is base64");
-                out.entry(method.clone()).or_default().push(Sample { file: file.clone(), index, payload });
+                let payload = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .expect("eventData is base64");
+                out.entry(method.clone()).or_default().push(Sample {
+                    file: file.clone(),
+                    index,
+                    payload,
+                });
             }
         }
     }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test layer that exists, installing what a fresh machine lacks.
+# Called by `npm test` and by .ci/run. Set TIKCAST_CORPUS to point at the real captures
+# (default ../shared/corpus); TIKCAST_REQUIRE_CORPUS=1 makes their absence an error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+corpus="${TIKCAST_CORPUS:-../shared/corpus}"
+if [ -f "$corpus/log.json" ]; then
+  export TIKCAST_CORPUS="$(cd "$corpus" && pwd)"
+  echo "corpus: $TIKCAST_CORPUS"
+else
+  echo "corpus: NOT FOUND at $corpus; tests that need the real captures will say SKIPPED (set TIKCAST_CORPUS)"
+fi
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p tikcast-core --no-default-features --all-targets --locked -- -D warnings
+
+step "tikcast-core builds no_std for the browser target (no default features)"
+cargo build -p tikcast-core --no-default-features --target wasm32-unknown-unknown --locked
+cargo build -p tikcast-wasm --target wasm32-unknown-unknown --locked
+
+step "native tests: core (corpus, fields, frames, hostile input), CLI"
+cargo test --workspace --locked
+cargo test -p tikcast-core --no-default-features --locked
+
+step "demo command"
+bash scripts/demo.sh > /dev/null
+echo "demo ok"

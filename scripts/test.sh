@@ -31,6 +31,9 @@ step "tikcast-core builds no_std for the browser target (no default features)"
 cargo build -p tikcast-core --no-default-features --target wasm32-unknown-unknown --locked
 cargo build -p tikcast-wasm --target wasm32-unknown-unknown --locked
 
+step "real captures: per-method summary"
+cargo test -p tikcast-core --test corpus --locked -- --nocapture
+
 step "native tests: core (corpus, fields, frames, hostile input), CLI"
 cargo test --workspace --locked
 cargo test -p tikcast-core --no-default-features --locked

@@ -126,10 +126,24 @@ fn decodes_every_corpus_method_through_the_cli() {
     assert!(out.status.success());
     assert_eq!(lines(&out).len(), 13);
     // one sample of every method in the capture logs, through --method --base64
-    let log: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("log.json")).unwrap()).unwrap();
-    for (method, samples) in &log {
-        let b64 = samples[0]["eventData"].as_str().unwrap();
+    let mut first: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    logs.sort();
+    for path in logs {
+        let log: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (method, samples) in log {
+            first
+                .entry(method)
+                .or_insert_with(|| samples[0]["eventData"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(first.len() >= 70, "{} methods", first.len());
+    for (method, b64) in &first {
         let mut child = tikcast()
             .args(["decode", "--base64", "--method", method])
             .stdin(Stdio::piped())

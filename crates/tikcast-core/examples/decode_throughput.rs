@@ -1,0 +1,46 @@
+//! Native decode throughput on the benchmark workload (`../shared/bench/make_frames.py`
+//! output: 4-byte little-endian length + push frame, repeated). A first figure before
+//! the bench/ harness lands; it is not a comparison with peers.
+//!
+//! ```sh
+//! python3 ../shared/bench/make_frames.py ../shared/corpus /tmp/frames.bin 2000 1
+//! cargo run --release -p tikcast-core --example decode_throughput -- /tmp/frames.bin
+//! ```
+
+use std::time::Instant;
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: decode_throughput FRAMES.bin");
+    let data = std::fs::read(&path).expect("frames file is readable");
+    let mut frames = Vec::new();
+    let mut rest = data.as_slice();
+    while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+        let len = u32::from_le_bytes(*len) as usize;
+        let (frame, tail) = tail.split_at(len.min(tail.len()));
+        frames.push(frame);
+        rest = tail;
+    }
+    let mut best = f64::MAX;
+    let mut events = 0usize;
+    let mut errors = 0usize;
+    for _round in 0..5 {
+        let t = Instant::now();
+        events = 0;
+        errors = 0;
+        for f in &frames {
+            let d = tikcast_core::decode_frame(f).expect("workload frames decode");
+            events += d.events.len();
+            errors += d.events.iter().filter(|e| matches!(e, tikcast_core::Event::DecodeError(_))).count();
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "{} frames, {} events ({} decode errors): best of 5 rounds {:.3} s = {:.0} frames/s, {:.0} events/s",
+        frames.len(),
+        events,
+        errors,
+        best,
+        frames.len() as f64 / best,
+        events as f64 / best
+    );
+}

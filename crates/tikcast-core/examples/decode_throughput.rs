@@ -10,7 +10,9 @@
 use std::time::Instant;
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: decode_throughput FRAMES.bin");
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: decode_throughput FRAMES.bin");
     let data = std::fs::read(&path).expect("frames file is readable");
     let mut frames = Vec::new();
     let mut rest = data.as_slice();
@@ -30,7 +32,11 @@ fn main() {
         for f in &frames {
             let d = tikcast_core::decode_frame(f).expect("workload frames decode");
             events += d.events.len();
-            errors += d.events.iter().filter(|e| matches!(e, tikcast_core::Event::DecodeError(_))).count();
+            errors += d
+                .events
+                .iter()
+                .filter(|e| matches!(e, tikcast_core::Event::DecodeError(_)))
+                .count();
         }
         best = best.min(t.elapsed().as_secs_f64());
     }

@@ -12,6 +12,22 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Runs `tikcast ARGS` with `input` on standard input and collects its output.
+fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(
+    args: impl IntoIterator<Item = S>,
+    input: &[u8],
+) -> std::process::Output {
+    let mut child = tikcast()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn lines(out: &std::process::Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -76,19 +92,10 @@ fn decodes_the_demo_frame() {
 #[test]
 fn decodes_base64_payload_from_stdin_with_method() {
     // LikeMessage { count: 5, total: 42 }
-    let mut child = tikcast()
-        .args(["decode", "--method", "WebcastLikeMessage", "--base64", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"EAUYKg==\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        ["decode", "--method", "WebcastLikeMessage", "--base64", "-"],
+        b"EAUYKg==\n",
+    );
     assert!(out.status.success());
     let ev = lines(&out);
     assert_eq!(
@@ -144,19 +151,7 @@ fn decodes_every_corpus_method_through_the_cli() {
     }
     assert!(first.len() >= 70, "{} methods", first.len());
     for (method, b64) in &first {
-        let mut child = tikcast()
-            .args(["decode", "--base64", "--method", method])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b64.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = run_with_stdin(["decode", "--base64", "--method", method], b64.as_bytes());
         assert!(out.status.success());
         let ev = lines(&out);
         let t = ev[0]["type"].as_str().unwrap();
@@ -171,15 +166,7 @@ fn bad_input_is_one_line_on_stderr_and_exit_1() {
         (vec!["decode", "--base64", "-"], &b"not base64 !!"[..]),
         (vec!["decode", "--batch", "-"], &b"\xff\xff\xff"[..]),
     ] {
-        let mut child = tikcast()
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = run_with_stdin(&args, input);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "{err}");

@@ -311,135 +311,137 @@ fn payload<T: Message + Default + HasCommon>(
     parse::<T>(payload, env).map(|(data, meta)| Payload { meta, data })
 }
 
-/// Every method the decoder knows, with the event it produces first.
-pub const KNOWN_METHODS: &[(&str, &str)] = &[
-    ("WebcastChatMessage", "chat"),
-    ("WebcastGiftMessage", "gift"),
-    ("WebcastLikeMessage", "like"),
-    ("WebcastMemberMessage", "member"),
-    ("WebcastSocialMessage", "social"),
-    ("WebcastRoomUserSeqMessage", "roomUser"),
-    ("WebcastControlMessage", "controlMessage"),
-    ("WebcastSubNotifyMessage", "subscribe"),
-    ("WebcastQuestionNewMessage", "questionNew"),
-    ("WebcastEmoteChatMessage", "emote"),
-    ("WebcastEnvelopeMessage", "envelope"),
-    ("WebcastLiveIntroMessage", "liveIntro"),
-    ("WebcastLinkMicBattle", "linkMicBattle"),
-    ("WebcastLinkMicArmies", "linkMicArmies"),
-    ("WebcastRoomPinMessage", "roomPin"),
-    ("WebcastImDeleteMessage", "imDelete"),
-    ("WebcastCaptionMessage", "caption"),
-    ("WebcastBarrageMessage", "barrage"),
-    ("WebcastPollMessage", "poll"),
-    ("WebcastGoalUpdateMessage", "goalUpdate"),
-    ("WebcastRankUpdateMessage", "rankUpdate"),
-    ("WebcastRankTextMessage", "rankText"),
-    ("WebcastHourlyRankRewardMessage", "hourlyRank"),
-    ("WebcastHourlyRankMessage", "hourlyRankLegacy"),
-    ("WebcastWeeklyRankRewardMessage", "weeklyRankReward"),
-    ("WebcastGameRankNotifyMessage", "gameRankNotify"),
-    ("WebcastInRoomBannerMessage", "inRoomBanner"),
-    ("WebcastInRoomBannerRefreshMessage", "inRoomBannerRefresh"),
-    ("WebcastRoomMessage", "roomMessage"),
-    ("RoomMessage", "roomMessage"),
-    ("WebcastSystemMessage", "system"),
-    ("WebcastRoomNotifyMessage", "roomNotify"),
-    ("WebcastRoomVerifyMessage", "roomVerify"),
-    ("RoomVerifyMessage", "roomVerify"),
-    ("WebcastMarqueeAnnouncementMessage", "marqueeAnnouncement"),
-    ("WebcastBottomMessage", "bottomMessage"),
-    ("WebcastToastMessage", "toast"),
-    ("WebcastNoticeMessage", "notice"),
-    ("WebcastAccessControlMessage", "accessControl"),
-    ("WebcastAccessRecallMessage", "accessRecall"),
-    ("WebcastMsgDetectMessage", "msgDetect"),
-    ("WebcastPerceptionMessage", "perception"),
-    ("WebcastUnauthorizedMemberMessage", "unauthorizedMember"),
-    ("WebcastHashtagMessage", "hashtag"),
-    ("WebcastRoomStickerMessage", "roomSticker"),
-    (
-        "WebcastAnchorToolModificationMessage",
-        "anchorToolModification",
-    ),
-    ("WebcastSubTimerStickerMessage", "subTimerSticker"),
-    ("WebcastSubWaveMessage", "subWave"),
-    ("WebcastSubscriptionGuideMessage", "subscriptionGuide"),
-    ("WebcastSubPinEventMessage", "subPinEvent"),
-    ("WebcastCapsuleMessage", "capsule"),
-    ("WebcastGiftBroadcastMessage", "giftBroadcast"),
-    ("WebcastGiftPanelUpdateMessage", "giftPanelUpdate"),
-    (
-        "WebcastGiftDynamicRestrictionMessage",
-        "giftDynamicRestriction",
-    ),
-    ("WebcastGiftPromptMessage", "giftPrompt"),
-    ("WebcastGiftCollectionUpdateMessage", "giftCollectionUpdate"),
-    ("WebcastEnvelopePortalMessage", "envelopePortal"),
-    ("WebcastGoodyBagMessage", "goodyBag"),
-    ("WebcastQuestionSelectedMessage", "questionSelected"),
-    ("WebcastQuestionDeleteMessage", "questionDelete"),
-    ("WebcastQuestionSlideDownMessage", "questionSlideDown"),
-    ("WebcastQuestionSwitchMessage", "questionSwitch"),
-    ("WebcastPictionaryStartMessage", "pictionaryStart"),
-    ("WebcastPictionaryUpdateMessage", "pictionaryUpdate"),
-    ("WebcastPictionaryEndMessage", "pictionaryEnd"),
-    ("WebcastPictionaryExitMessage", "pictionaryExit"),
-    ("WebcastLiveGameIntroMessage", "liveGameIntro"),
-    ("WebcastViewerPicksUpdateMessage", "viewerPicksUpdate"),
-    ("WebcastBoostCardMessage", "boostCard"),
-    ("WebcastGuideMessage", "guide"),
-    ("WebcastSpeakerMessage", "speaker"),
-    (
-        "WebcastLinkMicBattlePunishFinish",
-        "linkMicBattlePunishFinish",
-    ),
-    ("WebcastLinkMicBattleItemCard", "linkMicBattleItemCard"),
-    ("WebcastLinkmicBattleTaskMessage", "linkMicBattleTask"),
-    ("WebcastLinkmicBattleNoticeMessage", "linkMicBattleNotice"),
-    ("WebcastLinkMicMethod", "linkMicMethod"),
-    ("LinkMicMethod", "linkMicMethod"),
-    ("WebcastLinkMicFanTicketMethod", "linkMicFanTicketMethod"),
-    ("WebcastLinkMicAnchorGuideMessage", "linkMicAnchorGuide"),
-    ("WebcastLinkMicLayoutStateMessage", "linkMicLayoutState"),
-    ("WebcastLinkMessage", "linkMessage"),
-    ("WebcastLinkLayerMessage", "linkLayer"),
-    ("WebcastLinkScreenChangeMessage", "linkScreenChange"),
-    ("WebcastLinkStateMessage", "linkState"),
-    ("WebcastOecLiveShoppingMessage", "oecLiveShopping"),
-    (
-        "WebcastPaidContentLiveShoppingMessage",
-        "paidContentLiveShopping",
-    ),
-    ("WebcastEcShortItemRefreshMessage", "ecShortItemRefresh"),
-    ("WebcastEcTaskRegisterMessage", "ecTaskRegister"),
-    ("WebcastBALeadGenMessage", "baLeadGen"),
-    (
-        "WebcastDonationStickerModifyMethod",
-        "donationStickerModify",
-    ),
-    (
-        "WebcastPartnershipCardChangeMessage",
-        "partnershipCardChange",
-    ),
-    (
-        "WebcastPartnershipDownloadCountMessage",
-        "partnershipDownloadCount",
-    ),
-    (
-        "WebcastPartnershipDropsUpdateMessage",
-        "partnershipDropsUpdate",
-    ),
-    (
-        "WebcastPartnershipGameOfflineMessage",
-        "partnershipGameOffline",
-    ),
-    ("WebcastPartnershipPunishMessage", "partnershipPunish"),
-    (
-        "WebcastUpdateShareRevenueNoticeMessage",
-        "updateShareRevenueNotice",
-    ),
-];
+/// Decodes one message payload into `out`.
+type Decoder = fn(&[u8], EnvelopeInfo, &mut Vec<Event>) -> Result<(), DecodeError>;
+
+/// A payload that becomes its schema message, wrapped in event `$variant`.
+macro_rules! generic {
+    ($variant:ident) => {
+        |p, env, out| payload(p, env).map(|e| out.push(Event::$variant(e)))
+    };
+}
+
+/// A payload converted to a hand-shaped event by `$conv`.
+macro_rules! shaped {
+    ($variant:ident, $conv:path) => {
+        |p, env, out| parse(p, env).map(|(m, meta)| out.push(Event::$variant($conv(m, meta))))
+    };
+}
+
+/// The one table of known methods: each row gives the method name(s), the event it
+/// produces first, and its decoder. It generates both [`KNOWN_METHODS`] and the lookup
+/// the decoder dispatches with, so the two cannot disagree.
+macro_rules! methods {
+    ($( [$($method:literal),+] => $name:literal, $decoder:expr; )*) => {
+        /// Every method the decoder knows, with the event it produces first.
+        pub const KNOWN_METHODS: &[(&str, &str)] = &[$($(($method, $name),)+)*];
+
+        /// The decoder of a known method, or `None` when the method is unknown.
+        fn decoder_for(method: &str) -> Option<Decoder> {
+            let decoder: Decoder = match method {
+                $( $($method)|+ => $decoder, )*
+                _ => return None,
+            };
+            Some(decoder)
+        }
+    };
+}
+
+methods! {
+    ["WebcastChatMessage"] => "chat", shaped!(Chat, events::chat);
+    ["WebcastGiftMessage"] => "gift", shaped!(Gift, events::gift);
+    ["WebcastLikeMessage"] => "like", shaped!(Like, events::like);
+    ["WebcastMemberMessage"] => "member", shaped!(Member, events::member);
+    ["WebcastSocialMessage"] => "social", social_events;
+    ["WebcastRoomUserSeqMessage"] => "roomUser", shaped!(RoomUser, events::room_user);
+    ["WebcastControlMessage"] => "controlMessage", control_events;
+    ["WebcastSubNotifyMessage"] => "subscribe", shaped!(Subscribe, events::subscribe);
+    ["WebcastQuestionNewMessage"] => "questionNew", shaped!(QuestionNew, events::question);
+    ["WebcastEmoteChatMessage"] => "emote", shaped!(Emote, events::emote_chat);
+    ["WebcastEnvelopeMessage"] => "envelope", envelope_events;
+    ["WebcastLiveIntroMessage"] => "liveIntro", shaped!(LiveIntro, events::live_intro);
+    ["WebcastLinkMicBattle"] => "linkMicBattle", shaped!(LinkMicBattle, events::battle);
+    ["WebcastLinkMicArmies"] => "linkMicArmies", shaped!(LinkMicArmies, events::armies);
+    ["WebcastRoomPinMessage"] => "roomPin", shaped!(RoomPin, events::room_pin);
+    ["WebcastImDeleteMessage"] => "imDelete", shaped!(ImDelete, events::im_delete);
+    ["WebcastCaptionMessage"] => "caption", shaped!(Caption, events::caption);
+    ["WebcastBarrageMessage"] => "barrage", barrage_events;
+    ["WebcastPollMessage"] => "poll", generic!(Poll);
+    ["WebcastGoalUpdateMessage"] => "goalUpdate", generic!(GoalUpdate);
+    ["WebcastRankUpdateMessage"] => "rankUpdate", generic!(RankUpdate);
+    ["WebcastRankTextMessage"] => "rankText", generic!(RankText);
+    ["WebcastHourlyRankRewardMessage"] => "hourlyRank", generic!(HourlyRank);
+    ["WebcastHourlyRankMessage"] => "hourlyRankLegacy", generic!(HourlyRankLegacy);
+    ["WebcastWeeklyRankRewardMessage"] => "weeklyRankReward", generic!(WeeklyRankReward);
+    ["WebcastGameRankNotifyMessage"] => "gameRankNotify", generic!(GameRankNotify);
+    ["WebcastInRoomBannerMessage"] => "inRoomBanner", generic!(InRoomBanner);
+    ["WebcastInRoomBannerRefreshMessage"] => "inRoomBannerRefresh", generic!(InRoomBannerRefresh);
+    ["WebcastRoomMessage", "RoomMessage"] => "roomMessage", generic!(RoomMessage);
+    ["WebcastSystemMessage"] => "system", generic!(System);
+    ["WebcastRoomNotifyMessage"] => "roomNotify", generic!(RoomNotify);
+    ["WebcastRoomVerifyMessage", "RoomVerifyMessage"] => "roomVerify", generic!(RoomVerify);
+    ["WebcastMarqueeAnnouncementMessage"] => "marqueeAnnouncement", generic!(MarqueeAnnouncement);
+    ["WebcastBottomMessage"] => "bottomMessage", generic!(BottomMessage);
+    ["WebcastToastMessage"] => "toast", generic!(Toast);
+    ["WebcastNoticeMessage"] => "notice", generic!(Notice);
+    ["WebcastAccessControlMessage"] => "accessControl", generic!(AccessControl);
+    ["WebcastAccessRecallMessage"] => "accessRecall", generic!(AccessRecall);
+    ["WebcastMsgDetectMessage"] => "msgDetect", generic!(MsgDetect);
+    ["WebcastPerceptionMessage"] => "perception", generic!(Perception);
+    ["WebcastUnauthorizedMemberMessage"] => "unauthorizedMember", generic!(UnauthorizedMember);
+    ["WebcastHashtagMessage"] => "hashtag", generic!(Hashtag);
+    ["WebcastRoomStickerMessage"] => "roomSticker", generic!(RoomSticker);
+    ["WebcastAnchorToolModificationMessage"] => "anchorToolModification", generic!(AnchorToolModification);
+    ["WebcastSubTimerStickerMessage"] => "subTimerSticker", generic!(SubTimerSticker);
+    ["WebcastSubWaveMessage"] => "subWave", generic!(SubWave);
+    ["WebcastSubscriptionGuideMessage"] => "subscriptionGuide", generic!(SubscriptionGuide);
+    ["WebcastSubPinEventMessage"] => "subPinEvent", generic!(SubPinEvent);
+    ["WebcastCapsuleMessage"] => "capsule", generic!(Capsule);
+    ["WebcastGiftBroadcastMessage"] => "giftBroadcast", generic!(GiftBroadcast);
+    ["WebcastGiftPanelUpdateMessage"] => "giftPanelUpdate", generic!(GiftPanelUpdate);
+    ["WebcastGiftDynamicRestrictionMessage"] => "giftDynamicRestriction", generic!(GiftDynamicRestriction);
+    ["WebcastGiftPromptMessage"] => "giftPrompt", generic!(GiftPrompt);
+    ["WebcastGiftCollectionUpdateMessage"] => "giftCollectionUpdate", generic!(GiftCollectionUpdate);
+    ["WebcastEnvelopePortalMessage"] => "envelopePortal", generic!(EnvelopePortal);
+    ["WebcastGoodyBagMessage"] => "goodyBag", generic!(GoodyBag);
+    ["WebcastQuestionSelectedMessage"] => "questionSelected", generic!(QuestionSelected);
+    ["WebcastQuestionDeleteMessage"] => "questionDelete", generic!(QuestionDelete);
+    ["WebcastQuestionSlideDownMessage"] => "questionSlideDown", generic!(QuestionSlideDown);
+    ["WebcastQuestionSwitchMessage"] => "questionSwitch", generic!(QuestionSwitch);
+    ["WebcastPictionaryStartMessage"] => "pictionaryStart", generic!(PictionaryStart);
+    ["WebcastPictionaryUpdateMessage"] => "pictionaryUpdate", generic!(PictionaryUpdate);
+    ["WebcastPictionaryEndMessage"] => "pictionaryEnd", generic!(PictionaryEnd);
+    ["WebcastPictionaryExitMessage"] => "pictionaryExit", generic!(PictionaryExit);
+    ["WebcastLiveGameIntroMessage"] => "liveGameIntro", generic!(LiveGameIntro);
+    ["WebcastViewerPicksUpdateMessage"] => "viewerPicksUpdate", generic!(ViewerPicksUpdate);
+    ["WebcastBoostCardMessage"] => "boostCard", generic!(BoostCard);
+    ["WebcastGuideMessage"] => "guide", generic!(Guide);
+    ["WebcastSpeakerMessage"] => "speaker", generic!(Speaker);
+    ["WebcastLinkMicBattlePunishFinish"] => "linkMicBattlePunishFinish", generic!(LinkMicBattlePunishFinish);
+    ["WebcastLinkMicBattleItemCard"] => "linkMicBattleItemCard", generic!(LinkMicBattleItemCard);
+    ["WebcastLinkmicBattleTaskMessage"] => "linkMicBattleTask", generic!(LinkMicBattleTask);
+    ["WebcastLinkmicBattleNoticeMessage"] => "linkMicBattleNotice", generic!(LinkMicBattleNotice);
+    ["WebcastLinkMicMethod", "LinkMicMethod"] => "linkMicMethod", generic!(LinkMicMethod);
+    ["WebcastLinkMicFanTicketMethod"] => "linkMicFanTicketMethod", generic!(LinkMicFanTicketMethod);
+    ["WebcastLinkMicAnchorGuideMessage"] => "linkMicAnchorGuide", generic!(LinkMicAnchorGuide);
+    ["WebcastLinkMicLayoutStateMessage"] => "linkMicLayoutState", generic!(LinkMicLayoutState);
+    ["WebcastLinkMessage"] => "linkMessage", generic!(LinkMessage);
+    ["WebcastLinkLayerMessage"] => "linkLayer", generic!(LinkLayer);
+    ["WebcastLinkScreenChangeMessage"] => "linkScreenChange", generic!(LinkScreenChange);
+    ["WebcastLinkStateMessage"] => "linkState", generic!(LinkState);
+    ["WebcastOecLiveShoppingMessage"] => "oecLiveShopping", generic!(OecLiveShopping);
+    ["WebcastPaidContentLiveShoppingMessage"] => "paidContentLiveShopping", generic!(PaidContentLiveShopping);
+    ["WebcastEcShortItemRefreshMessage"] => "ecShortItemRefresh", generic!(EcShortItemRefresh);
+    ["WebcastEcTaskRegisterMessage"] => "ecTaskRegister", generic!(EcTaskRegister);
+    ["WebcastBALeadGenMessage"] => "baLeadGen", generic!(BaLeadGen);
+    ["WebcastDonationStickerModifyMethod"] => "donationStickerModify", generic!(DonationStickerModify);
+    ["WebcastPartnershipCardChangeMessage"] => "partnershipCardChange", generic!(PartnershipCardChange);
+    ["WebcastPartnershipDownloadCountMessage"] => "partnershipDownloadCount", generic!(PartnershipDownloadCount);
+    ["WebcastPartnershipDropsUpdateMessage"] => "partnershipDropsUpdate", generic!(PartnershipDropsUpdate);
+    ["WebcastPartnershipGameOfflineMessage"] => "partnershipGameOffline", generic!(PartnershipGameOffline);
+    ["WebcastPartnershipPunishMessage"] => "partnershipPunish", generic!(PartnershipPunish);
+    ["WebcastUpdateShareRevenueNoticeMessage"] => "updateShareRevenueNotice", generic!(UpdateShareRevenueNotice);
+}
 
 /// The first event name `method` produces, or `None` for a method we do not know.
 pub fn event_name_for_method(method: &str) -> Option<&'static str> {
@@ -456,143 +458,56 @@ fn dispatch(
     env: EnvelopeInfo,
     out: &mut Vec<Event>,
 ) -> Option<Result<(), DecodeError>> {
-    macro_rules! generic {
-        ($variant:ident) => {
-            payload(p, env).map(|e| out.push(Event::$variant(e)))
-        };
-    }
-    macro_rules! shaped {
-        ($variant:ident, $conv:path) => {
-            parse(p, env).map(|(m, meta)| out.push(Event::$variant($conv(m, meta))))
-        };
-    }
-    let r = match method {
-        "WebcastChatMessage" => shaped!(Chat, events::chat),
-        "WebcastGiftMessage" => shaped!(Gift, events::gift),
-        "WebcastLikeMessage" => shaped!(Like, events::like),
-        "WebcastMemberMessage" => shaped!(Member, events::member),
-        "WebcastSocialMessage" => parse(p, env).map(|(m, meta)| {
-            let e = events::social(m, meta);
-            let derived = events::social_derived(&e);
-            out.push(Event::Social(e));
-            out.extend(derived);
-        }),
-        "WebcastRoomUserSeqMessage" => shaped!(RoomUser, events::room_user),
-        "WebcastControlMessage" => parse(p, env).map(|(m, meta)| {
-            let e = events::control(m, meta);
-            let ended = matches!(e.action, 3 | 4);
-            let end = ended.then(|| Event::StreamEnd(e.clone()));
-            out.push(Event::ControlMessage(e));
-            out.extend(end);
-        }),
-        "WebcastSubNotifyMessage" => shaped!(Subscribe, events::subscribe),
-        "WebcastQuestionNewMessage" => shaped!(QuestionNew, events::question),
-        "WebcastEmoteChatMessage" => shaped!(Emote, events::emote_chat),
-        "WebcastEnvelopeMessage" => parse::<pb::EnvelopeMessage>(p, env).map(|(m, meta)| {
-            let key = m
-                .common
-                .as_ref()
-                .and_then(|c| c.display_text.as_ref())
-                .map(|t| t.key.contains("ttlive_superfanbox"));
-            let e = events::envelope(m, meta);
-            let super_fan = key == Some(true) || e.business_type == 19;
-            let derived = super_fan.then(|| Event::SuperFanBox(e.clone()));
-            out.push(Event::Envelope(e));
-            out.extend(derived);
-        }),
-        "WebcastLiveIntroMessage" => shaped!(LiveIntro, events::live_intro),
-        "WebcastLinkMicBattle" => shaped!(LinkMicBattle, events::battle),
-        "WebcastLinkMicArmies" => shaped!(LinkMicArmies, events::armies),
-        "WebcastRoomPinMessage" => shaped!(RoomPin, events::room_pin),
-        "WebcastImDeleteMessage" => shaped!(ImDelete, events::im_delete),
-        "WebcastCaptionMessage" => shaped!(Caption, events::caption),
-        "WebcastBarrageMessage" => parse::<pb::BarrageMessage>(p, env).map(|(m, meta)| {
-            let common_key = m
-                .common_barrage_content
-                .as_ref()
-                .map(|t| t.key.clone())
-                .unwrap_or_default();
-            let e = events::barrage(m, meta);
-            let derived = events::barrage_derived(&e, &common_key);
-            out.push(Event::Barrage(e));
-            out.extend(derived);
-        }),
-        "WebcastPollMessage" => generic!(Poll),
-        "WebcastGoalUpdateMessage" => generic!(GoalUpdate),
-        "WebcastRankUpdateMessage" => generic!(RankUpdate),
-        "WebcastRankTextMessage" => generic!(RankText),
-        "WebcastHourlyRankRewardMessage" => generic!(HourlyRank),
-        "WebcastHourlyRankMessage" => generic!(HourlyRankLegacy),
-        "WebcastWeeklyRankRewardMessage" => generic!(WeeklyRankReward),
-        "WebcastGameRankNotifyMessage" => generic!(GameRankNotify),
-        "WebcastInRoomBannerMessage" => generic!(InRoomBanner),
-        "WebcastInRoomBannerRefreshMessage" => generic!(InRoomBannerRefresh),
-        "WebcastRoomMessage" | "RoomMessage" => generic!(RoomMessage),
-        "WebcastSystemMessage" => generic!(System),
-        "WebcastRoomNotifyMessage" => generic!(RoomNotify),
-        "WebcastRoomVerifyMessage" | "RoomVerifyMessage" => generic!(RoomVerify),
-        "WebcastMarqueeAnnouncementMessage" => generic!(MarqueeAnnouncement),
-        "WebcastBottomMessage" => generic!(BottomMessage),
-        "WebcastToastMessage" => generic!(Toast),
-        "WebcastNoticeMessage" => generic!(Notice),
-        "WebcastAccessControlMessage" => generic!(AccessControl),
-        "WebcastAccessRecallMessage" => generic!(AccessRecall),
-        "WebcastMsgDetectMessage" => generic!(MsgDetect),
-        "WebcastPerceptionMessage" => generic!(Perception),
-        "WebcastUnauthorizedMemberMessage" => generic!(UnauthorizedMember),
-        "WebcastHashtagMessage" => generic!(Hashtag),
-        "WebcastRoomStickerMessage" => generic!(RoomSticker),
-        "WebcastAnchorToolModificationMessage" => generic!(AnchorToolModification),
-        "WebcastSubTimerStickerMessage" => generic!(SubTimerSticker),
-        "WebcastSubWaveMessage" => generic!(SubWave),
-        "WebcastSubscriptionGuideMessage" => generic!(SubscriptionGuide),
-        "WebcastSubPinEventMessage" => generic!(SubPinEvent),
-        "WebcastCapsuleMessage" => generic!(Capsule),
-        "WebcastGiftBroadcastMessage" => generic!(GiftBroadcast),
-        "WebcastGiftPanelUpdateMessage" => generic!(GiftPanelUpdate),
-        "WebcastGiftDynamicRestrictionMessage" => generic!(GiftDynamicRestriction),
-        "WebcastGiftPromptMessage" => generic!(GiftPrompt),
-        "WebcastGiftCollectionUpdateMessage" => generic!(GiftCollectionUpdate),
-        "WebcastEnvelopePortalMessage" => generic!(EnvelopePortal),
-        "WebcastGoodyBagMessage" => generic!(GoodyBag),
-        "WebcastQuestionSelectedMessage" => generic!(QuestionSelected),
-        "WebcastQuestionDeleteMessage" => generic!(QuestionDelete),
-        "WebcastQuestionSlideDownMessage" => generic!(QuestionSlideDown),
-        "WebcastQuestionSwitchMessage" => generic!(QuestionSwitch),
-        "WebcastPictionaryStartMessage" => generic!(PictionaryStart),
-        "WebcastPictionaryUpdateMessage" => generic!(PictionaryUpdate),
-        "WebcastPictionaryEndMessage" => generic!(PictionaryEnd),
-        "WebcastPictionaryExitMessage" => generic!(PictionaryExit),
-        "WebcastLiveGameIntroMessage" => generic!(LiveGameIntro),
-        "WebcastViewerPicksUpdateMessage" => generic!(ViewerPicksUpdate),
-        "WebcastBoostCardMessage" => generic!(BoostCard),
-        "WebcastGuideMessage" => generic!(Guide),
-        "WebcastSpeakerMessage" => generic!(Speaker),
-        "WebcastLinkMicBattlePunishFinish" => generic!(LinkMicBattlePunishFinish),
-        "WebcastLinkMicBattleItemCard" => generic!(LinkMicBattleItemCard),
-        "WebcastLinkmicBattleTaskMessage" => generic!(LinkMicBattleTask),
-        "WebcastLinkmicBattleNoticeMessage" => generic!(LinkMicBattleNotice),
-        "WebcastLinkMicMethod" | "LinkMicMethod" => generic!(LinkMicMethod),
-        "WebcastLinkMicFanTicketMethod" => generic!(LinkMicFanTicketMethod),
-        "WebcastLinkMicAnchorGuideMessage" => generic!(LinkMicAnchorGuide),
-        "WebcastLinkMicLayoutStateMessage" => generic!(LinkMicLayoutState),
-        "WebcastLinkMessage" => generic!(LinkMessage),
-        "WebcastLinkLayerMessage" => generic!(LinkLayer),
-        "WebcastLinkScreenChangeMessage" => generic!(LinkScreenChange),
-        "WebcastLinkStateMessage" => generic!(LinkState),
-        "WebcastOecLiveShoppingMessage" => generic!(OecLiveShopping),
-        "WebcastPaidContentLiveShoppingMessage" => generic!(PaidContentLiveShopping),
-        "WebcastEcShortItemRefreshMessage" => generic!(EcShortItemRefresh),
-        "WebcastEcTaskRegisterMessage" => generic!(EcTaskRegister),
-        "WebcastBALeadGenMessage" => generic!(BaLeadGen),
-        "WebcastDonationStickerModifyMethod" => generic!(DonationStickerModify),
-        "WebcastPartnershipCardChangeMessage" => generic!(PartnershipCardChange),
-        "WebcastPartnershipDownloadCountMessage" => generic!(PartnershipDownloadCount),
-        "WebcastPartnershipDropsUpdateMessage" => generic!(PartnershipDropsUpdate),
-        "WebcastPartnershipGameOfflineMessage" => generic!(PartnershipGameOffline),
-        "WebcastPartnershipPunishMessage" => generic!(PartnershipPunish),
-        "WebcastUpdateShareRevenueNoticeMessage" => generic!(UpdateShareRevenueNotice),
-        _ => return None,
-    };
-    Some(r)
+    decoder_for(method).map(|decode| decode(p, env, out))
+}
+
+/// `social`, then `follow` or `share`.
+fn social_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+    let (m, meta) = parse(p, env)?;
+    let e = events::social(m, meta);
+    let derived = events::social_derived(&e);
+    out.push(Event::Social(e));
+    out.extend(derived);
+    Ok(())
+}
+
+/// `controlMessage`, then `streamEnd` for action 3 (ended) or 4 (suspended).
+fn control_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+    let (m, meta) = parse(p, env)?;
+    let e = events::control(m, meta);
+    let end = matches!(e.action, 3 | 4).then(|| Event::StreamEnd(e.clone()));
+    out.push(Event::ControlMessage(e));
+    out.extend(end);
+    Ok(())
+}
+
+/// `envelope`, then `superFanBox` for a super-fan chest.
+fn envelope_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+    let (m, meta) = parse::<pb::EnvelopeMessage>(p, env)?;
+    let key = m
+        .common
+        .as_ref()
+        .and_then(|c| c.display_text.as_ref())
+        .map(|t| t.key.contains("ttlive_superfanbox"));
+    let e = events::envelope(m, meta);
+    let super_fan = key == Some(true) || e.business_type == 19;
+    let derived = super_fan.then(|| Event::SuperFanBox(e.clone()));
+    out.push(Event::Envelope(e));
+    out.extend(derived);
+    Ok(())
+}
+
+/// `barrage`, then `superFan` or `superFanJoin` for super-fan banners.
+fn barrage_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<(), DecodeError> {
+    let (m, meta) = parse::<pb::BarrageMessage>(p, env)?;
+    let common_key = m
+        .common_barrage_content
+        .as_ref()
+        .map(|t| t.key.clone())
+        .unwrap_or_default();
+    let e = events::barrage(m, meta);
+    let derived = events::barrage_derived(&e, &common_key);
+    out.push(Event::Barrage(e));
+    out.extend(derived);
+    Ok(())
 }

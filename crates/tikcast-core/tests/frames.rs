@@ -306,6 +306,12 @@ fn every_event_name_is_unique_and_documented() {
     );
     for (method, name) in tikcast_core::decode::KNOWN_METHODS {
         assert!(Event::NAMES.contains(name), "{method} maps to an event");
+        let first = decode_message(method, &[]);
+        assert_eq!(
+            first[0].name(),
+            *name,
+            "{method}: the table names the event the decoder emits first"
+        );
     }
 }
 

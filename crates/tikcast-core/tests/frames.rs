@@ -515,3 +515,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn method_and_event_counts_match_the_readme() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let claim = format!(
+        "{} method names in all",
+        tikcast_core::decode::KNOWN_METHODS.len()
+    );
+    assert!(readme.contains(&claim), "README should say \"{claim}\"");
+    assert!(readme.contains(&format!("into {} typed", Event::NAMES.len())));
+}

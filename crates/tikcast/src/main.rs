@@ -3,6 +3,8 @@
 //! built by our own encoder). Relay, replay, record, mock and watch follow.
 
 mod fixture;
+mod mock;
+mod watch;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -46,6 +48,11 @@ enum Command {
         #[arg(long, default_value_t = tikcast_core::gzip::DEFAULT_MAX_INFLATED)]
         max_inflated: usize,
     },
+    /// Run a local upstream that speaks the Webcast protocol (TikTok-style and relay-style),
+    /// with deterministic fault injection, for tests, benchmarks and the demo.
+    Mock(mock::MockArgs),
+    /// Connect to a Webcast socket (direct or relay), print every event as a JSON line.
+    Watch(watch::WatchArgs),
     /// Write the bundled demo push frame (made by our own encoder, no real user data).
     DemoFrame {
         /// Output file, or - for standard output.
@@ -72,6 +79,8 @@ fn main() -> ExitCode {
             frame_info,
             max_inflated,
         ),
+        Command::Mock(args) => mock::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::DemoFrame { output } => write_output(&output, &fixture::demo_frame()),
     };
     match result {

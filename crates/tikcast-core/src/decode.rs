@@ -69,6 +69,17 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Decoded, DecodeError> {
 /// gzip or the payload starts with the gzip magic, then decodes the batch. Frames that
 /// are not `msg` frames (heartbeat echoes, enter-room responses) decode to no events.
 pub fn decode_frame_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, DecodeError> {
+    decode_frame_filtered(bytes, opts, |_, _| true)
+}
+
+/// Like [`decode_frame_with`], but asks `keep(envelope, method)` before decoding each
+/// message and skips the ones it refuses, without decoding their payload. The session
+/// uses this to drop duplicates and history cheaply.
+pub fn decode_frame_filtered(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    keep: impl FnMut(EnvelopeInfo, &str) -> bool,
+) -> Result<Decoded, DecodeError> {
     if bytes.len() > opts.max_frame_bytes {
         return Err(DecodeError::TooLarge {
             what: "frame",
@@ -113,7 +124,7 @@ pub fn decode_frame_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, 
             cap: opts.max_inflated_bytes,
         });
     }
-    decode_batch_into(batch, &mut out)?;
+    decode_batch_into(batch, &mut out, keep)?;
     Ok(out)
 }
 
@@ -123,11 +134,15 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Decoded, DecodeError> {
         payload_type: "msg".to_string(),
         ..Decoded::default()
     };
-    decode_batch_into(bytes, &mut out)?;
+    decode_batch_into(bytes, &mut out, |_, _| true)?;
     Ok(out)
 }
 
-fn decode_batch_into(bytes: &[u8], out: &mut Decoded) -> Result<(), DecodeError> {
+fn decode_batch_into(
+    bytes: &[u8],
+    out: &mut Decoded,
+    mut keep: impl FnMut(EnvelopeInfo, &str) -> bool,
+) -> Result<(), DecodeError> {
     let batch = pb::FetchResult::decode(bytes).map_err(|e| DecodeError::protobuf("batch", e))?;
     out.cursor = batch.cursor;
     out.internal_ext = batch.internal_ext;
@@ -144,6 +159,9 @@ fn decode_batch_into(bytes: &[u8], out: &mut Decoded) -> Result<(), DecodeError>
             msg_id: m.msg_id,
             is_history: m.is_history,
         };
+        if !keep(env, &m.method) {
+            continue;
+        }
         decode_message_into(&m.method, m.payload, env, &mut out.events);
     }
     Ok(())

@@ -73,9 +73,16 @@ macro_rules! events {
 events! {
     /// A chat comment.
     Chat(ChatEvent) = "chat",
-    /// A gift message as sent (streakable gifts repeat with a growing `repeatCount`).
+    /// A gift. From the decoder: one per gift message. From a `Session`: exactly one per
+    /// gift, i.e. one per non-streakable gift message and one per finished streak.
     Gift(GiftEvent) = "gift",
+    /// Session only: a streak of a streakable gift is still running (`repeatCount` so far).
+    GiftStreak(GiftEvent) = "giftStreak",
+    /// Session only: every gift message as sent, streak updates included.
+    GiftRaw(GiftEvent) = "giftRaw",
     Like(LikeEvent) = "like",
+    /// Session only, when like aggregation is on: one user's likes merged over a window.
+    LikeAggregate(LikeAggregateEvent) = "likeAggregate",
     /// A viewer joined.
     Member(MemberEvent) = "member",
     Social(SocialEvent) = "social",
@@ -280,6 +287,9 @@ event_struct! {
         pub receiver_user_id: u64,
         pub to_user: Option<User>,
         pub describe: String,
+        /// Session only: the streak's end never arrived; this final `gift` was emitted
+        /// after the streak timeout with the last count seen.
+        pub timed_out: bool,
     }
 }
 
@@ -287,6 +297,19 @@ impl GiftEvent {
     /// True while a streakable gift's streak is still running.
     pub fn is_streaking(&self) -> bool {
         self.gift_type == 1 && !self.repeat_end
+    }
+}
+
+event_struct! {
+    /// One user's likes within an aggregation window (meta of the last like merged).
+    pub struct LikeAggregateEvent {
+        pub user: User,
+        /// Likes merged in this window.
+        pub like_count: i64,
+        /// Room total after the last merged batch.
+        pub total_like_count: i64,
+        /// How many like messages were merged.
+        pub batches: u32,
     }
 }
 
@@ -637,6 +660,7 @@ pub(crate) fn gift(m: pb::GiftMessage, meta: EventMeta) -> GiftEvent {
         receiver_user_id: receiver,
         to_user: user_opt(&m.to_user),
         describe: info.describe,
+        timed_out: false,
     }
 }
 

@@ -1,9 +1,10 @@
 //! # tikcast-core
 //!
 //! A `no_std` + `alloc` decoder for TikTok LIVE "Webcast" traffic: push frames, gzip,
-//! fetch results and 96 message methods into 101 typed [`Event`]s, plus the frames a client
-//! sends (enter-room, heartbeat, ack). It knows nothing of sockets, clocks or JS; the
-//! wasm crate and the native binary drive it.
+//! fetch results and 96 message methods into typed [`Event`]s, plus the frames a client
+//! sends (enter-room, heartbeat, ack), and a sans-IO [`Session`] engine (heartbeats,
+//! acks, liveness, reconnect policy, exactly-once delivery, gift streaks). It knows
+//! nothing of sockets, clocks or JS; the wasm crate and the native binary drive it.
 //!
 //! Every byte is treated as hostile: decoding never panics, inflated output and frame
 //! size are capped ([`DecodeOptions`]), protobuf nesting is limited (prost's recursion
@@ -33,6 +34,7 @@ pub mod events;
 pub mod gzip;
 #[cfg(feature = "serde")]
 mod json;
+pub mod session;
 pub mod user;
 
 /// Types generated from `proto/` (our clean-room schema).
@@ -43,11 +45,12 @@ pub mod pb {
 
 pub use client::{ack_frame, enter_room_frame, heartbeat_frame, EnterRoom};
 pub use decode::{
-    decode_batch, decode_frame, decode_frame_with, decode_message, DecodeOptions, Decoded,
-    EnvelopeInfo,
+    decode_batch, decode_frame, decode_frame_filtered, decode_frame_with, decode_message,
+    DecodeOptions, Decoded, EnvelopeInfo,
 };
 pub use error::DecodeError;
 pub use events::{Event, EventMeta};
+pub use session::{ConnId, Mode, Output, ReconnectPolicy, Session, SessionConfig, StateChange};
 pub use user::User;
 
 /// The crate version.

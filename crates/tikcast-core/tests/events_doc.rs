@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 use tikcast_core::decode::KNOWN_METHODS;
+use tikcast_core::events::{GiftEvent, LikeAggregateEvent};
 use tikcast_core::{decode_message, Event};
 
 const HEADER: &str = r#"# Events
@@ -45,6 +46,14 @@ suspended), `superFan` / `superFanJoin` after a super-fan `barrage`, `superFanBo
 a super-fan `envelope`. A message of an unknown method becomes `unknown` (method and
 base64 payload); a message that fails to decode becomes `decodeError` (method, error,
 payload) while the rest of its frame still decodes.
+
+A `Session` (the browser SDK, `tikcast watch`) delivers these events with three
+changes: a message whose `msgId` it has already delivered is dropped; `gift` comes
+exactly once per gift (once per non-streakable gift message, once per finished streak,
+with `timedOut: true` when the streak's end never arrived in time), `giftStreak` while a
+streak runs and `giftRaw` for every gift message as sent; and, when like aggregation is
+on, `likeAggregate` merges one user's likes over a window. The plain decoder (`tikcast
+decode`) emits one `gift` per gift message.
 
 Below, each event lists its method(s) and its fields besides the common four.
 "#;
@@ -135,10 +144,27 @@ fn render() -> String {
             },
         );
     }
+    let session_only = [
+        Event::GiftStreak(GiftEvent::default()),
+        Event::GiftRaw(GiftEvent::default()),
+        Event::LikeAggregate(LikeAggregateEvent::default()),
+    ];
+    for e in &session_only {
+        add(e, "a session");
+    }
     let mut out = String::from(HEADER);
     out.push_str(&format!("\n{} event names.\n", sections.len()));
     for (name, methods, json) in &sections {
-        let methods: Vec<String> = methods.iter().map(|m| format!("`{m}`")).collect();
+        let methods: Vec<String> = methods
+            .iter()
+            .map(|m| {
+                if m.starts_with("a ") || m.starts_with("any ") {
+                    m.clone()
+                } else {
+                    format!("`{m}`")
+                }
+            })
+            .collect();
         out.push_str(&format!(
             "\n### `{name}`\n\nFrom {}.\n\n",
             methods.join(", ")

@@ -1,0 +1,138 @@
+//! Gift streaks: one final `gift` per streak, `giftStreak` updates while it runs.
+//!
+//! TikTok resends a streakable gift (type 1) with a growing `repeatCount` while the
+//! viewer keeps tapping, and marks the last message `repeatEnd`. Overlays want one
+//! "Ada sent 12 Roses" at the end, not twelve alerts; when the end never arrives (lost
+//! message, dropped connection), the streak is closed after a timeout with the last
+//! count seen and `timedOut: true`.
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::vec::Vec;
+
+use crate::events::{Event, GiftEvent};
+
+/// A streak is one sender giving one gift in one group.
+type StreakKey = (u64, u64, u64);
+
+fn key(g: &GiftEvent) -> StreakKey {
+    (g.user.user_id, g.gift_id, g.group_id)
+}
+
+#[derive(Debug, Clone)]
+struct Running {
+    last: GiftEvent,
+    deadline: u64,
+}
+
+/// Running streaks, bounded in number (hostile input cannot grow them without limit).
+#[derive(Debug, Clone)]
+pub struct GiftStreaks {
+    timeout_ms: u64,
+    running: BTreeMap<StreakKey, Running>,
+    /// Streaks closed by timeout, so a late end (or late update) does not emit a
+    /// second final gift.
+    timed_out: BTreeSet<StreakKey>,
+    timed_out_order: VecDeque<StreakKey>,
+}
+
+/// Most streaks tracked at once; beyond it the oldest is closed as timed out.
+pub const MAX_RUNNING: usize = 4096;
+const MAX_REMEMBERED: usize = 4096;
+
+impl GiftStreaks {
+    pub fn new(timeout_ms: u64) -> Self {
+        GiftStreaks {
+            timeout_ms,
+            running: BTreeMap::new(),
+            timed_out: BTreeSet::new(),
+            timed_out_order: VecDeque::new(),
+        }
+    }
+
+    /// Takes one gift message; pushes the events it causes.
+    pub fn on_gift(&mut self, now: u64, gift: GiftEvent, out: &mut Vec<Event>) {
+        if gift.gift_type != 1 {
+            out.push(Event::Gift(gift));
+            return;
+        }
+        let k = key(&gift);
+        if self.timed_out.contains(&k) {
+            // Already closed by timeout: the user has had its final gift.
+            if gift.repeat_end {
+                self.timed_out.remove(&k);
+            }
+            return;
+        }
+        if gift.repeat_end {
+            self.running.remove(&k);
+            out.push(Event::Gift(gift));
+            return;
+        }
+        if !self.running.contains_key(&k) && self.running.len() >= MAX_RUNNING {
+            self.expire_oldest(out);
+        }
+        out.push(Event::GiftStreak(gift.clone()));
+        self.running.insert(
+            k,
+            Running {
+                last: gift,
+                deadline: now.saturating_add(self.timeout_ms),
+            },
+        );
+    }
+
+    /// Closes the streaks whose end did not arrive in time, oldest deadline first.
+    pub fn expire(&mut self, now: u64, out: &mut Vec<Event>) {
+        let mut due: Vec<(u64, StreakKey)> = self
+            .running
+            .iter()
+            .filter(|(_, r)| r.deadline <= now)
+            .map(|(k, r)| (r.deadline, *k))
+            .collect();
+        due.sort_unstable();
+        for (_, k) in due {
+            self.close_timed_out(k, out);
+        }
+    }
+
+    /// Closes every running streak (the session is stopping).
+    pub fn flush(&mut self, out: &mut Vec<Event>) {
+        self.expire(u64::MAX, out);
+    }
+
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.running.values().map(|r| r.deadline).min()
+    }
+
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    fn expire_oldest(&mut self, out: &mut Vec<Event>) {
+        let oldest = self
+            .running
+            .iter()
+            .min_by_key(|(_, r)| r.deadline)
+            .map(|(k, _)| *k);
+        if let Some(k) = oldest {
+            self.close_timed_out(k, out);
+        }
+    }
+
+    fn close_timed_out(&mut self, k: StreakKey, out: &mut Vec<Event>) {
+        let Some(r) = self.running.remove(&k) else {
+            return;
+        };
+        let mut last = r.last;
+        last.timed_out = true;
+        out.push(Event::Gift(last));
+        if self.timed_out.insert(k) {
+            self.timed_out_order.push_back(k);
+        }
+        while self.timed_out_order.len() > MAX_REMEMBERED {
+            if let Some(old) = self.timed_out_order.pop_front() {
+                self.timed_out.remove(&old);
+            }
+        }
+    }
+}

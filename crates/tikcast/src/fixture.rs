@@ -21,6 +21,20 @@ fn common(
     pattern: &str,
     user: Option<&pb::User>,
 ) -> Option<pb::Common> {
+    common_in_room(ROOM_ID, method, msg_id, T0 + offset_ms, key, pattern, user)
+}
+
+/// The `common` block of a message in room `room_id`, created at `create_time` (ms since
+/// the epoch); a non-empty `key` adds a display text whose `{0:user}` piece is `user`.
+pub(crate) fn common_in_room(
+    room_id: u64,
+    method: &str,
+    msg_id: u64,
+    create_time: i64,
+    key: &str,
+    pattern: &str,
+    user: Option<&pb::User>,
+) -> Option<pb::Common> {
     let pieces = user
         .map(|u| {
             vec![pb::TextPiece {
@@ -36,8 +50,8 @@ fn common(
     Some(pb::Common {
         method: method.into(),
         msg_id,
-        room_id: ROOM_ID,
-        create_time: T0 + offset_ms,
+        room_id,
+        create_time,
         display_text: (!key.is_empty()).then(|| pb::Text {
             key: key.into(),
             default_pattern: pattern.into(),
@@ -48,14 +62,21 @@ fn common(
     })
 }
 
-fn image(url: &str) -> Option<pb::Image> {
+pub(crate) fn image(url: &str) -> Option<pb::Image> {
     Some(pb::Image {
         url_list: vec![url.into()],
         ..Default::default()
     })
 }
 
-fn user(id: u64, handle: &str, nickname: &str, gifter_level: u32, moderator: bool) -> pb::User {
+/// An invented user with a gifter-level badge (and a moderator badge when `moderator`).
+pub(crate) fn user(
+    id: u64,
+    handle: &str,
+    nickname: &str,
+    gifter_level: u32,
+    moderator: bool,
+) -> pb::User {
     let mut badges = vec![pb::Badge {
         display_type: 4,
         scene_type: 8,
@@ -97,7 +118,7 @@ fn user(id: u64, handle: &str, nickname: &str, gifter_level: u32, moderator: boo
     }
 }
 
-fn envelope(method: &str, msg_id: u64, payload: Vec<u8>) -> pb::MessageEnvelope {
+pub(crate) fn envelope(method: &str, msg_id: u64, payload: Vec<u8>) -> pb::MessageEnvelope {
     pb::MessageEnvelope {
         method: method.into(),
         payload,

@@ -1,0 +1,332 @@
+//! End to end, native: `tikcast watch` (a Session over a real socket) against
+//! `tikcast mock` with faults: dropped connections, duplicates, a stall, bad credentials.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tikcast");
+
+/// A running `tikcast mock`, killed on drop.
+struct Mock {
+    child: Child,
+    addr: String,
+}
+
+impl Mock {
+    fn start(args: &[&str]) -> Mock {
+        let mut child = Command::new(BIN)
+            .args(["mock", "--listen", "127.0.0.1:0", "--max-seconds", "90"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn tikcast mock");
+        let mut first = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let v: Value = serde_json::from_str(&first).expect("first line is {\"listening\":...}");
+        let addr = v["listening"].as_str().unwrap().to_string();
+        Mock { child, addr }
+    }
+
+    fn stats(&self) -> Value {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
+        write!(
+            s,
+            "GET /stats HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let body = text.split("\r\n\r\n").nth(1).expect("http body");
+        serde_json::from_str(body.trim()).expect("stats json")
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Watched {
+    code: i32,
+    lines: Vec<Value>,
+    stderr: String,
+    took: Duration,
+}
+
+impl Watched {
+    fn states(&self, name: &str) -> Vec<&Value> {
+        self.lines
+            .iter()
+            .filter(|l| l["type"] == "state" && l["state"] == name)
+            .collect()
+    }
+
+    /// The msg ids of decoded messages, in delivery order, one per message: derived
+    /// events (follow after social, ...) share their source's id and are folded in;
+    /// the session's own gift summaries (`gift`, `giftStreak`) are left out, since
+    /// `giftRaw` already stands for each gift message.
+    fn message_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = Vec::new();
+        for l in &self.lines {
+            let t = l["type"].as_str().unwrap_or("");
+            if matches!(
+                t,
+                "state" | "roomInfo" | "gift" | "giftStreak" | "likeAggregate"
+            ) {
+                continue;
+            }
+            let id: u64 = l["msgId"].as_str().unwrap().parse().unwrap();
+            if ids.last() != Some(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+}
+
+fn watch(url: &str, args: &[&str]) -> Watched {
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(["watch", url, "--max-seconds", "60", "--seed", "7"])
+        .args(args)
+        .output()
+        .expect("run tikcast watch");
+    let lines = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not json ({e}): {l}")))
+        .collect();
+    Watched {
+        code: out.status.code().unwrap_or(-1),
+        lines,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+const FAULTS: &[&str] = &[
+    "--messages",
+    "2000",
+    "--rate",
+    "4000",
+    "--batch",
+    "5",
+    "--gzip",
+    "mixed",
+    "--drop-after",
+    "300",
+    "--duplicate-rate",
+    "0.1",
+    "--stall-after",
+    "1000",
+    "--seed",
+    "3",
+];
+
+fn assert_exactly_once(w: &Watched, mock: &Mock) {
+    assert_eq!(
+        w.code, 0,
+        "watch exits 0 on --until-idle; stderr: {}",
+        w.stderr
+    );
+    let ids = w.message_ids();
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "a message was delivered twice");
+    assert_eq!(ids.len(), 2000, "every message arrives");
+    assert!(
+        ids.windows(2).all(|p| p[1] == p[0] + 1),
+        "in order, none missing"
+    );
+    let stats = mock.stats();
+    assert_eq!(stats["uniqueMsgIds"], 2000);
+    assert!(
+        stats["duplicatesSent"].as_u64().unwrap() > 100,
+        "the mock really sent duplicates: {stats}"
+    );
+    let drops = stats["drops"].as_u64().unwrap();
+    let stalls = stats["stalls"].as_u64().unwrap();
+    assert_eq!((drops, stalls), (6, 1), "{stats}");
+    // Each reconnect is reported, with its attempt and delay. Once everything is sent
+    // the mock goes quiet, which a 1.5 s liveness timeout also (rightly) takes for a dead
+    // socket; only the reconnects before the last message are the faults'.
+    let last_message = w
+        .lines
+        .iter()
+        .rposition(|l| l.get("msgId").is_some())
+        .unwrap();
+    let reconnects: Vec<&Value> = w.lines[..last_message]
+        .iter()
+        .filter(|l| l["type"] == "state" && l["state"] == "reconnecting")
+        .collect();
+    assert_eq!(reconnects.len() as u64, drops + stalls, "{reconnects:?}");
+    for r in &reconnects {
+        assert_eq!(r["class"], "transient");
+        assert!(r["delayMs"].as_u64().unwrap() <= 1_000, "{r}");
+    }
+    let stall_closes = w.lines[..last_message]
+        .iter()
+        .filter(|d| d["state"] == "disconnected" && d["code"] == 4006)
+        .count();
+    assert_eq!(
+        stall_closes, 1,
+        "the stall is caught by the liveness timeout"
+    );
+    let served = stats["reconnectsServed"].as_u64().unwrap();
+    let connections = stats["connections"].as_u64().unwrap();
+    assert_eq!(
+        served,
+        connections - 1,
+        "every reconnect resumed from its cursor: {stats}"
+    );
+    assert_eq!(connections, w.states("connected").len() as u64);
+    let last = w.lines.last().unwrap();
+    assert_eq!(
+        (&last["state"], &last["code"]),
+        (&"stopped".into(), &"stopped".into())
+    );
+}
+
+#[test]
+fn direct_watch_gets_every_message_exactly_once_through_drops_duplicates_and_a_stall() {
+    let mock = Mock::start(FAULTS);
+    let url = format!(
+        "ws://{}/webcast/im/ws_proxy/ws_reuse_supplement/?room_id=7300000000000000001&compress=gzip",
+        mock.addr
+    );
+    let w = watch(
+        &url,
+        &["--liveness-timeout-ms", "1500", "--until-idle", "3"],
+    );
+    assert_exactly_once(&w, &mock);
+    let stats = mock.stats();
+    assert!(
+        stats["acks"].as_u64().unwrap() >= 400,
+        "acks checked by the mock: {stats}"
+    );
+    assert!(stats["heartbeats"].as_u64().unwrap() >= 8, "{stats}");
+    assert!(
+        stats["closes"].as_object().unwrap().is_empty(),
+        "the mock never closed us for a protocol fault: {stats}"
+    );
+}
+
+fn jwt(secret: &str, claims: Value) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let head = b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let body = b64.encode(claims.to_string());
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{head}.{body}").as_bytes());
+    let sig = b64.encode(mac.finalize().into_bytes());
+    format!("{head}.{body}.{sig}")
+}
+
+fn in_an_hour() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600
+}
+
+#[test]
+fn relay_watch_gets_every_message_exactly_once_too() {
+    let mut args = FAULTS.to_vec();
+    args.extend(["--jwt-secret", "relay-secret"]);
+    let mock = Mock::start(&args);
+    let token = jwt(
+        "relay-secret",
+        serde_json::json!({"exp": in_an_hour(), "allowedCreators": ["ada.demo"]}),
+    );
+    let url = format!("ws://{}/ws", mock.addr);
+    let w = watch(
+        &url,
+        &[
+            "--jwt",
+            &token,
+            "--unique-id",
+            "ada.demo",
+            "--liveness-timeout-ms",
+            "1500",
+            "--until-idle",
+            "3",
+        ],
+    );
+    assert_exactly_once(&w, &mock);
+    let infos: Vec<&Value> = w.lines.iter().filter(|l| l["type"] == "roomInfo").collect();
+    assert_eq!(
+        infos.len(),
+        w.states("connected").len(),
+        "one room description per connection"
+    );
+    assert_eq!(infos[0]["data"]["uniqueId"], "ada.demo");
+    let all = w.lines.iter().map(Value::to_string).collect::<String>() + &w.stderr;
+    assert!(!all.contains(&token), "the credential is never printed");
+}
+
+#[test]
+fn bad_credentials_stop_at_once_with_the_terminal_reason() {
+    let mock = Mock::start(&["--messages", "10", "--jwt-secret", "relay-secret"]);
+    let url = format!("ws://{}/ws", mock.addr);
+    let cases = [
+        (
+            jwt("wrong-secret", serde_json::json!({"exp": in_an_hour()})),
+            "invalid_auth",
+            4401,
+        ),
+        (
+            jwt("relay-secret", serde_json::json!({"exp": 1_000_000_000})),
+            "invalid_auth",
+            4401,
+        ),
+        (
+            jwt(
+                "relay-secret",
+                serde_json::json!({"exp": in_an_hour(), "allowedCreators": ["someone.else"]}),
+            ),
+            "no_permission",
+            4403,
+        ),
+    ];
+    for (token, code, close) in cases {
+        let w = watch(&url, &["--jwt", &token, "--unique-id", "ada.demo"]);
+        assert_eq!(w.code, 1, "a terminal close is a failure exit");
+        assert!(w.stderr.contains(code), "stderr names {code}: {}", w.stderr);
+        assert!(!w.stderr.contains(&token));
+        assert_eq!(w.states("connecting").len(), 1, "no retry loop");
+        assert!(w.states("reconnecting").is_empty());
+        let last = w.lines.last().unwrap();
+        assert_eq!(
+            (&last["code"], &last["closeCode"]),
+            (&code.into(), &close.into())
+        );
+        assert!(w.took < Duration::from_secs(10), "{:?}", w.took);
+    }
+}
+
+#[test]
+fn offline_creator_with_stop_when_offline_exits_cleanly() {
+    let mock = Mock::start(&["--messages", "0", "--close-code", "4404"]);
+    let url = format!("ws://{}/ws", mock.addr);
+    let w = watch(&url, &["--unique-id", "ada.demo", "--stop-when-offline"]);
+    assert_eq!(w.code, 0, "{}", w.stderr);
+    let last = w.lines.last().unwrap();
+    assert_eq!(
+        (&last["code"], &last["closeCode"]),
+        (&"not_live".into(), &4404.into())
+    );
+}

@@ -899,6 +899,14 @@ fn stream_end_is_a_state_and_can_stop_the_session() {
     let out = h.close(1000, "");
     assert_eq!(reconnect_delay(&out).unwrap().2, CloseClass::Waiting);
 
+    // Messages after the end mean the stream goes on: a drop is a network fault again.
+    let mut h = Harness::relay();
+    h.connect();
+    h.feed(&Batch::of(vec![control(1, 3)]).frame());
+    h.feed(&Batch::of(vec![chat(2, "still live")]).frame());
+    let out = h.close(1006, "");
+    assert_eq!(reconnect_delay(&out).unwrap().2, CloseClass::Transient);
+
     let mut h = Harness::new(SessionConfig {
         mode: Mode::Relay,
         reconnect: ReconnectPolicy {

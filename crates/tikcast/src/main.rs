@@ -1,6 +1,7 @@
-//! `tikcast`: the native command line. For now: `decode` (frames, batches and single
-//! payloads to canonical event JSON) and `demo-frame` (writes the bundled demo frame,
-//! built by our own encoder). Relay, replay, record, mock and watch follow.
+//! `tikcast`: the native command line. `decode` (frames, batches and single payloads to
+//! canonical event JSON), `watch` (a session over a real socket), `mock` (a local
+//! upstream with fault injection) and `demo-frame` (writes the bundled demo frame, built
+//! by our own encoder). Relay, replay and record follow.
 
 mod fixture;
 mod mock;

@@ -196,24 +196,23 @@ async fn watch(args: WatchArgs) -> Result<(), String> {
                     writeln!(out, "{line}").map_err(stdout_err)?;
                 }
                 Output::State(state) => {
-                    let mut v = serde_json::to_value(&state)
+                    let json = serde_json::to_string(&state)
                         .map_err(|e| format!("cannot serialize state: {e}"))?;
-                    if let Some(o) = v.as_object_mut() {
-                        o.insert("type".into(), "state".into());
-                    }
-                    writeln!(out, "{v}").map_err(stdout_err)?;
+                    // `{"state":...}` → `{"type":"state","state":...}`, keeping field order.
+                    let rest = json.strip_prefix('{').unwrap_or(&json);
+                    writeln!(out, "{{\"type\":\"state\",{rest}").map_err(stdout_err)?;
                 }
                 Output::GiveUp(g) => {
-                    let stats = serde_json::to_value(session.stats()).unwrap_or_default();
-                    let line = serde_json::json!({
-                        "type": "state",
-                        "state": "stopped",
-                        "code": g.code(),
-                        "closeCode": g.close_code,
-                        "message": g.to_string(),
-                        "stats": stats,
-                    });
-                    writeln!(out, "{line}").map_err(stdout_err)?;
+                    let json = |v: serde_json::Value| v.to_string();
+                    writeln!(
+                        out,
+                        "{{\"type\":\"state\",\"state\":\"stopped\",\"code\":{},\"closeCode\":{},\"message\":{},\"stats\":{}}}",
+                        json(g.code().into()),
+                        json(g.close_code.into()),
+                        json(g.to_string().into()),
+                        serde_json::to_string(&session.stats()).unwrap_or_default(),
+                    )
+                    .map_err(stdout_err)?;
                     out.flush().map_err(stdout_err)?;
                     if let Some((_, mut ws)) = socket.take() {
                         let _ =
@@ -282,7 +281,7 @@ async fn watch(args: WatchArgs) -> Result<(), String> {
                     Some(Ok(_)) => {}
                     Some(Err(e)) => {
                         socket = None;
-                        session.on_close(now(), conn, 1006, &format!("connection lost: {e}"));
+                        session.on_close(now(), conn, 1006, &lost(&e));
                     }
                     None => {
                         socket = None;
@@ -331,6 +330,19 @@ fn random_seed() -> u64 {
     );
     h.write_u32(std::process::id());
     h.finish()
+}
+
+/// Describes a socket that died without a close frame.
+fn lost(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            "connection dropped without a close frame".to_string()
+        }
+        Error::Io(io) => format!("connection lost: {}", io.kind()),
+        other => format!("connection lost: {other}"),
+    }
 }
 
 /// Describes a failed connect without echoing the URL (it may carry a credential).

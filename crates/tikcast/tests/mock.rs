@@ -953,6 +953,11 @@ async fn corpus_samples_get_mock_msg_ids() {
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
         });
     if !dir.join("log.json").exists() {
+        assert!(
+            std::env::var("TIKCAST_REQUIRE_CORPUS").as_deref() != Ok("1"),
+            "corpus not found at {}",
+            dir.display()
+        );
         eprintln!(
             "SKIPPED corpus_samples_get_mock_msg_ids: no corpus at {}",
             dir.display()

@@ -330,3 +330,65 @@ fn offline_creator_with_stop_when_offline_exits_cleanly() {
         (&"not_live".into(), &4404.into())
     );
 }
+
+#[test]
+fn real_captures_pass_through_mock_and_session_exactly_once() {
+    let dir = std::env::var_os("TIKCAST_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+        });
+    if !dir.join("log.json").exists() {
+        assert!(
+            std::env::var("TIKCAST_REQUIRE_CORPUS").as_deref() != Ok("1"),
+            "corpus not found at {}",
+            dir.display()
+        );
+        eprintln!(
+            "SKIPPED real_captures_pass_through_mock_and_session_exactly_once: no corpus at {}; set TIKCAST_CORPUS",
+            dir.display()
+        );
+        return;
+    }
+    let mock = Mock::start(&[
+        "--corpus",
+        dir.to_str().unwrap(),
+        "--rate",
+        "0",
+        "--batch",
+        "20",
+        // No drops here: the captures contain stream-end control messages, after which
+        // a drop is (rightly) waited out for 60 s; drops are covered above.
+        "--duplicate-rate",
+        "0.05",
+    ]);
+    let w = watch(
+        &format!("ws://{}/ws", mock.addr),
+        &["--unique-id", "corpus.host", "--until-idle", "3"],
+    );
+    assert_eq!(w.code, 0, "{}", w.stderr);
+    let stats = mock.stats();
+    let total = stats["messages"].as_u64().unwrap();
+    assert!(total >= 2_900, "every captured sample is served: {stats}");
+    let ids = w.message_ids();
+    assert_eq!(ids.len() as u64, total, "each sample delivered once");
+    assert!(ids.windows(2).all(|p| p[1] == p[0] + 1), "in order");
+    let bad: Vec<&Value> = w
+        .lines
+        .iter()
+        .filter(|l| l["type"] == "decodeError" || l["type"] == "unknown")
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} real messages failed: {:?}",
+        bad.len(),
+        bad.first()
+    );
+    let kinds: std::collections::BTreeSet<&str> =
+        w.lines.iter().filter_map(|l| l["type"].as_str()).collect();
+    for k in [
+        "chat", "giftRaw", "gift", "like", "member", "roomUser", "social",
+    ] {
+        assert!(kinds.contains(k), "no {k} among {kinds:?}");
+    }
+}

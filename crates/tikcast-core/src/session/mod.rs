@@ -500,7 +500,9 @@ impl Session {
         }
         let mut events = Vec::with_capacity(decoded.events.len() + 1);
         let mut ended = false;
+        let mut live = false;
         for event in decoded.events {
+            live |= !matches!(event, Event::ControlMessage(_) | Event::StreamEnd(_));
             match event {
                 Event::Gift(g) => {
                     if self.config.gift_raw {
@@ -523,6 +525,11 @@ impl Session {
         }
         if !events.is_empty() {
             self.out.push_back(Output::Events(events));
+        }
+        if !ended && live && self.stream_ended {
+            // Messages kept coming after the end (a pause, or a replayed control
+            // message): the stream is alive, so a later drop is a network fault again.
+            self.stream_ended = false;
         }
         if ended && !self.stream_ended {
             self.stream_ended = true;

@@ -35,6 +35,10 @@ pub struct WatchArgs {
     /// Relay credential, sent as the `jwtKey` query parameter (never printed).
     #[arg(long, env = "TIKCAST_JWT", hide_env_values = true)]
     pub jwt: Option<String>,
+    /// A shell command that prints a fresh credential; run before every attempt, since
+    /// relay tokens are short-lived (e.g. `curl -s https://my.backend/tikcast-token`).
+    #[arg(long, conflicts_with = "jwt")]
+    pub jwt_command: Option<String>,
     /// Creator handle, sent as the `uniqueId` query parameter.
     #[arg(long)]
     pub unique_id: Option<String>,
@@ -137,7 +141,7 @@ async fn watch(args: WatchArgs) -> Result<(), String> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut socket: Option<(tikcast_core::ConnId, Socket)> = None;
-    let mut pending: Option<(tikcast_core::ConnId, String)> = None;
+    let mut pending: Option<tikcast_core::ConnId> = None;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
 
@@ -149,8 +153,7 @@ async fn watch(args: WatchArgs) -> Result<(), String> {
                     if let Some((_, mut ws)) = socket.take() {
                         let _ = ws.close(None).await;
                     }
-                    let url = attempt_url(&base, &query, &args, &session, mode);
-                    pending = Some((conn, url));
+                    pending = Some(conn);
                 }
                 Output::Send { conn, frame } => {
                     if let Some((c, ws)) = socket.as_mut() {
@@ -229,7 +232,22 @@ async fn watch(args: WatchArgs) -> Result<(), String> {
         }
         out.flush().map_err(stdout_err)?;
 
-        if let Some((conn, url)) = pending.take() {
+        if let Some(conn) = pending.take() {
+            // Every attempt gets a fresh credential: signed URLs and relay tokens expire.
+            let jwt = match &args.jwt_command {
+                Some(cmd) => {
+                    let limit = Duration::from_millis(args.connect_timeout_ms);
+                    match fresh_credential(cmd, limit).await {
+                        Ok(token) => Some(token),
+                        Err(reason) => {
+                            session.on_close(now(), conn, 1006, &reason);
+                            continue;
+                        }
+                    }
+                }
+                None => args.jwt.clone(),
+            };
+            let url = attempt_url(&base, &query, &args, jwt.as_deref(), &session, mode);
             // Connecting is raced against the session's deadline (connect timeout).
             let deadline = [session.poll_timeout().map(at), stop_at]
                 .into_iter()
@@ -332,6 +350,37 @@ fn random_seed() -> u64 {
     h.finish()
 }
 
+/// Runs the credential command; its trimmed standard output is the token. Failures are
+/// described without the output, which may hold a partial secret.
+async fn fresh_credential(cmd: &str, limit: Duration) -> Result<String, String> {
+    let run = tokio::process::Command::new("sh")
+        .args(["-c", cmd])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(limit, run).await {
+        Err(_) => {
+            return Err(format!(
+                "credential command did not finish within {} ms",
+                limit.as_millis()
+            ))
+        }
+        Ok(Err(e)) => return Err(format!("cannot run the credential command: {e}")),
+        Ok(Ok(out)) => out,
+    };
+    if !out.status.success() {
+        return Err(format!("credential command failed ({})", out.status));
+    }
+    let token = String::from_utf8(out.stdout)
+        .map_err(|_| "credential command printed something that is not utf-8".to_string())?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err("credential command printed nothing".into());
+    }
+    Ok(token.to_string())
+}
+
 /// Describes a socket that died without a close frame.
 fn lost(e: &tokio_tungstenite::tungstenite::Error) -> String {
     use tokio_tungstenite::tungstenite::error::ProtocolError;
@@ -398,6 +447,7 @@ fn attempt_url(
     base: &str,
     query: &[(String, String)],
     args: &WatchArgs,
+    jwt: Option<&str>,
     session: &Session,
     mode: Mode,
 ) -> String {
@@ -405,8 +455,8 @@ fn attempt_url(
     if let Some(id) = &args.unique_id {
         set.push(("uniqueId", id.clone()));
     }
-    if let Some(jwt) = &args.jwt {
-        set.push(("jwtKey", jwt.clone()));
+    if let Some(jwt) = jwt {
+        set.push(("jwtKey", jwt.to_string()));
     }
     if mode == Mode::Direct && query_value(query, "room_id").is_none() {
         set.push(("room_id", session.config().room_id.to_string()));
@@ -475,7 +525,7 @@ mod tests {
         });
         // No cursor yet: the user's own cursor stays.
         assert_eq!(
-            attempt_url(&base, &q, &a, &s, Mode::Relay),
+            attempt_url(&base, &q, &a, a.jwt.as_deref(), &s, Mode::Relay),
             "ws://127.0.0.1:1/ws?features.x=1&cursor=old&uniqueId=ada&jwtKey=a.b%2Bc"
         );
         assert_eq!(mode_for(&a), Mode::Relay);

@@ -392,3 +392,76 @@ fn real_captures_pass_through_mock_and_session_exactly_once() {
         assert!(kinds.contains(k), "no {k} among {kinds:?}");
     }
 }
+
+#[test]
+fn a_credential_command_runs_before_every_attempt() {
+    let mock = Mock::start(&[
+        "--messages",
+        "600",
+        "--rate",
+        "4000",
+        "--drop-after",
+        "200",
+        "--jwt-secret",
+        "relay-secret",
+    ]);
+    let dir = std::env::temp_dir().join(format!("tikcast-watch-jwt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token = jwt(
+        "relay-secret",
+        serde_json::json!({"exp": in_an_hour(), "allowedCreators": ["ada.demo"]}),
+    );
+    std::fs::write(dir.join("token"), format!("{token}\n")).unwrap();
+    let cmd = format!("echo run >> '{0}/count' && cat '{0}/token'", dir.display());
+    let w = watch(
+        &format!("ws://{}/ws", mock.addr),
+        &[
+            "--jwt-command",
+            &cmd,
+            "--unique-id",
+            "ada.demo",
+            "--until-idle",
+            "2",
+        ],
+    );
+    let runs = std::fs::read_to_string(dir.join("count")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(w.code, 0, "{}", w.stderr);
+    assert_eq!(w.message_ids().len(), 600);
+    let connects = w.states("connecting").len();
+    assert_eq!(connects, 3, "two drops, three connections");
+    assert_eq!(
+        runs.lines().count(),
+        connects,
+        "one fresh credential per attempt"
+    );
+    let all = w.lines.iter().map(Value::to_string).collect::<String>() + &w.stderr;
+    assert!(!all.contains(&token));
+
+    // A failing command is a failed attempt, retried, then given up on.
+    let w = watch(
+        &format!("ws://{}/ws", mock.addr),
+        &[
+            "--jwt-command",
+            "exit 3",
+            "--unique-id",
+            "ada.demo",
+            "--max-attempts",
+            "2",
+        ],
+    );
+    assert_eq!(w.code, 1);
+    assert!(w.stderr.contains("attempts_exhausted"), "{}", w.stderr);
+    let reasons: Vec<&str> = w
+        .states("disconnected")
+        .iter()
+        .filter_map(|d| d["reason"].as_str())
+        .collect();
+    assert_eq!(reasons.len(), 3);
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("credential command failed")),
+        "{reasons:?}"
+    );
+}

@@ -44,8 +44,19 @@ fn user(id: u64) -> Option<pb::User> {
     })
 }
 
-/// A gift message; `streakable` gifts are type 1.
+/// A gift message in group 42; `streakable` gifts are type 1.
 fn gift(msg_id: u64, from: u64, streakable: bool, count: i32, end: bool) -> pb::MessageEnvelope {
+    gift_in(42, msg_id, from, streakable, count, end)
+}
+
+fn gift_in(
+    group_id: u64,
+    msg_id: u64,
+    from: u64,
+    streakable: bool,
+    count: i32,
+    end: bool,
+) -> pb::MessageEnvelope {
     envelope(
         "WebcastGiftMessage",
         msg_id,
@@ -54,7 +65,7 @@ fn gift(msg_id: u64, from: u64, streakable: bool, count: i32, end: bool) -> pb::
             gift_id: 5655,
             repeat_count: count,
             repeat_end: i32::from(end),
-            group_id: 42,
+            group_id,
             user: user(from),
             gift: Some(pb::GiftInfo {
                 id: 5655,
@@ -578,6 +589,15 @@ fn close_code_table() {
         assert!(delay <= 1_000, "{code}: {delay}");
     }
 
+    // 4005 is a stream end however it is configured, but its retry follows the policy.
+    let not_waiting = ReconnectPolicy {
+        waiting_codes: vec![4404],
+        ..Default::default()
+    };
+    let out = close_once(4005, "", not_waiting);
+    assert!(states(&out).contains(&StateChange::StreamEnd));
+    assert_eq!(reconnect_delay(&out).unwrap().2, CloseClass::Transient);
+
     // Every class is configurable.
     let custom = ReconnectPolicy {
         terminal_codes: vec![4000],
@@ -601,6 +621,8 @@ fn retry_after_hints() {
     assert_eq!(retry_after_ms("retryAfter=45"), Some(45_000));
     assert_eq!(retry_after_ms("slow down, retry after 1500ms"), Some(1_500));
     assert_eq!(retry_after_ms("too many connections"), None);
+    assert_eq!(retry_after_ms("retry 3 times, after 120"), None);
+    assert_eq!(retry_after_ms("retry_after 7"), Some(7_000));
     assert_eq!(retry_after_ms("retry-after: 99999999999"), None);
     assert_eq!(retry_after_ms("retry-after: 99999999999999999999999"), None);
 }
@@ -629,7 +651,7 @@ fn attempt_budget_gives_up_and_resets_after_a_healthy_connection() {
     let mut h = Harness::new(SessionConfig {
         mode: Mode::Relay,
         reconnect: ReconnectPolicy {
-            max_attempts: Some(3),
+            max_attempts: Some(4),
             ..Default::default()
         },
         ..Default::default()
@@ -647,18 +669,26 @@ fn attempt_budget_gives_up_and_resets_after_a_healthy_connection() {
         h.drain();
     }
     assert_eq!(previous_ceiling, 4_000);
-    // A healthy frame resets the budget.
+    // A frame without messages does not prove the upstream works.
+    h.feed(&Batch::of(vec![]).frame());
+    let (a, _, _) = reconnect_delay(&h.close(1006, "")).unwrap();
+    assert_eq!(a, 4);
+    h.fire();
+    h.s.on_open(h.now, h.conn.unwrap());
+    h.drain();
+    // A frame with messages resets the budget.
     h.feed(&Batch::of(vec![chat(1, "ok")]).frame());
-    for _ in 1..=3 {
-        h.close(1011, "");
+    for attempt in 1..=4 {
+        let (a, _, _) = reconnect_delay(&h.close(1011, "")).unwrap();
+        assert_eq!(a, attempt, "counting starts again");
         h.fire();
         h.s.on_open(h.now, h.conn.unwrap());
         h.drain();
     }
     let out = h.close(1011, "");
-    let g = give_up(&out).expect("fourth consecutive failure exhausts a budget of 3");
+    let g = give_up(&out).expect("fifth consecutive failure exhausts a budget of 4");
     assert_eq!(g.kind, GiveUpKind::AttemptsExhausted);
-    assert_eq!((g.attempts, g.close_code), (3, Some(1011)));
+    assert_eq!((g.attempts, g.close_code), (4, Some(1011)));
     assert!(h.s.is_stopped());
     assert_eq!(h.s.poll_timeout(), None);
 }
@@ -829,6 +859,48 @@ fn a_streak_without_end_times_out_once() {
     assert_eq!(
         late.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
         vec!["giftRaw"]
+    );
+}
+
+#[test]
+fn an_ended_streak_gets_no_second_final_gift_but_a_new_group_does() {
+    let mut h = Harness::new(SessionConfig {
+        mode: Mode::Relay,
+        gift_raw: false,
+        ..Default::default()
+    });
+    h.connect();
+    let kinds = |h: &mut Harness, m: pb::MessageEnvelope| -> Vec<&'static str> {
+        gifts(&h.feed(&Batch::of(vec![m]).frame()))
+            .iter()
+            .map(|(k, _)| *k)
+            .collect()
+    };
+    assert_eq!(
+        kinds(&mut h, gift_in(7, 1, 9, true, 1, false)),
+        ["giftStreak"]
+    );
+    assert_eq!(kinds(&mut h, gift_in(7, 2, 9, true, 2, true)), ["gift"]);
+    // The end resent under a new msg id, and a late update: nothing more.
+    assert!(kinds(&mut h, gift_in(7, 3, 9, true, 2, true)).is_empty());
+    assert!(kinds(&mut h, gift_in(7, 4, 9, true, 1, false)).is_empty());
+    // The sender's next streak (a new group) is its own.
+    assert_eq!(
+        kinds(&mut h, gift_in(8, 5, 9, true, 1, false)),
+        ["giftStreak"]
+    );
+    assert_eq!(kinds(&mut h, gift_in(8, 6, 9, true, 3, true)), ["gift"]);
+    // Once the late window (the streak timeout) has passed, group 7 may start again.
+    h.advance_to(h.now + 10_000);
+    assert_eq!(
+        kinds(&mut h, gift_in(7, 7, 9, true, 1, false)),
+        ["giftStreak"]
+    );
+    // Without a group id two streaks cannot be told apart, so none is suppressed.
+    assert_eq!(kinds(&mut h, gift_in(0, 8, 9, true, 1, true)), ["gift"]);
+    assert_eq!(
+        kinds(&mut h, gift_in(0, 9, 9, true, 1, false)),
+        ["giftStreak"]
     );
 }
 

@@ -8,9 +8,10 @@
 //! lives in `tikcast_core::session`.
 //!
 //! Exit status: 0 when the watch stops on its own terms (`--max-seconds`,
-//! `--until-idle`, Ctrl-C, or the stream ending with `--stop-when-offline`); 1 when the
-//! session gives up (terminal close such as a bad credential, or the attempt budget ran
-//! out), with the typed reason on stderr and in the last state line.
+//! `--until-idle`, Ctrl-C, or, with `--stop-when-offline`, the stream ending or the
+//! creator not being live); 1 when the session gives up (a terminal close such as a bad
+//! credential, or the attempt budget ran out), with the typed reason on stderr and in
+//! the last state line.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -19,11 +20,12 @@ use futures_util::{SinkExt, StreamExt};
 use tikcast_core::session::{GiveUpKind, Mode, Output, ReconnectPolicy, Session, SessionConfig};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-#[derive(clap::Args, Debug)]
+// No `Debug`: the arguments hold a credential.
+#[derive(clap::Args)]
 pub struct WatchArgs {
     /// Socket URL: a TikTok-style `ws(s)://host/webcast/im/...?room_id=...` or a relay
     /// such as `ws(s)://host/ws`.
@@ -46,16 +48,16 @@ pub struct WatchArgs {
     #[arg(long)]
     pub room_id: Option<u64>,
     /// Stop (exit 0) after this many seconds.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seconds)]
     pub max_seconds: Option<f64>,
     /// Stop (exit 0) once no event has arrived for this many seconds.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seconds)]
     pub until_idle: Option<f64>,
     /// No frame for this long means the connection is dead.
-    #[arg(long, default_value_t = 30_000)]
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub liveness_timeout_ms: u64,
     /// Give up on a socket that has not opened after this long.
-    #[arg(long, default_value_t = 15_000)]
+    #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub connect_timeout_ms: u64,
     /// Consecutive failed attempts before giving up (0 = retry forever).
     #[arg(long, default_value_t = 10)]
@@ -142,6 +144,7 @@ async fn watch(args: WatchArgs) -> Result<(), String> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut socket: Option<(tikcast_core::ConnId, Socket)> = None;
     let mut pending: Option<tikcast_core::ConnId> = None;
+    let mut connecting: Option<(tikcast_core::ConnId, Connecting)> = None;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
 
@@ -233,46 +236,39 @@ async fn watch(args: WatchArgs) -> Result<(), String> {
         out.flush().map_err(stdout_err)?;
 
         if let Some(conn) = pending.take() {
-            // Every attempt gets a fresh credential: signed URLs and relay tokens expire.
-            let jwt = match &args.jwt_command {
-                Some(cmd) => {
-                    let limit = Duration::from_millis(args.connect_timeout_ms);
-                    match fresh_credential(cmd, limit).await {
-                        Ok(token) => Some(token),
-                        Err(reason) => {
-                            session.on_close(now(), conn, 1006, &reason);
-                            continue;
-                        }
-                    }
-                }
-                None => args.jwt.clone(),
-            };
-            let url = attempt_url(&base, &query, &args, jwt.as_deref(), &session, mode);
-            // Connecting is raced against the session's deadline (connect timeout).
-            let deadline = [session.poll_timeout().map(at), stop_at]
-                .into_iter()
-                .flatten()
-                .min();
-            let attempt = tokio_tungstenite::connect_async(url.as_str());
-            let result = match deadline {
-                Some(d) => tokio::time::timeout_at(d.into(), attempt)
-                    .await
-                    .map_err(|_| None::<()>),
-                None => Ok(attempt.await),
-            };
-            match result {
-                Ok(Ok((ws, _response))) => {
-                    socket = Some((conn, ws));
-                    session.on_open(now(), conn);
-                }
-                Ok(Err(e)) => {
-                    let reason = connect_error(&e);
-                    session.on_close(now(), conn, 1006, &reason);
-                }
-                Err(_) if stop_at.is_some_and(|s| Instant::now() >= s) => session.stop(now()),
-                Err(_) => session.handle_timeout(now()),
-            }
-            continue;
+            let parts = UrlParts::new(&base, &query, &args, &session, mode);
+            let jwt_command = args.jwt_command.clone();
+            let jwt = args.jwt.clone();
+            let limit = Duration::from_millis(args.connect_timeout_ms);
+            let max_message = session.config().decode.max_frame_bytes;
+            connecting = Some((
+                conn,
+                Box::pin(async move {
+                    // Every attempt gets a fresh credential: signed URLs and relay tokens
+                    // expire within seconds.
+                    let jwt = match jwt_command {
+                        Some(cmd) => Some(fresh_credential(&cmd, limit).await?),
+                        None => jwt,
+                    };
+                    let url = parts.url(jwt.as_deref());
+                    // Messages larger than the session would decode are refused by the
+                    // socket itself, before they are buffered.
+                    let config = WebSocketConfig::default()
+                        .max_message_size(Some(max_message))
+                        .max_frame_size(Some(max_message));
+                    tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false)
+                        .await
+                        .map(|(ws, _response)| ws)
+                        .map_err(|e| connect_error(&e))
+                }),
+            ));
+        }
+        // The session may have given up on the attempt (connect timeout) meanwhile.
+        if connecting
+            .as_ref()
+            .is_some_and(|(c, _)| session.current_conn() != Some(*c))
+        {
+            connecting = None;
         }
 
         let wake = session.poll_timeout().map(at);
@@ -283,6 +279,16 @@ async fn watch(args: WatchArgs) -> Result<(), String> {
             .min()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
+            opened = finish_connect(&mut connecting) => {
+                let Some((conn, _)) = connecting.take() else { continue };
+                match opened {
+                    Ok(ws) => {
+                        socket = Some((conn, ws));
+                        session.on_open(now(), conn);
+                    }
+                    Err(reason) => session.on_close(now(), conn, 1006, &reason),
+                }
+            }
             msg = next_message(&mut socket) => {
                 let Some((conn, _)) = socket.as_ref() else { continue };
                 let conn = *conn;
@@ -320,6 +326,18 @@ async fn watch(args: WatchArgs) -> Result<(), String> {
     }
 }
 
+/// A connect attempt in flight: credential, then socket.
+type Connecting = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Socket, String>>>>;
+
+async fn finish_connect(
+    connecting: &mut Option<(tikcast_core::ConnId, Connecting)>,
+) -> Result<Socket, String> {
+    match connecting.as_mut() {
+        Some((_, attempt)) => attempt.await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn next_message(
     socket: &mut Option<(tikcast_core::ConnId, Socket)>,
 ) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
@@ -330,7 +348,21 @@ async fn next_message(
 }
 
 fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s.max(0.0))
+    Duration::from_secs_f64(s.clamp(0.0, 1e7))
+}
+
+/// A positive, finite number of seconds, at most about four months.
+fn parse_seconds(v: &str) -> Result<f64, String> {
+    let s: f64 = v
+        .parse()
+        .map_err(|_| format!("{v:?} is not a number of seconds"))?;
+    if s.is_finite() && s > 0.0 && s <= 1e7 {
+        Ok(s)
+    } else {
+        Err(format!(
+            "{v:?}: seconds must be above 0 and at most 10000000"
+        ))
+    }
 }
 
 fn stdout_err(e: std::io::Error) -> String {
@@ -441,48 +473,65 @@ fn query_value<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> 
         .map(|(_, v)| v.as_str())
 }
 
-/// The URL for one attempt: the user's query, with the credential and the newest
-/// resume position (cursor, internal ext) put in fresh each time.
-fn attempt_url(
-    base: &str,
-    query: &[(String, String)],
-    args: &WatchArgs,
-    jwt: Option<&str>,
-    session: &Session,
-    mode: Mode,
-) -> String {
-    let mut set: Vec<(&str, String)> = Vec::new();
-    if let Some(id) = &args.unique_id {
-        set.push(("uniqueId", id.clone()));
-    }
-    if let Some(jwt) = jwt {
-        set.push(("jwtKey", jwt.to_string()));
-    }
-    if mode == Mode::Direct && query_value(query, "room_id").is_none() {
-        set.push(("room_id", session.config().room_id.to_string()));
-    }
-    if !session.cursor().is_empty() {
-        set.push(("cursor", session.cursor().to_string()));
-        if mode == Mode::Direct && !session.internal_ext().is_empty() {
-            set.push(("internal_ext", session.internal_ext().to_string()));
+/// What one attempt's URL is made of: the user's URL, plus the credential and the newest
+/// resume position (cursor, internal ext), put in fresh each time.
+struct UrlParts {
+    base: String,
+    query: Vec<(String, String)>,
+    set: Vec<(&'static str, String)>,
+}
+
+impl UrlParts {
+    fn new(
+        base: &str,
+        query: &[(String, String)],
+        args: &WatchArgs,
+        session: &Session,
+        mode: Mode,
+    ) -> Self {
+        let mut set = Vec::new();
+        if let Some(id) = &args.unique_id {
+            set.push(("uniqueId", id.clone()));
+        }
+        if mode == Mode::Direct && query_value(query, "room_id").is_none() {
+            set.push(("room_id", session.config().room_id.to_string()));
+        }
+        if !session.cursor().is_empty() {
+            set.push(("cursor", session.cursor().to_string()));
+            if mode == Mode::Direct && !session.internal_ext().is_empty() {
+                set.push(("internal_ext", session.internal_ext().to_string()));
+            }
+        }
+        UrlParts {
+            base: base.to_string(),
+            query: query.to_vec(),
+            set,
         }
     }
-    let mut parts: Vec<String> = query
-        .iter()
-        .filter(|(k, _)| !set.iter().any(|(s, _)| s == k))
-        .map(|(k, v)| {
-            if v.is_empty() {
-                k.clone()
-            } else {
-                format!("{k}={v}")
-            }
-        })
-        .collect();
-    parts.extend(set.iter().map(|(k, v)| format!("{k}={}", encode(v))));
-    if parts.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", parts.join("&"))
+
+    fn url(&self, jwt: Option<&str>) -> String {
+        let mut set: Vec<(&str, &str)> = self.set.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if let Some(jwt) = jwt {
+            set.push(("jwtKey", jwt));
+        }
+        let mut parts: Vec<String> = self
+            .query
+            .iter()
+            .filter(|(k, _)| !set.iter().any(|(s, _)| s == k))
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect();
+        parts.extend(set.iter().map(|(k, v)| format!("{k}={}", encode(v))));
+        if parts.is_empty() {
+            self.base.clone()
+        } else {
+            format!("{}?{}", self.base, parts.join("&"))
+        }
     }
 }
 
@@ -525,7 +574,7 @@ mod tests {
         });
         // No cursor yet: the user's own cursor stays.
         assert_eq!(
-            attempt_url(&base, &q, &a, a.jwt.as_deref(), &s, Mode::Relay),
+            UrlParts::new(&base, &q, &a, &s, Mode::Relay).url(a.jwt.as_deref()),
             "ws://127.0.0.1:1/ws?features.x=1&cursor=old&uniqueId=ada&jwtKey=a.b%2Bc"
         );
         assert_eq!(mode_for(&a), Mode::Relay);

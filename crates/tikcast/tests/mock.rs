@@ -346,7 +346,18 @@ async fn direct_endpoint_enforces_acks() {
     );
     assert!(started.elapsed() >= Duration::from_millis(250));
 
-    // An ack with the right log id but another frame's internal_ext.
+    // An ack with the right log id but another frame's internal_ext (a mock with a
+    // long ack timeout, so a slow machine cannot turn this into a timeout case).
+    let mock = Mock::start(&[
+        "--ack-timeout-ms",
+        "20000",
+        "--hb-timeout-ms",
+        "20000",
+        "--messages",
+        "10",
+        "--rate",
+        "0",
+    ]);
     let mut ws = connect(&mock.direct_url()).await;
     send(&mut ws, enter_room("")).await;
     let frames = read_until(&mut ws, 10).await;
@@ -482,8 +493,7 @@ async fn well_behaved_client_gets_every_message_in_order() {
 
     // Without --close-code the socket stays open after the last message: only the
     // answer to heartbeat 2 follows.
-    let Some(Some(Message::Binary(b))) = next_within(&mut ws, Duration::from_millis(300)).await
-    else {
+    let Some(Some(Message::Binary(b))) = next_within(&mut ws, Duration::from_secs(5)).await else {
         panic!("expected the heartbeat answer");
     };
     assert_eq!(parse_frame(&b).payload_type, "hb");

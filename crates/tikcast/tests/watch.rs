@@ -161,7 +161,7 @@ fn assert_exactly_once(w: &Watched, mock: &Mock) {
     let stalls = stats["stalls"].as_u64().unwrap();
     assert_eq!((drops, stalls), (6, 1), "{stats}");
     // Each reconnect is reported, with its attempt and delay. Once everything is sent
-    // the mock goes quiet, which a 1.5 s liveness timeout also (rightly) takes for a dead
+    // the mock goes quiet, which a 2 s liveness timeout also (rightly) takes for a dead
     // socket; only the reconnects before the last message are the faults'.
     let last_message = w
         .lines
@@ -209,7 +209,7 @@ fn direct_watch_gets_every_message_exactly_once_through_drops_duplicates_and_a_s
     );
     let w = watch(
         &url,
-        &["--liveness-timeout-ms", "1500", "--until-idle", "3"],
+        &["--liveness-timeout-ms", "2000", "--until-idle", "5"],
     );
     assert_exactly_once(&w, &mock);
     let stats = mock.stats();
@@ -261,17 +261,20 @@ fn relay_watch_gets_every_message_exactly_once_too() {
             "--unique-id",
             "ada.demo",
             "--liveness-timeout-ms",
-            "1500",
+            "2000",
             "--until-idle",
-            "3",
+            "5",
         ],
     );
     assert_exactly_once(&w, &mock);
     let infos: Vec<&Value> = w.lines.iter().filter(|l| l["type"] == "roomInfo").collect();
-    assert_eq!(
-        infos.len(),
-        w.states("connected").len(),
-        "one room description per connection"
+    // One room description per connection (the last connection may be stopped by
+    // --until-idle before its description is read).
+    let connected = w.states("connected").len();
+    assert!(
+        infos.len() == connected || infos.len() + 1 == connected,
+        "{} room descriptions for {connected} connections",
+        infos.len()
     );
     assert_eq!(infos[0]["data"]["uniqueId"], "ada.demo");
     let all = w.lines.iter().map(Value::to_string).collect::<String>() + &w.stderr;
@@ -421,7 +424,7 @@ fn a_credential_command_runs_before_every_attempt() {
             "--unique-id",
             "ada.demo",
             "--until-idle",
-            "2",
+            "4",
         ],
     );
     let runs = std::fs::read_to_string(dir.join("count")).unwrap_or_default();

@@ -328,7 +328,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(config: SessionConfig) -> Self {
+    /// A session with `config`. Timings below sane floors are raised to them (heartbeat
+    /// and liveness 100 ms, connect timeout 100 ms) so no setting can make the session
+    /// act at the same instant forever.
+    pub fn new(mut config: SessionConfig) -> Self {
+        config.liveness_timeout_ms = config.liveness_timeout_ms.max(100);
+        config.connect_timeout_ms = config.connect_timeout_ms.max(100);
         let mut jitter = Jitter::new(config.seed);
         // A positive 63-bit id, as the web player sends; never 0.
         let enter_unique_id = (jitter.next_u64() >> 1).max(1);
@@ -338,7 +343,7 @@ impl Session {
             last_conn: 0,
             attempt: 0,
             failures: 0,
-            heartbeat_interval_ms: config.heartbeat_interval_ms.max(1),
+            heartbeat_interval_ms: config.heartbeat_interval_ms.clamp(100, 3_600_000),
             heartbeat_seq: 0,
             next_heartbeat: 0,
             last_rx: 0,
@@ -448,6 +453,7 @@ impl Session {
         }
         self.last_rx = now;
         self.stats.frames += 1;
+        let seen_before = self.stats.messages + self.stats.duplicates + self.stats.history_dropped;
         let dedup = &mut self.dedup;
         let stats = &mut self.stats;
         let keep_history = self.config.process_initial_data;
@@ -477,7 +483,11 @@ impl Session {
         if !(decoded.payload_type.is_empty() || decoded.payload_type == "msg") {
             return;
         }
-        if !self.healthy {
+        let carried_messages =
+            self.stats.messages + self.stats.duplicates + self.stats.history_dropped > seen_before;
+        if !self.healthy && carried_messages {
+            // Only a frame with messages proves the upstream works; an empty batch
+            // followed by a drop must not reset the attempt budget forever.
             self.healthy = true;
             self.attempt = 0;
             self.failures = 0;
@@ -700,15 +710,13 @@ impl Session {
         });
         let policy = &self.config.reconnect;
         let mut class = policy.classify(code);
-        if code == 4005 || (self.stream_ended && class == CloseClass::Transient) {
-            // A close after the stream ended is the end, not a network fault.
-            if !self.stream_ended {
-                self.stream_ended = true;
-                self.state(StateChange::StreamEnd);
-            }
-            if class == CloseClass::Transient {
-                class = CloseClass::Waiting;
-            }
+        if code == 4005 && !self.stream_ended {
+            // The relay says the stream ended (how it is retried is up to the policy).
+            self.stream_ended = true;
+            self.state(StateChange::StreamEnd);
+        } else if self.stream_ended && class == CloseClass::Transient {
+            // A close after a stream-end message is the end, not a network fault.
+            class = CloseClass::Waiting;
         }
         match class {
             CloseClass::Terminal => {

@@ -115,20 +115,22 @@ fn exponential(base: u64, cap: u64, failures: u32) -> u64 {
     base.saturating_mul(1u64 << shift).min(cap)
 }
 
-/// Reads a retry-after hint from a close reason: the first number after "retry"
-/// (`retry-after: 120`, `retryAfter=120`, `retry after 90s`), in seconds, or in
-/// milliseconds when followed by `ms`. Hints above one day are ignored as bogus.
+/// Reads a retry-after hint from a close reason: the number after "retry-after",
+/// "retry_after", "retryAfter" or "retry after" (`retry-after: 120`, `retryAfter=120`,
+/// `retry after 90s`), in seconds, or in milliseconds when followed by `ms`. Hints
+/// above one day are ignored as bogus.
 pub fn retry_after_ms(reason: &str) -> Option<u64> {
     let lower = reason.to_ascii_lowercase();
     let at = lower.find("retry")?;
-    let rest = lower.get(at + 5..)?;
-    let start = rest.find(|c: char| c.is_ascii_digit())?;
-    let digits = rest.get(start..)?;
-    let end = digits
+    let rest = lower.get(at + 5..)?.trim_start_matches(['-', '_', ' ']);
+    let rest = rest
+        .strip_prefix("after")?
+        .trim_start_matches([':', '=', ' ']);
+    let end = rest
         .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(digits.len());
-    let value: u64 = digits.get(..end)?.parse().ok()?;
-    let unit = digits.get(end..).unwrap_or("").trim_start();
+        .unwrap_or(rest.len());
+    let value: u64 = rest.get(..end)?.parse().ok()?;
+    let unit = rest.get(end..).unwrap_or("").trim_start();
     let ms = if unit.starts_with("ms") {
         value
     } else {

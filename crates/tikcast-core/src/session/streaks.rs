@@ -6,7 +6,7 @@
 //! message, dropped connection), the streak is closed after a timeout with the last
 //! count seen and `timedOut: true`.
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use crate::events::{Event, GiftEvent};
@@ -29,23 +29,24 @@ struct Running {
 pub struct GiftStreaks {
     timeout_ms: u64,
     running: BTreeMap<StreakKey, Running>,
-    /// Streaks closed by timeout, so a late end (or late update) does not emit a
-    /// second final gift.
-    timed_out: BTreeSet<StreakKey>,
-    timed_out_order: VecDeque<StreakKey>,
+    /// Streaks that already had their final gift (by end or timeout), until when late
+    /// messages of theirs are still expected: those become `giftRaw` only, never a
+    /// second final gift. Only streaks with a group id are remembered, since without
+    /// one two streaks of the same gift by the same sender cannot be told apart.
+    closed: BTreeMap<StreakKey, u64>,
 }
 
 /// Most streaks tracked at once; beyond it the oldest is closed as timed out.
 pub const MAX_RUNNING: usize = 4096;
-const MAX_REMEMBERED: usize = 4096;
+/// Most closed streaks remembered for late messages.
+pub const MAX_CLOSED: usize = 4096;
 
 impl GiftStreaks {
     pub fn new(timeout_ms: u64) -> Self {
         GiftStreaks {
             timeout_ms,
             running: BTreeMap::new(),
-            timed_out: BTreeSet::new(),
-            timed_out_order: VecDeque::new(),
+            closed: BTreeMap::new(),
         }
     }
 
@@ -56,20 +57,22 @@ impl GiftStreaks {
             return;
         }
         let k = key(&gift);
-        if self.timed_out.contains(&k) {
-            // Already closed by timeout: the user has had its final gift.
-            if gift.repeat_end {
-                self.timed_out.remove(&k);
+        if let Some(until) = self.closed.get_mut(&k) {
+            if now < *until {
+                // A late message of a streak that already had its final gift.
+                *until = now.saturating_add(self.timeout_ms);
+                return;
             }
-            return;
+            self.closed.remove(&k);
         }
         if gift.repeat_end {
             self.running.remove(&k);
+            self.remember_closed(now, k);
             out.push(Event::Gift(gift));
             return;
         }
         if !self.running.contains_key(&k) && self.running.len() >= MAX_RUNNING {
-            self.expire_oldest(out);
+            self.expire_oldest(now, out);
         }
         out.push(Event::GiftStreak(gift.clone()));
         self.running.insert(
@@ -91,13 +94,22 @@ impl GiftStreaks {
             .collect();
         due.sort_unstable();
         for (_, k) in due {
-            self.close_timed_out(k, out);
+            self.close_timed_out(now, k, out);
         }
     }
 
     /// Closes every running streak (the session is stopping).
     pub fn flush(&mut self, out: &mut Vec<Event>) {
-        self.expire(u64::MAX, out);
+        let mut all: Vec<(u64, StreakKey)> =
+            self.running.iter().map(|(k, r)| (r.deadline, *k)).collect();
+        all.sort_unstable();
+        for (_, k) in all {
+            if let Some(r) = self.running.remove(&k) {
+                let mut last = r.last;
+                last.timed_out = true;
+                out.push(Event::Gift(last));
+            }
+        }
     }
 
     pub fn next_deadline(&self) -> Option<u64> {
@@ -108,31 +120,45 @@ impl GiftStreaks {
         self.running.len()
     }
 
-    fn expire_oldest(&mut self, out: &mut Vec<Event>) {
+    fn expire_oldest(&mut self, now: u64, out: &mut Vec<Event>) {
         let oldest = self
             .running
             .iter()
             .min_by_key(|(_, r)| r.deadline)
             .map(|(k, _)| *k);
         if let Some(k) = oldest {
-            self.close_timed_out(k, out);
+            self.close_timed_out(now, k, out);
         }
     }
 
-    fn close_timed_out(&mut self, k: StreakKey, out: &mut Vec<Event>) {
+    fn close_timed_out(&mut self, now: u64, k: StreakKey, out: &mut Vec<Event>) {
         let Some(r) = self.running.remove(&k) else {
             return;
         };
         let mut last = r.last;
         last.timed_out = true;
         out.push(Event::Gift(last));
-        if self.timed_out.insert(k) {
-            self.timed_out_order.push_back(k);
+        self.remember_closed(now, k);
+    }
+
+    fn remember_closed(&mut self, now: u64, k: StreakKey) {
+        if k.2 == 0 {
+            return;
         }
-        while self.timed_out_order.len() > MAX_REMEMBERED {
-            if let Some(old) = self.timed_out_order.pop_front() {
-                self.timed_out.remove(&old);
+        self.closed.retain(|_, until| *until > now);
+        while self.closed.len() >= MAX_CLOSED {
+            let first = self
+                .closed
+                .iter()
+                .min_by_key(|(_, until)| **until)
+                .map(|(k, _)| *k);
+            match first {
+                Some(f) => {
+                    self.closed.remove(&f);
+                }
+                None => break,
             }
         }
+        self.closed.insert(k, now.saturating_add(self.timeout_ms));
     }
 }

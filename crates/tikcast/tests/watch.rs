@@ -468,3 +468,49 @@ fn a_credential_command_runs_before_every_attempt() {
         "{reasons:?}"
     );
 }
+
+#[test]
+fn a_socket_that_never_opens_times_out_and_counts_as_a_failed_attempt() {
+    // Accepts TCP connections and never answers the WebSocket handshake.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until && held.len() < 2 {
+            match listener.accept() {
+                Ok((s, _)) => held.push(s),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let w = watch(
+        &format!("ws://{addr}/ws"),
+        &[
+            "--unique-id",
+            "ada.demo",
+            "--connect-timeout-ms",
+            "300",
+            "--max-attempts",
+            "1",
+        ],
+    );
+    assert_eq!(w.code, 1, "{}", w.stderr);
+    assert!(w.stderr.contains("attempts_exhausted"), "{}", w.stderr);
+    let reasons: Vec<&str> = w
+        .states("disconnected")
+        .iter()
+        .filter_map(|d| d["reason"].as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "socket did not open within 300 ms",
+            "socket did not open within 300 ms"
+        ]
+    );
+    assert!(w.took < Duration::from_secs(5), "{:?}", w.took);
+    let _ = holder.join();
+}

@@ -5,6 +5,7 @@
 
 mod fixture;
 mod mock;
+mod relay;
 mod watch;
 
 use std::io::{Read, Write};
@@ -54,6 +55,8 @@ enum Command {
     Mock(mock::MockArgs),
     /// Connect to a Webcast socket (direct or relay), print every event as a JSON line.
     Watch(watch::WatchArgs),
+    /// Run a self-hostable JWT relay: one upstream per room, fanned out to browsers.
+    Relay(relay::RelayArgs),
     /// Write the bundled demo push frame (made by our own encoder, no real user data).
     DemoFrame {
         /// Output file, or - for standard output.
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         ),
         Command::Mock(args) => mock::run(args),
         Command::Watch(args) => watch::run(args),
+        Command::Relay(args) => relay::run(args),
         Command::DemoFrame { output } => write_output(&output, &fixture::demo_frame()),
     };
     match result {

@@ -469,6 +469,25 @@ pub fn event_name_for_method(method: &str) -> Option<&'static str> {
         .map(|(_, e)| *e)
 }
 
+/// Whether a message of `method` can produce an event `wanted` accepts: its own event,
+/// the events derived from it (`follow` from social, ...), or the session's own events
+/// made from it (`giftStreak`/`giftRaw` from gifts, `likeAggregate` from likes);
+/// `unknown` for a method the decoder does not know. Used to skip decoding messages
+/// nobody listens to.
+pub fn method_produces(method: &str, wanted: impl Fn(&str) -> bool) -> bool {
+    let own = event_name_for_method(method).unwrap_or("unknown");
+    let derived: &[&str] = match method {
+        "WebcastGiftMessage" => &["giftStreak", "giftRaw"],
+        "WebcastLikeMessage" => &["likeAggregate"],
+        "WebcastSocialMessage" => &["follow", "share"],
+        "WebcastControlMessage" => &["streamEnd"],
+        "WebcastEnvelopeMessage" => &["superFanBox"],
+        "WebcastBarrageMessage" => &["superFan", "superFanJoin"],
+        _ => &[],
+    };
+    wanted(own) || derived.iter().any(|d| wanted(d))
+}
+
 /// Decodes a known method into `out`; `None` when the method is unknown.
 fn dispatch(
     method: &str,

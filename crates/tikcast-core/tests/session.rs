@@ -694,6 +694,71 @@ fn attempt_budget_gives_up_and_resets_after_a_healthy_connection() {
 }
 
 #[test]
+fn running_out_of_attempts_on_throttling_is_rate_limited_with_the_hint() {
+    let mut h = Harness::new(SessionConfig {
+        mode: Mode::Relay,
+        reconnect: ReconnectPolicy {
+            max_attempts: Some(1),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    h.connect();
+    h.close(4429, "too many connections; retry-after: 90");
+    h.fire();
+    h.s.on_open(h.now, h.conn.unwrap());
+    h.drain();
+    let g = give_up(&h.close(4429, "too many connections; retry-after: 90")).unwrap();
+    assert_eq!((g.code(), g.retry_after_ms), ("rate_limited", Some(90_000)));
+}
+
+#[test]
+fn only_messages_someone_listens_to_are_decoded() {
+    let mut h = Harness::relay();
+    h.connect();
+    h.s.set_wanted_events(Some(["chat", "follow"]));
+    let social = envelope(
+        "WebcastSocialMessage",
+        4,
+        pb::SocialMessage {
+            common: common(4),
+            action: 1,
+            ..Default::default()
+        }
+        .encode_to_vec(),
+    );
+    let frame = Batch::of(vec![
+        chat(1, "a"),
+        like(2, 9, 1, 1),
+        gift(3, 9, false, 1, true),
+        social,
+        control(5, 3),
+        envelope("WebcastSomethingNew", 6, vec![]),
+    ])
+    .frame();
+    let out = h.feed(&frame);
+    // Social decodes because `follow` derives from it; control always decodes.
+    assert_eq!(
+        names(&out),
+        ["chat", "social", "follow", "controlMessage", "streamEnd"]
+    );
+    assert_eq!(h.s.stats().skipped, 3);
+    // Skipped messages still count as seen: their resend is a duplicate.
+    h.s.set_wanted_events(None::<Vec<String>>);
+    let out = h.feed(&Batch::of(vec![like(2, 9, 1, 1), like(7, 9, 1, 2)]).frame());
+    assert_eq!(
+        events(&out)
+            .iter()
+            .map(|e| e.meta().msg_id)
+            .collect::<Vec<_>>(),
+        [7]
+    );
+    h.s.set_wanted_events(Some(["unknown"]));
+    let out = h.feed(&Batch::of(vec![envelope("WebcastSomethingNew", 8, vec![])]).frame());
+    assert_eq!(names(&out), ["unknown"]);
+}
+
+#[test]
 fn jitter_is_deterministic_per_seed() {
     let run = |seed| {
         let mut h = Harness::new(SessionConfig {

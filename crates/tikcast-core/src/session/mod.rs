@@ -46,7 +46,7 @@ mod likes;
 mod policy;
 mod streaks;
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -58,7 +58,7 @@ pub use policy::{retry_after_ms, CloseClass, Jitter, ReconnectPolicy};
 pub use streaks::GiftStreaks;
 
 use crate::client::{ack_frame, enter_room_frame, heartbeat_frame, EnterRoom};
-use crate::decode::{decode_frame_filtered, DecodeOptions};
+use crate::decode::{decode_frame_filtered, method_produces, DecodeOptions};
 use crate::events::Event;
 
 /// Who keeps the protocol alive.
@@ -230,11 +230,18 @@ pub struct GiveUp {
     pub kind: GiveUpKind,
     pub close_code: Option<u16>,
     pub attempts: u32,
+    /// The server's last retry-after hint, when it gave one.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl GiveUp {
+    /// A stable machine-readable code: the kind's code, except that running out of
+    /// attempts on a throttling close (4429) is `rate_limited`.
     pub fn code(&self) -> &'static str {
-        self.kind.code()
+        match (self.kind, self.close_code) {
+            (GiveUpKind::AttemptsExhausted, Some(4429)) => "rate_limited",
+            (kind, _) => kind.code(),
+        }
     }
 }
 
@@ -286,6 +293,8 @@ pub struct SessionStats {
     pub bad_frames: u64,
     pub heartbeats_sent: u64,
     pub acks_sent: u64,
+    /// Messages not decoded because no one listens to their events.
+    pub skipped: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,7 +334,16 @@ pub struct Session {
     likes: Option<LikeAggregator>,
     stats: SessionStats,
     out: VecDeque<Output>,
+    /// Event names someone listens to; `None` decodes everything.
+    wanted: Option<BTreeSet<String>>,
+    /// The last retry-after hint a server gave.
+    retry_after_ms: Option<u64>,
+    /// Per-method answer to "is it wanted", bounded (method names come from the wire).
+    wanted_methods: BTreeMap<String, bool>,
 }
+
+/// Most method names whose "wanted" answer is cached.
+const WANTED_CACHE: usize = 256;
 
 impl Session {
     /// A session with `config`. Timings below sane floors are raised to them (heartbeat
@@ -357,6 +375,9 @@ impl Session {
             likes: config.like_aggregate_ms.map(LikeAggregator::new),
             stats: SessionStats::default(),
             out: VecDeque::new(),
+            wanted: None,
+            retry_after_ms: None,
+            wanted_methods: BTreeMap::new(),
             config,
         }
     }
@@ -395,6 +416,18 @@ impl Session {
             Phase::Connecting { conn, .. } | Phase::Open { conn } => Some(conn),
             _ => None,
         }
+    }
+
+    /// Decode only messages that can produce one of these events (`None`: everything).
+    /// Skipped messages still count for de-duplication and liveness; control messages
+    /// are always decoded, since the session needs `streamEnd` itself.
+    pub fn set_wanted_events<I, S>(&mut self, names: Option<I>)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.wanted = names.map(|n| n.into_iter().map(Into::into).collect());
+        self.wanted_methods.clear();
     }
 
     /// Begins the first connection attempt.
@@ -453,11 +486,13 @@ impl Session {
         }
         self.last_rx = now;
         self.stats.frames += 1;
-        let seen_before = self.stats.messages + self.stats.duplicates + self.stats.history_dropped;
+        let seen_before = self.seen_messages();
         let dedup = &mut self.dedup;
         let stats = &mut self.stats;
         let keep_history = self.config.process_initial_data;
-        let decoded = decode_frame_filtered(bytes, &self.config.decode, |env, _method| {
+        let wanted = self.wanted.as_ref();
+        let cache = &mut self.wanted_methods;
+        let decoded = decode_frame_filtered(bytes, &self.config.decode, |env, method| {
             if env.msg_id != 0 && !dedup.first_sighting(env.msg_id) {
                 stats.duplicates += 1;
                 return false;
@@ -465,6 +500,23 @@ impl Session {
             if env.is_history && !keep_history {
                 stats.history_dropped += 1;
                 return false;
+            }
+            if let Some(wanted) = wanted {
+                let keep = match cache.get(method) {
+                    Some(k) => *k,
+                    None => {
+                        let k = method == "WebcastControlMessage"
+                            || method_produces(method, |e| wanted.contains(e));
+                        if cache.len() < WANTED_CACHE {
+                            cache.insert(method.to_string(), k);
+                        }
+                        k
+                    }
+                };
+                if !keep {
+                    stats.skipped += 1;
+                    return false;
+                }
             }
             stats.messages += 1;
             true
@@ -483,8 +535,7 @@ impl Session {
         if !(decoded.payload_type.is_empty() || decoded.payload_type == "msg") {
             return;
         }
-        let carried_messages =
-            self.stats.messages + self.stats.duplicates + self.stats.history_dropped > seen_before;
+        let carried_messages = self.seen_messages() > seen_before;
         if !self.healthy && carried_messages {
             // Only a frame with messages proves the upstream works; an empty batch
             // followed by a drop must not reset the attempt budget forever.
@@ -658,6 +709,13 @@ impl Session {
         self.out.drain(..).collect()
     }
 
+    fn seen_messages(&self) -> u64 {
+        self.stats.messages
+            + self.stats.duplicates
+            + self.stats.history_dropped
+            + self.stats.skipped
+    }
+
     fn state(&mut self, s: StateChange) {
         self.out.push_back(Output::State(s));
     }
@@ -753,6 +811,7 @@ impl Session {
                     return;
                 }
                 let hint = retry_after_ms(&reason);
+                self.retry_after_ms = hint;
                 let delay =
                     self.config
                         .reconnect
@@ -794,6 +853,7 @@ impl Session {
             kind,
             close_code,
             attempts: self.failures,
+            retry_after_ms: self.retry_after_ms,
         }));
     }
 }

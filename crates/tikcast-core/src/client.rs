@@ -60,3 +60,44 @@ pub fn enter_room_frame(enter: &EnterRoom) -> Vec<u8> {
     };
     frame("im_enter_room", 0, payload.encode_to_vec())
 }
+
+/// `url` with each of `params` set: an existing key of the same name is replaced, values
+/// are percent-encoded (RFC 3986 unreserved characters stay). Drivers build every
+/// connect attempt's URL with this, so the newest cursor and a fresh credential replace
+/// the previous ones.
+///
+/// ```
+/// let url = tikcast_core::client::with_query("wss://r.example/ws?cursor=old&x=1", &[("cursor", "c 2"), ("jwtKey", "a+b")]);
+/// assert_eq!(url, "wss://r.example/ws?x=1&cursor=c%202&jwtKey=a%2Bb");
+/// ```
+pub fn with_query(url: &str, params: &[(&str, &str)]) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut out = String::from(base);
+    let mut sep = '?';
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if params.iter().any(|(k, _)| *k == key) {
+            continue;
+        }
+        out.push(sep);
+        out.push_str(pair);
+        sep = '&';
+    }
+    for (k, v) in params {
+        out.push(sep);
+        out.push_str(k);
+        out.push('=');
+        for b in v.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                out.push(char::from(b));
+            } else {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            }
+        }
+        sep = '&';
+    }
+    out
+}

@@ -1,0 +1,43 @@
+/**
+ * Every error tikcast raises or reports. `code` is stable; `message` says what was
+ * wrong and what to do.
+ *
+ * | code | meaning |
+ * |---|---|
+ * | `invalid_options` | bad options, or the server rejected the connection options (4400) |
+ * | `invalid_auth` | the relay rejected the credential (4401) |
+ * | `no_permission` | the credential is not allowed for this creator (4403) |
+ * | `not_live` | the creator is offline (4404) and `stopWhenOffline` is set |
+ * | `stream_ended` | the stream ended and `stopWhenOffline` is set |
+ * | `rate_limited` | too many connections (4429) until the attempt budget ran out; see `retryAfterMs` |
+ * | `attempts_exhausted` | the reconnect budget ran out |
+ * | `terminal_close` | a close code configured as terminal |
+ * | `decode_failed` | a frame could not be decoded (`detail` says why) |
+ * | `not_initialized` | used before `await init()` |
+ * | `not_connected` | `pushFrame` without a started `frames` connection |
+ */
+export class TikcastError extends Error {
+  readonly code: string;
+  readonly retryAfterMs?: number;
+  readonly detail?: string;
+
+  constructor(code: string, message: string, extra: { retryAfterMs?: number | null; detail?: string } = {}) {
+    super(message);
+    this.name = 'TikcastError';
+    this.code = code;
+    if (extra.retryAfterMs != null) this.retryAfterMs = extra.retryAfterMs;
+    if (extra.detail != null) this.detail = extra.detail;
+  }
+
+  /** Wraps an error thrown by the wasm module (an `Error` with a `code`). */
+  static from(e: unknown): TikcastError {
+    if (e instanceof TikcastError) return e;
+    const err = e as { code?: unknown; message?: unknown; retryAfterMs?: unknown; detail?: unknown };
+    const code = typeof err?.code === 'string' ? err.code : 'internal';
+    const message = typeof err?.message === 'string' ? err.message : String(e);
+    return new TikcastError(code, message, {
+      retryAfterMs: typeof err?.retryAfterMs === 'number' ? err.retryAfterMs : undefined,
+      detail: typeof err?.detail === 'string' ? err.detail : undefined,
+    });
+  }
+}

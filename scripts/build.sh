@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm run build`: the wasm module (scripts/build-wasm.sh), then the TypeScript package,
+# leaving js/ ready for `npm pack` (dist/ holds the JS, the .d.ts and the .wasm).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d js/node_modules ]; then
+  (cd js && npm ci --no-audit --no-fund)
+fi
+bash scripts/build-wasm.sh
+(cd js && rm -rf dist && npm run --silent build)
+echo "js/ is built: (cd js && npm pack) makes the tarball"

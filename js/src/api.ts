@@ -23,6 +23,7 @@ export {
   type ErrorState,
   type StoppedState,
   type RoomInfo,
+  type RawData,
 } from './connection.js';
 
 /** What `decodeFrame` returns. */

@@ -51,6 +51,8 @@ export const ControlEvent = {
   ROOM_INFO: 'roomInfo',
   /** Every decoded event, whatever its type (turns listener-aware skipping off). */
   DECODED_DATA: 'decodedData',
+  /** Every received push frame, raw, before its events (turns skipping off too). */
+  RAW_DATA: 'rawData',
 } as const;
 
 export interface ConnectingState { type: 'state'; state: 'connecting'; attempt: number }
@@ -76,6 +78,7 @@ export interface StoppedState {
   error?: TikcastError;
 }
 export interface RoomInfo { type: 'roomInfo'; data: unknown }
+export interface RawData { type: 'rawData'; bytes: Uint8Array }
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'stopped';
 
@@ -88,6 +91,7 @@ export interface ControlEventMap {
   error: ErrorState;
   roomInfo: RoomInfo;
   decodedData: AnyWebcastEvent;
+  rawData: RawData;
 }
 
 /** Every name `on()` accepts and what its listener receives. */
@@ -154,6 +158,7 @@ export interface Driver {
   stop(): void;
   pushFrame(bytes: Uint8Array): void;
   setWantedEvents(names: string[] | null): void;
+  setRawFrames(on: boolean): void;
   stats(): Promise<Record<string, number>>;
   dispose(): void;
 }
@@ -320,15 +325,18 @@ export class TikTokLiveConnection {
 
   #updateWanted(): void {
     if (!this.#driver) return;
-    const all = this.#iterators.size > 0 || this.#listeners.has('decodedData');
+    const raw = this.#listeners.has('rawData');
+    const all = raw || this.#iterators.size > 0 || this.#listeners.has('decodedData');
     const names = all ? null : [...this.#listeners.keys()].filter((n) => DECODED.has(n));
     this.#driver.setWantedEvents(names);
+    this.#driver.setRawFrames(raw);
   }
 
   #onBatch(batch: Batch): void {
     for (const item of batch) {
       if (item.type === 'state') this.#onState(item);
       else if (item.type === 'roomInfo') this.#onText(item.data);
+      else if (item.type === 'rawData') this.#emit('rawData', item);
       else this.#onEvent(item as AnyWebcastEvent);
     }
   }
@@ -427,6 +435,7 @@ function inPageDriver(uniqueId: string, o: TikTokLiveConnectionOptions, onBatch:
       }
     },
     setWantedEvents: (names) => conn?.setWantedEvents(names),
+    setRawFrames: (on) => conn?.setRawFrames(on),
     stats: async () => (conn ? conn.stats() : {}),
     dispose: () => {
       // Freed after the current batch has been handled (we may be inside its callback).

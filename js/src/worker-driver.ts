@@ -48,6 +48,7 @@ export async function workerDriver(
     stop: () => worker.postMessage({ cmd: 'stop' }),
     pushFrame: (bytes) => worker.postMessage({ cmd: 'push', bytes }),
     setWantedEvents: (names) => worker.postMessage({ cmd: 'wanted', names }),
+    setRawFrames: (on) => worker.postMessage({ cmd: 'raw', on }),
     stats: () =>
       new Promise((resolve) => {
         const id = nextStats++;

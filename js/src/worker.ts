@@ -10,6 +10,7 @@ const scope = self as unknown as {
 
 let conn: any;
 let wanted: string[] | null = null;
+let raw = false;
 let nextAsk = 1;
 const asks = new Map<number, { resolve: (v: string) => void; reject: (e: Error) => void }>();
 
@@ -38,6 +39,7 @@ scope.onmessage = async (ev) => {
         if (options.transport === 'signedUrl') options.signedUrl = () => ask('signedUrl');
         conn = new (module().Connection)(options, (batch: Msg[]) => scope.postMessage({ cmd: 'batch', batch: plain(batch) }));
         conn.setWantedEvents(wanted);
+        conn.setRawFrames(raw);
         conn.start();
       } catch (e: any) {
         scope.postMessage({
@@ -60,6 +62,10 @@ scope.onmessage = async (ev) => {
     case 'wanted':
       wanted = m.names;
       conn?.setWantedEvents(wanted);
+      break;
+    case 'raw':
+      raw = m.on;
+      conn?.setRawFrames(raw);
       break;
     case 'stats':
       scope.postMessage({ cmd: 'stats', id: m.id, stats: conn ? conn.stats() : {} });

@@ -318,7 +318,9 @@ fn render_ts(sections: &[Section]) -> String {
         }
         out.push_str("}\n");
     }
-    out.push_str("\n/** Every event name and its payload type. */\nexport interface WebcastEventMap {\n");
+    out.push_str(
+        "\n/** Every event name and its payload type. */\nexport interface WebcastEventMap {\n",
+    );
     for (name, _, _) in sections {
         out.push_str(&format!("  {name}: {}Event;\n", pascal(name)));
     }
@@ -333,7 +335,10 @@ fn render_ts(sections: &[Section]) -> String {
 
 #[test]
 fn js_event_types_are_current() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../js/src/events.generated.ts");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../js/src/events.generated.ts"
+    );
     let want = render_ts(&sections());
     if std::env::var("TIKCAST_BLESS").is_ok_and(|v| v == "1") {
         std::fs::write(path, &want).unwrap();
@@ -344,6 +349,9 @@ fn js_event_types_are_current() {
         "js/src/events.generated.ts is stale: run TIKCAST_BLESS=1 cargo test -p tikcast-core --test events_doc"
     );
     for name in Event::NAMES {
-        assert!(have.contains(&format!("  {name}: ")), "event map lacks `{name}`");
+        assert!(
+            have.contains(&format!("  {name}: ")),
+            "event map lacks `{name}`"
+        );
     }
 }

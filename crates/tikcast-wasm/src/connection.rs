@@ -70,6 +70,9 @@ struct Inner {
     /// Virtual connection of the `frames` transport.
     frames_conn: Option<ConnId>,
     on_batch: Function,
+    /// Hand every received frame to JS as `{type:'rawData', bytes}` (a `rawData` listener).
+    raw: bool,
+    raw_frames: Vec<Uint8Array>,
     started_at: f64,
     last_now: u64,
     me: Weak<RefCell<Inner>>,
@@ -151,6 +154,8 @@ impl Connection {
                 timer: None,
                 frames_conn: None,
                 on_batch,
+                raw: false,
+                raw_frames: Vec::new(),
                 started_at: js_sys::Date::now(),
                 last_now: 0,
                 me: me.clone(),
@@ -198,10 +203,20 @@ impl Connection {
                 ));
             };
             let now = inner.now();
+            if inner.raw {
+                inner.raw_frames.push(Uint8Array::from(bytes));
+            }
             inner.session.on_frame(now, conn, bytes);
         }
         pump(&self.inner);
         Ok(())
+    }
+
+    /// Also deliver every received frame as `{ type: 'rawData', bytes }`, before its
+    /// events (for a `rawData` listener: recording, forwarding, debugging).
+    #[wasm_bindgen(js_name = setRawFrames)]
+    pub fn set_raw_frames(&self, on: bool) {
+        self.inner.borrow_mut().raw = on;
     }
 
     /// Decode only what these event names need (`null`: everything).
@@ -365,8 +380,14 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
             let Ok(mut inner) = rc.try_borrow_mut() else {
                 return;
             };
+            for bytes in inner.raw_frames.drain(..) {
+                let o = js::object();
+                js::set(&o, "type", &"rawData".into());
+                js::set(&o, "bytes", &bytes);
+                batch.push(&o);
+            }
             let outputs = inner.session.poll_outputs();
-            if outputs.is_empty() {
+            if outputs.is_empty() && batch.length() == 0 {
                 inner.reschedule();
                 return;
             }
@@ -612,7 +633,11 @@ fn connect_socket(rc: &Rc<RefCell<Inner>>, conn: ConnId, url: &str) -> Result<So
         if let Some(text) = data.as_string() {
             inner.session.on_text(now, conn, &text);
         } else if data.is_instance_of::<js_sys::ArrayBuffer>() {
-            let bytes = Uint8Array::new(&data).to_vec();
+            let view = Uint8Array::new(&data);
+            let bytes = view.to_vec();
+            if inner.raw {
+                inner.raw_frames.push(view);
+            }
             inner.session.on_frame(now, conn, &bytes);
         }
     });

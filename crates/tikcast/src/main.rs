@@ -1,11 +1,15 @@
 //! `tikcast`: the native command line. `decode` (frames, batches and single payloads to
 //! canonical event JSON), `watch` (a session over a real socket), `mock` (a local
 //! upstream with fault injection) and `demo-frame` (writes the bundled demo frame, built
-//! by our own encoder). Relay, replay and record follow.
+//! by our own encoder), `relay` (a self-hostable JWT relay with fan-out and recording),
+//! `replay` and `record` (recordings, see docs/recording.md).
 
 mod fixture;
 mod mock;
+mod record;
+mod recording;
 mod relay;
+mod replay;
 mod watch;
 
 use std::io::{Read, Write};
@@ -56,7 +60,11 @@ enum Command {
     /// Connect to a Webcast socket (direct or relay), print every event as a JSON line.
     Watch(watch::WatchArgs),
     /// Run a self-hostable JWT relay: one upstream per room, fanned out to browsers.
-    Relay(relay::RelayArgs),
+    Relay(Box<relay::RelayArgs>),
+    /// Play a recording: serve it like a relay (--listen) or print its events.
+    Replay(replay::ReplayArgs),
+    /// Record a relay-style socket into a recording file (docs/recording.md).
+    Record(record::RecordArgs),
     /// Write the bundled demo push frame (made by our own encoder, no real user data).
     DemoFrame {
         /// Output file, or - for standard output.
@@ -85,7 +93,9 @@ fn main() -> ExitCode {
         ),
         Command::Mock(args) => mock::run(args),
         Command::Watch(args) => watch::run(args),
-        Command::Relay(args) => relay::run(args),
+        Command::Relay(args) => relay::run(*args),
+        Command::Replay(args) => replay::run(args),
+        Command::Record(args) => record::run(args),
         Command::DemoFrame { output } => write_output(&output, &fixture::demo_frame()),
     };
     match result {

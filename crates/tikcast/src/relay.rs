@@ -1,8 +1,669 @@
-//! `tikcast relay`: a self-hostable JWT relay (being written).
+//! `tikcast relay`: a self-hostable JWT relay for browsers (see `docs/relay.md`).
+//!
+//! Browsers connect to `GET /ws?uniqueId=NAME&jwtKey=JWT[&cursor=C]`, get one
+//! `{"type":"roomInfo",…}` text message and then the upstream's push frames as binary,
+//! unchanged, decoded in the browser. One upstream per room is shared by every viewer
+//! (`hub`), opened by the first and closed a grace period after the last leaves; a viewer
+//! whose bounded queue overflows is cut off with 4008. Upstreams (`upstream`): a
+//! relay-style socket such as `tikcast mock` (`mock:URL`), TikTok itself through the
+//! core `Session` and a sign server (`tiktok`), or a recording (`replay:FILE`).
+//! `--record DIR` tees every upstream frame into a recording (`crate::recording`).
+//!
+//! Settings come from flags, then `TIKCAST_RELAY_*`/`TIKCAST_*` environment variables
+//! (clap), then the `--config` TOML file, then defaults. Secrets (JWT secret, sign API
+//! key) are never printed; tokens are logged as a short hash.
 
+mod auth;
+mod http_client;
+mod hub;
+mod metrics;
+mod server;
+mod upstream;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+pub(crate) use upstream::{drive, session_config, Dialer, Ended, Sink};
+
+// No `Debug`: the arguments hold secrets.
 #[derive(clap::Args)]
-pub struct RelayArgs {}
+pub struct RelayArgs {
+    /// Address to listen on (port 0 picks a free port; the first stdout line names it).
+    #[arg(long, env = "TIKCAST_RELAY_LISTEN")]
+    listen: Option<String>,
+    /// TOML settings file (flags and environment variables win over it).
+    #[arg(long, env = "TIKCAST_RELAY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where rooms come from: `mock:ws://HOST:PORT/ws`, `tiktok` (needs --sign-url) or
+    /// `replay:FILE`.
+    #[arg(long, env = "TIKCAST_RELAY_UPSTREAM")]
+    upstream: Option<String>,
+    /// HS256 secret that browser tokens are signed with (at least 16 bytes).
+    #[arg(long, env = "TIKCAST_RELAY_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// PEM file of an RS256 public key tokens may be signed for (repeatable).
+    #[arg(long = "rs256-key")]
+    rs256_keys: Vec<PathBuf>,
+    /// PEM file of an ES256 (P-256) public key (repeatable).
+    #[arg(long = "es256-key")]
+    es256_keys: Vec<PathBuf>,
+    /// Require this `aud` claim.
+    #[arg(long)]
+    audience: Option<String>,
+    /// Accept every browser without a token (local development only).
+    #[arg(long)]
+    no_auth: bool,
+    /// Origins allowed to open sockets and call the API (repeatable; `*` = any).
+    #[arg(long = "allow-origin")]
+    allowed_origins: Vec<String>,
+    /// Sign server for the tiktok upstream (our contract, docs/relay.md).
+    #[arg(long, env = "TIKCAST_SIGN_URL")]
+    sign_url: Option<String>,
+    /// API key sent to the sign server as `x-api-key`.
+    #[arg(long, env = "TIKCAST_SIGN_API_KEY", hide_env_values = true)]
+    sign_api_key: Option<String>,
+    /// HS256 secret of a relay-style upstream that wants tokens (e.g. `tikcast mock --jwt-secret`).
+    #[arg(long, env = "TIKCAST_UPSTREAM_JWT_SECRET", hide_env_values = true)]
+    upstream_jwt_secret: Option<String>,
+    /// Replay speed for `replay:FILE` (2 = twice as fast).
+    #[arg(long)]
+    speed: Option<f64>,
+    /// Start a `replay:FILE` upstream over when it ends.
+    #[arg(long = "loop")]
+    looped: bool,
+    /// Record every upstream frame of each room into this directory.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Gift catalog served at /api/gifts (TikTok's gift-list JSON or our own shape).
+    #[arg(long)]
+    gifts: Option<PathBuf>,
+    /// JSON object of uniqueId → room info served by /api/rooms before asking the upstream.
+    #[arg(long)]
+    rooms: Option<PathBuf>,
+    /// Serve /api/* without a token.
+    #[arg(long)]
+    public_api: bool,
+    /// Frames queued per viewer before it counts as slow and is cut off with 4008.
+    #[arg(long)]
+    client_queue: Option<usize>,
+    /// Recent frames kept per room so a reconnecting viewer can resume from its cursor.
+    #[arg(long)]
+    resume_frames: Option<usize>,
+    /// Keep a room's upstream this long after its last viewer left.
+    #[arg(long)]
+    grace_ms: Option<u64>,
+    /// Close viewers with 4555 after this many seconds.
+    #[arg(long)]
+    max_lifetime_seconds: Option<u64>,
+    /// Sockets per token when the token has no maxWebSockets claim.
+    #[arg(long)]
+    max_sockets_per_token: Option<u32>,
+    /// Concurrent sockets per client IP (0 = unlimited).
+    #[arg(long)]
+    max_sockets_per_ip: Option<u32>,
+    /// New sockets (and API calls) per minute per client IP (0 = unlimited).
+    #[arg(long)]
+    connects_per_minute_per_ip: Option<u32>,
+    /// New sockets per minute per token (0 = unlimited).
+    #[arg(long)]
+    connects_per_minute_per_token: Option<u32>,
+    /// Rooms open at once.
+    #[arg(long)]
+    max_rooms: Option<usize>,
+    /// Kernel send buffer of each viewer socket, in bytes (the kernel may double it).
+    #[arg(long)]
+    viewer_send_buffer: Option<usize>,
+    /// An upstream silent this long is reconnected.
+    #[arg(long)]
+    upstream_liveness_ms: Option<u64>,
+    /// Exit by itself after this many seconds.
+    #[arg(long)]
+    max_seconds: Option<f64>,
+}
 
-pub fn run(_args: RelayArgs) -> Result<(), String> {
-    Err("relay: not built yet".into())
+/// The TOML file (every key optional; see docs/relay.md for an example).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    upstream: Option<String>,
+    allowed_origins: Option<Vec<String>>,
+    record: Option<PathBuf>,
+    gifts: Option<PathBuf>,
+    rooms: Option<PathBuf>,
+    public_api: Option<bool>,
+    #[serde(default)]
+    auth: FileAuth,
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
+    sign: FileSign,
+    #[serde(default)]
+    replay: FileReplay,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileAuth {
+    jwt_secret: Option<String>,
+    rs256_keys: Option<Vec<PathBuf>>,
+    es256_keys: Option<Vec<PathBuf>>,
+    audience: Option<String>,
+    leeway_seconds: Option<u64>,
+    disabled: Option<bool>,
+    upstream_jwt_secret: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    client_queue: Option<usize>,
+    resume_frames: Option<usize>,
+    grace_ms: Option<u64>,
+    max_lifetime_seconds: Option<u64>,
+    max_sockets_per_token: Option<u32>,
+    max_sockets_per_ip: Option<u32>,
+    connects_per_minute_per_ip: Option<u32>,
+    connects_per_minute_per_token: Option<u32>,
+    max_rooms: Option<usize>,
+    viewer_send_buffer: Option<usize>,
+    upstream_liveness_ms: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileSign {
+    url: Option<String>,
+    api_key: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileReplay {
+    speed: Option<f64>,
+    #[serde(rename = "loop")]
+    looped: Option<bool>,
+}
+
+pub(crate) struct Limits {
+    pub(crate) client_queue: usize,
+    pub(crate) resume_frames: usize,
+    pub(crate) grace: Duration,
+    pub(crate) max_lifetime: Duration,
+    pub(crate) max_sockets_per_token: u32,
+    pub(crate) max_sockets_per_ip: u32,
+    pub(crate) connects_per_minute_per_ip: u32,
+    pub(crate) connects_per_minute_per_token: u32,
+    pub(crate) max_rooms: usize,
+    pub(crate) viewer_send_buffer: usize,
+}
+
+pub(crate) enum UpstreamKind {
+    /// A relay-style socket (the mock's `/ws`).
+    Relay {
+        url: String,
+        jwt_secret: Option<Vec<u8>>,
+    },
+    Tiktok {
+        signer: upstream::Signer,
+    },
+    Replay {
+        file: PathBuf,
+        speed: f64,
+        looped: bool,
+    },
+}
+
+/// The resolved settings.
+pub(crate) struct Settings {
+    pub(crate) listen: String,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) auth: Option<auth::Verifier>,
+    pub(crate) limits: Limits,
+    pub(crate) upstream: UpstreamKind,
+    pub(crate) upstream_liveness_ms: u64,
+    pub(crate) record_dir: Option<PathBuf>,
+    pub(crate) gifts_json: Option<String>,
+    pub(crate) rooms_cache: Option<HashMap<String, serde_json::Value>>,
+    pub(crate) public_api: bool,
+}
+
+/// Lowercase, trimmed, without a leading `@`: how handles are compared.
+pub(crate) fn normalize_handle(handle: &str) -> String {
+    handle.trim().trim_start_matches('@').to_lowercase()
+}
+
+pub(crate) fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
+    let file: FileConfig = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let fl = &file.limits;
+    let limits = Limits {
+        client_queue: a
+            .client_queue
+            .or(fl.client_queue)
+            .unwrap_or(256)
+            .clamp(1, 65_536),
+        resume_frames: a
+            .resume_frames
+            .or(fl.resume_frames)
+            .unwrap_or(512)
+            .min(65_536),
+        grace: Duration::from_millis(a.grace_ms.or(fl.grace_ms).unwrap_or(10_000)),
+        max_lifetime: Duration::from_secs(
+            a.max_lifetime_seconds
+                .or(fl.max_lifetime_seconds)
+                .unwrap_or(8 * 3600)
+                .clamp(1, 30 * 86_400),
+        ),
+        max_sockets_per_token: a
+            .max_sockets_per_token
+            .or(fl.max_sockets_per_token)
+            .unwrap_or(1),
+        max_sockets_per_ip: a
+            .max_sockets_per_ip
+            .or(fl.max_sockets_per_ip)
+            .unwrap_or(100),
+        connects_per_minute_per_ip: a
+            .connects_per_minute_per_ip
+            .or(fl.connects_per_minute_per_ip)
+            .unwrap_or(120),
+        connects_per_minute_per_token: a
+            .connects_per_minute_per_token
+            .or(fl.connects_per_minute_per_token)
+            .unwrap_or(30),
+        max_rooms: a.max_rooms.or(fl.max_rooms).unwrap_or(100).max(1),
+        viewer_send_buffer: a
+            .viewer_send_buffer
+            .or(fl.viewer_send_buffer)
+            .unwrap_or(256 * 1024)
+            .clamp(4096, 64 << 20),
+    };
+    let no_auth = a.no_auth || file.auth.disabled == Some(true);
+    let auth = if no_auth {
+        None
+    } else {
+        let secret = a.jwt_secret.or(file.auth.jwt_secret);
+        let rs = if a.rs256_keys.is_empty() {
+            file.auth.rs256_keys.unwrap_or_default()
+        } else {
+            a.rs256_keys
+        };
+        let es = if a.es256_keys.is_empty() {
+            file.auth.es256_keys.unwrap_or_default()
+        } else {
+            a.es256_keys
+        };
+        Some(auth::Verifier::new(
+            secret.as_deref().map(str::as_bytes),
+            &rs,
+            &es,
+            a.audience.or(file.auth.audience),
+            file.auth.leeway_seconds.unwrap_or(5).min(300),
+        )?)
+    };
+    let upstream_text = a.upstream.or(file.upstream).ok_or(
+        "no upstream: pass --upstream mock:ws://HOST:PORT/ws, --upstream tiktok --sign-url URL, or --upstream replay:FILE",
+    )?;
+    let upstream = if let Some(url) = upstream_text.strip_prefix("mock:") {
+        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+            return Err("mock:URL needs a ws:// or wss:// url".into());
+        }
+        UpstreamKind::Relay {
+            url: url.to_string(),
+            jwt_secret: a
+                .upstream_jwt_secret
+                .or(file.auth.upstream_jwt_secret)
+                .map(String::into_bytes),
+        }
+    } else if let Some(path) = upstream_text.strip_prefix("replay:") {
+        let file_path = PathBuf::from(path);
+        crate::recording::read(&file_path)?;
+        let speed = a.speed.or(file.replay.speed).unwrap_or(1.0);
+        if !(speed.is_finite() && (0.01..=1000.0).contains(&speed)) {
+            return Err("--speed must be between 0.01 and 1000".into());
+        }
+        UpstreamKind::Replay {
+            file: file_path,
+            speed,
+            looped: a.looped || file.replay.looped == Some(true),
+        }
+    } else if upstream_text == "tiktok" {
+        let url = a.sign_url.or(file.sign.url).ok_or(
+            "the tiktok upstream needs a sign server: --sign-url URL (see docs/relay.md for its contract)",
+        )?;
+        http_client::parse_url(&url).map_err(|e| format!("--sign-url: {e}"))?;
+        UpstreamKind::Tiktok {
+            signer: upstream::Signer {
+                url,
+                api_key: a.sign_api_key.or(file.sign.api_key),
+            },
+        }
+    } else {
+        return Err(format!(
+            "unknown upstream {:?}: use mock:URL, tiktok or replay:FILE",
+            upstream_text.chars().take(40).collect::<String>()
+        ));
+    };
+    let gifts_json = match a.gifts.or(file.gifts) {
+        Some(p) => Some(load_gifts(&p)?),
+        None => None,
+    };
+    let rooms_cache = match a.rooms.or(file.rooms) {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let map: HashMap<String, serde_json::Value> =
+                serde_json::from_str(&text).map_err(|e| {
+                    format!(
+                        "{}: expected an object of uniqueId → room info: {e}",
+                        p.display()
+                    )
+                })?;
+            Some(
+                map.into_iter()
+                    .map(|(k, v)| (normalize_handle(&k), v))
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    let record_dir = a.record.or(file.record);
+    if let Some(dir) = &record_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "cannot create the recording directory {}: {e}",
+                dir.display()
+            )
+        })?;
+    }
+    let mut allowed_origins = if a.allowed_origins.is_empty() {
+        file.allowed_origins.unwrap_or_default()
+    } else {
+        a.allowed_origins
+    };
+    if allowed_origins.is_empty() {
+        allowed_origins.push("*".into());
+    }
+    Ok((
+        Settings {
+            listen: a
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            allowed_origins,
+            auth,
+            limits,
+            upstream,
+            upstream_liveness_ms: a
+                .upstream_liveness_ms
+                .or(fl.upstream_liveness_ms)
+                .unwrap_or(30_000)
+                .max(100),
+            record_dir,
+            gifts_json,
+            rooms_cache,
+            public_api: a.public_api || file.public_api == Some(true),
+        },
+        a.max_seconds,
+    ))
+}
+
+/// Reads a gift catalog (TikTok's `{"data":{"gifts":[…]}}`, a bare list, or our own
+/// shape) and normalises it to `[{id, name, diamondCount, imageUrl}]`.
+pub(crate) fn load_gifts(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    Ok(serde_json::Value::Array(normalize_gifts(&v)).to_string())
+}
+
+pub(crate) fn normalize_gifts(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    let list = v
+        .pointer("/data/gifts")
+        .or_else(|| v.get("gifts"))
+        .unwrap_or(v)
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut out: Vec<serde_json::Value> = list
+        .iter()
+        .filter_map(|g| {
+            let id = g.get("id").and_then(|i| {
+                i.as_u64()
+                    .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
+            })?;
+            let name = g.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            let diamonds = g
+                .get("diamond_count")
+                .or_else(|| g.get("diamondCount"))
+                .and_then(|d| d.as_u64())
+                .unwrap_or(0);
+            let image = g
+                .pointer("/image/url_list/0")
+                .or_else(|| g.pointer("/icon/url_list/0"))
+                .or_else(|| g.get("imageUrl"))
+                .and_then(|u| u.as_str())
+                .unwrap_or("");
+            Some(serde_json::json!({
+                "id": id,
+                "name": name,
+                "diamondCount": diamonds,
+                "imageUrl": image,
+            }))
+        })
+        .collect();
+    out.sort_by_key(|g| g["id"].as_u64());
+    out.dedup_by_key(|g| g["id"].as_u64());
+    out
+}
+
+/// `tikcast replay FILE --listen ADDR`: a relay without tokens whose upstream is the
+/// recording (every room name plays it).
+pub(crate) fn serve_replay(
+    file: PathBuf,
+    listen: String,
+    speed: f64,
+    looped: bool,
+    max_seconds: Option<f64>,
+) -> Result<(), String> {
+    if !(speed.is_finite() && (0.01..=1000.0).contains(&speed)) {
+        return Err("--speed must be between 0.01 and 1000".into());
+    }
+    crate::recording::read(&file)?;
+    let settings = Settings {
+        listen,
+        allowed_origins: vec!["*".into()],
+        auth: None,
+        limits: Limits {
+            client_queue: 1024,
+            resume_frames: 0,
+            grace: Duration::from_millis(0),
+            max_lifetime: Duration::from_secs(30 * 86_400),
+            max_sockets_per_token: 0,
+            max_sockets_per_ip: 0,
+            connects_per_minute_per_ip: 0,
+            connects_per_minute_per_token: 0,
+            max_rooms: 1000,
+            viewer_send_buffer: 1 << 20,
+        },
+        upstream: UpstreamKind::Replay {
+            file,
+            speed,
+            looped,
+        },
+        upstream_liveness_ms: 30_000,
+        record_dir: None,
+        gifts_json: None,
+        rooms_cache: None,
+        public_api: true,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let result = runtime.block_on(serve(settings, max_seconds));
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+pub fn run(args: RelayArgs) -> Result<(), String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (settings, max_seconds) = settings(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let result = runtime.block_on(serve(settings, max_seconds));
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+async fn serve(settings: Settings, max_seconds: Option<f64>) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let upstream = match &settings.upstream {
+        UpstreamKind::Relay { .. } => "mock".to_string(),
+        UpstreamKind::Tiktok { .. } => "tiktok".to_string(),
+        UpstreamKind::Replay { file, .. } => format!("replay {}", file.display()),
+    };
+    eprintln!(
+        "relay: ws://{addr}/ws?uniqueId=NAME&jwtKey=JWT, upstream {upstream}, auth {}, origins {}",
+        if settings.auth.is_some() {
+            "jwt"
+        } else {
+            "OFF"
+        },
+        settings.allowed_origins.join(" ")
+    );
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "listening": addr.to_string() })
+        );
+        let _ = out.flush();
+    }
+    let metrics = Arc::new(metrics::Metrics::default());
+    let hub = hub::Hub::new(Arc::new(settings), metrics, Box::new(upstream::spawn));
+    let server = Arc::new(server::Server {
+        hub: Arc::clone(&hub),
+        limiter: Arc::new(server::Limiter::default()),
+        started: Instant::now(),
+    });
+    let deadline = async {
+        match max_seconds {
+            Some(s) if s.is_finite() && s > 0.0 => {
+                tokio::time::sleep(Duration::from_secs_f64(s.min(1e9))).await
+            }
+            _ => std::future::pending().await,
+        }
+    };
+    let interrupted = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::pin!(deadline, interrupted);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let server = Arc::clone(&server);
+                    tokio::spawn(server::handle_tcp(stream, peer, server));
+                }
+                Err(e) => {
+                    eprintln!("relay: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = &mut deadline => {
+                eprintln!("relay: --max-seconds reached, exiting");
+                break;
+            }
+            _ = &mut interrupted => {
+                eprintln!("relay: interrupted, exiting");
+                break;
+            }
+        }
+    }
+    hub.end_all(1001, "relay shutting down");
+    // Let viewers get their close frames and recordings flush.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gifts_are_normalised() {
+        let v = serde_json::json!({"data": {"gifts": [
+            {"id": 5655, "name": "Rose", "diamond_count": 1, "image": {"url_list": ["https://x/rose.webp"]}},
+            {"id": 1, "name": "A", "diamond_count": 5, "icon": {"url_list": ["https://x/a.png"]}},
+            {"name": "no id"}
+        ]}});
+        let g = normalize_gifts(&v);
+        assert_eq!(g.len(), 2);
+        assert_eq!(
+            g[0],
+            serde_json::json!({"id": 1, "name": "A", "diamondCount": 5, "imageUrl": "https://x/a.png"})
+        );
+        assert_eq!(g[1]["imageUrl"], "https://x/rose.webp");
+        // Our own shape reads back unchanged.
+        assert_eq!(normalize_gifts(&serde_json::Value::Array(g.clone())), g);
+    }
+
+    #[test]
+    fn toml_config_parses() {
+        let c: FileConfig = toml::from_str(
+            r#"
+            listen = "127.0.0.1:9000"
+            upstream = "mock:ws://127.0.0.1:8090/ws"
+            allowed_origins = ["https://overlay.example"]
+            [auth]
+            jwt_secret = "0123456789abcdef"
+            audience = "overlay"
+            [limits]
+            client_queue = 64
+            grace_ms = 500
+            [replay]
+            speed = 2.0
+            loop = true
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.limits.client_queue, Some(64));
+        assert_eq!(c.replay.looped, Some(true));
+        assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
+    }
 }

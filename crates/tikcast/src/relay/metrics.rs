@@ -1,0 +1,154 @@
+//! Counters behind `GET /metrics` (Prometheus text format 0.0.4).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub(crate) struct Metrics {
+    pub(crate) rooms: AtomicU64,
+    pub(crate) viewers: AtomicU64,
+    pub(crate) upstream_connects: AtomicU64,
+    pub(crate) frames_in: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) frames_out: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+    pub(crate) slow_viewer_drops: AtomicU64,
+    pub(crate) recorded_bytes: AtomicU64,
+    pub(crate) resumes_exact: AtomicU64,
+    pub(crate) resumes_missed: AtomicU64,
+    pub(crate) viewers_accepted: AtomicU64,
+    /// Refused or closed viewers, by close code.
+    closes: Mutex<BTreeMap<u16, u64>>,
+    /// Auth and limit refusals, by reason.
+    refusals: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+pub(crate) fn add(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+pub(crate) fn sub(c: &AtomicU64, n: u64) {
+    c.fetch_sub(n, Ordering::Relaxed);
+}
+
+fn get(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+impl Metrics {
+    pub(crate) fn count_close(&self, code: u16) {
+        let mut m = self.closes.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry(code).or_default() += 1;
+    }
+
+    /// `reason`: `invalid_auth`, `no_permission`, `too_many`, `bad_request`, `origin`.
+    pub(crate) fn count_refusal(&self, reason: &'static str) {
+        let mut m = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry(reason).or_default() += 1;
+    }
+
+    pub(crate) fn render(&self) -> String {
+        let mut s = String::new();
+        let mut one = |name: &str, kind: &str, help: &str, v: u64| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        };
+        one(
+            "tikcast_relay_rooms",
+            "gauge",
+            "Rooms with an upstream (open or in their grace period).",
+            get(&self.rooms),
+        );
+        one(
+            "tikcast_relay_viewers",
+            "gauge",
+            "Browser sockets currently attached to a room.",
+            get(&self.viewers),
+        );
+        one(
+            "tikcast_relay_viewers_accepted_total",
+            "counter",
+            "Browser sockets that passed auth and limits.",
+            get(&self.viewers_accepted),
+        );
+        one(
+            "tikcast_relay_upstream_connects_total",
+            "counter",
+            "Upstream connection attempts.",
+            get(&self.upstream_connects),
+        );
+        one(
+            "tikcast_relay_frames_in_total",
+            "counter",
+            "Frames received from upstreams.",
+            get(&self.frames_in),
+        );
+        one(
+            "tikcast_relay_bytes_in_total",
+            "counter",
+            "Bytes of frames received from upstreams.",
+            get(&self.bytes_in),
+        );
+        one(
+            "tikcast_relay_frames_out_total",
+            "counter",
+            "Frames written to browser sockets.",
+            get(&self.frames_out),
+        );
+        one(
+            "tikcast_relay_bytes_out_total",
+            "counter",
+            "Bytes of frames written to browser sockets.",
+            get(&self.bytes_out),
+        );
+        one(
+            "tikcast_relay_slow_viewer_drops_total",
+            "counter",
+            "Viewers cut off (4008) because their queue was full.",
+            get(&self.slow_viewer_drops),
+        );
+        one(
+            "tikcast_relay_recorded_bytes_total",
+            "counter",
+            "Bytes appended to recordings.",
+            get(&self.recorded_bytes),
+        );
+        let _ = writeln!(
+            s,
+            "# HELP tikcast_relay_resumes_total Viewers that asked to resume from a cursor.\n# TYPE tikcast_relay_resumes_total counter\ntikcast_relay_resumes_total{{result=\"exact\"}} {}\ntikcast_relay_resumes_total{{result=\"missed\"}} {}",
+            get(&self.resumes_exact),
+            get(&self.resumes_missed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP tikcast_relay_auth_failures_total Viewers and API calls refused, by reason.\n# TYPE tikcast_relay_auth_failures_total counter"
+        );
+        let refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        for reason in [
+            "invalid_auth",
+            "no_permission",
+            "too_many",
+            "bad_request",
+            "origin",
+        ] {
+            let n = refusals.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                s,
+                "tikcast_relay_auth_failures_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        drop(refusals);
+        let _ = writeln!(
+            s,
+            "# HELP tikcast_relay_viewer_closes_total Close codes sent to browser sockets.\n# TYPE tikcast_relay_viewer_closes_total counter"
+        );
+        for (code, n) in self.closes.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(
+                s,
+                "tikcast_relay_viewer_closes_total{{code=\"{code}\"}} {n}"
+            );
+        }
+        s
+    }
+}

@@ -1,0 +1,733 @@
+//! The relay's listener: routes each request by its head (peeked, not consumed, so the
+//! WebSocket handshake can still read it), checks auth and limits, runs viewer sockets
+//! and answers the small HTTP API with CORS.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use super::auth::{token_hash, Grant};
+use super::hub::{Hub, Out, ViewerCtl};
+use super::metrics::{add, sub};
+use super::{normalize_handle, UpstreamKind};
+use crate::mock::Query;
+
+const MAX_HEAD: usize = 16 * 1024;
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) struct Head {
+    len: usize,
+    method: String,
+    path: String,
+    query: String,
+    upgrade: bool,
+    origin: Option<String>,
+    jwt_header: Option<String>,
+}
+
+async fn peek_head(stream: &TcpStream) -> Option<Head> {
+    let mut buf = vec![0u8; MAX_HEAD];
+    let started = tokio::time::Instant::now();
+    loop {
+        let n = tokio::time::timeout_at(started + HEAD_TIMEOUT, stream.peek(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        if let Some(end) = buf[..n].windows(4).position(|w| w == b"\r\n\r\n") {
+            return parse_head(&buf[..end + 4]);
+        }
+        if n == buf.len() {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn parse_head(head: &[u8]) -> Option<Head> {
+    let text = std::str::from_utf8(head).ok()?;
+    let mut lines = text.split("\r\n");
+    let mut request = lines.next()?.split(' ');
+    let method = request.next()?.to_string();
+    let target = request.next()?;
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut h = Head {
+        len: head.len(),
+        method,
+        path: path.to_string(),
+        query: query.to_string(),
+        upgrade: false,
+        origin: None,
+        jwt_header: None,
+    };
+    for l in lines {
+        let Some((k, v)) = l.split_once(':') else {
+            continue;
+        };
+        let (k, v) = (k.trim(), v.trim());
+        if k.eq_ignore_ascii_case("upgrade") && v.eq_ignore_ascii_case("websocket") {
+            h.upgrade = true;
+        } else if k.eq_ignore_ascii_case("origin") {
+            h.origin = Some(v.to_string());
+        } else if k.eq_ignore_ascii_case("x-jwt-key") {
+            h.jwt_header = Some(v.to_string());
+        }
+    }
+    Some(h)
+}
+
+/// Per-IP and per-token connect rates (token buckets) and concurrent socket counts.
+#[derive(Default)]
+pub(crate) struct Limiter {
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    open: Mutex<HashMap<String, u32>>,
+}
+
+impl Limiter {
+    /// Takes one connect from `key`'s bucket of `per_minute` (burst = `per_minute`).
+    fn allow(&self, key: &str, per_minute: u32) -> bool {
+        if per_minute == 0 {
+            return true;
+        }
+        let now = Instant::now();
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if b.len() > 50_000 {
+            b.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * per_minute as f64 / 60.0
+                    < per_minute as f64
+            });
+        }
+        let cap = per_minute as f64;
+        let (tokens, at) = b.entry(key.to_string()).or_insert((cap, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0).min(cap);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Holds one of `max` concurrent slots of `key` until the guard drops.
+    fn hold(self: &Arc<Self>, key: String, max: u32) -> Option<Slot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(key.clone()).or_insert(0);
+        if max > 0 && *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            limiter: Arc::clone(self),
+            key,
+        })
+    }
+}
+
+pub(crate) struct Slot {
+    limiter: Arc<Limiter>,
+    key: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.limiter.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+pub(crate) struct Server {
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) limiter: Arc<Limiter>,
+    pub(crate) started: Instant,
+}
+
+impl Server {
+    fn origin_allowed(&self, origin: Option<&str>) -> bool {
+        let allowed = &self.hub.settings.allowed_origins;
+        match origin {
+            // Not a browser (or a same-origin request of an old one): tokens decide.
+            None => true,
+            Some(o) => allowed
+                .iter()
+                .any(|a| a == "*" || a.eq_ignore_ascii_case(o)),
+        }
+    }
+
+    fn cors(&self, origin: Option<&str>) -> String {
+        match origin {
+            Some(o) if self.origin_allowed(Some(o)) => {
+                format!("access-control-allow-origin: {o}\r\nvary: origin\r\naccess-control-allow-headers: x-jwt-key\r\naccess-control-allow-methods: GET, OPTIONS\r\naccess-control-max-age: 600\r\n")
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+async fn respond(
+    mut stream: TcpStream,
+    head: &Head,
+    status: &str,
+    extra: &str,
+    ctype: &str,
+    body: &str,
+) {
+    let mut discard = vec![0u8; head.len];
+    if stream.read_exact(&mut discard).await.is_err() {
+        return;
+    }
+    let reply = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\ncache-control: no-store\r\n{extra}connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+fn json_error(code: &str, message: &str) -> String {
+    serde_json::json!({"error": code, "message": message}).to_string()
+}
+
+pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<Server>) {
+    let _ = stream.set_nodelay(true);
+    let Some(head) = peek_head(&stream).await else {
+        return;
+    };
+    let json = "application/json";
+    let origin = head.origin.clone();
+    let cors = server.cors(origin.as_deref());
+    if head.method == "OPTIONS" && head.path.starts_with("/api/") {
+        let status = if server.origin_allowed(origin.as_deref()) {
+            "204 No Content"
+        } else {
+            "403 Forbidden"
+        };
+        respond(stream, &head, status, &cors, "text/plain", "").await;
+        return;
+    }
+    if head.method != "GET" {
+        respond(
+            stream,
+            &head,
+            "405 Method Not Allowed",
+            "",
+            "text/plain",
+            "only GET is served\n",
+        )
+        .await;
+        return;
+    }
+    match (head.path.as_str(), head.upgrade) {
+        ("/ws" | "/ws/" | "/", true) => serve_viewer(stream, peer, head, server).await,
+        ("/healthz", false) => {
+            let body = serde_json::json!({
+                "status": "ok",
+                "rooms": server.hub.room_count(),
+                "uptimeSeconds": server.started.elapsed().as_secs(),
+            })
+            .to_string();
+            respond(stream, &head, "200 OK", &cors, json, &body).await;
+        }
+        ("/metrics", false) => {
+            let body = server.hub.metrics.render();
+            respond(
+                stream,
+                &head,
+                "200 OK",
+                "",
+                "text/plain; version=0.0.4",
+                &body,
+            )
+            .await;
+        }
+        (p, false) if p.starts_with("/api/") => {
+            if !server.origin_allowed(origin.as_deref()) {
+                server.hub.metrics.count_refusal("origin");
+                respond(
+                    stream,
+                    &head,
+                    "403 Forbidden",
+                    "",
+                    json,
+                    &json_error("origin", "origin not allowed"),
+                )
+                .await;
+                return;
+            }
+            let (status, body) = api(&server, &head, peer.ip()).await;
+            respond(stream, &head, status, &cors, json, &body).await;
+        }
+        ("/ws" | "/ws/", false) => {
+            respond(
+                stream,
+                &head,
+                "426 Upgrade Required",
+                "",
+                "text/plain",
+                "this is a websocket endpoint\n",
+            )
+            .await;
+        }
+        _ => {
+            respond(
+                stream,
+                &head,
+                "404 Not Found",
+                &cors,
+                json,
+                &json_error(
+                    "not_found",
+                    "try /ws, /api/rooms/NAME, /api/gifts, /healthz or /metrics",
+                ),
+            )
+            .await;
+        }
+    }
+}
+
+/// `GET /api/...`: (status line, JSON body).
+async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String) {
+    let s = &server.hub.settings;
+    let m = &server.hub.metrics;
+    if !server
+        .limiter
+        .allow(&format!("ip:{ip}"), s.limits.connects_per_minute_per_ip)
+    {
+        m.count_refusal("too_many");
+        return ("429 Too Many Requests", json_error("too_many", "slow down"));
+    }
+    if !s.public_api {
+        if let Some(v) = &s.auth {
+            let q = Query::parse(&head.query);
+            let token = head
+                .jwt_header
+                .clone()
+                .or_else(|| q.get("jwtKey").map(String::from))
+                .unwrap_or_default();
+            if let Err(e) = v.verify(&token) {
+                m.count_refusal("invalid_auth");
+                eprintln!(
+                    "relay: api {} from {ip}: refused ({e}) {}",
+                    head.path,
+                    token_hash(&token)
+                );
+                return (
+                    "401 Unauthorized",
+                    json_error(
+                        "invalid_auth",
+                        "a valid jwtKey (query) or x-jwt-key (header) is required",
+                    ),
+                );
+            }
+        }
+    }
+    if head.path == "/api/gifts" {
+        return match &s.gifts_json {
+            Some(body) => ("200 OK", body.clone()),
+            None => (
+                "404 Not Found",
+                json_error(
+                    "no_gifts",
+                    "this relay has no gift catalog (start it with --gifts FILE)",
+                ),
+            ),
+        };
+    }
+    if let Some(name) = head.path.strip_prefix("/api/rooms/") {
+        let name = normalize_handle(
+            crate::mock::Query::parse(&format!("n={name}"))
+                .get("n")
+                .unwrap_or(""),
+        );
+        if !valid_handle(&name) {
+            return (
+                "400 Bad Request",
+                json_error("bad_request", "not a valid uniqueId"),
+            );
+        }
+        return match room_status(server, &name).await {
+            Ok(v) => ("200 OK", v.to_string()),
+            Err((status, code, msg)) => (status, json_error(code, &msg)),
+        };
+    }
+    (
+        "404 Not Found",
+        json_error("not_found", "try /api/rooms/NAME or /api/gifts"),
+    )
+}
+
+type ApiError = (&'static str, &'static str, String);
+
+/// Live status, room id, title and viewers of `name`: from the rooms cache, a room the
+/// relay has open, or the upstream.
+async fn room_status(server: &Server, name: &str) -> Result<serde_json::Value, ApiError> {
+    let s = &server.hub.settings;
+    let shape = |info: &serde_json::Value| {
+        serde_json::json!({
+            "uniqueId": name,
+            "roomId": info.get("roomId").cloned().unwrap_or(serde_json::Value::Null),
+            "isLive": info.get("isLive").and_then(|v| v.as_bool()).unwrap_or(true),
+            "title": info.get("title").cloned().unwrap_or(serde_json::Value::Null),
+            "viewerCount": info.get("viewerCount").or_else(|| info.get("userCount")).cloned().unwrap_or(serde_json::Value::Null),
+        })
+    };
+    if let Some(cached) = s.rooms_cache.as_ref().and_then(|c| c.get(name)) {
+        let mut v = shape(cached);
+        v["source"] = "cache".into();
+        return Ok(v);
+    }
+    if let Some(info) = server.hub.room(name).and_then(|r| r.info()) {
+        let mut v = shape(&info);
+        v["source"] = "relay".into();
+        return Ok(v);
+    }
+    let info = match &s.upstream {
+        UpstreamKind::Relay { url, jwt_secret } => {
+            let mut q = vec![("uniqueId", name.to_string())];
+            if let Some(secret) = jwt_secret {
+                q.push(("jwtKey", super::upstream::mint(secret, name)));
+            }
+            let full = super::upstream::with_query(url, &q);
+            let probe = async {
+                let (mut ws, _) = tokio_tungstenite::connect_async(full).await.ok()?;
+                let mut info = None;
+                while let Some(Ok(m)) = ws.next().await {
+                    match m {
+                        Message::Text(t) => {
+                            info = serde_json::from_str::<serde_json::Value>(t.as_str()).ok();
+                            break;
+                        }
+                        Message::Close(f) => {
+                            if f.is_some_and(|f| u16::from(f.code) == 4404) {
+                                info = Some(serde_json::json!({"isLive": false}));
+                            }
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(300), ws.close(None)).await;
+                info
+            };
+            tokio::time::timeout(Duration::from_secs(5), probe)
+                .await
+                .ok()
+                .flatten()
+                .ok_or((
+                    "502 Bad Gateway",
+                    "upstream",
+                    "the upstream did not describe the room".to_string(),
+                ))?
+        }
+        UpstreamKind::Tiktok { signer } => match signer.sign(name, None, "").await {
+            Ok(signed) => serde_json::Value::Object(signed.info),
+            Err((4404, _)) => serde_json::json!({"isLive": false}),
+            Err((_, e)) => return Err(("502 Bad Gateway", "upstream", e)),
+        },
+        UpstreamKind::Replay { file, .. } => {
+            let rec =
+                crate::recording::read(file).map_err(|e| ("502 Bad Gateway", "upstream", e))?;
+            rec.records
+                .iter()
+                .find(|r| r.kind == crate::recording::Kind::Text)
+                .and_then(|r| serde_json::from_slice(&r.body).ok())
+                .unwrap_or_else(|| serde_json::json!({}))
+        }
+    };
+    let mut v = shape(&info);
+    v["source"] = "upstream".into();
+    Ok(v)
+}
+
+/// Handles: 1 to 64 of `a-z 0-9 . _ -` after normalising.
+pub(crate) fn valid_handle(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 64
+        && h.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
+}
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// Sends `code` and lets go (a refused or finished viewer).
+async fn close_ws(ws: &mut Ws, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.to_string().into(),
+    };
+    let _ =
+        tokio::time::timeout(Duration::from_secs(1), ws.send(Message::Close(Some(frame)))).await;
+}
+
+async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: Arc<Server>) {
+    let hub = Arc::clone(&server.hub);
+    let s = Arc::clone(&hub.settings);
+    let m = Arc::clone(&hub.metrics);
+    if !server.origin_allowed(head.origin.as_deref()) {
+        m.count_refusal("origin");
+        eprintln!("relay: refused a socket from {peer}: origin not allowed");
+        respond(
+            stream,
+            &head,
+            "403 Forbidden",
+            "",
+            "text/plain",
+            "origin not allowed\n",
+        )
+        .await;
+        return;
+    }
+    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(s.limits.viewer_send_buffer);
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024));
+    #[allow(clippy::result_large_err)]
+    let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        if request.uri().path() == head.path {
+            Ok(response)
+        } else {
+            let mut refused = ErrorResponse::new(Some("not found".into()));
+            *refused.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::NOT_FOUND;
+            Err(refused)
+        }
+    };
+    let mut ws =
+        match tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await {
+            Ok(ws) => ws,
+            Err(_) => return,
+        };
+    let q = Query::parse(&head.query);
+    let ip = peer.ip();
+    let refuse = |code: u16, reason: &'static str, why: &str, tok: &str| {
+        m.count_close(code);
+        m.count_refusal(reason);
+        eprintln!("relay: refused a socket from {ip}: {code} {why} {tok}");
+    };
+    if !server
+        .limiter
+        .allow(&format!("ip:{ip}"), s.limits.connects_per_minute_per_ip)
+    {
+        refuse(4429, "too_many", "connecting too fast (ip)", "");
+        close_ws(&mut ws, 4429, "too many connections").await;
+        return;
+    }
+    let unique_id = normalize_handle(
+        q.get("uniqueId")
+            .or_else(|| q.get("unique_id"))
+            .unwrap_or(""),
+    );
+    if !valid_handle(&unique_id) {
+        refuse(4400, "bad_request", "missing or invalid uniqueId", "");
+        close_ws(&mut ws, 4400, "invalid options").await;
+        return;
+    }
+    let token = q.get("jwtKey").unwrap_or("").to_string();
+    let tok = if token.is_empty() {
+        String::new()
+    } else {
+        token_hash(&token)
+    };
+    let grant = match &s.auth {
+        None => Grant {
+            creators: None,
+            max_sockets: None,
+            key: format!("ip:{ip}"),
+        },
+        Some(v) => match v.verify(&token) {
+            Ok(g) => g,
+            Err(e) => {
+                refuse(4401, "invalid_auth", &e, &tok);
+                close_ws(&mut ws, 4401, "invalid auth").await;
+                return;
+            }
+        },
+    };
+    if !grant.allows(&unique_id) {
+        refuse(
+            4403,
+            "no_permission",
+            &format!("token not allowed for {unique_id}"),
+            &tok,
+        );
+        close_ws(&mut ws, 4403, "no permission").await;
+        return;
+    }
+    if s.auth.is_some()
+        && !server.limiter.allow(
+            &format!("tok:{}", grant.key),
+            s.limits.connects_per_minute_per_token,
+        )
+    {
+        refuse(4429, "too_many", "connecting too fast (token)", &tok);
+        close_ws(&mut ws, 4429, "too many connections").await;
+        return;
+    }
+    let Some(_ip_slot) = server
+        .limiter
+        .hold(format!("ip:{ip}"), s.limits.max_sockets_per_ip)
+    else {
+        refuse(4429, "too_many", "too many sockets from this ip", &tok);
+        close_ws(&mut ws, 4429, "too many connections").await;
+        return;
+    };
+    let _token_slot = if s.auth.is_some() {
+        let max = grant.max_sockets.unwrap_or(s.limits.max_sockets_per_token);
+        match server.limiter.hold(format!("tok:{}", grant.key), max) {
+            Some(slot) => Some(slot),
+            None => {
+                refuse(
+                    4429,
+                    "too_many",
+                    &format!("token already holds {max} socket(s)"),
+                    &tok,
+                );
+                close_ws(&mut ws, 4429, "too many connections").await;
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let cursor = q
+        .get("cursor")
+        .filter(|c| !c.is_empty() && c.len() <= 512)
+        .map(String::from);
+    let joined = match hub.join(&unique_id, cursor) {
+        Ok(j) => j,
+        Err((code, why)) => {
+            refuse(code, "too_many", why, &tok);
+            close_ws(&mut ws, code, "too many connections").await;
+            return;
+        }
+    };
+    add(&m.viewers_accepted, 1);
+    add(&m.viewers, 1);
+    eprintln!(
+        "relay: viewer {} from {ip} joined {unique_id} {tok}",
+        joined.id
+    );
+    let mut joined = joined;
+    let (code, reason) = run_viewer(ws, &mut joined.rx, &joined.ctl, &server)
+        .await
+        .unwrap_or((0, String::new()));
+    hub.leave(&joined.room, joined.id);
+    sub(&m.viewers, 1);
+    if code != 0 {
+        m.count_close(code);
+    }
+    eprintln!(
+        "relay: viewer {} left {unique_id}{}",
+        joined.id,
+        if code != 0 {
+            format!(" (closed with {code} {reason})")
+        } else {
+            String::new()
+        }
+    );
+    drop(joined);
+}
+
+/// Pumps the viewer's queue into its socket, writing whatever is queued before one
+/// flush. Returns the close code the relay sent, or `None` when the browser left first.
+async fn run_viewer(
+    ws: Ws,
+    rx: &mut tokio::sync::mpsc::Receiver<Out>,
+    ctl: &ViewerCtl,
+    server: &Server,
+) -> Option<(u16, String)> {
+    let m = &server.hub.metrics;
+    let deadline = tokio::time::Instant::now() + server.hub.settings.limits.max_lifetime;
+    let (mut sink, mut stream) = ws.split();
+    let result = loop {
+        if let Some(why) = ctl.peek() {
+            break Some(why);
+        }
+        let first = tokio::select! {
+            biased;
+            why = ctl.cut_off() => break Some(why),
+            _ = tokio::time::sleep_until(deadline) => break Some((4555, "max lifetime exceeded".to_string())),
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                // Browsers have nothing to say; pings are answered by tungstenite.
+                Some(Ok(_)) => continue,
+            },
+            item = rx.recv() => match item {
+                Some(item) => item,
+                None => break Some((1011, "internal error".to_string())),
+            },
+        };
+        let mut batch = vec![first];
+        while batch.len() < 64 {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let mut close = None;
+        let (mut frames, mut bytes) = (0u64, 0u64);
+        let write = async {
+            for item in batch {
+                match item {
+                    Out::Info(text) => sink.feed(Message::text(text)).await?,
+                    Out::Frame(b) => {
+                        frames += 1;
+                        bytes += b.len() as u64;
+                        sink.feed(Message::Binary(b)).await?;
+                    }
+                    Out::Close(code, reason) => {
+                        close = Some((code, reason));
+                        break;
+                    }
+                }
+            }
+            sink.flush().await
+        };
+        let wrote = tokio::select! {
+            biased;
+            why = ctl.cut_off() => Err(why),
+            r = write => Ok(r.is_ok()),
+        };
+        add(&m.frames_out, frames);
+        add(&m.bytes_out, bytes);
+        match wrote {
+            Err(why) => break Some(why),
+            Ok(false) => break None,
+            Ok(true) => {}
+        }
+        if let Some(c) = close {
+            break Some(c);
+        }
+    };
+    if let Some((code, reason)) = &result {
+        let frame = CloseFrame {
+            code: CloseCode::from(*code),
+            reason: reason.clone().into(),
+        };
+        // A viewer that stopped reading cannot take a close frame either; then the TCP
+        // connection is simply dropped.
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            sink.send(Message::Close(Some(frame))),
+        )
+        .await;
+    }
+    result
+}

@@ -1,0 +1,829 @@
+//! Upstreams: where a room's frames come from.
+//!
+//! * `mock:URL` — a relay-style socket (`tikcast mock`'s `/ws`, or any relay that sends a
+//!   `roomInfo` text and raw push frames); resumed with `cursor` after a drop.
+//! * `tiktok` — TikTok's push socket, driven by the core [`Session`] in direct mode
+//!   (enter-room, heartbeats, acks, liveness, reconnects). Every attempt first asks the
+//!   sign server for a fresh signed socket URL and cookies (see [`Signer`]).
+//! * `replay:FILE` — a recording, in real time or faster, optionally looped.
+//!
+//! The first two share one native Session driver ([`drive`]); `tikcast record` uses it
+//! too. Frames are forwarded exactly as received: the session decodes them only to keep
+//! the protocol alive, follow the cursor and count viewers.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tikcast_core::session::{GiveUp, GiveUpKind, Mode, Output, ReconnectPolicy, SessionConfig};
+use tikcast_core::{ConnId, DecodeOptions, Event, Session};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::hub::{Hub, Room};
+use super::metrics::add;
+use super::{http_client, UpstreamKind};
+use crate::recording::{self, Kind};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Info = serde_json::Map<String, serde_json::Value>;
+
+/// The user agent sent to TikTok when the sign server names none.
+const DEFAULT_UA: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+/// Receives what an upstream produces.
+pub(crate) trait Sink: Send {
+    /// The room description (a relay's `roomInfo` text, or the sign server's `roomInfo`).
+    fn info(&mut self, info: Info, raw: &str);
+    /// One frame, unchanged, and the stream position after it.
+    fn frame(&mut self, bytes: Bytes, cursor: &str);
+    fn events(&mut self, _events: &[Event]) {}
+}
+
+/// Opens upstream sockets, one per session attempt.
+pub(crate) enum Dialer {
+    Relay {
+        url: String,
+        jwt_secret: Option<Vec<u8>>,
+        /// A fixed token, when no secret is known (`tikcast record`).
+        jwt: Option<String>,
+        unique_id: String,
+    },
+    Tiktok {
+        signer: Signer,
+        unique_id: String,
+        /// The answer fetched to learn the room id, used by the first attempt.
+        first: Option<Signed>,
+    },
+}
+
+type Connecting =
+    Pin<Box<dyn Future<Output = Result<(Socket, Option<Info>), (u16, String)>> + Send>>;
+
+impl Dialer {
+    fn connect(&mut self, session: &Session, max_message: usize) -> Connecting {
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(max_message))
+            .max_frame_size(Some(max_message));
+        match self {
+            Dialer::Relay {
+                url,
+                jwt_secret,
+                jwt,
+                unique_id,
+            } => {
+                let mut q = vec![("uniqueId", unique_id.clone())];
+                if let Some(t) = jwt {
+                    q.push(("jwtKey", t.clone()));
+                }
+                if !session.cursor().is_empty() {
+                    q.push(("cursor", session.cursor().to_string()));
+                }
+                if let Some(secret) = jwt_secret {
+                    q.push(("jwtKey", mint(secret, unique_id)));
+                }
+                let full = with_query(url, &q);
+                Box::pin(async move {
+                    tokio_tungstenite::connect_async_with_config(full, Some(ws_config), true)
+                        .await
+                        .map(|(ws, _)| (ws, None))
+                        .map_err(|e| (1006, connect_error(&e)))
+                })
+            }
+            Dialer::Tiktok {
+                signer,
+                unique_id,
+                first,
+            } => {
+                let signer = signer.clone();
+                let unique_id = unique_id.clone();
+                let cursor = session.cursor().to_string();
+                let room_id = session.config().room_id;
+                let first = first.take();
+                Box::pin(async move {
+                    let signed = match first {
+                        Some(s) => s,
+                        None => signer.sign(&unique_id, Some(room_id), &cursor).await?,
+                    };
+                    let mut req =
+                        signed
+                            .socket_url
+                            .as_str()
+                            .into_client_request()
+                            .map_err(|_| {
+                                (
+                                    1006,
+                                    "the sign server's signedUrl is not a websocket url"
+                                        .to_string(),
+                                )
+                            })?;
+                    let h = req.headers_mut();
+                    let ua = signed.user_agent.as_deref().unwrap_or(DEFAULT_UA);
+                    let mut put = |k: &'static str, v: &str| {
+                        if let Ok(v) = v.parse() {
+                            h.insert(k, v);
+                        }
+                    };
+                    put("user-agent", ua);
+                    put("origin", "https://www.tiktok.com");
+                    put("referer", "https://www.tiktok.com/");
+                    if let Some(c) = &signed.cookies {
+                        put("cookie", c);
+                    }
+                    tokio_tungstenite::connect_async_with_config(req, Some(ws_config), true)
+                        .await
+                        .map(|(ws, _)| (ws, Some(signed.info)))
+                        .map_err(|e| (1006, connect_error(&e)))
+                })
+            }
+        }
+    }
+}
+
+/// A short-lived HS256 token for a relay-style upstream that wants one (the mock).
+pub(crate) fn mint(secret: &[u8], unique_id: &str) -> String {
+    let claims = serde_json::json!({
+        "exp": jsonwebtoken::get_current_timestamp() + 60,
+        "allowedCreators": [unique_id],
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .unwrap_or_default()
+}
+
+/// Appends (replacing) query parameters, percent-encoded.
+pub(crate) fn with_query(url: &str, set: &[(&str, String)]) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut parts: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter(|p| {
+            let k = p.split_once('=').map(|(k, _)| k).unwrap_or(p);
+            !set.iter().any(|(s, _)| *s == k)
+        })
+        .map(String::from)
+        .collect();
+    parts.extend(set.iter().map(|(k, v)| format!("{k}={}", encode(v))));
+    if parts.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", parts.join("&"))
+    }
+}
+
+pub(crate) fn encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Describes a failed connect without the URL (it may carry a credential).
+fn connect_error(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Http(resp) => {
+            let msg = resp
+                .headers()
+                .get("handshake-msg")
+                .and_then(|v| v.to_str().ok())
+                .map(|m| format!(" ({})", m.chars().take(80).collect::<String>()))
+                .unwrap_or_default();
+            format!(
+                "handshake rejected with http {}{msg}",
+                resp.status().as_u16()
+            )
+        }
+        Error::Io(io) => format!("cannot connect: {}", io.kind()),
+        Error::Url(_) => "invalid socket url".to_string(),
+        Error::Tls(_) => "tls handshake failed".to_string(),
+        other => format!("cannot connect: {other}"),
+    }
+}
+
+// ------------------------------------------------------------------------------ signer
+
+/// The sign-server client. Contract (ours, documented in docs/relay.md):
+/// `GET {url}?uniqueId=NAME[&roomId=ID][&cursor=C]` with `x-api-key: KEY` →
+/// `{"signedUrl", "cookies"?, "userAgent"?, "roomId"?, "isLive"?, "roomInfo"?}`;
+/// 404 or `isLive: false` means the creator is not live.
+#[derive(Clone)]
+pub(crate) struct Signer {
+    pub(crate) url: String,
+    pub(crate) api_key: Option<String>,
+}
+
+pub(crate) struct Signed {
+    pub(crate) socket_url: String,
+    pub(crate) cookies: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) room_id: u64,
+    pub(crate) info: Info,
+}
+
+impl Signer {
+    /// Asks for a signed socket URL. `Err` carries the close code the session should see:
+    /// 4404 when the creator is not live, 1006 for anything transient.
+    pub(crate) async fn sign(
+        &self,
+        unique_id: &str,
+        room_id: Option<u64>,
+        cursor: &str,
+    ) -> Result<Signed, (u16, String)> {
+        let mut q = vec![("uniqueId", unique_id.to_string())];
+        if let Some(id) = room_id.filter(|&id| id != 0) {
+            q.push(("roomId", id.to_string()));
+        }
+        if !cursor.is_empty() {
+            q.push(("cursor", cursor.to_string()));
+        }
+        let url = with_query(&self.url, &q);
+        let mut headers = Vec::new();
+        if let Some(k) = &self.api_key {
+            headers.push(("x-api-key", k.as_str()));
+        }
+        let resp = http_client::get(&url, &headers, Duration::from_secs(10))
+            .await
+            .map_err(|e| (1006, format!("sign server: {e}")))?;
+        match resp.status {
+            200 => {}
+            404 => return Err((4404, "sign server: creator not live".into())),
+            401 | 403 => {
+                return Err((
+                    4500,
+                    format!(
+                        "sign server refused the relay's api key (http {})",
+                        resp.status
+                    ),
+                ))
+            }
+            s => return Err((1006, format!("sign server answered http {s}"))),
+        }
+        let v: serde_json::Value = serde_json::from_slice(&resp.body)
+            .map_err(|_| (1006, "sign server: answer is not JSON".to_string()))?;
+        parse_signed(&v, unique_id)
+    }
+}
+
+fn parse_signed(v: &serde_json::Value, unique_id: &str) -> Result<Signed, (u16, String)> {
+    if v.get("isLive").and_then(|l| l.as_bool()) == Some(false) {
+        return Err((4404, "sign server: creator not live".into()));
+    }
+    let socket_url = v
+        .get("signedUrl")
+        .and_then(|s| s.as_str())
+        .filter(|s| s.starts_with("ws://") || s.starts_with("wss://"))
+        .ok_or((1006, "sign server: no ws(s):// signedUrl".to_string()))?
+        .to_string();
+    let id_of = |x: &serde_json::Value| match x {
+        serde_json::Value::String(s) => s.parse::<u64>().ok(),
+        serde_json::Value::Number(n) => n.as_u64(),
+        _ => None,
+    };
+    let room_id = v
+        .get("roomId")
+        .and_then(id_of)
+        .or_else(|| {
+            let q = socket_url.split_once('?')?.1;
+            q.split('&')
+                .find_map(|p| p.strip_prefix("room_id="))
+                .and_then(|s| s.parse().ok())
+        })
+        .filter(|&id| id != 0)
+        .ok_or((1006, "sign server: no roomId".to_string()))?;
+    let mut info = match v.get("roomInfo") {
+        Some(serde_json::Value::Object(m)) => m.clone(),
+        _ => Info::new(),
+    };
+    info.insert("type".into(), "roomInfo".into());
+    info.insert("roomId".into(), room_id.to_string().into());
+    info.insert("uniqueId".into(), unique_id.into());
+    info.insert("isLive".into(), true.into());
+    let text = |k: &str| v.get(k).and_then(|s| s.as_str()).map(String::from);
+    Ok(Signed {
+        socket_url,
+        cookies: text("cookies"),
+        user_agent: text("userAgent"),
+        room_id,
+        info,
+    })
+}
+
+// ------------------------------------------------------------------------------ driver
+
+/// How a driven session ended.
+pub(crate) enum Ended {
+    GaveUp(GiveUp),
+    /// The caller's stop future resolved.
+    Stopped,
+}
+
+/// Drives `session` over real sockets until it gives up or `stop` resolves.
+pub(crate) async fn drive(
+    mut session: Session,
+    dialer: &mut Dialer,
+    sink: &mut dyn Sink,
+    stop: impl Future<Output = ()>,
+    on_connect: &(dyn Fn() + Send + Sync),
+    label: &str,
+) -> Ended {
+    let start = Instant::now();
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    let now = || start.elapsed().as_millis() as u64;
+    let max_message = session.config().decode.max_frame_bytes;
+    let mut socket: Option<(ConnId, Socket)> = None;
+    let mut connecting: Option<(ConnId, Connecting)> = None;
+    tokio::pin!(stop);
+    session.start(now());
+    loop {
+        while let Some(output) = session.poll_output() {
+            match output {
+                Output::Connect { conn, attempt } => {
+                    if let Some((_, mut ws)) = socket.take() {
+                        let _ =
+                            tokio::time::timeout(Duration::from_millis(300), ws.close(None)).await;
+                    }
+                    on_connect();
+                    if attempt > 0 {
+                        eprintln!("relay: {label}: reconnecting upstream (attempt {attempt})");
+                    }
+                    connecting = Some((conn, dialer.connect(&session, max_message)));
+                }
+                Output::Send { conn, frame } => {
+                    if let Some((c, ws)) = socket.as_mut() {
+                        if *c == conn {
+                            if let Err(e) = ws.send(Message::Binary(frame.into())).await {
+                                socket = None;
+                                session.on_close(now(), conn, 1006, &format!("send failed: {e}"));
+                            }
+                        }
+                    }
+                }
+                Output::Close { conn, code, reason } => {
+                    if let Some((c, mut ws)) = socket.take() {
+                        if c == conn {
+                            let frame = CloseFrame {
+                                code: CloseCode::from(code),
+                                reason: reason.into(),
+                            };
+                            let _ = tokio::time::timeout(
+                                Duration::from_millis(300),
+                                ws.close(Some(frame)),
+                            )
+                            .await;
+                        } else {
+                            socket = Some((c, ws));
+                        }
+                    }
+                }
+                Output::Events(events) => sink.events(&events),
+                Output::RoomInfo(text) => {
+                    let info = match serde_json::from_str::<serde_json::Value>(&text) {
+                        Ok(serde_json::Value::Object(m)) => m,
+                        _ => Info::new(),
+                    };
+                    sink.info(info, &text);
+                }
+                Output::State(state) => {
+                    use tikcast_core::StateChange;
+                    match &state {
+                        StateChange::Disconnected { code, reason } => {
+                            eprintln!("relay: {label}: upstream closed {code} {reason}")
+                        }
+                        StateChange::Error { message, .. } => {
+                            eprintln!("relay: {label}: {message}")
+                        }
+                        _ => {}
+                    }
+                }
+                Output::GiveUp(g) => {
+                    if let Some((_, mut ws)) = socket.take() {
+                        let _ =
+                            tokio::time::timeout(Duration::from_millis(300), ws.close(None)).await;
+                    }
+                    return Ended::GaveUp(g);
+                }
+            }
+        }
+        if connecting
+            .as_ref()
+            .is_some_and(|(c, _)| session.current_conn() != Some(*c))
+        {
+            connecting = None;
+        }
+        let wake = session
+            .poll_timeout()
+            .map(at)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            opened = async {
+                match connecting.as_mut() {
+                    Some((_, f)) => f.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let Some((conn, _)) = connecting.take() else { continue };
+                match opened {
+                    Ok((ws, info)) => {
+                        socket = Some((conn, ws));
+                        session.on_open(now(), conn);
+                        if let Some(info) = info {
+                            let raw = serde_json::Value::Object(info.clone()).to_string();
+                            sink.info(info, &raw);
+                        }
+                    }
+                    Err((code, reason)) => session.on_close(now(), conn, code, &reason),
+                }
+            }
+            msg = async {
+                match socket.as_mut() {
+                    Some((_, ws)) => ws.next().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let Some((conn, _)) = socket.as_ref() else { continue };
+                let conn = *conn;
+                match msg {
+                    Some(Ok(Message::Binary(bytes))) => {
+                        session.on_frame(now(), conn, &bytes);
+                        sink.frame(bytes, session.cursor());
+                    }
+                    Some(Ok(Message::Text(text))) => session.on_text(now(), conn, text.as_str()),
+                    Some(Ok(Message::Close(frame))) => {
+                        let (code, reason) = frame
+                            .map(|f| (u16::from(f.code), f.reason.to_string()))
+                            .unwrap_or((1005, String::new()));
+                        socket = None;
+                        session.on_close(now(), conn, code, &reason);
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        socket = None;
+                        session.on_close(now(), conn, 1006, &format!("connection lost: {e}"));
+                    }
+                    None => {
+                        socket = None;
+                        session.on_close(now(), conn, 1006, "connection lost");
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(wake.into()) => session.handle_timeout(now()),
+            _ = &mut stop => {
+                if let Some((_, mut ws)) = socket.take() {
+                    let frame = CloseFrame { code: CloseCode::Normal, reason: "relay room closed".into() };
+                    let _ = tokio::time::timeout(Duration::from_millis(300), ws.close(Some(frame))).await;
+                }
+                return Ended::Stopped;
+            }
+        }
+    }
+}
+
+/// The session settings every relay upstream uses.
+pub(crate) fn session_config(mode: Mode, room_id: u64, liveness_ms: u64) -> SessionConfig {
+    SessionConfig {
+        mode,
+        room_id,
+        liveness_timeout_ms: liveness_ms,
+        reconnect: ReconnectPolicy {
+            // Offline and ended are reported to viewers (4404, 4005), who decide to retry.
+            stop_when_offline: true,
+            max_attempts: Some(5),
+            ..Default::default()
+        },
+        // Frames are forwarded whole; the session only needs to keep the protocol alive.
+        gift_raw: false,
+        seed: crate::relay::random_seed(),
+        ..Default::default()
+    }
+}
+
+/// The close code viewers get when the upstream session gives up.
+pub(crate) fn close_for(g: &GiveUp) -> (u16, String) {
+    match g.kind {
+        GiveUpKind::NotLive => (4404, "not live".into()),
+        GiveUpKind::StreamEnded => (4005, "stream end".into()),
+        _ => (4500, format!("upstream failed: {}", g.code())),
+    }
+}
+
+// ------------------------------------------------------------------------------ relay glue
+
+/// Feeds a room (and its recording, when recording).
+struct RoomSink {
+    hub: Arc<Hub>,
+    room: Arc<Room>,
+    recorder: Recorder,
+}
+
+impl Sink for RoomSink {
+    fn info(&mut self, info: Info, raw: &str) {
+        self.recorder.append(&self.hub, Kind::Text, raw.as_bytes());
+        self.hub.set_info(&self.room, info);
+    }
+
+    fn frame(&mut self, bytes: Bytes, cursor: &str) {
+        self.recorder.append(&self.hub, Kind::Frame, &bytes);
+        self.hub.frame(&self.room, bytes, cursor);
+    }
+
+    fn events(&mut self, events: &[Event]) {
+        for e in events {
+            if let Event::RoomUser(r) = e {
+                self.room.set_viewer_count(r.viewer_count.max(0) as u64);
+            }
+        }
+    }
+}
+
+/// Writes a room's recording, created at the first record; a write error stops
+/// recording that room (logged once), never the relay.
+pub(crate) struct Recorder {
+    dir: Option<PathBuf>,
+    unique_id: String,
+    writer: Option<recording::Writer>,
+    upstream: &'static str,
+}
+
+static RECORDING_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Recorder {
+    pub(crate) fn new(dir: Option<PathBuf>, unique_id: &str, upstream: &'static str) -> Self {
+        Recorder {
+            dir,
+            unique_id: unique_id.to_string(),
+            writer: None,
+            upstream,
+        }
+    }
+
+    fn append(&mut self, hub: &Hub, kind: Kind, body: &[u8]) {
+        let Some(dir) = &self.dir else { return };
+        if self.writer.is_none() {
+            let started = crate::mock::now_ms();
+            let n = RECORDING_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = dir.join(recording::file_name(&self.unique_id, started, n));
+            let meta = serde_json::json!({
+                "uniqueId": self.unique_id,
+                "startedAtMs": started,
+                "upstream": self.upstream,
+                "recorder": format!("tikcast {}", env!("CARGO_PKG_VERSION")),
+            });
+            match recording::Writer::create(&path, &meta) {
+                Ok(w) => {
+                    eprintln!(
+                        "relay: room {}: recording to {}",
+                        self.unique_id,
+                        path.display()
+                    );
+                    add(&hub.metrics.recorded_bytes, w.bytes());
+                    self.writer = Some(w);
+                }
+                Err(e) => {
+                    eprintln!("relay: room {}: {e}; not recording it", self.unique_id);
+                    self.dir = None;
+                    return;
+                }
+            }
+        }
+        if let Some(w) = self.writer.as_mut() {
+            let before = w.bytes();
+            if let Err(e) = w.append(kind, body) {
+                eprintln!("relay: room {}: {e}; recording stopped", self.unique_id);
+                self.writer = None;
+                self.dir = None;
+                return;
+            }
+            add(&hub.metrics.recorded_bytes, w.bytes() - before);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(w) = self.writer.take() {
+            let path = w.path().display().to_string();
+            match w.finish() {
+                Ok(bytes) => eprintln!(
+                    "relay: room {}: recording {path} closed ({bytes} bytes)",
+                    self.unique_id
+                ),
+                Err(e) => eprintln!("relay: room {}: {e}", self.unique_id),
+            }
+        }
+    }
+}
+
+/// Starts the upstream of a new room.
+pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
+    tokio::spawn(async move {
+        let settings = Arc::clone(&hub.settings);
+        let kind = match &settings.upstream {
+            UpstreamKind::Relay { .. } => "mock",
+            UpstreamKind::Tiktok { .. } => "tiktok",
+            UpstreamKind::Replay { .. } => "replay",
+        };
+        let mut sink = RoomSink {
+            hub: Arc::clone(&hub),
+            room: Arc::clone(&room),
+            recorder: Recorder::new(settings.record_dir.clone(), &room.unique_id, kind),
+        };
+        let label = format!("room {}", room.unique_id);
+        let metrics = Arc::clone(&hub.metrics);
+        let on_connect = move || add(&metrics.upstream_connects, 1);
+        let ended = match &settings.upstream {
+            UpstreamKind::Relay { url, jwt_secret } => {
+                let mut dialer = Dialer::Relay {
+                    url: url.clone(),
+                    jwt_secret: jwt_secret.clone(),
+                    jwt: None,
+                    unique_id: room.unique_id.clone(),
+                };
+                let session = Session::new(session_config(
+                    Mode::Relay,
+                    0,
+                    settings.upstream_liveness_ms,
+                ));
+                eprintln!("relay: {label}: opening upstream (mock)");
+                match drive(
+                    session,
+                    &mut dialer,
+                    &mut sink,
+                    room.stopped(),
+                    &on_connect,
+                    &label,
+                )
+                .await
+                {
+                    Ended::GaveUp(g) => Some(close_for(&g)),
+                    Ended::Stopped => None,
+                }
+            }
+            UpstreamKind::Tiktok { signer } => {
+                eprintln!(
+                    "relay: {label}: asking the sign server for room {}",
+                    room.unique_id
+                );
+                let first = tokio::select! {
+                    r = signer.sign(&room.unique_id, None, "") => Some(r),
+                    _ = room.stopped() => None,
+                };
+                match first {
+                    None => None,
+                    Some(Err((code, reason))) => {
+                        eprintln!("relay: {label}: {reason}");
+                        Some(if code == 4404 {
+                            (4404, "not live".to_string())
+                        } else {
+                            (4500, "upstream failed: sign server".to_string())
+                        })
+                    }
+                    Some(Ok(signed)) => {
+                        let room_id = signed.room_id;
+                        let mut dialer = Dialer::Tiktok {
+                            signer: signer.clone(),
+                            unique_id: room.unique_id.clone(),
+                            first: Some(signed),
+                        };
+                        let session = Session::new(session_config(
+                            Mode::Direct,
+                            room_id,
+                            settings.upstream_liveness_ms,
+                        ));
+                        match drive(
+                            session,
+                            &mut dialer,
+                            &mut sink,
+                            room.stopped(),
+                            &on_connect,
+                            &label,
+                        )
+                        .await
+                        {
+                            Ended::GaveUp(g) => Some(close_for(&g)),
+                            Ended::Stopped => None,
+                        }
+                    }
+                }
+            }
+            UpstreamKind::Replay {
+                file,
+                speed,
+                looped,
+            } => {
+                add(&hub.metrics.upstream_connects, 1);
+                replay(&mut sink, file, *speed, *looped, room.stopped()).await
+            }
+        };
+        sink.recorder.finish();
+        if let Some((code, reason)) = ended {
+            hub.end_room(&room, code, &reason);
+        }
+    });
+}
+
+/// Plays a recording into `sink` at `speed`; `Some(close)` when it is over.
+pub(crate) async fn replay(
+    sink: &mut dyn Sink,
+    file: &std::path::Path,
+    speed: f64,
+    looped: bool,
+    stop: impl Future<Output = ()>,
+) -> Option<(u16, String)> {
+    let rec = match recording::read(file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("relay: {e}");
+            return Some((4500, "upstream failed: recording unreadable".into()));
+        }
+    };
+    if rec.torn_bytes > 0 {
+        eprintln!(
+            "relay: {}: skipping a torn tail of {} bytes ({})",
+            file.display(),
+            rec.torn_bytes,
+            rec.torn_reason.unwrap_or("")
+        );
+    }
+    tokio::pin!(stop);
+    let opts = DecodeOptions::default();
+    loop {
+        let start = tokio::time::Instant::now();
+        for r in &rec.records {
+            let due = start + Duration::from_secs_f64(r.t_ms as f64 / 1000.0 / speed);
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => {}
+                _ = &mut stop => return None,
+            }
+            match r.kind {
+                Kind::Text => {
+                    let text = String::from_utf8_lossy(&r.body);
+                    let info = match serde_json::from_str::<serde_json::Value>(&text) {
+                        Ok(serde_json::Value::Object(m)) => m,
+                        _ => Info::new(),
+                    };
+                    sink.info(info, &text);
+                }
+                Kind::Frame => {
+                    let cursor = tikcast_core::decode_frame_filtered(&r.body, &opts, |_, _| false)
+                        .map(|d| d.cursor)
+                        .unwrap_or_default();
+                    sink.frame(Bytes::from(r.body.clone()), &cursor);
+                }
+            }
+        }
+        if !looped || rec.records.is_empty() {
+            return Some((4005, "stream end".into()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_replaced_and_encoded() {
+        assert_eq!(
+            with_query("ws://h/ws?cursor=old&x=1", &[("cursor", "a b".into())]),
+            "ws://h/ws?x=1&cursor=a%20b"
+        );
+        assert_eq!(with_query("ws://h/ws", &[]), "ws://h/ws");
+    }
+
+    #[test]
+    fn sign_answers() {
+        let v = serde_json::json!({
+            "signedUrl": "wss://x/webcast/im/ws?room_id=42&a=b",
+            "cookies": "ttwid=1",
+            "roomInfo": {"title": "t"}
+        });
+        let s = parse_signed(&v, "ada").unwrap();
+        assert_eq!(s.room_id, 42);
+        assert_eq!(s.info["title"], "t");
+        assert_eq!(s.cookies.as_deref(), Some("ttwid=1"));
+        assert_eq!(
+            parse_signed(&serde_json::json!({"isLive": false}), "a")
+                .err()
+                .unwrap()
+                .0,
+            4404
+        );
+        assert!(parse_signed(&serde_json::json!({"signedUrl": "https://x"}), "a").is_err());
+    }
+}

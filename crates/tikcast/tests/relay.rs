@@ -1,0 +1,663 @@
+//! `tikcast relay` end to end on 127.0.0.1, with `tikcast mock` as its upstream: auth
+//! close codes, fan-out over one upstream, cursor resume, slow-viewer cut-off, upstream
+//! end and lifetime codes, the tiktok upstream through a fake sign server, recordings
+//! replayed byte for byte (and up to a tear), and the HTTP helpers.
+//! Every child process is killed on drop and has its own `--max-seconds`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use prost::Message as _;
+use serde_json::{json, Value};
+use tikcast_core::pb;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tikcast");
+const SECRET: &str = "relay-test-secret-0123456789";
+const ROOM: u64 = 7_300_000_000_000_000_001;
+
+/// A child process printing `{"listening":ADDR}` first; killed on drop.
+struct Proc {
+    child: Child,
+    addr: String,
+}
+
+impl Proc {
+    fn start(args: &[&str]) -> Proc {
+        let log = std::env::var_os("TIKCAST_RELAY_TEST_LOG").is_some();
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(if log { Stdio::inherit() } else { Stdio::null() })
+            .spawn()
+            .expect("spawn tikcast");
+        let mut first = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let v: Value = serde_json::from_str(&first)
+            .unwrap_or_else(|e| panic!("first line {first:?} is not JSON: {e}"));
+        Proc {
+            child,
+            addr: v["listening"].as_str().unwrap().to_string(),
+        }
+    }
+
+    fn mock(args: &[&str]) -> Proc {
+        let mut all = vec!["mock", "--listen", "127.0.0.1:0", "--max-seconds", "40"];
+        all.extend_from_slice(args);
+        Proc::start(&all)
+    }
+
+    fn relay(upstream: &str, args: &[&str]) -> Proc {
+        let mut all = vec![
+            "relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-seconds",
+            "40",
+            "--upstream",
+            upstream,
+            "--jwt-secret",
+            SECRET,
+            "--grace-ms",
+            "200",
+        ];
+        all.extend_from_slice(args);
+        Proc::start(&all)
+    }
+
+    /// GET over plain HTTP: (status code, headers, body).
+    fn get(&self, path: &str, headers: &[&str]) -> (u16, String, String) {
+        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
+        let mut req = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
+        for h in headers {
+            req.push_str(h);
+            req.push_str("\r\n");
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, head.to_lowercase(), body.to_string())
+    }
+
+    fn stats(&self) -> Value {
+        serde_json::from_str(&self.get("/stats", &[]).2).unwrap()
+    }
+
+    fn metric(&self, name: &str) -> u64 {
+        let (_, _, body) = self.get("/metrics", &[]);
+        body.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no metric {name} in\n{body}"))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}
+
+fn good_token() -> String {
+    token(
+        json!({"exp": now() + 60, "allowedCreators": "*", "maxWebSockets": 10}),
+        SECRET,
+    )
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn open(relay: &Proc, query: &str) -> Ws {
+    let url = format!("ws://{}/ws?{query}", relay.addr);
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+/// What a viewer saw: the roomInfo, every binary frame, and the close code.
+#[derive(Default, Debug)]
+struct Seen {
+    info: Option<Value>,
+    frames: Vec<Vec<u8>>,
+    close: Option<u16>,
+}
+
+/// Reads until the socket closes, `frames` binary frames arrived, or `limit` passes.
+async fn read(ws: &mut Ws, frames: usize, limit: Duration) -> Seen {
+    let mut seen = Seen::default();
+    let deadline = tokio::time::Instant::now() + limit;
+    while seen.frames.len() < frames {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => break,
+            Ok(Some(Ok(Message::Text(t)))) => seen.info = Some(serde_json::from_str(&t).unwrap()),
+            Ok(Some(Ok(Message::Binary(b)))) => seen.frames.push(b.to_vec()),
+            Ok(Some(Ok(Message::Close(f)))) => {
+                seen.close = f.map(|f| u16::from(f.code));
+                break;
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(_) => break,
+        }
+    }
+    seen
+}
+
+async fn close_code(relay: &Proc, query: &str) -> Option<u16> {
+    let mut ws = open(relay, query).await;
+    read(&mut ws, usize::MAX, Duration::from_secs(5))
+        .await
+        .close
+}
+
+/// The batch of a `msg` frame (gzip or plain), `None` for other frame types.
+fn batch(frame: &[u8]) -> Option<pb::FetchResult> {
+    let f = pb::PushFrame::decode(frame).unwrap();
+    if f.payload_type != "msg" {
+        return None;
+    }
+    let payload = if f.payload.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(f.payload.as_slice())
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    } else {
+        f.payload
+    };
+    Some(pb::FetchResult::decode(payload.as_slice()).unwrap())
+}
+
+fn msg_ids(frames: &[Vec<u8>]) -> Vec<u64> {
+    frames
+        .iter()
+        .filter_map(|f| batch(f))
+        .flat_map(|b| b.messages.into_iter().map(|m| m.msg_id))
+        .collect()
+}
+
+/// The frame records of a recording, read with the documented layout (docs/recording.md).
+fn recorded_frames(path: &Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"TKCSTREC");
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 1);
+    let meta_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let mut at = 16 + meta_len;
+    let mut frames = Vec::new();
+    while at + 17 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if at + 17 + len > bytes.len() {
+            break;
+        }
+        if bytes[at + 4] == 1 {
+            frames.push(bytes[at + 17..at + 17 + len].to_vec());
+        }
+        at += 17 + len;
+    }
+    frames
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tikcast-relay-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_tokens_and_parameters_get_their_close_codes() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "50"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    let expired = token(json!({"exp": now() - 120}), SECRET);
+    let wrong_key = token(json!({"exp": now() + 60}), "some-other-secret-0123456");
+    let other_creator = token(
+        json!({"exp": now() + 60, "allowedCreators": ["bob"]}),
+        SECRET,
+    );
+    let string_nbf = token(json!({"exp": now() + 60, "nbf": "now"}), SECRET);
+    assert_eq!(
+        close_code(&relay, &format!("uniqueId=ada&jwtKey={expired}")).await,
+        Some(4401)
+    );
+    assert_eq!(
+        close_code(&relay, &format!("uniqueId=ada&jwtKey={wrong_key}")).await,
+        Some(4401)
+    );
+    assert_eq!(
+        close_code(&relay, &format!("uniqueId=ada&jwtKey={string_nbf}")).await,
+        Some(4401)
+    );
+    assert_eq!(close_code(&relay, "uniqueId=ada").await, Some(4401));
+    assert_eq!(
+        close_code(&relay, &format!("uniqueId=ada&jwtKey={other_creator}")).await,
+        Some(4403)
+    );
+    assert_eq!(
+        close_code(&relay, &format!("jwtKey={}", good_token())).await,
+        Some(4400)
+    );
+    assert_eq!(
+        close_code(&relay, &format!("uniqueId=a%2Fb&jwtKey={}", good_token())).await,
+        Some(4400)
+    );
+    // maxWebSockets 1: the second socket with the same token is refused.
+    let one = token(json!({"exp": now() + 60, "maxWebSockets": 1}), SECRET);
+    let mut first = open(&relay, &format!("uniqueId=ada&jwtKey={one}")).await;
+    let seen = read(&mut first, 1, Duration::from_secs(5)).await;
+    assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
+    assert_eq!(
+        close_code(&relay, &format!("uniqueId=ada&jwtKey={one}")).await,
+        Some(4429)
+    );
+    // None of them opened an upstream.
+    assert_eq!(mock.stats()["connections"], 1);
+    assert_eq!(
+        relay.metric("tikcast_relay_auth_failures_total{reason=\"invalid_auth\"}"),
+        4
+    );
+    assert_eq!(
+        relay.metric("tikcast_relay_auth_failures_total{reason=\"too_many\"}"),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_share_one_upstream_get_every_frame_and_recordings_replay() {
+    let mock = Proc::mock(&["--messages", "300", "--rate", "300", "--batch", "5"]);
+    let dir = temp_dir("record");
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &["--record", dir.to_str().unwrap()],
+    );
+    let q = format!("uniqueId=@Ada&jwtKey={}", good_token());
+    let mut a = open(&relay, &q).await;
+    let mut b = open(&relay, &q).await;
+    let (sa, sb) = tokio::join!(
+        read(&mut a, 60, Duration::from_secs(10)),
+        read(&mut b, 60, Duration::from_secs(10))
+    );
+    let info = sa.info.clone().expect("roomInfo first");
+    assert_eq!(
+        (info["type"].as_str(), info["uniqueId"].as_str()),
+        (Some("roomInfo"), Some("ada"))
+    );
+    assert_eq!(info["roomId"], ROOM.to_string());
+    // The first viewer gets every frame the mock sent, in order.
+    assert_eq!(sa.frames.len(), 60);
+    let ids = msg_ids(&sa.frames);
+    assert_eq!(ids.len(), 300);
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1));
+    // The second joined at the same time and shares the upstream: same frames.
+    assert_eq!(sb.frames, sa.frames);
+    let stats = mock.stats();
+    assert_eq!(
+        stats["connections"], 1,
+        "one upstream for two viewers: {stats}"
+    );
+    assert_eq!(stats["framesSent"], 60);
+
+    // A viewer resuming from the cursor of frame 10 gets frames 11.. from the ring.
+    let cursor = batch(&sa.frames[9]).unwrap().cursor;
+    let mut c = open(&relay, &format!("{q}&cursor={cursor}")).await;
+    let sc = read(&mut c, 50, Duration::from_secs(5)).await;
+    assert_eq!(sc.info.as_ref().unwrap()["relay"]["resume"], "exact");
+    assert_eq!(sc.frames, sa.frames[10..].to_vec());
+    assert_eq!(mock.stats()["connections"], 1);
+    drop((a, b, c));
+
+    // After the grace period the upstream closes and the recording is complete.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let file = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        if files.len() == 1 && relay.metric("tikcast_relay_rooms") == 0 {
+            break files[0].clone();
+        }
+        assert!(Instant::now() < deadline, "room did not close: {files:?}");
+    };
+    assert_eq!(
+        recorded_frames(&file),
+        sa.frames,
+        "the recording holds every frame"
+    );
+
+    // Replayed (10x) through a relay: byte-identical frames, then 4005.
+    let replay = Proc::relay(&format!("replay:{}", file.display()), &["--speed", "10"]);
+    let mut r = open(&replay, &q).await;
+    let sr = read(&mut r, usize::MAX, Duration::from_secs(10)).await;
+    assert_eq!(sr.info.as_ref().unwrap()["title"], "tikcast mock room");
+    assert_eq!(sr.frames, sa.frames);
+    assert_eq!(sr.close, Some(4005));
+
+    // A torn recording (last record cut short) replays up to the tear.
+    let torn = dir.join("torn.tkrec");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() - 7);
+    std::fs::write(&torn, &bytes).unwrap();
+    let info = Command::new(BIN)
+        .args(["replay", torn.to_str().unwrap(), "--info"])
+        .output()
+        .unwrap();
+    let info: Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["frames"], 59);
+    assert!(info["tornBytes"].as_u64().unwrap() > 0, "{info}");
+    let served = Proc::start(&[
+        "replay",
+        torn.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--speed",
+        "20",
+        "--max-seconds",
+        "20",
+    ]);
+    let mut t = open(&served, "uniqueId=ada").await;
+    let st = read(&mut t, usize::MAX, Duration::from_secs(10)).await;
+    assert_eq!(st.frames, sa.frames[..59].to_vec());
+    assert_eq!(st.close, Some(4005));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_viewer_is_cut_off_and_the_others_get_everything() {
+    let mock = Proc::mock(&[
+        "--messages",
+        "3000",
+        "--rate",
+        "3000",
+        "--batch",
+        "1",
+        "--gzip",
+        "off",
+    ]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &["--client-queue", "32", "--viewer-send-buffer", "8192"],
+    );
+    let q = format!("uniqueId=ada&jwtKey={}", good_token());
+    // The stalled viewer: a tiny receive buffer, reads the roomInfo, then nothing.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let tcp = sock.connect(relay.addr.parse().unwrap()).await.unwrap();
+    let (mut slow, _) = tokio_tungstenite::client_async(
+        format!("ws://{}/ws?{q}", relay.addr),
+        MaybeTlsStream::Plain(tcp),
+    )
+    .await
+    .unwrap();
+    let first = read(&mut slow, 1, Duration::from_secs(5)).await;
+    assert!(first.close.is_none());
+    let mut normal = open(&relay, &q).await;
+    let sn = read(&mut normal, 2990, Duration::from_secs(15)).await;
+    assert!(
+        sn.close.is_none(),
+        "the normal viewer was not cut: {:?}",
+        sn.close
+    );
+    assert!(
+        sn.frames.len() >= 2990,
+        "normal viewer got {}",
+        sn.frames.len()
+    );
+    assert_eq!(relay.metric("tikcast_relay_slow_viewer_drops_total"), 1);
+    // The stalled viewer finds its buffered frames and then the end: a 4008 close frame
+    // or, if even that could not be written, a dropped connection.
+    let rest = read(&mut slow, usize::MAX, Duration::from_secs(5)).await;
+    assert!(rest.frames.len() + 1 < 3000, "{}", rest.frames.len());
+    assert!(matches!(rest.close, Some(4008) | None), "{:?}", rest.close);
+    assert_eq!(
+        relay.metric("tikcast_relay_viewer_closes_total{code=\"4008\"}"),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_end_offline_and_lifetime_codes() {
+    let ended = Proc::mock(&["--messages", "20", "--rate", "1000", "--close-code", "4005"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", ended.addr), &[]);
+    let q = format!("uniqueId=ada&jwtKey={}", good_token());
+    let mut ws = open(&relay, &q).await;
+    let s = read(&mut ws, usize::MAX, Duration::from_secs(5)).await;
+    assert_eq!((msg_ids(&s.frames).len(), s.close), (20, Some(4005)));
+
+    let offline = Proc::mock(&["--messages", "0", "--close-code", "4404"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", offline.addr), &[]);
+    assert_eq!(close_code(&relay, &q).await, Some(4404));
+
+    let live = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", live.addr),
+        &["--max-lifetime-seconds", "1"],
+    );
+    let started = Instant::now();
+    assert_eq!(close_code(&relay, &q).await, Some(4555));
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+/// A fake sign server: answers every GET with a signed URL pointing at the mock's
+/// direct endpoint, after checking the api key. Returns its address.
+fn fake_sign_server(mock_addr: &str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let body = json!({
+        "signedUrl": format!("ws://{mock_addr}/webcast/im/ws_proxy/ws_reuse_supplement/?room_id={ROOM}&compress=gzip"),
+        "cookies": "ttwid=test-cookie",
+        "userAgent": "tikcast-test",
+        "roomId": ROOM.to_string(),
+        "roomInfo": {"title": "fake tiktok room", "viewerCount": 3},
+    })
+    .to_string();
+    std::thread::spawn(move || {
+        listener.set_nonblocking(false).unwrap();
+        let started = Instant::now();
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+            let reply = if req.contains("x-api-key: sign-key") && req.contains("uniqueid=ada") {
+                format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())
+            } else {
+                "HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n".to_string()
+            };
+            let _ = s.write_all(reply.as_bytes());
+            if started.elapsed() > Duration::from_secs(30) {
+                break;
+            }
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiktok_upstream_drives_a_direct_session_through_the_sign_server() {
+    let mock = Proc::mock(&[
+        "--messages",
+        "200",
+        "--rate",
+        "400",
+        "--hb-timeout-ms",
+        "3000",
+    ]);
+    let sign = fake_sign_server(&mock.addr);
+    let relay = Proc::relay(
+        "tiktok",
+        &[
+            "--sign-url",
+            &format!("http://{sign}/sign"),
+            "--sign-api-key",
+            "sign-key",
+        ],
+    );
+    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    let mut seen = Seen::default();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while msg_ids(&seen.frames).len() < 200 && Instant::now() < deadline {
+        let s = read(&mut ws, 1, Duration::from_secs(2)).await;
+        seen.info = seen.info.or(s.info);
+        seen.frames.extend(s.frames);
+        assert!(s.close.is_none(), "closed with {:?}", s.close);
+    }
+    assert_eq!(seen.info.unwrap()["title"], "fake tiktok room");
+    let ids = msg_ids(&seen.frames);
+    assert_eq!(ids.len(), 200);
+    // Enter-room and heartbeats were sent and every frame acked, or the mock would have
+    // closed the socket (payload_handler_hb / payload_handler_ack).
+    let stats = mock.stats();
+    assert!(stats["heartbeats"].as_u64().unwrap() >= 1, "{stats}");
+    assert_eq!(stats["acks"], 40, "{stats}");
+    assert_eq!(stats["closes"], json!({}), "{stats}");
+    assert_eq!(stats["connections"], 1);
+    // /api/rooms answers from the open room.
+    let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={}", good_token()), &[]);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["roomId"].as_str(), v["isLive"].as_bool()),
+        (Some("7300000000000000001"), Some(true))
+    );
+    // A wrong api key is the relay's problem, reported as 4500.
+    let bad = Proc::relay(
+        "tiktok",
+        &[
+            "--sign-url",
+            &format!("http://{sign}/sign"),
+            "--sign-api-key",
+            "nope",
+        ],
+    );
+    assert_eq!(
+        close_code(&bad, &format!("uniqueId=ada&jwtKey={}", good_token())).await,
+        Some(4500)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_helpers_cors_health_and_metrics() {
+    let mock = Proc::mock(&["--messages", "10", "--rate", "100"]);
+    let corpus = std::env::var_os("TIKCAST_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/corpus"
+            ))
+        });
+    let gifts = corpus.join("more/gifts/gift-list-2024-01.json");
+    let mut args = vec!["--allow-origin", "https://overlay.example"];
+    let gifts_arg = gifts.display().to_string();
+    let have_gifts = gifts.exists();
+    if have_gifts {
+        args.extend(["--gifts", gifts_arg.as_str()]);
+    } else {
+        eprintln!(
+            "SKIPPED: /api/gifts catalog check, {} not found (set TIKCAST_CORPUS)",
+            gifts.display()
+        );
+    }
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &args);
+    let (status, _, body) = relay.get("/healthz", &[]);
+    assert_eq!(
+        (
+            status,
+            serde_json::from_str::<Value>(&body).unwrap()["status"].as_str()
+        ),
+        (200, Some("ok"))
+    );
+    let tok = good_token();
+    // API: token required, CORS for allowed origins only.
+    let (status, _, _) = relay.get("/api/rooms/ada", &[]);
+    assert_eq!(status, 401);
+    let (status, head, body) = relay.get(
+        &format!("/api/rooms/ada?jwtKey={tok}"),
+        &["Origin: https://overlay.example"],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        head.contains("access-control-allow-origin: https://overlay.example"),
+        "{head}"
+    );
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            v["roomId"].as_str(),
+            v["title"].as_str(),
+            v["source"].as_str()
+        ),
+        (
+            Some("7300000000000000001"),
+            Some("tikcast mock room"),
+            Some("upstream")
+        )
+    );
+    let (status, _, _) = relay.get(
+        &format!("/api/rooms/ada?jwtKey={tok}"),
+        &["Origin: https://evil.example"],
+    );
+    assert_eq!(status, 403);
+    let (status, head, _) = relay.get("/api/gifts", &["Origin: https://overlay.example"]);
+    let _ = head;
+    assert_eq!(status, 401);
+    let (status, _, body) = relay.get("/api/gifts", &[&format!("x-jwt-key: {tok}")]);
+    if have_gifts {
+        assert_eq!(status, 200);
+        let g: Value = serde_json::from_str(&body).unwrap();
+        let list = g.as_array().unwrap();
+        assert!(list.len() > 10, "{}", list.len());
+        for gift in list {
+            assert!(
+                gift["id"].is_u64()
+                    && gift["name"].is_string()
+                    && gift["diamondCount"].is_u64()
+                    && gift["imageUrl"].is_string()
+            );
+        }
+    } else {
+        assert_eq!(status, 404);
+    }
+    // A browser socket from a foreign origin is refused at the handshake.
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{}/ws?uniqueId=ada&jwtKey={tok}", relay.addr),
+    )
+    .unwrap();
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+    let (status, head, body) = relay.get("/metrics", &[]);
+    assert_eq!(status, 200);
+    assert!(head.contains("text/plain"));
+    for name in [
+        "tikcast_relay_rooms",
+        "tikcast_relay_viewers",
+        "tikcast_relay_frames_in_total",
+        "tikcast_relay_bytes_out_total",
+        "tikcast_relay_slow_viewer_drops_total",
+        "tikcast_relay_auth_failures_total{reason=\"origin\"} 2",
+    ] {
+        assert!(body.contains(name), "{name} missing:\n{body}");
+    }
+}

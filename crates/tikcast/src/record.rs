@@ -10,7 +10,7 @@ use tikcast_core::session::GiveUpKind;
 use tikcast_core::{Mode, Session};
 
 use crate::recording::{Kind, Writer};
-use crate::relay::{drive, session_config, Dialer, Ended, Sink};
+use crate::relay::{drive, session_config, Credential, Dialer, Ended, Sink};
 
 // No `Debug`: the arguments hold a credential.
 #[derive(clap::Args)]
@@ -74,11 +74,12 @@ pub fn run(a: RecordArgs) -> Result<(), String> {
         error: None,
     };
     let ended = rt.block_on(async {
-        let mut dialer = Dialer::Relay {
+        let mut dialer = Dialer::Url {
             url: a.url.clone(),
-            jwt_secret: None,
-            jwt: a.jwt.clone(),
-            unique_id: a.unique_id.clone(),
+            unique_id: Some(a.unique_id.clone()),
+            credential: a.jwt.clone().map_or(Credential::None, Credential::Fixed),
+            direct: false,
+            timeout: std::time::Duration::from_secs(10),
         };
         let session = Session::new(session_config(Mode::Relay, 0, 30_000));
         let stop = async {
@@ -108,8 +109,8 @@ pub fn run(a: RecordArgs) -> Result<(), String> {
         return Err(e);
     }
     match ended {
-        Ended::Stopped => Ok(()),
-        Ended::GaveUp(g) => match g.kind {
+        Ended::Stopped(_) => Ok(()),
+        Ended::GaveUp(g, _) => match g.kind {
             GiveUpKind::StreamEnded | GiveUpKind::NotLive | GiveUpKind::Stopped => Ok(()),
             _ => Err(format!("{g} ({})", g.code())),
         },

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-pub(crate) use upstream::{drive, session_config, Dialer, Ended, Sink};
+pub(crate) use upstream::{drive, session_config, Credential, Dialer, Ended, Sink};
 
 // No `Debug`: the arguments hold secrets.
 #[derive(clap::Args)]

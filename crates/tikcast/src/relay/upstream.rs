@@ -7,9 +7,9 @@
 //!   sign server for a fresh signed socket URL and cookies (see [`Signer`]).
 //! * `replay:FILE` — a recording, in real time or faster, optionally looped.
 //!
-//! The first two share one native Session driver ([`drive`]); `tikcast record` uses it
-//! too. Frames are forwarded exactly as received: the session decodes them only to keep
-//! the protocol alive, follow the cursor and count viewers.
+//! The first two share one native Session driver ([`drive`]); `tikcast record` and
+//! `tikcast watch` use it too. Frames are forwarded exactly as received: the session
+//! decodes them only to keep the protocol alive, follow the cursor and count viewers.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tikcast_core::session::{GiveUp, GiveUpKind, Mode, Output, ReconnectPolicy, SessionConfig};
-use tikcast_core::{ConnId, DecodeOptions, Event, Session};
+use tikcast_core::session::{
+    GiveUp, GiveUpKind, Mode, Output, ReconnectPolicy, SessionConfig, SessionStats,
+};
+use tikcast_core::{ConnId, DecodeOptions, Event, Session, StateChange};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -47,16 +49,31 @@ pub(crate) trait Sink: Send {
     /// One frame, unchanged, and the stream position after it.
     fn frame(&mut self, bytes: Bytes, cursor: &str);
     fn events(&mut self, _events: &[Event]) {}
+    fn state(&mut self, _state: &StateChange) {}
+}
+
+/// Where a relay-style (or any URL-named) socket's credential comes from, per attempt.
+pub(crate) enum Credential {
+    None,
+    /// A fixed token (`jwtKey`), e.g. from the command line.
+    Fixed(String),
+    /// A fresh HS256 token minted for every attempt (a mock that wants one).
+    Mint(Vec<u8>),
+    /// A shell command that prints a fresh token, run before every attempt.
+    Command(String),
 }
 
 /// Opens upstream sockets, one per session attempt.
 pub(crate) enum Dialer {
-    Relay {
+    /// A socket named by URL: a relay (`uniqueId`, `jwtKey`, `cursor` added), or with
+    /// `direct` a TikTok-style socket (`cursor` and `internal_ext` added).
+    Url {
         url: String,
-        jwt_secret: Option<Vec<u8>>,
-        /// A fixed token, when no secret is known (`tikcast record`).
-        jwt: Option<String>,
-        unique_id: String,
+        unique_id: Option<String>,
+        credential: Credential,
+        direct: bool,
+        /// Limit for a credential command.
+        timeout: Duration,
     },
     Tiktok {
         signer: Signer,
@@ -75,24 +92,46 @@ impl Dialer {
             .max_message_size(Some(max_message))
             .max_frame_size(Some(max_message));
         match self {
-            Dialer::Relay {
+            Dialer::Url {
                 url,
-                jwt_secret,
-                jwt,
                 unique_id,
+                credential,
+                direct,
+                timeout,
             } => {
-                let mut q = vec![("uniqueId", unique_id.clone())];
-                if let Some(t) = jwt {
-                    q.push(("jwtKey", t.clone()));
+                let mut q: Vec<(&'static str, String)> = Vec::new();
+                if let Some(id) = unique_id {
+                    q.push(("uniqueId", id.clone()));
                 }
                 if !session.cursor().is_empty() {
                     q.push(("cursor", session.cursor().to_string()));
+                    if *direct && !session.internal_ext().is_empty() {
+                        q.push(("internal_ext", session.internal_ext().to_string()));
+                    }
                 }
-                if let Some(secret) = jwt_secret {
-                    q.push(("jwtKey", mint(secret, unique_id)));
-                }
-                let full = with_query(url, &q);
+                let url = url.clone();
+                let timeout = *timeout;
+                let credential = match credential {
+                    Credential::None => Ok(None),
+                    Credential::Fixed(t) => Ok(Some(t.clone())),
+                    Credential::Mint(secret) => {
+                        Ok(Some(mint(secret, unique_id.as_deref().unwrap_or(""))))
+                    }
+                    Credential::Command(cmd) => Err(cmd.clone()),
+                };
                 Box::pin(async move {
+                    let jwt = match credential {
+                        Ok(jwt) => jwt,
+                        Err(cmd) => Some(
+                            fresh_credential(&cmd, timeout)
+                                .await
+                                .map_err(|r| (1006, r))?,
+                        ),
+                    };
+                    if let Some(jwt) = jwt {
+                        q.push(("jwtKey", jwt));
+                    }
+                    let full = with_query(&url, &q);
                     tokio_tungstenite::connect_async_with_config(full, Some(ws_config), true)
                         .await
                         .map(|(ws, _)| (ws, None))
@@ -163,36 +202,54 @@ pub(crate) fn mint(secret: &[u8], unique_id: &str) -> String {
     .unwrap_or_default()
 }
 
-/// Appends (replacing) query parameters, percent-encoded.
+/// `url` with these query parameters set (replacing), percent-encoded.
 pub(crate) fn with_query(url: &str, set: &[(&str, String)]) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut parts: Vec<String> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .filter(|p| {
-            let k = p.split_once('=').map(|(k, _)| k).unwrap_or(p);
-            !set.iter().any(|(s, _)| *s == k)
-        })
-        .map(String::from)
-        .collect();
-    parts.extend(set.iter().map(|(k, v)| format!("{k}={}", encode(v))));
-    if parts.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", parts.join("&"))
-    }
+    let set: Vec<(&str, &str)> = set.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    tikcast_core::client::with_query(url, &set)
 }
 
-pub(crate) fn encode(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
+/// Runs a credential command; its trimmed standard output is the token. Failures are
+/// described without the output, which may hold a partial secret.
+pub(crate) async fn fresh_credential(cmd: &str, limit: Duration) -> Result<String, String> {
+    let run = tokio::process::Command::new("sh")
+        .args(["-c", cmd])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .output();
+    let out = match tokio::time::timeout(limit, run).await {
+        Err(_) => {
+            return Err(format!(
+                "credential command did not finish within {} ms",
+                limit.as_millis()
+            ))
         }
+        Ok(Err(e)) => return Err(format!("cannot run the credential command: {e}")),
+        Ok(Ok(out)) => out,
+    };
+    if !out.status.success() {
+        return Err(format!("credential command failed ({})", out.status));
     }
-    out
+    let token = String::from_utf8(out.stdout)
+        .map_err(|_| "credential command printed something that is not utf-8".to_string())?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err("credential command printed nothing".into());
+    }
+    Ok(token.to_string())
+}
+
+/// Describes a socket that died without a close frame.
+fn lost(e: &tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            "connection dropped without a close frame".to_string()
+        }
+        Error::Io(io) => format!("connection lost: {}", io.kind()),
+        other => format!("connection lost: {other}"),
+    }
 }
 
 /// Describes a failed connect without the URL (it may carry a credential).
@@ -328,11 +385,12 @@ fn parse_signed(v: &serde_json::Value, unique_id: &str) -> Result<Signed, (u16, 
 
 // ------------------------------------------------------------------------------ driver
 
-/// How a driven session ended.
+/// How a driven session ended, with its final counters.
 pub(crate) enum Ended {
-    GaveUp(GiveUp),
-    /// The caller's stop future resolved.
-    Stopped,
+    GaveUp(GiveUp, SessionStats),
+    /// The caller's stop future resolved (the session was stopped: running gift streaks
+    /// were closed and delivered first).
+    Stopped(SessionStats),
 }
 
 /// Drives `session` over real sockets until it gives up or `stop` resolves.
@@ -350,6 +408,7 @@ pub(crate) async fn drive(
     let max_message = session.config().decode.max_frame_bytes;
     let mut socket: Option<(ConnId, Socket)> = None;
     let mut connecting: Option<(ConnId, Connecting)> = None;
+    let mut stopping = false;
     tokio::pin!(stop);
     session.start(now());
     loop {
@@ -361,7 +420,7 @@ pub(crate) async fn drive(
                             tokio::time::timeout(Duration::from_millis(300), ws.close(None)).await;
                     }
                     on_connect();
-                    if attempt > 0 {
+                    if attempt > 0 && !label.is_empty() {
                         eprintln!("relay: {label}: reconnecting upstream (attempt {attempt})");
                     }
                     connecting = Some((conn, dialer.connect(&session, max_message)));
@@ -371,7 +430,7 @@ pub(crate) async fn drive(
                         if *c == conn {
                             if let Err(e) = ws.send(Message::Binary(frame.into())).await {
                                 socket = None;
-                                session.on_close(now(), conn, 1006, &format!("send failed: {e}"));
+                                session.on_close(now(), conn, 1006, &lost(&e));
                             }
                         }
                     }
@@ -402,23 +461,30 @@ pub(crate) async fn drive(
                     sink.info(info, &text);
                 }
                 Output::State(state) => {
-                    use tikcast_core::StateChange;
-                    match &state {
-                        StateChange::Disconnected { code, reason } => {
-                            eprintln!("relay: {label}: upstream closed {code} {reason}")
+                    if !label.is_empty() {
+                        match &state {
+                            StateChange::Disconnected { code, reason } => {
+                                eprintln!("relay: {label}: upstream closed {code} {reason}")
+                            }
+                            StateChange::Error { message, .. } => {
+                                eprintln!("relay: {label}: {message}")
+                            }
+                            _ => {}
                         }
-                        StateChange::Error { message, .. } => {
-                            eprintln!("relay: {label}: {message}")
-                        }
-                        _ => {}
                     }
+                    sink.state(&state);
                 }
                 Output::GiveUp(g) => {
                     if let Some((_, mut ws)) = socket.take() {
                         let _ =
                             tokio::time::timeout(Duration::from_millis(300), ws.close(None)).await;
                     }
-                    return Ended::GaveUp(g);
+                    let stats = session.stats();
+                    return if stopping && g.kind == GiveUpKind::Stopped {
+                        Ended::Stopped(stats)
+                    } else {
+                        Ended::GaveUp(g, stats)
+                    };
                 }
             }
         }
@@ -476,7 +542,7 @@ pub(crate) async fn drive(
                     Some(Ok(_)) => {}
                     Some(Err(e)) => {
                         socket = None;
-                        session.on_close(now(), conn, 1006, &format!("connection lost: {e}"));
+                        session.on_close(now(), conn, 1006, &lost(&e));
                     }
                     None => {
                         socket = None;
@@ -485,12 +551,11 @@ pub(crate) async fn drive(
                 }
             }
             _ = tokio::time::sleep_until(wake.into()) => session.handle_timeout(now()),
-            _ = &mut stop => {
-                if let Some((_, mut ws)) = socket.take() {
-                    let frame = CloseFrame { code: CloseCode::Normal, reason: "relay room closed".into() };
-                    let _ = tokio::time::timeout(Duration::from_millis(300), ws.close(Some(frame))).await;
-                }
-                return Ended::Stopped;
+            _ = &mut stop, if !stopping => {
+                // The session closes the socket and its open gift streaks; the loop
+                // delivers that and ends at its give-up.
+                stopping = true;
+                session.stop(now());
             }
         }
     }
@@ -648,11 +713,15 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
         let on_connect = move || add(&metrics.upstream_connects, 1);
         let ended = match &settings.upstream {
             UpstreamKind::Relay { url, jwt_secret } => {
-                let mut dialer = Dialer::Relay {
+                let mut dialer = Dialer::Url {
                     url: url.clone(),
-                    jwt_secret: jwt_secret.clone(),
-                    jwt: None,
-                    unique_id: room.unique_id.clone(),
+                    unique_id: Some(room.unique_id.clone()),
+                    credential: match jwt_secret {
+                        Some(secret) => Credential::Mint(secret.clone()),
+                        None => Credential::None,
+                    },
+                    direct: false,
+                    timeout: Duration::from_secs(10),
                 };
                 let session = Session::new(session_config(
                     Mode::Relay,
@@ -670,8 +739,8 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                 )
                 .await
                 {
-                    Ended::GaveUp(g) => Some(close_for(&g)),
-                    Ended::Stopped => None,
+                    Ended::GaveUp(g, _) => Some(close_for(&g)),
+                    Ended::Stopped(_) => None,
                 }
             }
             UpstreamKind::Tiktok { signer } => {
@@ -715,8 +784,8 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                         )
                         .await
                         {
-                            Ended::GaveUp(g) => Some(close_for(&g)),
-                            Ended::Stopped => None,
+                            Ended::GaveUp(g, _) => Some(close_for(&g)),
+                            Ended::Stopped(_) => None,
                         }
                     }
                 }

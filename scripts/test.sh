@@ -38,6 +38,15 @@ step "native tests: core (corpus, fields, frames, hostile input), CLI"
 cargo test --workspace --locked
 cargo test -p tikcast-core --no-default-features --locked
 
+step "browser toolchain: Chromium and chromedriver for the browser tests"
+if ! command -v chromedriver > /dev/null || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get install -y chromium chromium-driver
+fi
+
+step "browser SDK: build (wasm + js/dist) and its test layers (Node, tsc, npm pack in Chromium, wasm-bindgen-test)"
+bash scripts/test-js.sh
+
 step "demo command"
 bash scripts/demo.sh > /dev/null
 echo "demo ok"

@@ -166,6 +166,13 @@ export interface Driver {
 const DECODED = new Set<string>(EVENT_NAMES);
 
 /**
+ * A relay refuses a credential by closing right after the upgrade (4401, 4403), so an
+ * open socket alone does not settle `connect()`: the first message does, or this long
+ * without a close.
+ */
+const CONFIRM_MS = 1000;
+
+/**
  * A connection to one creator's live room, in the shape TikTok-Live-Connector v2 users
  * know:
  *
@@ -187,6 +194,9 @@ export class TikTokLiveConnection {
   #state: ConnectionState = 'idle';
   #streamEndSeen = false;
   #waiters: Array<{ resolve: (s: ConnectionState) => void; reject: (e: TikcastError) => void }> = [];
+  #confirmTimer: ReturnType<typeof setTimeout> | undefined;
+  /** disconnect() was called while connect() was still loading. */
+  #stopRequested = false;
 
   constructor(uniqueId: string, options: TikTokLiveConnectionOptions = {}) {
     this.uniqueId = uniqueId.replace(/^@/, '');
@@ -275,25 +285,38 @@ export class TikTokLiveConnection {
   }
 
   /**
-   * Connects (loading the wasm module first if needed). Resolves with `'connected'` on
-   * the first connection; rejects with a `TikcastError` if the session gives up first
-   * (e.g. `invalid_auth`). Reconnects afterwards happen by themselves.
+   * Connects (loading the wasm module first if needed). Resolves with `'connected'` once
+   * the first connection is accepted (its first message, or a second open without a
+   * close); rejects with a `TikcastError` if the session gives up first (e.g.
+   * `invalid_auth`). Reconnects afterwards happen by themselves.
    */
   async connect(): Promise<ConnectionState> {
     if (this.#driver && this.#state !== 'stopped') throw new TikcastError('already_connected', 'connect() was already called; disconnect() first');
+    this.#stopRequested = false;
     await init();
     const result = new Promise<ConnectionState>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const before = this.#state;
     this.#state = 'connecting';
-    this.#driver = this.options.worker
-      ? await (await import('./worker-driver.js')).workerDriver(this.uniqueId, this.options, (b) => this.#onBatch(b))
-      : inPageDriver(this.uniqueId, this.options, (b) => this.#onBatch(b));
+    try {
+      this.#driver = this.options.worker
+        ? await (await import('./worker-driver.js')).workerDriver(this.uniqueId, this.options, (b) => this.#onBatch(b))
+        : inPageDriver(this.uniqueId, this.options, (b) => this.#onBatch(b));
+    } catch (e) {
+      // Bad options: nothing started, so the connection is back where it was.
+      this.#state = before;
+      this.#waiters = [];
+      throw e;
+    }
     this.#updateWanted();
     this.#driver.start();
+    if (this.#stopRequested) this.#driver.stop();
     return result;
   }
 
   /** Stops for good: closes the socket; running gift streaks get their final `gift`. */
   disconnect(): void {
+    // Before connect() has made its driver, the stop is carried out right after.
+    this.#stopRequested = true;
     this.#driver?.stop();
   }
 
@@ -336,12 +359,23 @@ export class TikTokLiveConnection {
     for (const item of batch) {
       if (item.type === 'state') this.#onState(item);
       else if (item.type === 'roomInfo') this.#onText(item.data);
-      else if (item.type === 'rawData') this.#emit('rawData', item);
+      else if (item.type === 'rawData') {
+        if (this.#waiters.length > 0) this.#settle();
+        this.#emit('rawData', item);
+      }
       else this.#onEvent(item as AnyWebcastEvent);
     }
   }
 
+  /** The upstream accepted the connection: `connect()` resolves. */
+  #settle(): void {
+    clearTimeout(this.#confirmTimer);
+    this.#confirmTimer = undefined;
+    for (const w of this.#waiters.splice(0)) w.resolve('connected');
+  }
+
   #onEvent(e: AnyWebcastEvent): void {
+    if (this.#waiters.length > 0) this.#settle();
     if (e.type === 'streamEnd') this.#streamEndSeen = true;
     this.#emit(e.type, e);
     this.#emit('decodedData', e);
@@ -350,6 +384,7 @@ export class TikTokLiveConnection {
 
   /** A relay's text message: a room description, or events in a hosted relay's JSON. */
   #onText(data: unknown): void {
+    if (this.#waiters.length > 0) this.#settle();
     const events = fromRelayJson(data);
     if (events === null) {
       this.#emit('roomInfo', { type: 'roomInfo', data });
@@ -366,7 +401,13 @@ export class TikTokLiveConnection {
       case 'connected':
         this.#state = 'connected';
         this.#streamEndSeen = false;
-        for (const w of this.#waiters.splice(0)) w.resolve('connected');
+        // Pushed frames have no upstream that could refuse them.
+        if (this.options.frames) this.#settle();
+        else if (this.#waiters.length > 0) this.#confirmTimer ??= setTimeout(() => this.#settle(), CONFIRM_MS);
+        break;
+      case 'disconnected':
+        clearTimeout(this.#confirmTimer);
+        this.#confirmTimer = undefined;
         break;
       case 'reconnecting':
         this.#state = 'reconnecting';
@@ -381,6 +422,8 @@ export class TikTokLiveConnection {
         break;
       case 'stopped': {
         this.#state = 'stopped';
+        clearTimeout(this.#confirmTimer);
+        this.#confirmTimer = undefined;
         if (s.error) s = { ...s, error: TikcastError.from(s.error) };
         const err: TikcastError = s.error ?? new TikcastError('stopped', s.message);
         for (const w of this.#waiters.splice(0)) w.reject(err);

@@ -11,6 +11,8 @@ const scope = self as unknown as {
 let conn: any;
 let wanted: string[] | null = null;
 let raw = false;
+/** A stop that arrived while `start` was still loading the module. */
+let stopRequested = false;
 let nextAsk = 1;
 const asks = new Map<number, { resolve: (v: string) => void; reject: (e: Error) => void }>();
 
@@ -41,6 +43,7 @@ scope.onmessage = async (ev) => {
         conn.setWantedEvents(wanted);
         conn.setRawFrames(raw);
         conn.start();
+        if (stopRequested) conn.stop();
       } catch (e: any) {
         scope.postMessage({
           cmd: 'batch',
@@ -50,6 +53,7 @@ scope.onmessage = async (ev) => {
       break;
     }
     case 'stop':
+      stopRequested = true;
       conn?.stop();
       break;
     case 'push':

@@ -1,0 +1,156 @@
+//! The WebSocket clients: each records (log id, receive time) for every binary frame.
+//! What a frame carries (the mock's `now_ms`, its message count and cursor) is the same
+//! for every client, so it is decoded once per distinct frame, by whichever client sees it
+//! first, into a shared table; clients otherwise only parse the outer push frame. This
+//! keeps the benchmark's own CPU use small on a machine it shares with the relay.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use prost::Message as _;
+use tikcast_core::{pb, DecodeOptions};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::sys::wall_us;
+
+/// What one mock frame carries.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInfo {
+    /// The mock's wall clock (ms since the epoch) when it built the frame.
+    pub now_ms: i64,
+    /// Messages in the frame.
+    pub messages: u32,
+    /// Index of the message after the frame (the mock's cursor `mock-N`).
+    pub cursor: Option<u64>,
+}
+
+/// State shared by the clients of one phase.
+#[derive(Default)]
+pub struct Shared {
+    frames: Mutex<HashMap<u64, FrameInfo>>,
+    /// Clients that received their `roomInfo` text.
+    pub ready: AtomicUsize,
+    /// Clients whose socket failed or ended before the benchmark stopped it.
+    pub gone: AtomicUsize,
+}
+
+impl Shared {
+    /// Records the frame `log_id` the first time any client sees it; false when it does
+    /// not decode.
+    fn note(&self, log_id: u64, bytes: &[u8]) -> bool {
+        let mut frames = self.frames.lock().unwrap_or_else(|p| p.into_inner());
+        if frames.contains_key(&log_id) {
+            return true;
+        }
+        let mut messages = 0u32;
+        let count = |_, _: &str| {
+            messages += 1;
+            false
+        };
+        match tikcast_core::decode_frame_filtered(bytes, &DecodeOptions::default(), count) {
+            Ok(d) => {
+                let cursor = d.cursor.strip_prefix("mock-").and_then(|n| n.parse().ok());
+                frames.insert(
+                    log_id,
+                    FrameInfo {
+                        now_ms: d.now_ms,
+                        messages,
+                        cursor,
+                    },
+                );
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Every distinct frame seen, by log id.
+    pub fn frames(&self) -> HashMap<u64, FrameInfo> {
+        self.frames
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// What one client saw.
+#[derive(Debug, Default)]
+pub struct ClientResult {
+    pub connect_error: Option<String>,
+    pub got_info: bool,
+    /// (log id, receive time in µs since the epoch), in arrival order.
+    pub received: Vec<(u64, i64)>,
+    /// The close code, when the server closed the socket.
+    pub close_code: Option<u16>,
+    /// Why the socket ended before the benchmark stopped it.
+    pub ended: Option<String>,
+    pub undecodable: u64,
+}
+
+/// Connects after `delay`, then reads until `stop` turns true or the socket ends.
+pub async fn run(
+    url: String,
+    delay: Duration,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) -> ClientResult {
+    let mut r = ClientResult::default();
+    tokio::time::sleep(delay).await;
+    let connected = tokio::select! {
+        _ = stop.changed() => return r,
+        c = tokio_tungstenite::connect_async(url) => c,
+    };
+    let mut ws = match connected {
+        Ok((ws, _)) => ws,
+        Err(e) => {
+            r.connect_error = Some(e.to_string());
+            shared.gone.fetch_add(1, Ordering::SeqCst);
+            return r;
+        }
+    };
+    loop {
+        let msg = tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            m = ws.next() => m,
+        };
+        match msg {
+            Some(Ok(Message::Binary(b))) => {
+                let at = wall_us();
+                match pb::PushFrame::decode(b.as_ref()) {
+                    Ok(f) if shared.note(f.log_id, &b) => r.received.push((f.log_id, at)),
+                    _ => r.undecodable += 1,
+                }
+            }
+            Some(Ok(Message::Text(_))) => {
+                if !r.got_info {
+                    r.got_info = true;
+                    shared.ready.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                r.close_code = Some(frame.map_or(1005, |f| u16::from(f.code)));
+                r.ended = Some("closed by the relay".into());
+                break;
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                r.ended = Some(e.to_string());
+                break;
+            }
+            None => {
+                r.ended = Some("connection ended".into());
+                break;
+            }
+        }
+    }
+    if r.ended.is_some() {
+        shared.gone.fetch_add(1, Ordering::SeqCst);
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(None)).await;
+    r
+}

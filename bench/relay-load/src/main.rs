@@ -1,0 +1,906 @@
+//! `relay-load`: a load benchmark of `tikcast relay` (issue 5), not a timed test.
+//!
+//! One `tikcast mock` upstream sends `--rate` messages/s (`--batch` per gzipped frame) on
+//! its relay-style `/ws`; one `tikcast relay --no-auth` holds the room's single upstream
+//! and fans it out to `--clients` WebSocket clients (tokio tasks in this process), all on
+//! 127.0.0.1. After every client has its `roomInfo` and a warm-up, a window of
+//! `--seconds` is measured: delivered/expected messages, latency (client receive time −
+//! the frame's `now_ms`, stamped by the mock from the same wall clock), relay CPU (from
+//! `/proc/PID/stat`) and memory (`/proc/PID/status`), viewers cut off with 4008, and the
+//! relay's `/metrics`. Before that, one client connected straight to a mock of its own
+//! (no relay) gives the baseline latency, so the relay's share is relay − direct.
+//!
+//! The results are printed as a markdown section and appended to `bench/RESULTS.md`.
+//! Every child process is killed when the benchmark ends, however it ends.
+
+mod client;
+mod sys;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use tokio::sync::watch;
+
+use client::{ClientResult, FrameInfo, Shared};
+use sys::Proc;
+
+/// The creator handle every client asks for.
+const ROOM: &str = "bench.room";
+/// After the window, how long frames stamped inside it may still arrive.
+const DRAIN: Duration = Duration::from_secs(3);
+/// How long, beyond the ramp itself, clients may take to get their `roomInfo`.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "relay-load",
+    about = "Load benchmark of tikcast relay: one mock upstream fanned out to many WebSocket clients on 127.0.0.1"
+)]
+struct Args {
+    /// WebSocket clients connected to the relay (one room).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=20_000))]
+    clients: u64,
+    /// Length of the measured window, in seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    seconds: u64,
+    /// Messages per second sent by the mock upstream.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    rate: u64,
+    /// Messages per frame (so rate / batch frames per second).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    batch: u64,
+    /// Seconds between the last client getting its roomInfo and the window.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=600))]
+    warmup: u64,
+    /// Window of the direct baseline (one client on the mock, no relay), in seconds; 0 skips it.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    direct_seconds: u64,
+    /// Milliseconds between two client connects (the ramp).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    ramp_ms: u64,
+    /// The tikcast binary [default: `cargo build --release -p tikcast`, then target/release/tikcast].
+    #[arg(long)]
+    tikcast: Option<PathBuf>,
+    /// Markdown file the results section is appended to [default: bench/RESULTS.md].
+    #[arg(long)]
+    results: Option<PathBuf>,
+    /// Only print the results section.
+    #[arg(long)]
+    no_write: bool,
+    /// Directory for the mock's and relay's stderr logs [default: target/relay-load].
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("relay-load: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("relay-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// `cargo build --release -p tikcast`; the path of the binary.
+fn build_tikcast(root: &Path) -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("relay-load: cargo build --release -p tikcast");
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "tikcast"])
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "cargo build --release -p tikcast failed ({status})"
+        ));
+    }
+    Ok(target_dir(root).join("release").join("tikcast"))
+}
+
+fn log(text: &str) {
+    eprintln!("relay-load: {text}");
+}
+
+// ------------------------------------------------------------------------------ phases
+
+/// CPU counters at one moment.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    at: Instant,
+    relay: Option<u64>,
+    mock: Option<u64>,
+    bench: Option<u64>,
+    machine: Option<sys::MachineCpu>,
+}
+
+fn usage(relay: Option<u32>, mock: u32) -> Usage {
+    Usage {
+        at: Instant::now(),
+        relay: relay.and_then(sys::cpu_ticks),
+        mock: sys::cpu_ticks(mock),
+        bench: sys::cpu_ticks(std::process::id()),
+        machine: sys::machine_cpu(),
+    }
+}
+
+/// CPU use between two samples, in % of one core.
+fn core_percent(a: Option<u64>, b: Option<u64>, seconds: f64, ticks: u64) -> Option<f64> {
+    let (a, b) = (a?, b?);
+    Some(b.saturating_sub(a) as f64 / ticks as f64 / seconds * 100.0)
+}
+
+/// Mock `/stats`: (messagesSent, framesSent).
+async fn mock_sent(mock: &str) -> Result<(u64, u64), String> {
+    let body = sys::http_get(mock, "/stats").await?;
+    let v: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| format!("mock /stats: {e}"))?;
+    let n = |k: &str| v[k].as_u64().ok_or_else(|| format!("mock /stats: no {k}"));
+    Ok((n("messagesSent")?, n("framesSent")?))
+}
+
+/// What one phase (direct or through the relay) measured.
+struct Phase {
+    results: Vec<ClientResult>,
+    frames: HashMap<u64, FrameInfo>,
+    /// The window, in the mock's wall-clock ms: frames stamped in [start, end) count.
+    window: (i64, i64),
+    /// From the first connect until every client had its roomInfo (or the timeout).
+    ramp: Duration,
+    ready: usize,
+    /// Mock `/stats` (messagesSent, framesSent) at the start and end of the window.
+    sent: ((u64, u64), (u64, u64)),
+    start: Usage,
+    end: Usage,
+    /// Busiest one-second relay CPU (% of one core) and largest RSS (kB) seen in the window.
+    relay_busiest: Option<f64>,
+    relay_rss_max_kb: Option<u64>,
+    /// Relay RSS (kB) and `/metrics` after the drain, before the clients leave.
+    relay_rss_end_kb: Option<u64>,
+    metrics: Option<String>,
+    /// Other processes' CPU in the window, by command name: (name, processes, % of one core).
+    others: Vec<(String, usize, f64)>,
+}
+
+struct PhasePlan<'a> {
+    url: String,
+    clients: u64,
+    ramp_ms: u64,
+    warmup: Duration,
+    seconds: u64,
+    mock: &'a str,
+    mock_pid: u32,
+    relay_pid: Option<u32>,
+    /// The relay's address, for `/metrics` once the clients are done (still connected).
+    relay_addr: Option<&'a str>,
+    ticks: u64,
+}
+
+async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
+    let shared = Arc::new(Shared::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..plan.clients)
+        .map(|i| {
+            tokio::spawn(client::run(
+                plan.url.clone(),
+                Duration::from_millis(i * plan.ramp_ms),
+                Arc::clone(&shared),
+                stop_rx.clone(),
+            ))
+        })
+        .collect();
+    let ready_by = started + Duration::from_millis(plan.clients * plan.ramp_ms) + READY_TIMEOUT;
+    let clients = plan.clients as usize;
+    loop {
+        let ready = shared.ready.load(Ordering::SeqCst);
+        if ready >= clients || Instant::now() > ready_by {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ramp = started.elapsed();
+    let ready = shared.ready.load(Ordering::SeqCst);
+    if ready == 0 {
+        let _ = stop_tx.send(true);
+        return Err(format!(
+            "no client got a roomInfo from {} within {ramp:?}",
+            plan.url
+        ));
+    }
+    log(&format!(
+        "{ready} of {clients} clients ready after {:.2} s; warming up for {} s",
+        ramp.as_secs_f64(),
+        plan.warmup.as_secs()
+    ));
+    tokio::time::sleep(plan.warmup).await;
+
+    let window_start = tokio::time::Instant::now();
+    let t0 = sys::wall_ms();
+    let start = usage(plan.relay_pid, plan.mock_pid);
+    let procs0 = sys::all_cpu_ticks();
+    let sent0 = mock_sent(plan.mock).await?;
+    log(&format!("measuring for {} s", plan.seconds));
+    let (mut busiest, mut rss_max) = (None::<f64>, None::<u64>);
+    let mut last = start;
+    for s in 1..=plan.seconds {
+        tokio::time::sleep_until(window_start + Duration::from_secs(s)).await;
+        let now = usage(plan.relay_pid, plan.mock_pid);
+        let dt = now.at.duration_since(last.at).as_secs_f64();
+        if let Some(p) = core_percent(last.relay, now.relay, dt, plan.ticks) {
+            busiest = Some(busiest.map_or(p, |b| b.max(p)));
+        }
+        if let Some(kb) = plan.relay_pid.and_then(|p| sys::status_kb(p, "VmRSS")) {
+            rss_max = Some(rss_max.map_or(kb, |m| m.max(kb)));
+        }
+        last = now;
+        if s % 10 == 0 && s < plan.seconds {
+            log(&format!("{s} s of {}", plan.seconds));
+        }
+    }
+    let t1 = t0 + plan.seconds as i64 * 1000;
+    let end = last;
+    let procs1 = sys::all_cpu_ticks();
+    let sent1 = mock_sent(plan.mock).await?;
+    let ours = [
+        Some(plan.mock_pid),
+        plan.relay_pid,
+        Some(std::process::id()),
+    ];
+    let others = other_processes(
+        &procs0,
+        &procs1,
+        &ours,
+        end.at.duration_since(start.at).as_secs_f64(),
+        plan.ticks,
+    );
+    tokio::time::sleep(DRAIN).await;
+    // Read the relay while every client is still connected.
+    let metrics = match plan.relay_addr {
+        Some(addr) => Some(
+            sys::http_get(addr, "/metrics")
+                .await
+                .unwrap_or_else(|e| format!("# not available: {e}\n")),
+        ),
+        None => None,
+    };
+    let relay_rss_end_kb = plan.relay_pid.and_then(|p| sys::status_kb(p, "VmRSS"));
+    let _ = stop_tx.send(true);
+    let mut results = Vec::with_capacity(handles.len());
+    for h in handles {
+        results.push(h.await.map_err(|e| format!("a client task failed: {e}"))?);
+    }
+    Ok(Phase {
+        results,
+        frames: shared.frames(),
+        window: (t0, t1),
+        ramp,
+        ready,
+        sent: (sent0, sent1),
+        start,
+        end,
+        relay_busiest: busiest,
+        relay_rss_max_kb: rss_max,
+        relay_rss_end_kb,
+        metrics,
+        others,
+    })
+}
+
+/// CPU use of every process but ours between two snapshots, grouped by command name,
+/// busiest first. A process that started in between counts from zero; one that ended
+/// in between is not seen.
+fn other_processes(
+    before: &HashMap<u32, (String, u64)>,
+    after: &HashMap<u32, (String, u64)>,
+    ours: &[Option<u32>],
+    seconds: f64,
+    ticks: u64,
+) -> Vec<(String, usize, f64)> {
+    let mut by_name: HashMap<&str, (usize, u64)> = HashMap::new();
+    for (pid, (name, t1)) in after {
+        if ours.contains(&Some(*pid)) {
+            continue;
+        }
+        let t0 = before
+            .get(pid)
+            .filter(|(n, _)| n == name)
+            .map_or(0, |(_, t)| *t);
+        let used = t1.saturating_sub(t0);
+        if used > 0 {
+            let e = by_name.entry(name).or_default();
+            e.0 += 1;
+            e.1 += used;
+        }
+    }
+    let mut out: Vec<(String, usize, f64)> = by_name
+        .into_iter()
+        .map(|(name, (n, used))| {
+            (
+                name.to_string(),
+                n,
+                used as f64 / ticks as f64 / seconds * 100.0,
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| b.2.total_cmp(&a.2));
+    out
+}
+
+// ------------------------------------------------------------------------------ analysis
+
+struct Analysis {
+    /// Distinct frames stamped in the window that some client received.
+    frames_seen: u64,
+    /// Messages the mock sent in the window: those frames plus any cursor gap between them.
+    expected: u64,
+    /// Messages of window frames that no client received (cursor gaps).
+    unseen: u64,
+    /// Per client: messages delivered from window frames.
+    delivered: Vec<u64>,
+    /// Frames that arrived with a log id not above the previous one (repeat or reorder).
+    out_of_order: u64,
+    /// Latency samples in µs, sorted.
+    latency_us: Vec<i64>,
+}
+
+fn analyse(phase: &Phase) -> Analysis {
+    let (w0, w1) = phase.window;
+    let in_window = |f: &FrameInfo| f.now_ms >= w0 && f.now_ms < w1;
+    let mut window: Vec<&FrameInfo> = phase.frames.values().filter(|f| in_window(f)).collect();
+    window.sort_by_key(|f| f.cursor);
+    let seen: u64 = window.iter().map(|f| u64::from(f.messages)).sum();
+    let unseen: u64 = window
+        .windows(2)
+        .filter_map(|p| {
+            let (a, b) = (p[0].cursor?, p[1].cursor?);
+            Some((b - u64::from(p[1].messages)).saturating_sub(a))
+        })
+        .sum();
+    let mut latency_us = Vec::new();
+    let mut delivered = Vec::with_capacity(phase.results.len());
+    let mut out_of_order = 0;
+    for r in &phase.results {
+        let mut n = 0u64;
+        let mut last = None;
+        for &(log_id, at) in &r.received {
+            if last.is_some_and(|l| log_id <= l) {
+                out_of_order += 1;
+            }
+            last = Some(log_id);
+            if let Some(f) = phase.frames.get(&log_id).filter(|f| in_window(f)) {
+                n += u64::from(f.messages);
+                latency_us.push(at - f.now_ms * 1000);
+            }
+        }
+        delivered.push(n);
+    }
+    latency_us.sort_unstable();
+    delivered.sort_unstable();
+    Analysis {
+        frames_seen: window.len() as u64,
+        expected: seen + unseen,
+        unseen,
+        delivered,
+        out_of_order,
+        latency_us,
+    }
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn pct(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(us: i64) -> String {
+    format!("{:.2} ms", us as f64 / 1000.0)
+}
+
+fn signed_ms(us: i64) -> String {
+    format!("{:+.2} ms", us as f64 / 1000.0)
+}
+
+/// 1234567 → "1,234,567".
+fn int(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn pct_text(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), |p| format!("{p:.1} %"))
+}
+
+fn mib(kb: Option<u64>) -> String {
+    kb.map_or_else(|| "n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+}
+
+fn latency_line(a: &Analysis) -> String {
+    let l = &a.latency_us;
+    format!(
+        "p50 {}, p90 {}, p99 {}, p99.9 {}, max {} ({} samples)",
+        ms(pct(l, 50.0)),
+        ms(pct(l, 90.0)),
+        ms(pct(l, 99.0)),
+        ms(pct(l, 99.9)),
+        ms(pct(l, 100.0)),
+        int(l.len() as u64)
+    )
+}
+
+/// Close codes and other endings of the clients, e.g. "4008 × 3, connection ended × 1".
+fn endings(results: &[ClientResult]) -> (u64, String) {
+    let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut slow = 0;
+    for r in results {
+        if let Some(e) = &r.connect_error {
+            *by.entry(format!("connect failed ({e})")).or_default() += 1;
+        } else if let Some(code) = r.close_code {
+            if code == 4008 {
+                slow += 1;
+            }
+            *by.entry(format!("closed {code}")).or_default() += 1;
+        } else if let Some(e) = &r.ended {
+            *by.entry(e.clone()).or_default() += 1;
+        }
+    }
+    let text = if by.is_empty() {
+        "none".to_string()
+    } else {
+        by.iter()
+            .map(|(k, n)| format!("{k} × {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    (slow, text)
+}
+
+// ------------------------------------------------------------------------------ run
+
+async fn run(args: Args) -> Result<(), String> {
+    if args.rate < args.batch {
+        return Err("--rate must be at least --batch (one frame per second or more)".into());
+    }
+    let root = workspace_root();
+    let command = {
+        let given: Vec<String> = std::env::args().skip(1).collect();
+        if given.is_empty() {
+            "cargo run --release -p relay-load".to_string()
+        } else {
+            format!("cargo run --release -p relay-load -- {}", given.join(" "))
+        }
+    };
+    let date = sys::utc_now();
+    let machine = sys::machine();
+    let load_before = sys::load_average();
+    let ticks = sys::clock_ticks();
+    let bin = match &args.tikcast {
+        Some(p) => p.clone(),
+        None => build_tikcast(&root)?,
+    };
+    if !bin.is_file() {
+        return Err(format!("no tikcast binary at {}", bin.display()));
+    }
+    let log_dir = args
+        .log_dir
+        .clone()
+        .unwrap_or_else(|| target_dir(&root).join("relay-load"));
+    std::fs::create_dir_all(&log_dir)
+        .map_err(|e| format!("cannot create {}: {e}", log_dir.display()))?;
+    let version = sys::git_version(&root);
+    let warmup = Duration::from_secs(args.warmup);
+    let drain = DRAIN.as_secs();
+    let mock_args = |seconds: u64| -> Vec<String> {
+        // Enough messages that the mock never runs dry, and a deadline of its own.
+        let ramp = args.clients * args.ramp_ms / 1000 + READY_TIMEOUT.as_secs();
+        let budget = ramp + args.warmup + seconds + drain + 30;
+        [
+            "mock",
+            "--listen",
+            "127.0.0.1:0",
+            "--messages",
+            &(args.rate * budget).to_string(),
+            "--rate",
+            &args.rate.to_string(),
+            "--batch",
+            &args.batch.to_string(),
+            "--max-seconds",
+            &(budget + 30).to_string(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+
+    // Baseline: one client straight on a mock of its own.
+    let direct = if args.direct_seconds > 0 {
+        log(&format!(
+            "direct baseline: 1 client on the mock for {} s",
+            args.direct_seconds
+        ));
+        let mock = Proc::start(
+            &bin,
+            "mock (direct)",
+            &mock_args(args.direct_seconds),
+            &log_dir.join("mock-direct.log"),
+        )?;
+        let phase = run_phase(PhasePlan {
+            url: format!("ws://{}/ws?uniqueId={ROOM}", mock.addr),
+            clients: 1,
+            ramp_ms: 0,
+            warmup,
+            seconds: args.direct_seconds,
+            mock: &mock.addr,
+            mock_pid: mock.pid(),
+            relay_pid: None,
+            relay_addr: None,
+            ticks,
+        })
+        .await?;
+        drop(mock);
+        Some(phase)
+    } else {
+        None
+    };
+
+    // The load: mock → relay → clients.
+    log(&format!(
+        "relay: {} clients, {} messages/s in frames of {}, {} s",
+        args.clients, args.rate, args.batch, args.seconds
+    ));
+    let mut mock = Proc::start(
+        &bin,
+        "mock",
+        &mock_args(args.seconds),
+        &log_dir.join("mock.log"),
+    )?;
+    let relay_budget = args.clients * args.ramp_ms / 1000
+        + READY_TIMEOUT.as_secs()
+        + args.warmup
+        + args.seconds
+        + drain
+        + 60;
+    // Every client comes from 127.0.0.1: raise the per-IP limits above what the run needs.
+    let sockets_per_ip = (args.clients + 100).max(1000).to_string();
+    let connects_per_minute = (args.clients * 2).max(10_000).to_string();
+    let relay_args: Vec<String> = vec![
+        "relay".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--upstream".into(),
+        format!("mock:ws://{}/ws", mock.addr),
+        "--no-auth".into(),
+        "--max-sockets-per-ip".into(),
+        sockets_per_ip.clone(),
+        "--connects-per-minute-per-ip".into(),
+        connects_per_minute.clone(),
+        "--max-seconds".into(),
+        relay_budget.to_string(),
+    ];
+    let mut relay = Proc::start(&bin, "relay", &relay_args, &log_dir.join("relay.log"))?;
+    let phase = run_phase(PhasePlan {
+        url: format!("ws://{}/ws?uniqueId={ROOM}", relay.addr),
+        clients: args.clients,
+        ramp_ms: args.ramp_ms,
+        warmup,
+        seconds: args.seconds,
+        mock: &mock.addr,
+        mock_pid: mock.pid(),
+        relay_pid: Some(relay.pid()),
+        relay_addr: Some(&relay.addr),
+        ticks,
+    })
+    .await?;
+    let relay_hwm = sys::status_kb(relay.pid(), "VmHWM");
+    let relay_exited = relay.exited();
+    let mock_exited = mock.exited();
+    drop(relay);
+    drop(mock);
+    let load_after = sys::load_average();
+
+    // ------------------------------------------------------------------ report
+    let a = analyse(&phase);
+    let d = direct.as_ref().map(analyse);
+    let secs = phase.end.at.duration_since(phase.start.at).as_secs_f64();
+    let cpu =
+        |f: fn(&Usage) -> Option<u64>| core_percent(f(&phase.start), f(&phase.end), secs, ticks);
+    let relay_cpu = cpu(|u| u.relay);
+    let mock_cpu = cpu(|u| u.mock);
+    let bench_cpu = cpu(|u| u.bench);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let ours = match (relay_cpu, mock_cpu, bench_cpu) {
+        (Some(r), Some(m), Some(b)) if cores > 0 => Some((r + m + b) / cores as f64),
+        _ => None,
+    };
+    // Machine-wide shares of all cores: (busy, of which irq/softirq, steal).
+    let machine_share = match (phase.start.machine, phase.end.machine) {
+        (Some(a), Some(b)) if b.total > a.total => {
+            let share = |x: u64, y: u64| (y - x) as f64 / (b.total - a.total) as f64 * 100.0;
+            Some((
+                share(a.busy, b.busy),
+                share(a.irq, b.irq),
+                share(a.steal, b.steal),
+            ))
+        }
+        _ => None,
+    };
+    // VmHWM is updated lazily by the kernel and can trail a VmRSS sample a little.
+    let relay_peak = [relay_hwm, phase.relay_rss_max_kb, phase.relay_rss_end_kb]
+        .into_iter()
+        .flatten()
+        .max();
+    let ((m0, f0), (m1, f1)) = phase.sent;
+    let clients = phase.results.len() as u64;
+    let total: u64 = a.delivered.iter().sum();
+    let want = a.expected * clients;
+    let ratio = if want > 0 {
+        total as f64 / want as f64 * 100.0
+    } else {
+        0.0
+    };
+    let median = a.delivered.get(a.delivered.len() / 2).copied().unwrap_or(0);
+    let (slow, ends) = endings(&phase.results);
+    let undecodable: u64 = phase.results.iter().map(|r| r.undecodable).sum();
+    let frames_per_s = args.rate as f64 / args.batch as f64;
+
+    let mut md = String::new();
+    let w = &mut md;
+    let _ = writeln!(
+        w,
+        "## Relay fan-out: {} clients, {} messages/s, {} s ({date})\n",
+        args.clients, args.rate, args.seconds
+    );
+    let _ = writeln!(w, "```sh\n{command}\n```\n");
+    let _ = writeln!(w, "- Machine: {machine}; tikcast {version}.");
+    let _ = writeln!(
+        w,
+        "- Load average (1/5/15 min, as `uptime` shows it): {load_before} before, {load_after} after. \
+         Other work may have been running on the machine at the time; nothing isolates the benchmark \
+         (mock, relay and all clients share the same {cores} cores)."
+    );
+    let _ = writeln!(
+        w,
+        "- Setup: `tikcast mock` (release) sends {} messages/s as {frames_per_s:.0} gzipped frames/s of {} \
+         generated messages on its relay-style `/ws`; `tikcast relay --no-auth --max-sockets-per-ip {} \
+         --connects-per-minute-per-ip {}` (release, other limits at their defaults) holds the one \
+         upstream and fans it out to {} WebSocket clients (tokio tasks in the benchmark process) \
+         watching `{ROOM}`; everything on 127.0.0.1. Clients connected {} ms apart; {} of {} had their \
+         `roomInfo` after {:.2} s; then {} s of warm-up, then the {} s window. Only frames the mock \
+         stamped inside the window count; clients kept reading for {drain} s after it.",
+        args.rate,
+        args.batch,
+        sockets_per_ip,
+        connects_per_minute,
+        args.clients,
+        args.ramp_ms,
+        phase.ready,
+        args.clients,
+        phase.ramp.as_secs_f64(),
+        args.warmup,
+        args.seconds,
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "| measure | result |\n|---|---|");
+    let _ = writeln!(
+        w,
+        "| expected per client | {} messages ({:.0} messages/s achieved by the mock) in {} frames stamped in the window ({} messages of them reached no client); mock `/stats` over the window: {} messages, {} frames |",
+        int(a.expected),
+        a.expected as f64 / args.seconds as f64,
+        int(a.frames_seen),
+        int(a.unseen),
+        int(m1 - m0),
+        int(f1 - f0)
+    );
+    let _ = writeln!(
+        w,
+        "| delivered | {} of {} ({ratio:.3} %) |",
+        int(total),
+        int(want)
+    );
+    let _ = writeln!(
+        w,
+        "| delivered per client (messages) | min {}, median {}, max {} |",
+        int(a.delivered.first().copied().unwrap_or(0)),
+        int(median),
+        int(a.delivered.last().copied().unwrap_or(0))
+    );
+    let _ = writeln!(
+        w,
+        "| viewers cut off (4008) | {slow} of {clients} (all client endings before the stop: {ends}; out-of-order or repeated frames: {}; undecodable: {undecodable}) |",
+        a.out_of_order
+    );
+    let _ = writeln!(
+        w,
+        "| latency mock → relay → client | {} |",
+        latency_line(&a)
+    );
+    if let Some(da) = &d {
+        let _ = writeln!(
+            w,
+            "| latency mock → client, direct (1 client, no relay, {} s, run just before) | {} |",
+            args.direct_seconds,
+            latency_line(da)
+        );
+        let l = &a.latency_us;
+        let dl = &da.latency_us;
+        let _ = writeln!(
+            w,
+            "| **added latency** (relay − direct, per percentile) | **p50 {}, p99 {}**; p90 {}, p99.9 {} |",
+            signed_ms(pct(l, 50.0) - pct(dl, 50.0)),
+            signed_ms(pct(l, 99.0) - pct(dl, 99.0)),
+            signed_ms(pct(l, 90.0) - pct(dl, 90.0)),
+            signed_ms(pct(l, 99.9) - pct(dl, 99.9)),
+        );
+    }
+    let _ = writeln!(
+        w,
+        "| relay CPU | {} of one core over the window (busiest second {}) |",
+        pct_text(relay_cpu),
+        pct_text(phase.relay_busiest)
+    );
+    let _ = writeln!(
+        w,
+        "| relay memory | peak RSS {} (largest of VmHWM {}, the per-second VmRSS samples in the window and VmRSS after it {}) |",
+        mib(relay_peak),
+        mib(relay_hwm),
+        mib(phase.relay_rss_end_kb),
+    );
+    let _ = writeln!(
+        w,
+        "| for context: mock CPU, clients' CPU | {}, {} of one core |",
+        pct_text(mock_cpu),
+        pct_text(bench_cpu)
+    );
+    let _ = writeln!(
+        w,
+        "| for context: whole machine | {} |",
+        match machine_share {
+            Some((busy, irq, steal)) => format!(
+                "{busy:.1} % of all {cores} cores busy during the window, of which relay + mock + clients {}, irq + softirq {irq:.1} %; steal {steal:.1} %",
+                pct_text(ours)
+            ),
+            None => "n/a".into(),
+        }
+    );
+    let others_total: f64 = phase.others.iter().map(|o| o.2).sum();
+    let busiest_others = phase
+        .others
+        .iter()
+        .filter(|o| o.2 >= 1.0)
+        .take(6)
+        .map(|(name, n, p)| {
+            if *n > 1 {
+                format!("`{name}` ×{n} {p:.1} %")
+            } else {
+                format!("`{name}` {p:.1} %")
+            }
+        })
+        .collect::<Vec<_>>();
+    let _ = writeln!(
+        w,
+        "| for context: other processes in the window | {others_total:.1} % of one core in all{} |",
+        if busiest_others.is_empty() {
+            String::new()
+        } else {
+            format!("; busiest: {}", busiest_others.join(", "))
+        }
+    );
+    if relay_exited.is_some() || mock_exited.is_some() {
+        let _ = writeln!(
+            w,
+            "| **warning** | a child exited early: relay {relay_exited:?}, mock {mock_exited:?} |"
+        );
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Latency is the client's receive time (wall clock, µs, taken when the WebSocket message is \
+         read) minus the frame's `now_ms` (the mock's wall clock when it built the frame, before gzip \
+         and the write); both ends use the same machine's clock. `now_ms` is whole milliseconds \
+         (truncated), so every sample reads 0–1 ms high (0.5 ms on average); the relay − direct \
+         difference cancels that offset. Client-side samples include the clients' own scheduling on \
+         the shared cores. CPU is utime + stime from `/proc/PID/stat` ({ticks} ticks/s) over the \
+         window; memory is from `/proc/PID/status`.\n"
+    );
+    let _ = writeln!(
+        w,
+        "<details><summary>relay <code>/metrics</code> after the window (clients still connected)</summary>\n\n```text"
+    );
+    let metrics = phase.metrics.as_deref().unwrap_or("");
+    for line in metrics
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let _ = writeln!(w, "{line}");
+    }
+    let _ = writeln!(w, "```\n\n</details>\n");
+
+    println!("{md}");
+    if !args.no_write {
+        let path = args
+            .results
+            .clone()
+            .unwrap_or_else(|| root.join("bench").join("RESULTS.md"));
+        append(&path, &md)?;
+        log(&format!("appended to {}", path.display()));
+    }
+    Ok(())
+}
+
+fn append(path: &Path, section: &str) -> Result<(), String> {
+    use std::io::Write;
+    let fresh = !path.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut text = String::new();
+    if fresh {
+        text.push_str(
+            "# Benchmark results\n\nSections are appended by the benchmarks in `bench/` (newest last); \
+             see `bench/README.md` for how to run them.\n\n",
+        );
+    }
+    text.push_str(section);
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_numbers() {
+        let v: Vec<i64> = (1..=1000).collect();
+        assert_eq!(pct(&v, 50.0), 500);
+        assert_eq!(pct(&v, 99.0), 990);
+        assert_eq!(pct(&v, 100.0), 1000);
+        assert_eq!(pct(&[7], 0.0), 7);
+        assert_eq!(pct(&[], 50.0), 0);
+        assert_eq!(int(0), "0");
+        assert_eq!(int(999), "999");
+        assert_eq!(int(59_720_000), "59,720,000");
+        assert_eq!(ms(1_234), "1.23 ms");
+        assert_eq!(signed_ms(-500), "-0.50 ms");
+    }
+}

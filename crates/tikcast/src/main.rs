@@ -5,6 +5,7 @@
 //! `replay` and `record` (recordings, see docs/recording.md).
 
 mod fixture;
+mod http_head;
 mod mock;
 mod record;
 mod recording;

@@ -419,66 +419,7 @@ fn print_line(value: &serde_json::Value) {
 
 // ------------------------------------------------------------------------------ http
 
-/// Largest request head we read before deciding what the request is.
-const MAX_HEAD: usize = 16 * 1024;
-/// How long a client may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The parts of an HTTP request head that route it.
-#[derive(Debug)]
-struct Head {
-    len: usize,
-    method: String,
-    path: String,
-    query: String,
-    upgrade: bool,
-}
-
-/// Waits until the whole request head is in the socket buffer and parses it without
-/// consuming it, so the WebSocket handshake can still read it. `None`: the client sent
-/// no complete head in time (it is then just dropped).
-async fn peek_head(stream: &TcpStream) -> Option<Head> {
-    let mut buf = vec![0u8; MAX_HEAD];
-    let started = tokio::time::Instant::now();
-    loop {
-        let n = tokio::time::timeout_at(started + HEAD_TIMEOUT, stream.peek(&mut buf))
-            .await
-            .ok()?
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        if let Some(end) = buf[..n].windows(4).position(|w| w == b"\r\n\r\n") {
-            return parse_head(&buf[..end + 4]);
-        }
-        if n == buf.len() || started.elapsed() > HEAD_TIMEOUT {
-            return None;
-        }
-        // `peek` returns at once while any bytes are buffered; give the rest time to arrive.
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-fn parse_head(head: &[u8]) -> Option<Head> {
-    let text = std::str::from_utf8(head).ok()?;
-    let mut lines = text.split("\r\n");
-    let mut request = lines.next()?.split(' ');
-    let method = request.next()?.to_string();
-    let target = request.next()?;
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let upgrade = lines.any(|l| {
-        l.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("upgrade") && v.trim().eq_ignore_ascii_case("websocket")
-        })
-    });
-    Some(Head {
-        len: head.len(),
-        method,
-        path: path.to_string(),
-        query: query.to_string(),
-        upgrade,
-    })
-}
+use crate::http_head::{peek_head, Head};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -614,7 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn routes_and_heads() {
+    fn routes() {
         assert_eq!(
             route("/webcast/im/ws_proxy/ws_reuse_supplement/"),
             Route::Direct
@@ -622,13 +563,6 @@ mod tests {
         assert_eq!(route("/ws"), Route::Relay);
         assert_eq!(route("/stats"), Route::Stats);
         assert_eq!(route("/"), Route::NotFound);
-        let h = parse_head(b"GET /ws?uniqueId=a HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\n\r\n")
-            .unwrap();
-        assert_eq!(
-            (h.path.as_str(), h.query.as_str(), h.upgrade),
-            ("/ws", "uniqueId=a", true)
-        );
-        assert!(parse_head(b"\xff\r\n\r\n").is_none());
     }
 
     #[test]

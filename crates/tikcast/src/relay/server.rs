@@ -22,71 +22,7 @@ use super::metrics::{add, sub};
 use super::{normalize_handle, UpstreamKind};
 use crate::mock::Query;
 
-const MAX_HEAD: usize = 16 * 1024;
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub(crate) struct Head {
-    len: usize,
-    method: String,
-    path: String,
-    query: String,
-    upgrade: bool,
-    origin: Option<String>,
-    jwt_header: Option<String>,
-}
-
-async fn peek_head(stream: &TcpStream) -> Option<Head> {
-    let mut buf = vec![0u8; MAX_HEAD];
-    let started = tokio::time::Instant::now();
-    loop {
-        let n = tokio::time::timeout_at(started + HEAD_TIMEOUT, stream.peek(&mut buf))
-            .await
-            .ok()?
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        if let Some(end) = buf[..n].windows(4).position(|w| w == b"\r\n\r\n") {
-            return parse_head(&buf[..end + 4]);
-        }
-        if n == buf.len() {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-fn parse_head(head: &[u8]) -> Option<Head> {
-    let text = std::str::from_utf8(head).ok()?;
-    let mut lines = text.split("\r\n");
-    let mut request = lines.next()?.split(' ');
-    let method = request.next()?.to_string();
-    let target = request.next()?;
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut h = Head {
-        len: head.len(),
-        method,
-        path: path.to_string(),
-        query: query.to_string(),
-        upgrade: false,
-        origin: None,
-        jwt_header: None,
-    };
-    for l in lines {
-        let Some((k, v)) = l.split_once(':') else {
-            continue;
-        };
-        let (k, v) = (k.trim(), v.trim());
-        if k.eq_ignore_ascii_case("upgrade") && v.eq_ignore_ascii_case("websocket") {
-            h.upgrade = true;
-        } else if k.eq_ignore_ascii_case("origin") {
-            h.origin = Some(v.to_string());
-        } else if k.eq_ignore_ascii_case("x-jwt-key") {
-            h.jwt_header = Some(v.to_string());
-        }
-    }
-    Some(h)
-}
+use crate::http_head::{peek_head, Head};
 
 /// Per-IP and per-token connect rates (token buckets) and concurrent socket counts.
 #[derive(Default)]

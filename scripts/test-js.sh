@@ -6,7 +6,10 @@
 #   - the `npm pack` tarball imported by a plain page in headless Chromium, driven by
 #     playwright-core (tests/browser/), main thread and `worker: true`;
 #   - `wasm-bindgen-test` in headless Chromium (crates/tikcast-wasm/tests/browser.rs):
-#     decoding our encoder's frames, and real relay and TikTok-style sessions with drops.
+#     decoding our encoder's frames, and real relay and TikTok-style sessions with drops;
+#   - the overlay (www/) end to end in headless Chromium (tests/e2e/): `tikcast relay`
+#     replaying the demo session, a relay killed and restarted mid-session, `?replay=`,
+#     layouts from 320 px to full HD; screenshots in tests/artifacts/.
 # Builds the package first when js/dist is missing or older than its sources
 # (TIKCAST_REBUILD=1 forces it). Needs Chromium and chromedriver: CHROMIUM (default
 # /usr/bin/chromium) and CHROMEDRIVER (default: chromedriver on PATH).
@@ -130,5 +133,8 @@ if grep -q '^SKIPPED' "$out"; then
   echo "test-js: a wasm test skipped although the mocks were given" >&2
   exit 1
 fi
+
+step "overlay end to end in headless Chromium (playwright-core): node --test tests/e2e/"
+node --test --test-reporter=spec tests/e2e/
 
 step "all browser SDK layers passed"

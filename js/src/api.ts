@@ -7,6 +7,13 @@ export * from './events.generated.js';
 export { TikcastError } from './errors.js';
 export { init, type WasmSource } from './loader.js';
 export {
+  fetchAvailableGifts,
+  fetchRoomInfo,
+  type AvailableGift,
+  type RoomDetails,
+  type RelayHttpOptions,
+} from './relay-http.js';
+export {
   TikTokLiveConnection,
   WebcastEvent,
   ControlEvent,

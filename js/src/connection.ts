@@ -3,6 +3,7 @@ import { EVENT_NAMES } from './events.generated.js';
 import { TikcastError } from './errors.js';
 import { init, module } from './loader.js';
 import { fromRelayJson } from './relay-json.js';
+import { fetchAvailableGifts, fetchRoomInfo, type AvailableGift, type RoomDetails } from './relay-http.js';
 
 /** Names of the decoded events, in the spelling TikTok-Live-Connector v2 users know. */
 export const WebcastEvent = {
@@ -324,6 +325,30 @@ export class TikTokLiveConnection {
   pushFrame(bytes: Uint8Array): void {
     if (!this.#driver) throw new TikcastError('not_connected', 'pushFrame before connect(): call connect() first');
     this.#driver.pushFrame(bytes);
+  }
+
+  /**
+   * The relay's gift catalog (`GET /api/gifts` on the relay of the `relay` option, with
+   * its token): gift names and images by id. See the stand-alone `fetchAvailableGifts`.
+   */
+  async fetchAvailableGifts(): Promise<AvailableGift[]> {
+    const { url, jwt } = await this.#relayHttp('fetchAvailableGifts');
+    return fetchAvailableGifts(url, { jwt });
+  }
+
+  /** This creator's room as the relay knows it (`GET /api/rooms/NAME`), without a socket. */
+  async fetchRoomInfo(): Promise<RoomDetails> {
+    const { url, jwt } = await this.#relayHttp('fetchRoomInfo');
+    return fetchRoomInfo(url, this.uniqueId, { jwt });
+  }
+
+  async #relayHttp(what: string): Promise<{ url: string; jwt?: string }> {
+    const relay = this.options.relay;
+    if (!relay) {
+      throw new TikcastError('invalid_options', `${what}() asks the relay: it needs the relay transport (relay: { url })`);
+    }
+    const jwt = relay.jwt ?? (relay.getJwt ? await relay.getJwt() : undefined);
+    return { url: relay.url, jwt };
   }
 
   /** Counters from the session: connects, frames, messages, duplicates, skipped, ... */

@@ -35,9 +35,36 @@ process.on('exit', () => {
  * `--max-seconds 90` at the latest. Resolves once it listens.
  */
 export async function startMock(args = []) {
-  const child = spawn(TIKCAST_BIN, ['mock', '--listen', '127.0.0.1:0', '--max-seconds', '90', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const p = await startListening('mock', ['mock', '--listen', '127.0.0.1:0', '--max-seconds', '90', ...args]);
+  return {
+    ...p,
+    relayUrl: `ws://${p.addr}/ws`,
+    directUrl: `ws://${p.addr}/webcast/im/ws_proxy/ws_reuse_supplement/?room_id=${MOCK_ROOM_ID}&compress=gzip`,
+    /** GET /stats as an object. */
+    async stats() {
+      const r = await fetch(`http://${p.addr}/stats`);
+      return r.json();
+    },
+  };
+}
+
+/**
+ * Starts `tikcast relay` with `args` (give `--listen 127.0.0.1:0` or a fixed port and an
+ * `--upstream`); it exits by itself after `--max-seconds 120` at the latest. Resolves
+ * once it listens: `{ addr, url: 'ws://ADDR/ws', http: 'http://ADDR', log, stop, kill }`.
+ */
+export async function startRelay(args = []) {
+  const p = await startListening('relay', ['relay', '--max-seconds', '120', ...args]);
+  return { ...p, url: `ws://${p.addr}/ws`, http: `http://${p.addr}` };
+}
+
+/** The demo session recording and gift catalog (tests/fixtures). */
+export const DEMO_RECORDING = `${REPO}tests/fixtures/demo-session.tkrec`;
+export const DEMO_GIFTS = `${REPO}tests/fixtures/demo-gifts.json`;
+
+/** Spawns `tikcast ARGS` and resolves once its first stdout line says where it listens. */
+async function startListening(name, args) {
+  const child = spawn(TIKCAST_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   child.on('exit', () => running.delete(child));
   let stderr = '';
@@ -47,30 +74,26 @@ export async function startMock(args = []) {
   });
   const lines = createInterface({ input: child.stdout });
   const addr = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tikcast mock did not start in 10 s: ${stderr}`)), 10_000);
-    child.once('exit', (code) => reject(new Error(`tikcast mock exited ${code}: ${stderr}`)));
+    const timer = setTimeout(() => reject(new Error(`tikcast ${name} did not start in 10 s: ${stderr}`)), 10_000);
+    child.once('exit', (code) => reject(new Error(`tikcast ${name} exited ${code}: ${stderr}`)));
     lines.once('line', (line) => {
       clearTimeout(timer);
       resolve(JSON.parse(line).listening);
     });
   });
+  const stopWith = async (signal) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+  };
   return {
     addr,
-    relayUrl: `ws://${addr}/ws`,
-    directUrl: `ws://${addr}/webcast/im/ws_proxy/ws_reuse_supplement/?room_id=${MOCK_ROOM_ID}&compress=gzip`,
-    /** GET /stats as an object. */
-    async stats() {
-      const r = await fetch(`http://${addr}/stats`);
-      return r.json();
-    },
-    /** The mock's stderr log so far (for failure messages). */
+    /** The process's stderr log so far (for failure messages). */
     log: () => stderr,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopWith('SIGTERM'),
+    /** Ends it abruptly (no close frames), as a crash would. */
+    kill: () => stopWith('SIGKILL'),
   };
 }
 

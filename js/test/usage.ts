@@ -12,6 +12,8 @@ import {
   WebcastEvent,
   buildInfo,
   decodeFrame,
+  fetchAvailableGifts,
+  fetchRoomInfo,
   decodeMessage,
   init,
   version,
@@ -26,6 +28,8 @@ import {
   type TikTokLiveEventMap,
   type User,
   type WasmSource,
+  type AvailableGift,
+  type RoomDetails,
 } from 'tikcast';
 
 export async function usage(bytes: Uint8Array, getJwt: () => Promise<string>): Promise<void> {
@@ -178,4 +182,23 @@ export async function usage(bytes: Uint8Array, getJwt: () => Promise<string>): P
   void [v, info, names];
   // @ts-expect-error WebcastEvent is a constant map
   WebcastEvent.CHAT = 'other';
+
+  // The relay's HTTP helpers: typed results, TikcastError with `status`.
+  const gifts: AvailableGift[] = await fetchAvailableGifts('wss://relay.example/ws', { jwt: 'token' });
+  const giftId: string = gifts[0].id;
+  const room: RoomDetails = await fetchRoomInfo('wss://relay.example/ws', 'someone');
+  const roomId: string | null = room.roomId;
+  const viaConnection: AvailableGift[] = await live.fetchAvailableGifts();
+  const details: RoomDetails = await live.fetchRoomInfo();
+  try {
+    await fetchRoomInfo('https://relay.example', 'someone');
+  } catch (e) {
+    if (e instanceof TikcastError) {
+      const status: number | undefined = e.status;
+      void status;
+    }
+  }
+  void [giftId, roomId, viaConnection, details];
+  // @ts-expect-error fetchRoomInfo needs the uniqueId
+  await fetchRoomInfo('wss://relay.example/ws');
 }

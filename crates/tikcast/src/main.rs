@@ -1,9 +1,10 @@
 //! `tikcast`: the native command line. `decode` (frames, batches and single payloads to
 //! canonical event JSON), `watch` (a session over a real socket), `mock` (a local
-//! upstream with fault injection) and `demo-frame` (writes the bundled demo frame, built
-//! by our own encoder), `relay` (a self-hostable JWT relay with fan-out and recording),
+//! upstream with fault injection), `demo-frame` and `demo-recording` (write the bundled
+//! demo frame and the demo session recording, built by our own encoder), `relay` (a self-hostable JWT relay with fan-out and recording),
 //! `replay` and `record` (recordings, see docs/recording.md).
 
+mod demo_recording;
 mod fixture;
 mod http_head;
 mod mock;
@@ -66,6 +67,20 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Record a relay-style socket into a recording file (docs/recording.md).
     Record(record::RecordArgs),
+    /// Write the demo session recording (our own encoder, invented data) that the demo
+    /// relay replays: `tikcast demo-recording --script tests/fixtures/demo-session.jsonl
+    /// --gifts tests/fixtures/demo-gifts.json tests/fixtures/demo-session.tkrec`.
+    DemoRecording {
+        /// The session script (JSON lines, see crates/tikcast/src/demo_recording.rs).
+        #[arg(long)]
+        script: PathBuf,
+        /// The gift catalog (`[{id, name, diamondCount, imageUrl}]`, as the relay's --gifts).
+        #[arg(long)]
+        gifts: PathBuf,
+        /// Output file, or - for standard output.
+        #[arg(default_value = "-")]
+        output: String,
+    },
     /// Write the bundled demo push frame (made by our own encoder, no real user data).
     DemoFrame {
         /// Output file, or - for standard output.
@@ -97,6 +112,11 @@ fn main() -> ExitCode {
         Command::Relay(args) => relay::run(*args),
         Command::Replay(args) => replay::run(args),
         Command::Record(args) => record::run(args),
+        Command::DemoRecording {
+            script,
+            gifts,
+            output,
+        } => demo_recording::build(&script, &gifts).and_then(|b| write_output(&output, &b)),
         Command::DemoFrame { output } => write_output(&output, &fixture::demo_frame()),
     };
     match result {

@@ -44,6 +44,56 @@ fn bundled_demo_frame_is_current() {
 }
 
 #[test]
+fn demo_session_recording_is_current() {
+    let fixtures = repo().join("tests/fixtures");
+    let out = tikcast()
+        .arg("demo-recording")
+        .arg("--script")
+        .arg(fixtures.join("demo-session.jsonl"))
+        .arg("--gifts")
+        .arg(fixtures.join("demo-gifts.json"))
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed = std::fs::read(fixtures.join("demo-session.tkrec")).unwrap();
+    assert!(
+        out.stdout == committed,
+        "tests/fixtures/demo-session.tkrec is stale: run `cargo run -p tikcast -- demo-recording --script tests/fixtures/demo-session.jsonl --gifts tests/fixtures/demo-gifts.json tests/fixtures/demo-session.tkrec`"
+    );
+}
+
+#[test]
+fn replays_the_demo_session() {
+    let out = tikcast()
+        .arg("replay")
+        .arg(repo().join("tests/fixtures/demo-session.tkrec"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev = lines(&out);
+    let count = |t: &str| ev.iter().filter(|e| e["type"] == t).count();
+    assert!(count("chat") >= 30 && count("like") >= 20 && count("member") >= 10);
+    assert!(count("linkMicBattle") == 2 && count("linkMicArmies") >= 5);
+    assert!(count("follow") >= 1 && count("share") >= 1 && count("subscribe") == 1);
+    assert!(ev
+        .iter()
+        .any(|e| e["type"] == "chat" && e["comment"] == "<img src=x onerror=alert(1)>"));
+    assert!(ev.iter().any(|e| e["type"] == "gift"
+        && e["repeatEnd"] == true
+        && e["repeatCount"].as_i64() > Some(10)));
+    assert_eq!(ev.last().unwrap()["type"], "streamEnd");
+}
+
+#[test]
 fn decodes_the_demo_frame() {
     let out = tikcast()
         .args(["decode", "--frame-info"])

@@ -443,7 +443,9 @@ export class TikTokLiveConnection {
         this.#streamEndSeen = true;
         break;
       case 'error':
-        s = { ...s, error: new TikcastError(s.code === 'protobuf' || s.code === 'gzip' ? 'decode_failed' : s.code, s.message, { detail: s.code }) };
+        // The session reports only frames it could not decode; `detail` says why
+        // (protobuf, gzip, inflated_too_large, too_large, unsupported_compression).
+        s = { ...s, error: new TikcastError('decode_failed', s.message, { detail: s.code }) };
         break;
       case 'stopped': {
         this.#state = 'stopped';

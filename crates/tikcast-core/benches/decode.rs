@@ -1,0 +1,156 @@
+//! Native decode throughput on the benchmark workload, the upper bound the wasm build is
+//! measured against in `bench/` (`npm run bench` runs it and folds it into
+//! `bench/RESULTS.md`).
+//!
+//! ```sh
+//! python3 ../shared/bench/make_frames.py ../shared/corpus bench/data/frames.bin 2000 1
+//! TIKCAST_BENCH_FRAMES=bench/data/frames.bin cargo bench -p tikcast-core --bench decode
+//! ```
+//!
+//! Inflate is the floor every decoder shares, so it is measured on its own with both
+//! inflaters: ours (`miniz_oxide`, what `decode_frame` uses) and `zlib-rs` (through
+//! flate2's `zlib-rs` backend).
+
+use std::io::Read;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tikcast_core::session::{Mode, Output, Session, SessionConfig};
+use tikcast_core::{decode_frame, decode_frame_filtered, DecodeOptions};
+
+/// Frames per iteration: enough for a stable figure, few enough for 10 samples in seconds.
+const FRAMES: usize = 200;
+
+fn load() -> Option<Vec<Vec<u8>>> {
+    let path = std::env::var("TIKCAST_BENCH_FRAMES").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/data/frames.bin").to_string()
+    });
+    let Ok(data) = std::fs::read(&path) else {
+        eprintln!("SKIPPED: no workload at {path} (set TIKCAST_BENCH_FRAMES; see bench/README.md)");
+        return None;
+    };
+    let mut frames = Vec::new();
+    let mut rest = data.as_slice();
+    while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+        let len = u32::from_le_bytes(*len) as usize;
+        let (frame, tail) = tail.split_at(len.min(tail.len()));
+        frames.push(frame.to_vec());
+        rest = tail;
+    }
+    frames.truncate(FRAMES);
+    Some(frames)
+}
+
+/// The gzip payload (field 8) of a push frame.
+fn payload(frame: &[u8]) -> &[u8] {
+    use prost::Message;
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Payload {
+        #[prost(bytes = "vec", tag = "8")]
+        payload: Vec<u8>,
+    }
+    let p = Payload::decode(frame).expect("workload frames decode");
+    let at = frame
+        .windows(p.payload.len().min(16))
+        .position(|w| w == &p.payload[..w.len()])
+        .expect("payload is inside the frame");
+    &frame[at..at + p.payload.len()]
+}
+
+fn session(filter: bool) -> (Session, tikcast_core::ConnId) {
+    let mut s = Session::new(SessionConfig {
+        mode: Mode::Relay,
+        ..Default::default()
+    });
+    if filter {
+        s.set_wanted_events(Some(["chat", "gift"]));
+    }
+    s.start(0);
+    let conn = s
+        .poll_outputs()
+        .iter()
+        .find_map(|o| match o {
+            Output::Connect { conn, .. } => Some(*conn),
+            _ => None,
+        })
+        .expect("the session asks to connect");
+    s.on_open(0, conn);
+    (s, conn)
+}
+
+fn benches(c: &mut Criterion) {
+    let Some(frames) = load() else { return };
+    let mut g = c.benchmark_group("workload");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Elements(frames.len() as u64));
+    g.bench_function("decode_frame full", |b| {
+        b.iter(|| {
+            frames
+                .iter()
+                .map(|f| decode_frame(f).map(|d| d.events.len()).unwrap_or(0))
+                .sum::<usize>()
+        })
+    });
+    let opts = DecodeOptions::default();
+    g.bench_function("decode_frame chat+gift", |b| {
+        b.iter(|| {
+            frames
+                .iter()
+                .map(|f| {
+                    decode_frame_filtered(f, &opts, |_, m| {
+                        m == "WebcastChatMessage" || m == "WebcastGiftMessage"
+                    })
+                    .map(|d| d.events.len())
+                    .unwrap_or(0)
+                })
+                .sum::<usize>()
+        })
+    });
+    for (name, filter) in [("session full", false), ("session chat+gift", true)] {
+        g.bench_function(name, |b| {
+            b.iter_with_setup(
+                || session(filter),
+                |(mut s, conn)| {
+                    let mut n = 0;
+                    for (i, f) in frames.iter().enumerate() {
+                        s.on_frame(i as u64, conn, f);
+                        while let Some(o) = s.poll_output() {
+                            if let Output::Events(e) = o {
+                                n += e.len();
+                            }
+                        }
+                    }
+                    n
+                },
+            )
+        });
+    }
+    let payloads: Vec<&[u8]> = frames.iter().map(|f| payload(f)).collect();
+    g.bench_function("gunzip miniz_oxide (ours)", |b| {
+        b.iter(|| {
+            payloads
+                .iter()
+                .map(|p| tikcast_core::gzip::gunzip(p, 8 << 20).map_or(0, |v| v.len()))
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("gunzip zlib-rs (flate2)", |b| {
+        b.iter(|| {
+            payloads
+                .iter()
+                .map(|p| {
+                    let mut out = Vec::with_capacity(p.len() * 8);
+                    flate2::read::GzDecoder::new(*p)
+                        .read_to_end(&mut out)
+                        .map_or(0, |_| out.len())
+                })
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(decode, benches);
+criterion_main!(decode);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `npm run bench`: tikcast against the JavaScript decoders on identical frames (bench/),
+# appending a section to bench/RESULTS.md. Not part of `npm test`.
+#   npm run bench                 # build js/dist, then everything (about 10 minutes)
+#   npm run bench -- --no-build   # use the js/dist that is there
+#   npm run bench -- --quick      # fewer rounds and messages (tries the harness)
+#   npm run bench -- --no-write   # print the section only
+# Reads the real captures from $TIKCAST_CORPUS (default ../shared/corpus) and says
+# SKIPPED when they are absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=1
+args=()
+for a in "$@"; do
+  case "$a" in
+    --no-build) build=0 ;;
+    *) args+=("$a") ;;
+  esac
+done
+corpus="${TIKCAST_CORPUS:-../shared/corpus}"
+if ! ls "$corpus"/*.json >/dev/null 2>&1; then
+  echo "SKIPPED: no corpus at $corpus (set TIKCAST_CORPUS to the directory of real captures); nothing measured" >&2
+  exit 0
+fi
+if [ "$build" = 1 ] || [ ! -f js/dist/wasm/tikcast_wasm_bg.wasm ]; then
+  npm run --silent build
+fi
+if [ ! -d bench/node_modules ]; then
+  (cd bench && npm install --no-audit --no-fund)
+fi
+# The workload (run.mjs makes the variants too; criterion needs the main file first).
+mkdir -p bench/data
+[ -f bench/data/frames.bin ] || python3 ../shared/bench/make_frames.py "$corpus" bench/data/frames.bin 2000 1
+# Diagnostic wasm build of the core without JS objects (bench/wasm-probe), two profiles.
+(cd bench/wasm-probe && cargo build -q --release --target wasm32-unknown-unknown --target-dir ../../target/wasm-probe \
+  && cargo build -q --profile size --target wasm32-unknown-unknown --target-dir ../../target/wasm-probe)
+# Native upper bound (criterion), read back by run.mjs from target/criterion.
+echo "[bench] native criterion (load $(uptime | sed 's/.*load average: //'))" >&2
+TIKCAST_BENCH_FRAMES="$PWD/bench/data/frames.bin" cargo bench -q -p tikcast-core --bench decode >&2
+TIKCAST_CORPUS="$corpus" node bench/run.mjs "${args[@]+"${args[@]}"}"

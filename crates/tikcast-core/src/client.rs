@@ -87,17 +87,29 @@ pub fn with_query(url: &str, params: &[(&str, &str)]) -> String {
         out.push(sep);
         out.push_str(k);
         out.push('=');
-        for b in v.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                out.push(char::from(b));
-            } else {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 15)]));
-            }
-        }
+        percent_encode_into(v, &mut out);
         sep = '&';
     }
     out
+}
+
+/// Appends `value` percent-encoded for a URL query value or path segment (RFC 3986
+/// unreserved characters stay as they are).
+///
+/// ```
+/// let mut s = String::new();
+/// tikcast_core::client::percent_encode_into("a/b é", &mut s);
+/// assert_eq!(s, "a%2Fb%20%C3%A9");
+/// ```
+pub fn percent_encode_into(value: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
 }

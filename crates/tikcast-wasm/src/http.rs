@@ -42,13 +42,7 @@ pub fn api_url(relay_url: &str, rest: &str) -> Result<String, String> {
 /// Percent-encodes a path segment (RFC 3986 unreserved characters stay).
 fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    tikcast_core::client::percent_encode_into(s, &mut out);
     out
 }
 

@@ -2,10 +2,6 @@
 //! our own schema types, so the demo and the golden tests need no captured user data.
 //! `tests/fixtures/demo-frame.bin` is this function's output (a test keeps it in sync).
 
-use std::io::Write;
-
-use flate2::write::GzEncoder;
-use flate2::{Compression, GzBuilder};
 use prost::Message;
 use tikcast_core::pb;
 
@@ -296,12 +292,18 @@ pub fn demo_batch() -> pb::FetchResult {
 
 /// Gzips like TikTok's push server does (mtime 0, OS unknown), deterministically.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc: GzEncoder<Vec<u8>> = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(Vec::new(), Compression::default());
-    enc.write_all(bytes).expect("writing to a Vec cannot fail");
-    enc.finish().expect("writing to a Vec cannot fail")
+    // One gzip member (RFC 1952) around miniz_oxide's deflate, written here rather than
+    // through flate2: flate2's output depends on which backend feature unification picks
+    // (a dev-dependency enabling zlib-rs changes it), and the committed fixtures must be
+    // byte-identical whatever else is in the build.
+    let mut out = Vec::with_capacity(bytes.len() / 4 + 32);
+    // Magic, deflate, no flags, mtime 0, no extra flags, OS unknown (255).
+    out.extend_from_slice(&[0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
+    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(bytes, 6));
+    out.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
+    // ISIZE: the input length modulo 2^32, as RFC 1952 defines it.
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out
 }
 
 /// The demo push frame: `msg` type, `compress_type: gzip` header, gzipped demo batch.

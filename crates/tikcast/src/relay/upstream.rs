@@ -694,6 +694,12 @@ impl Recorder {
     }
 }
 
+/// How a room's upstream begins: a session to drive over sockets, or already over.
+enum Start {
+    Drive(Dialer, Box<Session>),
+    Done(Option<(u16, String)>),
+}
+
 /// Starts the upstream of a new room.
 pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
     tokio::spawn(async move {
@@ -711,9 +717,10 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
         let label = format!("room {}", room.unique_id);
         let metrics = Arc::clone(&hub.metrics);
         let on_connect = move || add(&metrics.upstream_connects, 1);
-        let ended = match &settings.upstream {
+        // Either a session to drive (one call below for every socket upstream) or an end.
+        let start = match &settings.upstream {
             UpstreamKind::Relay { url, jwt_secret } => {
-                let mut dialer = Dialer::Url {
+                let dialer = Dialer::Url {
                     url: url.clone(),
                     unique_id: Some(room.unique_id.clone()),
                     credential: match jwt_secret {
@@ -729,19 +736,7 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                     settings.upstream_liveness_ms,
                 ));
                 eprintln!("relay: {label}: opening upstream (mock)");
-                match drive(
-                    session,
-                    &mut dialer,
-                    &mut sink,
-                    room.stopped(),
-                    &on_connect,
-                    &label,
-                )
-                .await
-                {
-                    Ended::GaveUp(g, _) => Some(close_for(&g)),
-                    Ended::Stopped(_) => None,
-                }
+                Start::Drive(dialer, Box::new(session))
             }
             UpstreamKind::Tiktok { signer } => {
                 eprintln!(
@@ -753,18 +748,18 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                     _ = room.stopped() => None,
                 };
                 match first {
-                    None => None,
+                    None => Start::Done(None),
                     Some(Err((code, reason))) => {
                         eprintln!("relay: {label}: {reason}");
-                        Some(if code == 4404 {
+                        Start::Done(Some(if code == 4404 {
                             (4404, "not live".to_string())
                         } else {
                             (4500, "upstream failed: sign server".to_string())
-                        })
+                        }))
                     }
                     Some(Ok(signed)) => {
                         let room_id = signed.room_id;
-                        let mut dialer = Dialer::Tiktok {
+                        let dialer = Dialer::Tiktok {
                             signer: signer.clone(),
                             unique_id: room.unique_id.clone(),
                             first: Some(signed),
@@ -774,19 +769,7 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                             room_id,
                             settings.upstream_liveness_ms,
                         ));
-                        match drive(
-                            session,
-                            &mut dialer,
-                            &mut sink,
-                            room.stopped(),
-                            &on_connect,
-                            &label,
-                        )
-                        .await
-                        {
-                            Ended::GaveUp(g, _) => Some(close_for(&g)),
-                            Ended::Stopped(_) => None,
-                        }
+                        Start::Drive(dialer, Box::new(session))
                     }
                 }
             }
@@ -796,8 +779,18 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                 looped,
             } => {
                 add(&hub.metrics.upstream_connects, 1);
-                replay(&mut sink, file, *speed, *looped, room.stopped()).await
+                Start::Done(replay(&mut sink, file, *speed, *looped, room.stopped()).await)
             }
+        };
+        let ended = match start {
+            Start::Drive(mut dialer, session) => {
+                let stop = room.stopped();
+                match drive(*session, &mut dialer, &mut sink, stop, &on_connect, &label).await {
+                    Ended::GaveUp(g, _) => Some(close_for(&g)),
+                    Ended::Stopped(_) => None,
+                }
+            }
+            Start::Done(ended) => ended,
         };
         sink.recorder.finish();
         if let Some((code, reason)) = ended {

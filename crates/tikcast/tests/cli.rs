@@ -1,5 +1,7 @@
 //! `tikcast decode` end to end, as a user runs it.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -160,21 +162,12 @@ fn decodes_base64_payload_from_stdin_with_method() {
 
 #[test]
 fn decodes_every_corpus_method_through_the_cli() {
-    let dir = std::env::var_os("TIKCAST_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/corpus"));
-    if !dir.join("more/signer/batch.pb").is_file() {
-        assert!(
-            std::env::var("TIKCAST_REQUIRE_CORPUS").as_deref() != Ok("1"),
-            "corpus not found at {}",
-            dir.display()
-        );
-        eprintln!(
-            "SKIPPED: corpus not found at {}; set TIKCAST_CORPUS",
-            dir.display()
-        );
+    let Some(dir) = common::corpus(
+        "more/signer/batch.pb",
+        "decodes_every_corpus_method_through_the_cli",
+    ) else {
         return;
-    }
+    };
     let out = tikcast()
         .args(["decode", "--batch"])
         .arg(dir.join("more/signer/batch.pb"))

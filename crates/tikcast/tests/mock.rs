@@ -2,6 +2,8 @@
 //! WebSocket client that speaks the protocol by hand (enter-room, heartbeats, acks).
 //! Set `TIKCAST_MOCK_TEST_LOG=1` to see the server's stderr.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -957,23 +959,9 @@ fn decode_cli(args: &[&str], input: &[u8]) -> Vec<Value> {
 
 #[tokio::test]
 async fn corpus_samples_get_mock_msg_ids() {
-    let dir = std::env::var_os("TIKCAST_CORPUS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    if !dir.join("log.json").exists() {
-        assert!(
-            std::env::var("TIKCAST_REQUIRE_CORPUS").as_deref() != Ok("1"),
-            "corpus not found at {}",
-            dir.display()
-        );
-        eprintln!(
-            "SKIPPED corpus_samples_get_mock_msg_ids: no corpus at {}",
-            dir.display()
-        );
+    let Some(dir) = common::corpus("log.json", "corpus_samples_get_mock_msg_ids") else {
         return;
-    }
+    };
     let mock = Mock::start(&[
         "--corpus",
         dir.to_str().unwrap(),

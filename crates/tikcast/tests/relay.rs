@@ -4,6 +4,8 @@
 //! replayed byte for byte (and up to a tear), and the HTTP helpers.
 //! Every child process is killed on drop and has its own `--max-seconds`.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -559,25 +561,13 @@ async fn tiktok_upstream_drives_a_direct_session_through_the_sign_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_helpers_cors_health_and_metrics() {
     let mock = Proc::mock(&["--messages", "10", "--rate", "100"]);
-    let corpus = std::env::var_os("TIKCAST_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/corpus"
-            ))
-        });
-    let gifts = corpus.join("more/gifts/gift-list-2024-01.json");
+    const GIFTS: &str = "more/gifts/gift-list-2024-01.json";
+    let gifts = common::corpus(GIFTS, "the /api/gifts catalog check").map(|d| d.join(GIFTS));
     let mut args = vec!["--allow-origin", "https://overlay.example"];
-    let gifts_arg = gifts.display().to_string();
-    let have_gifts = gifts.exists();
-    if have_gifts {
-        args.extend(["--gifts", gifts_arg.as_str()]);
-    } else {
-        eprintln!(
-            "SKIPPED: /api/gifts catalog check, {} not found (set TIKCAST_CORPUS)",
-            gifts.display()
-        );
+    let gifts_arg = gifts.as_ref().map(|g| g.display().to_string());
+    let have_gifts = gifts_arg.is_some();
+    if let Some(g) = &gifts_arg {
+        args.extend(["--gifts", g.as_str()]);
     }
     let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &args);
     let (status, _, body) = relay.get("/healthz", &[]);

@@ -1,6 +1,8 @@
 //! End to end, native: `tikcast watch` (a Session over a real socket) against
 //! `tikcast mock` with faults: dropped connections, duplicates, a stall, bad credentials.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -336,23 +338,12 @@ fn offline_creator_with_stop_when_offline_exits_cleanly() {
 
 #[test]
 fn real_captures_pass_through_mock_and_session_exactly_once() {
-    let dir = std::env::var_os("TIKCAST_CORPUS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    if !dir.join("log.json").exists() {
-        assert!(
-            std::env::var("TIKCAST_REQUIRE_CORPUS").as_deref() != Ok("1"),
-            "corpus not found at {}",
-            dir.display()
-        );
-        eprintln!(
-            "SKIPPED real_captures_pass_through_mock_and_session_exactly_once: no corpus at {}; set TIKCAST_CORPUS",
-            dir.display()
-        );
+    let Some(dir) = common::corpus(
+        "log.json",
+        "real_captures_pass_through_mock_and_session_exactly_once",
+    ) else {
         return;
-    }
+    };
     let mock = Mock::start(&[
         "--corpus",
         dir.to_str().unwrap(),

@@ -418,11 +418,8 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
                         }
                     }
                     Output::Events(events) => {
-                        for e in &events {
-                            if let Ok(v) = js::event(e) {
-                                batch.push(&v);
-                            }
-                        }
+                        // Cannot fail short of a bug in tape.js; the batch still goes out.
+                        let _ = js::events_into(&events, &batch);
                     }
                     Output::RoomInfo(text) => {
                         let o = js::object();

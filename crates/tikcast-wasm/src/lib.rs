@@ -30,6 +30,7 @@ mod connection;
 pub mod error;
 pub mod http;
 mod js;
+pub mod tape;
 
 use wasm_bindgen::prelude::*;
 

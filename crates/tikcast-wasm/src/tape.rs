@@ -1,0 +1,606 @@
+//! Event objects built in one pass with one boundary crossing per batch.
+//!
+//! Converting an event with `serde-wasm-bindgen` costs one call from wasm into JS per
+//! field and one `TextDecoder` call per string: about 30 fields and 20 strings per event,
+//! so most of the time of a decoded frame went into those crossings. Instead, every
+//! event of a batch is serialized (the same `serde::Serialize` model, so the objects are
+//! the ones `JSON.parse` of the canonical event JSON gives) into a flat *tape* in wasm
+//! memory, and one JS function (`tape.js`) walks the tape and builds the objects.
+//!
+//! The tape is four arrays:
+//! - `ops` (u32): values in prefix order. A value is one of the `OP_*` codes below with
+//!   its operands; inside an object every value is preceded by its key's index.
+//! - `nums` (f64): numbers that are not small non-negative integers (`OP_NUM index`).
+//! - `text`: the UTF-8 of every string. Each event has its own slice of it (`events`),
+//!   decoded once, and its strings are UTF-16 ranges of that decoded text. A string kept
+//!   by the application therefore keeps at most its own event's text alive, never the
+//!   batch's.
+//! - `events` (u32): per event, its first op and the byte range of its text.
+//!
+//! Object keys (field names) are interned per batch: `keys` holds UTF-16 ranges into a
+//! separate key text, and JS creates each key string once per batch.
+
+use std::collections::HashMap;
+use std::fmt::{self, Write as _};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde::ser::{self, Serialize};
+
+// Opcodes. Object keys are indices below `OP_END`, so every value in key position that
+// is not `OP_END` is a key.
+pub const OP_END: u32 = 0xFFFF_FFF0;
+pub const OP_NULL: u32 = 0xFFFF_FFF1;
+pub const OP_FALSE: u32 = 0xFFFF_FFF2;
+pub const OP_TRUE: u32 = 0xFFFF_FFF3;
+/// `OP_STR start end`: UTF-16 range in the event's text.
+pub const OP_STR: u32 = 0xFFFF_FFF4;
+/// `OP_NUM index`: `nums[index]`.
+pub const OP_NUM: u32 = 0xFFFF_FFF5;
+/// `OP_INT value`: a non-negative integer below 2^32.
+pub const OP_INT: u32 = 0xFFFF_FFF6;
+/// `OP_OBJ (key value)* OP_END`.
+pub const OP_OBJ: u32 = 0xFFFF_FFF7;
+/// `OP_ARR value* OP_END`.
+pub const OP_ARR: u32 = 0xFFFF_FFF8;
+/// The empty string.
+pub const OP_EMPTY: u32 = 0xFFFF_FFF9;
+
+/// Stops a batch from growing without bound: key indices must stay below the opcodes.
+const MAX_KEYS: usize = 0xFFFF_0000;
+
+/// FNV-1a: field names are short, and the default SipHash costs more than the lookup.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A batch of events being written. Reused from batch to batch (`clear` keeps capacity).
+#[derive(Default)]
+pub struct Tape {
+    pub ops: Vec<u32>,
+    pub nums: Vec<f64>,
+    pub text: String,
+    pub events: Vec<u32>,
+    pub key_text: String,
+    pub keys: Vec<u32>,
+    key_index: HashMap<Box<str>, u32, BuildHasherDefault<Fnv>>,
+    key_units: u32,
+    /// Start of the current event's text (bytes) and its length so far in UTF-16 units.
+    event_start: usize,
+    units: u32,
+}
+
+/// Why an event could not be written (then it is left out of the batch).
+#[derive(Debug)]
+pub struct TapeError(String);
+
+impl fmt::Display for TapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TapeError {}
+
+impl ser::Error for TapeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        TapeError(msg.to_string())
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, TapeError>;
+
+impl Tape {
+    pub fn clear(&mut self) {
+        self.ops.clear();
+        self.nums.clear();
+        self.text.clear();
+        self.events.clear();
+        self.key_text.clear();
+        self.keys.clear();
+        self.key_index.clear();
+        self.key_units = 0;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Bytes held by the buffers (to give a huge batch's memory back).
+    pub fn capacity_bytes(&self) -> usize {
+        self.ops.capacity() * 4
+            + self.nums.capacity() * 8
+            + self.text.capacity()
+            + self.events.capacity() * 4
+            + self.key_text.capacity()
+            + self.keys.capacity() * 4
+    }
+
+    /// Appends one value (an event) as the batch's next entry. On error the tape is left
+    /// as it was before the call.
+    pub fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        let (ops, nums, text) = (self.ops.len(), self.nums.len(), self.text.len());
+        self.event_start = text;
+        self.units = 0;
+        let outcome = value.serialize(&mut *self);
+        if outcome.is_err() {
+            self.ops.truncate(ops);
+            self.nums.truncate(nums);
+            self.text.truncate(text);
+            return outcome;
+        }
+        self.events
+            .extend([ops as u32, text as u32, self.text.len() as u32]);
+        Ok(())
+    }
+
+    fn key(&mut self, name: &str) -> Result<u32> {
+        if let Some(&k) = self.key_index.get(name) {
+            return Ok(k);
+        }
+        let k = self.key_index.len();
+        if k >= MAX_KEYS {
+            return Err(TapeError("too many distinct keys in one batch".into()));
+        }
+        let start = self.key_units;
+        self.key_text.push_str(name);
+        self.key_units += utf16_len(name);
+        self.keys.extend([start, self.key_units]);
+        self.key_index.insert(name.into(), k as u32);
+        Ok(k as u32)
+    }
+
+    fn string(&mut self, s: &str) {
+        if s.is_empty() {
+            self.ops.push(OP_EMPTY);
+            return;
+        }
+        let start = self.units;
+        self.text.push_str(s);
+        self.units += utf16_len(s);
+        self.ops.extend([OP_STR, start, self.units]);
+    }
+
+    fn number(&mut self, v: f64) {
+        if (0.0..4_294_967_296.0).contains(&v) && v.fract() == 0.0 {
+            self.ops.extend([OP_INT, v as u32]);
+        } else {
+            self.ops.extend([OP_NUM, self.nums.len() as u32]);
+            self.nums.push(v);
+        }
+    }
+}
+
+fn utf16_len(s: &str) -> u32 {
+    if s.is_ascii() {
+        s.len() as u32
+    } else {
+        s.chars().map(|c| c.len_utf16() as u32).sum()
+    }
+}
+
+/// Writes `Display` output straight into the event's text (no temporary `String`).
+struct TextSink<'a>(&'a mut Tape);
+
+impl fmt::Write for TextSink<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.text.push_str(s);
+        self.0.units += utf16_len(s);
+        Ok(())
+    }
+}
+
+impl<'a> ser::Serializer for &'a mut Tape {
+    type Ok = ();
+    type Error = TapeError;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
+
+    fn serialize_bool(self, v: bool) -> Result {
+        self.ops.push(if v { OP_TRUE } else { OP_FALSE });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result {
+        self.number(f64::from(v));
+        Ok(())
+    }
+    fn serialize_i16(self, v: i16) -> Result {
+        self.number(f64::from(v));
+        Ok(())
+    }
+    fn serialize_i32(self, v: i32) -> Result {
+        self.number(f64::from(v));
+        Ok(())
+    }
+    fn serialize_i64(self, v: i64) -> Result {
+        // Ids are written as strings by the model; other 64-bit values are counts and
+        // times, well inside a JS number's exact range.
+        self.number(v as f64);
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result {
+        self.ops.extend([OP_INT, u32::from(v)]);
+        Ok(())
+    }
+    fn serialize_u16(self, v: u16) -> Result {
+        self.ops.extend([OP_INT, u32::from(v)]);
+        Ok(())
+    }
+    fn serialize_u32(self, v: u32) -> Result {
+        self.ops.extend([OP_INT, v]);
+        Ok(())
+    }
+    fn serialize_u64(self, v: u64) -> Result {
+        match u32::try_from(v) {
+            Ok(v) => self.ops.extend([OP_INT, v]),
+            Err(_) => self.number(v as f64),
+        }
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result {
+        self.ops.extend([OP_NUM, self.nums.len() as u32]);
+        self.nums.push(f64::from(v));
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result {
+        self.ops.extend([OP_NUM, self.nums.len() as u32]);
+        self.nums.push(v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result {
+        self.string(v.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result {
+        self.string(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result {
+        self.ops.push(OP_ARR);
+        for &b in v {
+            self.ops.extend([OP_INT, u32::from(b)]);
+        }
+        self.ops.push(OP_END);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result {
+        self.ops.push(OP_NULL);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result {
+        self.ops.push(OP_NULL);
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, _name: &'static str, _i: u32, variant: &'static str) -> Result {
+        self.string(variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _i: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result {
+        let k = self.key(variant)?;
+        self.ops.extend([OP_OBJ, k]);
+        value.serialize(&mut *self)?;
+        self.ops.push(OP_END);
+        Ok(())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a>> {
+        self.ops.push(OP_ARR);
+        Ok(Compound {
+            tape: self,
+            wrapped: false,
+        })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a>> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _i: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a>> {
+        let k = self.key(variant)?;
+        self.ops.extend([OP_OBJ, k, OP_ARR]);
+        Ok(Compound {
+            tape: self,
+            wrapped: true,
+        })
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a>> {
+        self.ops.push(OP_OBJ);
+        Ok(Compound {
+            tape: self,
+            wrapped: false,
+        })
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'a>> {
+        self.serialize_map(None)
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _i: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a>> {
+        let k = self.key(variant)?;
+        self.ops.extend([OP_OBJ, k, OP_OBJ]);
+        Ok(Compound {
+            tape: self,
+            wrapped: true,
+        })
+    }
+    fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result {
+        let (start, len) = (self.units, self.text.len());
+        // Writing into a String cannot fail unless `Display` itself reports an error.
+        write!(TextSink(self), "{value}").map_err(|_| TapeError("display failed".into()))?;
+        if self.text.len() == len {
+            self.ops.push(OP_EMPTY);
+        } else {
+            self.ops.extend([OP_STR, start, self.units]);
+        }
+        Ok(())
+    }
+}
+
+/// An array or object being written; `wrapped` closes the extra `{variant: …}` object.
+pub struct Compound<'a> {
+    tape: &'a mut Tape,
+    wrapped: bool,
+}
+
+impl Compound<'_> {
+    fn end(self) -> Result {
+        self.tape.ops.push(OP_END);
+        if self.wrapped {
+            self.tape.ops.push(OP_END);
+        }
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        value.serialize(&mut *self.tape)
+    }
+    fn end(self) -> Result {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        value.serialize(&mut *self.tape)
+    }
+    fn end(self) -> Result {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        value.serialize(&mut *self.tape)
+    }
+    fn end(self) -> Result {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        value.serialize(&mut *self.tape)
+    }
+    fn end(self) -> Result {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result {
+        let k = key.serialize(KeyName(&mut *self.tape))?;
+        self.tape.ops.push(k);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        value.serialize(&mut *self.tape)
+    }
+    fn end(self) -> Result {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
+        let k = self.tape.key(key)?;
+        self.tape.ops.push(k);
+        value.serialize(&mut *self.tape)
+    }
+    fn end(self) -> Result {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_> {
+    type Ok = ();
+    type Error = TapeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
+        let k = self.tape.key(key)?;
+        self.tape.ops.push(k);
+        value.serialize(&mut *self.tape)
+    }
+    fn end(self) -> Result {
+        Compound::end(self)
+    }
+}
+
+/// Map keys: strings (flattened struct fields arrive here), or integers and booleans
+/// written as JSON would write them. Gives the key's index.
+struct KeyName<'a>(&'a mut Tape);
+
+fn bad_key<T>() -> Result<T> {
+    Err(TapeError("a map key must be a string or an integer".into()))
+}
+
+macro_rules! display_keys {
+    ($($f:ident: $t:ty),*) => {
+        $(fn $f(self, v: $t) -> Result<u32> {
+            self.0.key(&v.to_string())
+        })*
+    };
+}
+
+impl ser::Serializer for KeyName<'_> {
+    type Ok = u32;
+    type Error = TapeError;
+    type SerializeSeq = ser::Impossible<u32, TapeError>;
+    type SerializeTuple = ser::Impossible<u32, TapeError>;
+    type SerializeTupleStruct = ser::Impossible<u32, TapeError>;
+    type SerializeTupleVariant = ser::Impossible<u32, TapeError>;
+    type SerializeMap = ser::Impossible<u32, TapeError>;
+    type SerializeStruct = ser::Impossible<u32, TapeError>;
+    type SerializeStructVariant = ser::Impossible<u32, TapeError>;
+
+    display_keys!(serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+        serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_char: char);
+
+    fn serialize_str(self, v: &str) -> Result<u32> {
+        self.0.key(v)
+    }
+    fn serialize_f32(self, _v: f32) -> Result<u32> {
+        bad_key()
+    }
+    fn serialize_f64(self, _v: f64) -> Result<u32> {
+        bad_key()
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result<u32> {
+        bad_key()
+    }
+    fn serialize_none(self) -> Result<u32> {
+        bad_key()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<u32> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<u32> {
+        bad_key()
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<u32> {
+        bad_key()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _i: u32,
+        variant: &'static str,
+    ) -> Result<u32> {
+        self.0.key(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<u32> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _i: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result<u32> {
+        bad_key()
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq> {
+        bad_key()
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple> {
+        bad_key()
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct> {
+        bad_key()
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _i: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant> {
+        bad_key()
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap> {
+        bad_key()
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct> {
+        bad_key()
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _i: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant> {
+        bad_key()
+    }
+}

@@ -20,11 +20,84 @@
 //! Object keys (field names) are interned per batch: `keys` holds UTF-16 ranges into a
 //! separate key text, and JS creates each key string once per batch.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use js_sys::Array;
 use serde::ser::{self, Serialize};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/src/tape.js")]
+extern "C" {
+    /// Appends the tape's values to `out` as JS values (see `tape.js`).
+    #[wasm_bindgen(js_name = readTape, catch)]
+    fn read_tape(
+        ops: &[u32],
+        nums: &[f64],
+        events: &[u32],
+        text: &[u8],
+        key_text: &str,
+        keys: &[u32],
+        out: &Array,
+    ) -> std::result::Result<JsValue, JsValue>;
+}
+
+thread_local! {
+    /// Reused by every batch, so a steady stream allocates nothing for the tape.
+    static TAPE: RefCell<Tape> = RefCell::default();
+}
+
+/// A batch tape above this size gives its memory back after use.
+const KEEP_TAPE_BYTES: usize = 1 << 20;
+
+/// Appends one JS value per item to `out`, the value `JSON.parse` of the item's
+/// `serde_json` text would give (for the types the event model uses). An item that
+/// cannot be serialized is left out.
+pub fn objects_into<T: Serialize>(
+    items: &[T],
+    out: &Array,
+) -> std::result::Result<(), JsValue> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    TAPE.with(|cell| {
+        // Never re-entered (reading the tape does not call back into wasm); a fresh tape
+        // keeps this correct even if it were.
+        let mut fresh = Tape::default();
+        let mut guard = cell.try_borrow_mut();
+        let tape = match guard.as_deref_mut() {
+            Ok(t) => t,
+            Err(_) => &mut fresh,
+        };
+        tape.clear();
+        for item in items {
+            let _ = tape.push(item);
+        }
+        let result = read_tape(
+            &tape.ops,
+            &tape.nums,
+            &tape.events,
+            tape.text.as_bytes(),
+            &tape.key_text,
+            &tape.keys,
+            out,
+        );
+        if tape.capacity_bytes() > KEEP_TAPE_BYTES {
+            *tape = Tape::default();
+        } else {
+            tape.clear();
+        }
+        result.map(drop).map_err(|e| {
+            let why = e
+                .dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .unwrap_or_else(|| "unknown error".into());
+            crate::error::error("internal", &format!("cannot build event objects: {why}"))
+        })
+    })
+}
 
 // Opcodes. Object keys are indices below `OP_END`, so every value in key position that
 // is not `OP_END` is a key.

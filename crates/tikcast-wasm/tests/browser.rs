@@ -896,3 +896,107 @@ async fn direct_session_via_signed_url_enters_acks_and_resumes_exactly_once() {
     assert!(num(&s, "acksSent") >= num(&stats, "acks"));
     assert!(num(&s, "heartbeatsSent") >= 1.0);
 }
+
+/// Every serde shape through the event tape (`tape.rs` → `tape.js`): the JS values must
+/// be what `JSON.parse` of serde_json's text gives, strings with any UTF-16 layout
+/// included. (Every corpus event is compared the same way by js/test/objects.test.mjs.)
+#[wasm_bindgen_test]
+fn the_event_tape_gives_what_json_parse_gives() {
+    use std::collections::BTreeMap;
+
+    #[derive(serde::Serialize)]
+    struct Unit;
+    #[derive(serde::Serialize)]
+    struct Wrapper(u8);
+    #[derive(serde::Serialize)]
+    enum Shape {
+        Plain,
+        New(i32),
+        Pair(u8, String),
+        Named { x: i64, y: Option<bool> },
+    }
+    #[derive(serde::Serialize)]
+    struct Inner {
+        id: u64,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(tag = "type", rename_all = "camelCase")]
+    struct All {
+        t: bool,
+        f: bool,
+        empty: String,
+        ascii: String,
+        accents: String,
+        astral: String,
+        after_astral: String,
+        c: char,
+        small: u8,
+        u32_max: u32,
+        big: u64,
+        negative: i64,
+        min: i8,
+        half: f32,
+        float: f64,
+        none: Option<String>,
+        some: Option<u16>,
+        unit: (),
+        unit_struct: Unit,
+        wrapper: Wrapper,
+        tuple: (u8, &'static str, bool),
+        list: Vec<Shape>,
+        empty_list: Vec<u8>,
+        by_number: BTreeMap<u32, &'static str>,
+        #[serde(with = "serde_bytes_as_seq")]
+        bytes: Vec<u8>,
+        #[serde(flatten)]
+        inner: Inner,
+    }
+    mod serde_bytes_as_seq {
+        pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(v)
+        }
+    }
+    let value = All {
+        t: true,
+        f: false,
+        empty: String::new(),
+        ascii: "hello, world".into(),
+        accents: "caf\u{e9} \u{4e2d}\u{6587} \u{2014} \"q\" \\".into(),
+        astral: "\u{1f339}\u{1f525}x\u{1f600}".into(),
+        after_astral: "still right after the emoji".into(),
+        c: '\u{1f381}',
+        small: 7,
+        u32_max: u32::MAX,
+        big: 1 << 40,
+        negative: -1_234_567_890_123,
+        min: i8::MIN,
+        half: 0.5,
+        float: 1.25e-3,
+        none: None,
+        some: Some(65535),
+        unit: (),
+        unit_struct: Unit,
+        wrapper: Wrapper(9),
+        tuple: (1, "two", true),
+        list: vec![
+            Shape::Plain,
+            Shape::New(-5),
+            Shape::Pair(3, "\u{1f4a1}".into()),
+            Shape::Named { x: 42, y: None },
+        ],
+        empty_list: vec![],
+        by_number: BTreeMap::from([(1, "one"), (20, "twenty")]),
+        bytes: vec![0, 127, 255],
+        inner: Inner { id: 99 },
+    };
+    let out = Array::new();
+    tikcast_wasm::tape::objects_into(&[&value, &value], &out).unwrap();
+    assert_eq!(out.length(), 2);
+    let want = serde_json::to_string(&value).unwrap();
+    let want = json(&JSON::parse(&want).unwrap());
+    for v in out.iter() {
+        assert_eq!(json(&v), want);
+    }
+    assert_eq!(text(&out.get(0), "astral"), "\u{1f339}\u{1f525}x\u{1f600}");
+    assert_eq!(num(&out.get(1), "big"), (1u64 << 40) as f64);
+}

@@ -56,7 +56,12 @@ for (const [profile, label] of [['size', 'opt-level z'], ['release', 'opt-level 
   if (!probe) continue;
   contenders[`probe: core in wasm, full, no JS objects (${label})`] = () => probe.full(frames);
   contenders[`probe: core in wasm, chat+gift, no JS objects (${label})`] = () => probe.chatGift(frames);
-  contenders[`probe: gunzip only in wasm, miniz_oxide (${label})`] = () => probe.gunzip(frames, payloads);
+  contenders[`probe: gunzip only in wasm, core = zlib-rs (${label})`] = () => probe.gunzip(frames, payloads);
+  // The inflater alone: the probe's own copy of the wrapper and checks around each library.
+  for (const [lib, name] of [['miniz', 'miniz_oxide'], ['zlibrs', 'zlib-rs']]) {
+    const g = probe.gunzipWith(lib);
+    if (g) contenders[`probe: gunzip only in wasm, ${name}, probe wrapper (${label})`] = () => g(frames, payloads);
+  }
 }
 const names = Object.keys(contenders);
 // Warm-up: JIT and wasm tier-up on a slice of the frames.

@@ -26,5 +26,15 @@ export function loadProbe(path) {
       frames.forEach((f, i) => { put(f); n += x.gunzip_only(payloads[i][0], payloads[i][1]); });
       return n;
     },
+    /** Inflater comparison: the same gunzip with `lib` = 'miniz' or 'zlibrs' (null if absent). */
+    gunzipWith(lib) {
+      const g = x[`gunzip_${lib}`];
+      if (!g) return null;
+      return (frames, payloads) => {
+        let n = 0;
+        frames.forEach((f, i) => { put(f); n += g(payloads[i][0], payloads[i][1]); });
+        return n;
+      };
+    },
   };
 }

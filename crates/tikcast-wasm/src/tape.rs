@@ -55,10 +55,7 @@ const KEEP_TAPE_BYTES: usize = 1 << 20;
 /// Appends one JS value per item to `out`, the value `JSON.parse` of the item's
 /// `serde_json` text would give (for the types the event model uses). An item that
 /// cannot be serialized is left out.
-pub fn objects_into<T: Serialize>(
-    items: &[T],
-    out: &Array,
-) -> std::result::Result<(), JsValue> {
+pub fn objects_into<T: Serialize>(items: &[T], out: &Array) -> std::result::Result<(), JsValue> {
     if items.is_empty() {
         return Ok(());
     }

@@ -143,6 +143,32 @@ fn decode_batch_into(
     out: &mut Decoded,
     mut keep: impl FnMut(EnvelopeInfo, &str) -> bool,
 ) -> Result<(), DecodeError> {
+    // Fast path: the small fields through prost, the messages read in place (no copy of
+    // any payload). Anything unusual takes prost's path below, errors included.
+    if let Some(messages) = crate::wire::envelopes(bytes) {
+        if let Ok(head) = pb::FetchResultHead::decode(bytes) {
+            out.cursor = head.cursor;
+            out.internal_ext = head.internal_ext;
+            out.need_ack = head.need_ack;
+            out.fetch_interval_ms = head.fetch_interval_ms;
+            out.heartbeat_duration = head.heartbeat_duration;
+            out.now_ms = head.now_ms;
+            out.is_first = head.is_first;
+            out.push_server = head.push_server;
+            out.route_params = head.route_params.into_iter().collect();
+            out.events.reserve(messages.len());
+            for m in messages {
+                let env = EnvelopeInfo {
+                    msg_id: m.msg_id,
+                    is_history: m.is_history,
+                };
+                if keep(env, m.method) {
+                    decode_message_into(m.method, m.payload, env, &mut out.events);
+                }
+            }
+            return Ok(());
+        }
+    }
     let batch = pb::FetchResult::decode(bytes).map_err(|e| DecodeError::protobuf("batch", e))?;
     out.cursor = batch.cursor;
     out.internal_ext = batch.internal_ext;
@@ -162,7 +188,7 @@ fn decode_batch_into(
         if !keep(env, &m.method) {
             continue;
         }
-        decode_message_into(&m.method, m.payload, env, &mut out.events);
+        decode_message_into(&m.method, &m.payload, env, &mut out.events);
     }
     Ok(())
 }
@@ -172,18 +198,13 @@ fn decode_batch_into(
 /// [`Event::DecodeError`].
 pub fn decode_message(method: &str, payload: &[u8]) -> Vec<Event> {
     let mut out = Vec::with_capacity(1);
-    decode_message_into(method, payload.to_vec(), EnvelopeInfo::default(), &mut out);
+    decode_message_into(method, payload, EnvelopeInfo::default(), &mut out);
     out
 }
 
 /// Like [`decode_message`], appending to `out` and taking envelope fields into the meta.
-pub fn decode_message_into(
-    method: &str,
-    payload: Vec<u8>,
-    env: EnvelopeInfo,
-    out: &mut Vec<Event>,
-) {
-    match dispatch(method, &payload, env, out) {
+pub fn decode_message_into(method: &str, payload: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) {
+    match dispatch(method, payload, env, out) {
         Some(Ok(())) => {}
         Some(Err(err)) => out.push(Event::DecodeError(DecodeErrorEvent {
             meta: events::EventMeta {
@@ -193,7 +214,7 @@ pub fn decode_message_into(
             },
             method: method.to_string(),
             error: alloc::format!("{method}: {err}"),
-            payload,
+            payload: payload.to_vec(),
         })),
         None => out.push(Event::Unknown(UnknownEvent {
             meta: events::EventMeta {
@@ -202,7 +223,7 @@ pub fn decode_message_into(
                 ..Default::default()
             },
             method: method.to_string(),
-            payload,
+            payload: payload.to_vec(),
         })),
     }
 }

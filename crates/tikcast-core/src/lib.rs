@@ -36,6 +36,7 @@ pub mod gzip;
 mod json;
 pub mod session;
 pub mod user;
+pub mod wire;
 
 /// Types generated from `proto/` (our clean-room schema).
 #[allow(clippy::all, missing_docs)]

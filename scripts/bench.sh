@@ -34,7 +34,9 @@ mkdir -p bench/data
 # Diagnostic wasm build of the core without JS objects (bench/wasm-probe), two profiles.
 (cd bench/wasm-probe && cargo build -q --release --target wasm32-unknown-unknown --target-dir ../../target/wasm-probe \
   && cargo build -q --profile size --target wasm32-unknown-unknown --target-dir ../../target/wasm-probe)
-# Native upper bound (criterion), read back by run.mjs from target/criterion.
+# Native upper bound (criterion), read back by run.mjs from target/criterion (emptied
+# first, so a bench that no longer exists cannot leave a stale row behind).
+rm -rf target/criterion/workload
 echo "[bench] native criterion (load $(uptime | sed 's/.*load average: //'))" >&2
 TIKCAST_BENCH_FRAMES="$PWD/bench/data/frames.bin" cargo bench -q -p tikcast-core --bench decode >&2
 TIKCAST_CORPUS="$corpus" node bench/run.mjs "${args[@]+"${args[@]}"}"

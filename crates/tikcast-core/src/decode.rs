@@ -12,6 +12,7 @@ use crate::error::DecodeError;
 use crate::events::{self, meta, DecodeErrorEvent, Event, Payload, UnknownEvent};
 use crate::gzip;
 use crate::pb;
+use crate::wire::EnvelopeRef;
 
 /// Limits applied to untrusted input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,56 +142,86 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Decoded, DecodeError> {
 fn decode_batch_into(
     bytes: &[u8],
     out: &mut Decoded,
-    mut keep: impl FnMut(EnvelopeInfo, &str) -> bool,
+    keep: impl FnMut(EnvelopeInfo, &str) -> bool,
 ) -> Result<(), DecodeError> {
     // Fast path: the small fields through prost, the messages read in place (no copy of
-    // any payload). Anything unusual takes prost's path below, errors included.
+    // any payload). Anything unusual takes prost's path, errors included.
     if let Some(messages) = crate::wire::envelopes(bytes) {
         if let Ok(head) = pb::FetchResultHead::decode(bytes) {
-            out.cursor = head.cursor;
-            out.internal_ext = head.internal_ext;
-            out.need_ack = head.need_ack;
-            out.fetch_interval_ms = head.fetch_interval_ms;
-            out.heartbeat_duration = head.heartbeat_duration;
-            out.now_ms = head.now_ms;
-            out.is_first = head.is_first;
-            out.push_server = head.push_server;
-            out.route_params = head.route_params.into_iter().collect();
-            out.events.reserve(messages.len());
-            for m in messages {
-                let env = EnvelopeInfo {
-                    msg_id: m.msg_id,
-                    is_history: m.is_history,
-                };
-                if keep(env, m.method) {
-                    decode_message_into(m.method, m.payload, env, &mut out.events);
-                }
-            }
+            fill_batch(out, head, &messages, keep);
             return Ok(());
         }
     }
-    let batch = pb::FetchResult::decode(bytes).map_err(|e| DecodeError::protobuf("batch", e))?;
-    out.cursor = batch.cursor;
-    out.internal_ext = batch.internal_ext;
-    out.need_ack = batch.need_ack;
-    out.fetch_interval_ms = batch.fetch_interval_ms;
-    out.heartbeat_duration = batch.heartbeat_duration;
-    out.now_ms = batch.now_ms;
-    out.is_first = batch.is_first;
-    out.push_server = batch.push_server;
-    out.route_params = batch.route_params.into_iter().collect();
-    out.events.reserve(batch.messages.len());
-    for m in batch.messages {
+    // Every field named (no `..`): a field added to FetchResult must be added to
+    // FetchResultHead too, or this stops compiling.
+    let pb::FetchResult {
+        messages,
+        cursor,
+        fetch_interval_ms,
+        now_ms,
+        internal_ext,
+        fetch_type,
+        route_params,
+        heartbeat_duration,
+        need_ack,
+        push_server,
+        is_first,
+        history_comment_cursor,
+        history_no_more,
+    } = pb::FetchResult::decode(bytes).map_err(|e| DecodeError::protobuf("batch", e))?;
+    let head = pb::FetchResultHead {
+        cursor,
+        fetch_interval_ms,
+        now_ms,
+        internal_ext,
+        fetch_type,
+        route_params,
+        heartbeat_duration,
+        need_ack,
+        push_server,
+        is_first,
+        history_comment_cursor,
+        history_no_more,
+    };
+    let messages: Vec<EnvelopeRef<'_>> = messages
+        .iter()
+        .map(|m| EnvelopeRef {
+            method: &m.method,
+            payload: &m.payload,
+            msg_id: m.msg_id,
+            is_history: m.is_history,
+        })
+        .collect();
+    fill_batch(out, head, &messages, keep);
+    Ok(())
+}
+
+/// Takes the batch fields into `out` and decodes the messages `keep` accepts.
+fn fill_batch(
+    out: &mut Decoded,
+    head: pb::FetchResultHead,
+    messages: &[EnvelopeRef<'_>],
+    mut keep: impl FnMut(EnvelopeInfo, &str) -> bool,
+) {
+    out.cursor = head.cursor;
+    out.internal_ext = head.internal_ext;
+    out.need_ack = head.need_ack;
+    out.fetch_interval_ms = head.fetch_interval_ms;
+    out.heartbeat_duration = head.heartbeat_duration;
+    out.now_ms = head.now_ms;
+    out.is_first = head.is_first;
+    out.push_server = head.push_server;
+    out.route_params = head.route_params.into_iter().collect();
+    out.events.reserve(messages.len());
+    for m in messages {
         let env = EnvelopeInfo {
             msg_id: m.msg_id,
             is_history: m.is_history,
         };
-        if !keep(env, &m.method) {
-            continue;
+        if keep(env, m.method) {
+            decode_message_into(m.method, m.payload, env, &mut out.events);
         }
-        decode_message_into(&m.method, &m.payload, env, &mut out.events);
     }
-    Ok(())
 }
 
 /// Decodes one message payload of `method` (as found in capture logs) into its events.

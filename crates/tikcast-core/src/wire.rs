@@ -252,4 +252,34 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_batch_left_to_prost_decodes_to_the_same_events() {
+        let batch = pb::FetchResult {
+            messages: vec![
+                env("WebcastLikeMessage", b"\x10\x05\x18\x2a", 11, false),
+                env("WebcastNoSuchMessage", b"\x08\x01", 12, true),
+            ],
+            cursor: "c-1".into(),
+            need_ack: true,
+            ..Default::default()
+        };
+        let plain = batch.encode_to_vec();
+        assert!(envelopes(&plain).is_some());
+        // The same batch with an empty group (field 15) appended to the first envelope:
+        // prost skips it, the in-place reader declines.
+        let mut first = batch.messages[0].encode_to_vec();
+        first.extend([0x7b, 0x7c]);
+        let mut grouped = vec![0x0a, first.len() as u8];
+        grouped.extend(&first);
+        // Everything after the first envelope (tag, one-byte length, body).
+        grouped.extend(&plain[2 + batch.messages[0].encoded_len()..]);
+        assert_eq!(envelopes(&grouped), None);
+        let a = crate::decode_batch(&plain).unwrap();
+        let b = crate::decode_batch(&grouped).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.events.len(), 2);
+        assert_eq!(a.cursor, "c-1");
+        assert!(a.need_ack);
+    }
 }

@@ -444,7 +444,8 @@ export class TikTokLiveConnection {
         break;
       case 'error':
         // The session reports only frames it could not decode; `detail` says why
-        // (protobuf, gzip, inflated_too_large, too_large, unsupported_compression).
+        // (protobuf, gzip, inflated_too_large, too_large, too_many, too_expensive,
+        // unsupported_compression).
         s = { ...s, error: new TikcastError('decode_failed', s.message, { detail: s.code }) };
         break;
       case 'stopped': {

@@ -8,19 +8,37 @@ use alloc::vec::Vec;
 
 use prost::Message;
 
+use crate::cost::{cost_of, Costed};
 use crate::error::DecodeError;
 use crate::events::{self, meta, DecodeErrorEvent, Event, Payload, UnknownEvent};
 use crate::gzip;
 use crate::pb;
 use crate::wire::EnvelopeRef;
 
-/// Limits applied to untrusted input.
+/// Limits applied to untrusted input. A frame over any of them is refused with one
+/// [`DecodeError`]; a session reports it and carries on with the next frame.
+///
+/// Together they bound the work and memory of one frame: inflating is linear in the
+/// frame and its output; the heap used while decoding a frame (the inflated batch, the
+/// values decoded from it and its events) stays below
+/// `max_frame_bytes + max_inflated_bytes + 2 × max_expansion` beyond the frame itself
+/// (`crates/tikcast-core/tests/hostile.rs` checks this with a counting allocator).
+/// Real traffic stays far below every cap: about 40 messages, one gzip member, tens of
+/// kilobytes inflated and well under a megabyte of expansion per frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeOptions {
     /// Largest accepted frame (compressed) in bytes. Default 4 MiB.
     pub max_frame_bytes: usize,
-    /// Largest inflated payload in bytes. Default 8 MiB.
+    /// Largest inflated payload (or bare batch) in bytes. Default 8 MiB.
     pub max_inflated_bytes: usize,
+    /// Most gzip members in one payload. Default 64 (real frames carry one).
+    pub max_gzip_members: usize,
+    /// Most messages in one batch. Default 10,000 (real frames carry about 40, the
+    /// first HTTP fetch of a room a few hundred).
+    pub max_messages: usize,
+    /// Most bytes the decoded values and events of one batch may take, estimated from
+    /// the schema before each message is decoded (see `cost.rs`). Default 32 MiB.
+    pub max_expansion: usize,
 }
 
 impl Default for DecodeOptions {
@@ -28,6 +46,44 @@ impl Default for DecodeOptions {
         DecodeOptions {
             max_frame_bytes: 4 * 1024 * 1024,
             max_inflated_bytes: gzip::DEFAULT_MAX_INFLATED,
+            max_gzip_members: gzip::DEFAULT_MAX_MEMBERS,
+            max_messages: 10_000,
+            max_expansion: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// What is left of a batch's [`DecodeOptions::max_expansion`].
+pub(crate) struct Budget {
+    left: usize,
+    cap: usize,
+    what: &'static str,
+}
+
+impl Budget {
+    /// A budget of `cap` bytes for a `what` (`batch` or `message`).
+    pub(crate) fn new(cap: usize, what: &'static str) -> Self {
+        Budget {
+            left: cap,
+            cap,
+            what,
+        }
+    }
+
+    /// Takes `bytes` from the budget, or fails when it does not hold them.
+    pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => {
+                self.left = 0;
+                Err(DecodeError::TooExpensive {
+                    what: self.what,
+                    cap: self.cap,
+                })
+            }
         }
     }
 }
@@ -108,11 +164,19 @@ pub fn decode_frame_filtered(
     let inflated;
     let batch: &[u8] = match compress {
         "gzip" => {
-            inflated = gzip::gunzip(&frame.payload, opts.max_inflated_bytes)?;
+            inflated = gzip::gunzip_capped(
+                &frame.payload,
+                opts.max_inflated_bytes,
+                opts.max_gzip_members,
+            )?;
             &inflated
         }
         "" | "none" if gzip::looks_like_gzip(&frame.payload) => {
-            inflated = gzip::gunzip(&frame.payload, opts.max_inflated_bytes)?;
+            inflated = gzip::gunzip_capped(
+                &frame.payload,
+                opts.max_inflated_bytes,
+                opts.max_gzip_members,
+            )?;
             &inflated
         }
         "" | "none" => &frame.payload,
@@ -125,33 +189,53 @@ pub fn decode_frame_filtered(
             cap: opts.max_inflated_bytes,
         });
     }
-    decode_batch_into(batch, &mut out, keep)?;
+    decode_batch_into(batch, opts, &mut out, keep)?;
     Ok(out)
 }
 
-/// Decodes a bare fetch result (the body of an HTTP im/fetch, or a frame's inflated payload).
+/// Decodes a bare fetch result (the body of an HTTP im/fetch, or a frame's inflated
+/// payload) with default limits. See [`decode_batch_with`].
 pub fn decode_batch(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    decode_batch_with(bytes, &DecodeOptions::default())
+}
+
+/// Decodes a bare fetch result under `opts`: at most `max_inflated_bytes` long, with the
+/// message and expansion caps of a frame's batch.
+pub fn decode_batch_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, DecodeError> {
+    if bytes.len() > opts.max_inflated_bytes {
+        return Err(DecodeError::TooLarge {
+            what: "batch",
+            len: bytes.len(),
+            cap: opts.max_inflated_bytes,
+        });
+    }
     let mut out = Decoded {
         payload_type: "msg".to_string(),
         ..Decoded::default()
     };
-    decode_batch_into(bytes, &mut out, |_, _| true)?;
+    decode_batch_into(bytes, opts, &mut out, |_, _| true)?;
     Ok(out)
 }
 
 fn decode_batch_into(
     bytes: &[u8],
+    opts: &DecodeOptions,
     out: &mut Decoded,
     keep: impl FnMut(EnvelopeInfo, &str) -> bool,
 ) -> Result<(), DecodeError> {
+    let mut budget = Budget::new(opts.max_expansion, "batch");
     // Fast path: the small fields through prost, the messages read in place (no copy of
     // any payload). Anything unusual takes prost's path, errors included.
-    if let Some(messages) = crate::wire::envelopes(bytes) {
+    if let Some(messages) = crate::wire::envelopes_max(bytes, opts.max_messages) {
         if let Ok(head) = pb::FetchResultHead::decode(bytes) {
-            fill_batch(out, head, &messages, keep);
-            return Ok(());
+            return fill_batch(out, head, &messages, keep, &mut budget);
         }
     }
+    // prost's path owns a copy of every envelope: bound that before it is made.
+    if crate::wire::count_field(bytes, 1) > opts.max_messages {
+        return Err(too_many_messages(opts));
+    }
+    budget.charge(cost_of::<pb::FetchResult>(bytes))?;
     // Every field named (no `..`): a field added to FetchResult must be added to
     // FetchResultHead too, or this stops compiling.
     let pb::FetchResult {
@@ -192,17 +276,25 @@ fn decode_batch_into(
             is_history: m.is_history,
         })
         .collect();
-    fill_batch(out, head, &messages, keep);
-    Ok(())
+    fill_batch(out, head, &messages, keep, &mut budget)
 }
 
-/// Takes the batch fields into `out` and decodes the messages `keep` accepts.
+fn too_many_messages(opts: &DecodeOptions) -> DecodeError {
+    DecodeError::TooMany {
+        what: "batch: messages",
+        cap: opts.max_messages,
+    }
+}
+
+/// Takes the batch fields into `out` and decodes the messages `keep` accepts, within
+/// `budget`.
 fn fill_batch(
     out: &mut Decoded,
     head: pb::FetchResultHead,
     messages: &[EnvelopeRef<'_>],
     mut keep: impl FnMut(EnvelopeInfo, &str) -> bool,
-) {
+    budget: &mut Budget,
+) -> Result<(), DecodeError> {
     out.cursor = head.cursor;
     out.internal_ext = head.internal_ext;
     out.need_ack = head.need_ack;
@@ -219,9 +311,10 @@ fn fill_batch(
             is_history: m.is_history,
         };
         if keep(env, m.method) {
-            decode_message_into(m.method, m.payload, env, &mut out.events);
+            decode_one(m.method, m.payload, env, &mut out.events, budget)?;
         }
     }
+    Ok(())
 }
 
 /// Decodes one message payload of `method` (as found in capture logs) into its events.
@@ -234,29 +327,73 @@ pub fn decode_message(method: &str, payload: &[u8]) -> Vec<Event> {
 }
 
 /// Like [`decode_message`], appending to `out` and taking envelope fields into the meta.
+/// The message gets the default [`DecodeOptions::max_expansion`] to itself; a payload
+/// that would take more becomes a `decodeError` event.
 pub fn decode_message_into(method: &str, payload: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) {
-    match dispatch(method, payload, env, out) {
-        Some(Ok(())) => {}
-        Some(Err(err)) => out.push(Event::DecodeError(DecodeErrorEvent {
-            meta: events::EventMeta {
-                msg_id: env.msg_id,
-                is_history: env.is_history,
-                ..Default::default()
-            },
-            method: method.to_string(),
-            error: alloc::format!("{method}: {err}"),
-            payload: payload.to_vec(),
-        })),
-        None => out.push(Event::Unknown(UnknownEvent {
-            meta: events::EventMeta {
-                msg_id: env.msg_id,
-                is_history: env.is_history,
-                ..Default::default()
-            },
-            method: method.to_string(),
-            payload: payload.to_vec(),
-        })),
+    let mut budget = Budget::new(DecodeOptions::default().max_expansion, "message");
+    if let Err(err) = decode_one(method, payload, env, out, &mut budget) {
+        push_error(method, payload, env, out, err);
     }
+}
+
+/// Decodes one message into `out`: its events, an `unknown` event or a `decodeError`
+/// event. Fails only when `budget` runs out (the caller refuses the whole batch).
+fn decode_one(
+    method: &str,
+    payload: &[u8],
+    env: EnvelopeInfo,
+    out: &mut Vec<Event>,
+    budget: &mut Budget,
+) -> Result<(), DecodeError> {
+    match dispatch(method, payload, env, out, budget) {
+        Some(Ok(())) => Ok(()),
+        Some(Err(err @ DecodeError::TooExpensive { .. })) => Err(err),
+        Some(Err(err)) => {
+            budget.charge(passthrough_cost(method, payload))?;
+            push_error(method, payload, env, out, err);
+            Ok(())
+        }
+        None => {
+            budget.charge(passthrough_cost(method, payload))?;
+            out.push(Event::Unknown(UnknownEvent {
+                meta: events::EventMeta {
+                    msg_id: env.msg_id,
+                    is_history: env.is_history,
+                    ..Default::default()
+                },
+                method: method.to_string(),
+                payload: payload.to_vec(),
+            }));
+            Ok(())
+        }
+    }
+}
+
+/// What an `unknown` or `decodeError` event holds: copies of the method and payload.
+fn passthrough_cost(method: &str, payload: &[u8]) -> usize {
+    core::mem::size_of::<Event>()
+        .saturating_add(method.len())
+        .saturating_add(payload.len())
+        .saturating_add(160)
+}
+
+fn push_error(
+    method: &str,
+    payload: &[u8],
+    env: EnvelopeInfo,
+    out: &mut Vec<Event>,
+    err: DecodeError,
+) {
+    out.push(Event::DecodeError(DecodeErrorEvent {
+        meta: events::EventMeta {
+            msg_id: env.msg_id,
+            is_history: env.is_history,
+            ..Default::default()
+        },
+        method: method.to_string(),
+        error: alloc::format!("{method}: {err}"),
+        payload: payload.to_vec(),
+    }));
 }
 
 /// Gives the header of any schema message, wherever the message keeps it.
@@ -364,37 +501,44 @@ has_common!(
     UpdateShareRevenueNoticeMessage,
 );
 
-/// Decodes `payload` as `T` and returns it with its meta.
-fn parse<T: Message + Default + HasCommon>(
+/// Decodes `payload` as `T` and returns it with its meta, after charging `budget` with
+/// what it and its event will take (returned, for events derived from it).
+fn parse<T: Message + Default + HasCommon + Costed>(
     payload: &[u8],
     env: EnvelopeInfo,
-) -> Result<(T, events::EventMeta), DecodeError> {
+    budget: &mut Budget,
+) -> Result<(T, events::EventMeta, usize), DecodeError> {
+    let cost = cost_of::<T>(payload).saturating_add(core::mem::size_of::<Event>());
+    budget.charge(cost)?;
     let m = T::decode(payload).map_err(|e| DecodeError::protobuf("payload", e))?;
     let meta = meta(m.common(), &env);
-    Ok((m, meta))
+    Ok((m, meta, cost))
 }
 
-fn payload<T: Message + Default + HasCommon>(
+fn payload<T: Message + Default + HasCommon + Costed>(
     payload: &[u8],
     env: EnvelopeInfo,
+    budget: &mut Budget,
 ) -> Result<Payload<T>, DecodeError> {
-    parse::<T>(payload, env).map(|(data, meta)| Payload { meta, data })
+    parse::<T>(payload, env, budget).map(|(data, meta, _)| Payload { meta, data })
 }
 
-/// Decodes one message payload into `out`.
-type Decoder = fn(&[u8], EnvelopeInfo, &mut Vec<Event>) -> Result<(), DecodeError>;
+/// Decodes one message payload into `out`, within `budget`.
+type Decoder = fn(&[u8], EnvelopeInfo, &mut Vec<Event>, &mut Budget) -> Result<(), DecodeError>;
 
 /// A payload that becomes its schema message, wrapped in event `$variant`.
 macro_rules! generic {
     ($variant:ident) => {
-        |p, env, out| payload(p, env).map(|e| out.push(Event::$variant(e)))
+        |p, env, out, budget| payload(p, env, budget).map(|e| out.push(Event::$variant(e)))
     };
 }
 
 /// A payload converted to a hand-shaped event by `$conv`.
 macro_rules! shaped {
     ($variant:ident, $conv:path) => {
-        |p, env, out| parse(p, env).map(|(m, meta)| out.push(Event::$variant($conv(m, meta))))
+        |p, env, out, budget| {
+            parse(p, env, budget).map(|(m, meta, _)| out.push(Event::$variant($conv(m, meta))))
+        }
     };
 }
 
@@ -546,14 +690,21 @@ fn dispatch(
     p: &[u8],
     env: EnvelopeInfo,
     out: &mut Vec<Event>,
+    budget: &mut Budget,
 ) -> Option<Result<(), DecodeError>> {
-    decoder_for(method).map(|decode| decode(p, env, out))
+    decoder_for(method).map(|decode| decode(p, env, out, budget))
 }
 
 /// `social`, then `follow` or `share`.
-fn social_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<(), DecodeError> {
-    let (m, meta) = parse(p, env)?;
+fn social_events(
+    p: &[u8],
+    env: EnvelopeInfo,
+    out: &mut Vec<Event>,
+    budget: &mut Budget,
+) -> Result<(), DecodeError> {
+    let (m, meta, cost) = parse(p, env, budget)?;
     let e = events::social(m, meta);
+    budget.charge(cost)?;
     let derived = events::social_derived(&e);
     out.push(Event::Social(e));
     out.extend(derived);
@@ -561,8 +712,14 @@ fn social_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<()
 }
 
 /// `controlMessage`, then `streamEnd` for action 3 (ended) or 4 (suspended).
-fn control_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<(), DecodeError> {
-    let (m, meta) = parse(p, env)?;
+fn control_events(
+    p: &[u8],
+    env: EnvelopeInfo,
+    out: &mut Vec<Event>,
+    budget: &mut Budget,
+) -> Result<(), DecodeError> {
+    let (m, meta, cost) = parse(p, env, budget)?;
+    budget.charge(cost)?;
     let e = events::control(m, meta);
     let end = matches!(e.action, 3 | 4).then(|| Event::StreamEnd(e.clone()));
     out.push(Event::ControlMessage(e));
@@ -571,8 +728,14 @@ fn control_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<(
 }
 
 /// `envelope`, then `superFanBox` for a super-fan chest.
-fn envelope_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<(), DecodeError> {
-    let (m, meta) = parse::<pb::EnvelopeMessage>(p, env)?;
+fn envelope_events(
+    p: &[u8],
+    env: EnvelopeInfo,
+    out: &mut Vec<Event>,
+    budget: &mut Budget,
+) -> Result<(), DecodeError> {
+    let (m, meta, cost) = parse::<pb::EnvelopeMessage>(p, env, budget)?;
+    budget.charge(cost)?;
     let key = m
         .common
         .as_ref()
@@ -587,8 +750,14 @@ fn envelope_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<
 }
 
 /// `barrage`, then `superFan` or `superFanJoin` for super-fan banners.
-fn barrage_events(p: &[u8], env: EnvelopeInfo, out: &mut Vec<Event>) -> Result<(), DecodeError> {
-    let (m, meta) = parse::<pb::BarrageMessage>(p, env)?;
+fn barrage_events(
+    p: &[u8],
+    env: EnvelopeInfo,
+    out: &mut Vec<Event>,
+    budget: &mut Budget,
+) -> Result<(), DecodeError> {
+    let (m, meta, cost) = parse::<pb::BarrageMessage>(p, env, budget)?;
+    budget.charge(cost)?;
     let common_key = m
         .common_barrage_content
         .as_ref()

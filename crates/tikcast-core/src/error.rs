@@ -22,6 +22,11 @@ pub enum DecodeError {
         len: usize,
         cap: usize,
     },
+    /// The input holds more parts (gzip members, messages) than the configured cap.
+    TooMany { what: &'static str, cap: usize },
+    /// Decoding the input would take more memory than the configured budget allows
+    /// (see [`crate::DecodeOptions::max_expansion`]).
+    TooExpensive { what: &'static str, cap: usize },
     /// The frame names a compression we do not implement.
     UnsupportedCompression(alloc::string::String),
 }
@@ -34,6 +39,8 @@ impl DecodeError {
             DecodeError::Gzip(_) => "gzip",
             DecodeError::InflatedTooLarge { .. } => "inflated_too_large",
             DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::TooMany { .. } => "too_many",
+            DecodeError::TooExpensive { .. } => "too_expensive",
             DecodeError::UnsupportedCompression(_) => "unsupported_compression",
         }
     }
@@ -74,6 +81,14 @@ impl fmt::Display for DecodeError {
             DecodeError::TooLarge { what, len, cap } => {
                 write!(f, "{what}: {len} bytes exceeds {} cap", human(*cap))
             }
+            DecodeError::TooMany { what, cap } => {
+                write!(f, "{what}: more than {cap}; real traffic stays far below this cap")
+            }
+            DecodeError::TooExpensive { what, cap } => write!(
+                f,
+                "{what}: decoding would need more than {} of memory; real traffic stays far below this cap",
+                human(*cap)
+            ),
             DecodeError::UnsupportedCompression(name) => {
                 write!(
                     f,

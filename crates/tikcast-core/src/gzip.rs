@@ -30,16 +30,44 @@ pub fn looks_like_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b, 0x08])
 }
 
-/// Inflates one or more concatenated gzip members into one buffer of at most `max_out` bytes.
+/// Default cap on the gzip members of one payload. Real frames carry one; every member
+/// costs a header parse, an inflater reset and a trailer check, so a payload of many tiny
+/// members is a cheap way to make a decoder work. 64 leaves a wide margin.
+pub const DEFAULT_MAX_MEMBERS: usize = 64;
+
+/// Inflates one or more concatenated gzip members into one buffer of at most `max_out`
+/// bytes, with at most [`DEFAULT_MAX_MEMBERS`] members.
 pub fn gunzip(input: &[u8], max_out: usize) -> Result<Vec<u8>, DecodeError> {
+    gunzip_capped(input, max_out, DEFAULT_MAX_MEMBERS)
+}
+
+/// Like [`gunzip`], with at most `max_members` members. The work is linear in the input
+/// and output for any layout of members: the output buffer grows by doubling across
+/// members (never zero-filled twice) and one inflater serves every member.
+pub fn gunzip_capped(
+    input: &[u8],
+    max_out: usize,
+    max_members: usize,
+) -> Result<Vec<u8>, DecodeError> {
+    // `out` is initialized up to `out.len()`; the data is `out[..filled]`.
     let mut out = Vec::new();
+    let mut filled = 0usize;
     // One inflater (state and 32 KiB window, allocated once) for every member.
     let mut inflater = Inflater::default();
     let mut rest = input;
+    let mut members = 0usize;
     loop {
-        rest = gunzip_member(rest, &mut out, max_out, &mut inflater)?;
+        if members == max_members {
+            return Err(DecodeError::TooMany {
+                what: "gzip members",
+                cap: max_members,
+            });
+        }
+        members += 1;
+        rest = gunzip_member(rest, &mut out, &mut filled, max_out, &mut inflater)?;
         // Some encoders pad with zeros after the last member; anything else must be a member.
         if rest.iter().all(|&b| b == 0) {
+            out.truncate(filled);
             return Ok(out);
         }
     }
@@ -49,6 +77,7 @@ pub fn gunzip(input: &[u8], max_out: usize) -> Result<Vec<u8>, DecodeError> {
 fn gunzip_member<'a>(
     input: &'a [u8],
     out: &mut Vec<u8>,
+    filled: &mut usize,
     max_out: usize,
     inflater: &mut Inflater,
 ) -> Result<&'a [u8], DecodeError> {
@@ -94,7 +123,7 @@ fn gunzip_member<'a>(
     let body = input
         .get(pos..)
         .ok_or(DecodeError::Gzip("truncated header"))?;
-    let start = out.len();
+    let start = *filled;
     // The last member's ISIZE ends the input: a size hint only (it is attacker-controlled,
     // and wrong for earlier members), verified below like the rest of the trailer.
     let hint = input
@@ -102,12 +131,12 @@ fn gunzip_member<'a>(
         .checked_sub(4)
         .and_then(|at| array::<4>(input, at))
         .map_or(0, |b| u32::from_le_bytes(b) as usize);
-    let consumed = inflate_into(inflater, body, out, max_out, hint)?;
+    let consumed = inflate_into(inflater, body, out, filled, max_out, hint)?;
     let [c0, c1, c2, c3, s0, s1, s2, s3] =
         array::<8>(body, consumed).ok_or(DecodeError::Gzip("truncated trailer"))?;
     let crc = u32::from_le_bytes([c0, c1, c2, c3]);
     let isize = u32::from_le_bytes([s0, s1, s2, s3]);
-    let data = out.get(start..).unwrap_or(&[]);
+    let data = out.get(start..*filled).unwrap_or(&[]);
     if crc32fast::hash(data) != crc {
         return Err(DecodeError::Gzip("crc32 mismatch"));
     }
@@ -126,35 +155,47 @@ const MAX_DEFLATE_RATIO: usize = 1032;
 #[derive(Default)]
 struct Inflater(Option<Inflate>);
 
+/// The inflater's state, reused for every member of one payload (boxed: about 11 KB).
 #[cfg(not(feature = "zlib-rs"))]
 #[derive(Default)]
-struct Inflater(());
+struct Inflater(Option<alloc::boxed::Box<DecompressorOxide>>);
 
-/// The first output buffer for a stream of `input` whose output should be `hint` bytes
-/// (from ISIZE; untrusted): the hint when deflate could produce it from this input, else
-/// a guess from the compressed size (typical ratio is about 6x); never past the cap.
-fn first_buffer(out: &mut Vec<u8>, input: &[u8], max_out: usize, hint: usize) {
-    let start = out.len();
-    let plausible = input
-        .len()
-        .saturating_mul(MAX_DEFLATE_RATIO)
-        .saturating_add(64);
-    let guess = if hint > 0 && hint <= plausible {
-        hint
+/// Makes room in `out` (initialized up to `out.len()`, data up to `filled`) for a stream
+/// of `input` whose output should be `hint` bytes (from ISIZE; untrusted), never past the
+/// cap. The first stream gets the hint when deflate could produce it from this input,
+/// else a guess from the compressed size (typical ratio is about 6x); a later stream
+/// reuses the room left and grows it by doubling only when little is left, so many small
+/// members cost no more than one large one.
+fn make_room(out: &mut Vec<u8>, filled: usize, input: &[u8], max_out: usize, hint: usize) {
+    let len = if filled == 0 && out.is_empty() {
+        let plausible = input
+            .len()
+            .saturating_mul(MAX_DEFLATE_RATIO)
+            .saturating_add(64);
+        if hint > 0 && hint <= plausible {
+            hint
+        } else {
+            input.len().saturating_mul(8).max(1024)
+        }
+    } else if out.len().saturating_sub(filled) < 1024 {
+        out.len().saturating_mul(2).max(1024)
     } else {
-        input.len().saturating_mul(8).max(1024)
+        return;
     };
-    grow(out, start.saturating_add(guess).min(max_out.max(start)));
+    grow(out, len.min(max_out.max(out.len())));
 }
 
-/// Inflates a raw deflate stream into `out` (appending), never letting `out` exceed
-/// `max_out` bytes. `hint` is the expected size of this stream's output (from ISIZE;
-/// untrusted). Returns the number of input bytes the deflate stream used.
+/// Inflates a raw deflate stream into `out` after `filled` bytes of data, never letting
+/// the data pass `max_out` bytes; `out` may be initialized past the data (room kept for
+/// the next member) and `filled` becomes the end of the data. `hint` is the expected size
+/// of this stream's output (from ISIZE; untrusted). Returns the number of input bytes the
+/// deflate stream used.
 #[cfg(feature = "zlib-rs")]
 fn inflate_into(
     inflater: &mut Inflater,
     input: &[u8],
     out: &mut Vec<u8>,
+    filled: &mut usize,
     max_out: usize,
     hint: usize,
 ) -> Result<usize, DecodeError> {
@@ -165,8 +206,8 @@ fn inflate_into(
         }
         None => inflater.0.insert(Inflate::new(false, 15)),
     };
-    let start = out.len();
-    first_buffer(out, input, max_out, hint);
+    let start = *filled;
+    make_room(out, start, input, max_out, hint);
     loop {
         let read = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
         let written = start.saturating_add(usize::try_from(z.total_out()).unwrap_or(usize::MAX));
@@ -177,15 +218,14 @@ fn inflate_into(
             InflateFlush::Finish,
         );
         let written = start.saturating_add(usize::try_from(z.total_out()).unwrap_or(usize::MAX));
+        *filled = written.min(out.len());
         match status {
             Ok(Status::StreamEnd) => {
-                out.truncate(written);
                 return usize::try_from(z.total_in())
                     .map_err(|_| DecodeError::Gzip("corrupt deflate stream"));
             }
             // Not finished with room left in `out`: the input ran out.
             Ok(Status::Ok | Status::BufError) if written < out.len() => {
-                out.truncate(written);
                 return Err(DecodeError::Gzip("deflate stream is truncated"));
             }
             Ok(Status::Ok | Status::BufError) => {
@@ -195,7 +235,6 @@ fn inflate_into(
                     let read = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
                     let rest = input.get(read..).unwrap_or(&[]);
                     let total_out = z.total_out();
-                    out.truncate(written);
                     return match z.decompress(rest, &mut [], InflateFlush::Finish) {
                         Ok(Status::StreamEnd) if z.total_out() == total_out => {
                             usize::try_from(z.total_in())
@@ -207,7 +246,6 @@ fn inflate_into(
                 grow(out, out.len().saturating_mul(2).clamp(1024, max_out));
             }
             Err(_) => {
-                out.truncate(written);
                 return Err(DecodeError::Gzip("corrupt deflate stream"));
             }
         }
@@ -217,16 +255,23 @@ fn inflate_into(
 /// The same with `miniz_oxide` (builds without `std`).
 #[cfg(not(feature = "zlib-rs"))]
 fn inflate_into(
-    _inflater: &mut Inflater,
+    inflater: &mut Inflater,
     input: &[u8],
     out: &mut Vec<u8>,
+    filled: &mut usize,
     max_out: usize,
     hint: usize,
 ) -> Result<usize, DecodeError> {
-    let mut state = DecompressorOxide::new();
+    let state = match &mut inflater.0 {
+        Some(state) => {
+            state.init();
+            state
+        }
+        None => inflater.0.insert(alloc::boxed::Box::default()),
+    };
     let mut in_pos = 0usize;
-    let mut out_pos = out.len();
-    first_buffer(out, input, max_out, hint);
+    let mut out_pos = *filled;
+    make_room(out, out_pos, input, max_out, hint);
     let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
     loop {
         let more = if in_pos < input.len() {
@@ -235,7 +280,7 @@ fn inflate_into(
             0
         };
         let (status, read, written) = decompress(
-            &mut state,
+            state,
             input.get(in_pos..).unwrap_or(&[]),
             out,
             out_pos,
@@ -243,26 +288,19 @@ fn inflate_into(
         );
         in_pos += read;
         out_pos += written;
+        *filled = out_pos;
         match status {
-            TINFLStatus::Done => {
-                out.truncate(out_pos);
-                return Ok(in_pos);
-            }
+            TINFLStatus::Done => return Ok(in_pos),
             TINFLStatus::HasMoreOutput => {
                 if out.len() >= max_out {
-                    out.truncate(out_pos);
                     return Err(DecodeError::InflatedTooLarge { cap: max_out });
                 }
                 grow(out, out.len().saturating_mul(2).clamp(1024, max_out));
             }
             TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
-                out.truncate(out_pos);
                 return Err(DecodeError::Gzip("deflate stream is truncated"));
             }
-            _ => {
-                out.truncate(out_pos);
-                return Err(DecodeError::Gzip("corrupt deflate stream"));
-            }
+            _ => return Err(DecodeError::Gzip("corrupt deflate stream")),
         }
     }
 }
@@ -390,7 +428,7 @@ mod tests {
         let body = z_body(&gz(&vec![0u8; 64 << 20]));
         let cap = 3_000_001;
         assert_eq!(
-            inflate_into(&mut z, &body, &mut out, cap, 0).unwrap_err(),
+            inflate_into(&mut z, &body, &mut out, &mut 0, cap, 0).unwrap_err(),
             DecodeError::InflatedTooLarge { cap }
         );
         assert!(out.capacity() <= cap, "capacity {}", out.capacity());

@@ -28,6 +28,7 @@ extern crate alloc;
 #[cfg(feature = "serde")]
 mod base64;
 pub mod client;
+mod cost;
 pub mod decode;
 pub mod error;
 pub mod events;
@@ -46,8 +47,8 @@ pub mod pb {
 
 pub use client::{ack_frame, enter_room_frame, heartbeat_frame, EnterRoom};
 pub use decode::{
-    decode_batch, decode_frame, decode_frame_filtered, decode_frame_with, decode_message,
-    DecodeOptions, Decoded, EnvelopeInfo,
+    decode_batch, decode_batch_with, decode_frame, decode_frame_filtered, decode_frame_with,
+    decode_message, DecodeOptions, Decoded, EnvelopeInfo,
 };
 pub use error::DecodeError;
 pub use events::{Event, EventMeta};

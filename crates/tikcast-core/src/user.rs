@@ -4,7 +4,7 @@
 //! subscriber, new gifter, top-gifter rank and gifter level are all derived here from
 //! the badge list (scene types and badge texts), so apps never parse badges themselves.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::pb;
@@ -206,13 +206,22 @@ fn first_url<const N: usize>(images: [&Option<pb::Image>; N]) -> String {
 /// Renders a display template: `{0:user} joined` with piece 0 a user → `nickname joined`.
 /// Unknown placeholders are left out; the output is plain text (never markup).
 pub fn render_text(text: &pb::Text) -> String {
+    // A pattern can name one piece many times ("{0}{0}{0}..."): the output is capped at
+    // twice the template's own text, so a small message cannot render to gigabytes.
+    let cap = text
+        .pieces
+        .iter()
+        .map(|p| piece_text(p).len())
+        .fold(text.default_pattern.len(), usize::saturating_add)
+        .saturating_mul(2)
+        .saturating_add(256);
     let mut out = String::with_capacity(text.default_pattern.len());
     let mut rest = text.default_pattern.as_str();
     while let Some(open) = rest.find('{') {
-        out.push_str(rest.get(..open).unwrap_or(""));
+        push_capped(&mut out, rest.get(..open).unwrap_or(""), cap);
         let after = rest.get(open + 1..).unwrap_or("");
         let Some(close) = after.find('}') else {
-            out.push_str(rest.get(open..).unwrap_or(""));
+            push_capped(&mut out, rest.get(open..).unwrap_or(""), cap);
             return out;
         };
         let inner = after.get(..close).unwrap_or("");
@@ -221,33 +230,49 @@ pub fn render_text(text: &pb::Text) -> String {
             .next()
             .and_then(|i| i.parse::<usize>().ok());
         if let Some(piece) = index.and_then(|i| text.pieces.get(i)) {
-            out.push_str(&piece_text(piece));
+            push_capped(&mut out, piece_text(piece), cap);
+        }
+        if out.len() >= cap {
+            return out;
         }
         rest = after.get(close + 1..).unwrap_or("");
     }
-    out.push_str(rest);
+    push_capped(&mut out, rest, cap);
     out
 }
 
-fn piece_text(p: &pb::TextPiece) -> String {
+/// Appends as much of `s` as fits under `cap` bytes, cut at a character boundary.
+fn push_capped(out: &mut String, s: &str, cap: usize) {
+    let room = cap.saturating_sub(out.len());
+    if s.len() <= room {
+        out.push_str(s);
+        return;
+    }
+    let mut end = room;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.push_str(s.get(..end).unwrap_or(""));
+}
+
+fn piece_text(p: &pb::TextPiece) -> &str {
     if let Some(u) = p.user_value.as_ref().and_then(|u| u.user.as_ref()) {
         return if u.nickname.is_empty() {
-            u.display_id.clone()
+            &u.display_id
         } else {
-            u.nickname.clone()
+            &u.nickname
         };
     }
     if let Some(g) = &p.gift_value {
         return g
             .name_ref
             .as_ref()
-            .map(|r| r.default_pattern.clone())
-            .unwrap_or_default();
+            .map_or("", |r| r.default_pattern.as_str());
     }
     if let Some(r) = &p.pattern_ref_value {
-        return r.default_pattern.clone();
+        return &r.default_pattern;
     }
-    p.string_value.to_string()
+    &p.string_value
 }
 
 /// The first user mentioned by a display template's pieces.

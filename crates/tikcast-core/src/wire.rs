@@ -92,12 +92,18 @@ impl<'a> Reader<'a> {
 /// The messages (field 1) of a `FetchResult`, in order, or `None` when the batch holds
 /// anything this reader leaves to prost.
 pub fn envelopes(batch: &[u8]) -> Option<Vec<EnvelopeRef<'_>>> {
+    envelopes_max(batch, usize::MAX)
+}
+
+/// Like [`envelopes`], but `None` as soon as there are more than `max` messages (before
+/// the list of them grows past that).
+pub fn envelopes_max(batch: &[u8], max: usize) -> Option<Vec<EnvelopeRef<'_>>> {
     let mut r = Reader { buf: batch };
     let mut out = Vec::new();
     while !r.is_empty() {
         let (field, wire) = r.key()?;
         if field == 1 {
-            if wire != LEN {
+            if wire != LEN || out.len() >= max {
                 return None;
             }
             out.push(envelope(r.len_delimited()?)?);
@@ -106,6 +112,30 @@ pub fn envelopes(batch: &[u8]) -> Option<Vec<EnvelopeRef<'_>>> {
         }
     }
     Some(out)
+}
+
+/// How many times `field` occurs at the top level of `message`, up to the first malformed
+/// field (prost refuses the message there); groups are skipped, as prost skips them.
+pub fn count_field(message: &[u8], field: u64) -> usize {
+    let mut r = Reader { buf: message };
+    let mut n = 0usize;
+    while !r.is_empty() {
+        let Some((f, wire)) = r.key() else {
+            return n;
+        };
+        if f == field {
+            n += 1;
+        }
+        let skipped = if wire == 3 {
+            crate::cost::skip_group(&mut r.buf, f, 1)
+        } else {
+            r.skip(wire).is_some()
+        };
+        if !skipped {
+            return n;
+        }
+    }
+    n
 }
 
 /// One `MessageEnvelope`; for repeated scalar fields the last one wins, as in prost.

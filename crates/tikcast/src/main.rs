@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use base64::Engine;
 use clap::{Parser, Subcommand};
-use tikcast_core::{decode_batch, decode_frame_with, decode_message, DecodeOptions, Event};
+use tikcast_core::{decode_batch_with, decode_frame_with, decode_message, DecodeOptions, Event};
 
 #[derive(Parser)]
 #[command(
@@ -128,15 +128,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn read_input(input: &str) -> Result<Vec<u8>, String> {
+/// Reads `input` (a path, or `-` for standard input), refusing more than `cap` bytes
+/// without reading past them.
+fn read_input(input: &str, cap: usize) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
+    let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
     if input == "-" {
         std::io::stdin()
+            .take(limit)
             .read_to_end(&mut bytes)
             .map_err(|e| format!("cannot read standard input: {e}"))?;
     } else {
-        bytes =
-            std::fs::read(PathBuf::from(input)).map_err(|e| format!("cannot read {input}: {e}"))?;
+        std::fs::File::open(PathBuf::from(input))
+            .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+            .map_err(|e| format!("cannot read {input}: {e}"))?;
+    }
+    if bytes.len() > cap {
+        return Err(format!(
+            "{input} is over the {cap}-byte cap for this input; a real frame, batch or \
+             payload is far smaller (raise --max-inflated for a larger batch or payload)"
+        ));
     }
     Ok(bytes)
 }
@@ -159,7 +170,21 @@ fn decode(
     frame_info: bool,
     max_inflated: usize,
 ) -> Result<(), String> {
-    let mut bytes = read_input(input)?;
+    let opts = DecodeOptions {
+        max_inflated_bytes: max_inflated,
+        ..DecodeOptions::default()
+    };
+    // A frame is capped before it is inflated; a batch or a payload is inflated data.
+    let mut cap = if batch || method.is_some() {
+        opts.max_inflated_bytes
+    } else {
+        opts.max_frame_bytes
+    };
+    if b64 {
+        // Base64 text is 4/3 of its bytes, plus line breaks.
+        cap = (cap / 3).saturating_mul(4).saturating_add(1 << 16);
+    }
+    let mut bytes = read_input(input, cap)?;
     if b64 {
         let text: String = String::from_utf8_lossy(&bytes).split_whitespace().collect();
         bytes = base64::engine::general_purpose::STANDARD
@@ -169,12 +194,8 @@ fn decode(
     let events: Vec<Event> = if let Some(method) = method {
         decode_message(method, &bytes)
     } else {
-        let opts = DecodeOptions {
-            max_inflated_bytes: max_inflated,
-            ..DecodeOptions::default()
-        };
         let decoded = if batch {
-            decode_batch(&bytes)
+            decode_batch_with(&bytes, &opts)
         } else {
             decode_frame_with(&bytes, &opts)
         };

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub mod hostile;
+
 use base64::Engine;
 
 /// The corpus directory, or `None` (with a loud note) when it is absent. With

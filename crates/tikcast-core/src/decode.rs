@@ -281,7 +281,7 @@ fn decode_batch_into(
 
 fn too_many_messages(opts: &DecodeOptions) -> DecodeError {
     DecodeError::TooMany {
-        what: "batch: messages",
+        what: "messages in one batch",
         cap: opts.max_messages,
     }
 }

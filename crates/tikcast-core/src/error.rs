@@ -82,7 +82,10 @@ impl fmt::Display for DecodeError {
                 write!(f, "{what}: {len} bytes exceeds {} cap", human(*cap))
             }
             DecodeError::TooMany { what, cap } => {
-                write!(f, "{what}: more than {cap}; real traffic stays far below this cap")
+                write!(
+                    f,
+                    "too many {what}: more than {cap}; real traffic stays far below this cap"
+                )
             }
             DecodeError::TooExpensive { what, cap } => write!(
                 f,

@@ -169,7 +169,7 @@ fn a_batch_over_the_message_cap_is_refused_before_it_is_decoded() {
     assert_eq!(
         result.unwrap_err(),
         DecodeError::TooMany {
-            what: "batch: messages",
+            what: "messages in one batch",
             cap: opts.max_messages
         }
     );

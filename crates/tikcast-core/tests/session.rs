@@ -1219,3 +1219,58 @@ proptest! {
         prop_assert!(got.len() <= total);
     }
 }
+
+#[test]
+fn an_expired_token_on_a_working_socket_reconnects_at_once_with_the_cursor() {
+    let mut h = Harness::relay();
+    h.connect();
+    let mut b = Batch::of(vec![chat(1, "before")]);
+    b.cursor = "cur-1".into();
+    assert_eq!(names(&h.feed(&b.frame())), ["chat"]);
+    // The relay ends the socket when the token runs out: reconnect now, not give up.
+    let out = h.close(4401, "token expired; connect again with a fresh token");
+    assert!(give_up(&out).is_none(), "{out:?}");
+    assert_eq!(reconnect_delay(&out), Some((1, 0, CloseClass::Transient)));
+    let out = h.fire();
+    let attempt = out.iter().find_map(|o| match o {
+        Output::Connect { attempt, .. } => Some(*attempt),
+        _ => None,
+    });
+    assert_eq!(attempt, Some(1), "a fresh credential is asked for: {out:?}");
+    assert_eq!(h.s.cursor(), "cur-1");
+    h.s.on_open(h.now, h.conn.unwrap());
+    let _ = h.drain();
+    // The new socket resumes; the message already seen is not delivered twice.
+    let b = Batch::of(vec![chat(1, "before"), chat(2, "after")]);
+    let got: Vec<String> = events(&h.feed(&b.frame()))
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Chat(c) => Some(c.comment),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, ["after"]);
+    // A fresh token refused at once (the socket never delivered) is terminal.
+    let out = h.close(4401, "token expired");
+    let _ = out;
+    h.fire();
+    h.s.on_open(h.now, h.conn.unwrap());
+    let _ = h.drain();
+    let out = h.close(4401, "token expired");
+    assert_eq!(give_up(&out).map(|g| g.kind), Some(GiveUpKind::InvalidAuth));
+    // Other 4401 reasons on a working socket, or the rule switched off, stay terminal.
+    for (reason, reauth) in [("invalid signature", true), ("token expired", false)] {
+        let mut h = Harness::new(SessionConfig {
+            mode: Mode::Relay,
+            reconnect: ReconnectPolicy {
+                reauth_on_expiry: reauth,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        h.connect();
+        h.feed(&Batch::of(vec![chat(1, "x")]).frame());
+        let out = h.close(4401, reason);
+        assert_eq!(give_up(&out).map(|g| g.kind), Some(GiveUpKind::InvalidAuth));
+    }
+}

@@ -200,7 +200,7 @@ fn decode(
             decode_frame_with(&bytes, &opts)
         };
         let decoded = decoded.map_err(|e| {
-            let hint = if batch {
+            let hint = if batch || e.code() != "protobuf" {
                 ""
             } else {
                 " (for a bare fetch result use --batch, for one payload --method NAME)"

@@ -83,6 +83,9 @@ fn an_oversized_batch_is_refused_before_it_is_read() {
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("messages: more than 10000"), "{stderr}");
+    assert!(
+        stderr.contains("too many messages in one batch: more than 10000"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -54,7 +54,7 @@ use core::fmt;
 
 pub use dedup::MsgIdWindow;
 pub use likes::LikeAggregator;
-pub use policy::{retry_after_ms, CloseClass, Jitter, ReconnectPolicy};
+pub use policy::{retry_after_ms, says_expired, CloseClass, Jitter, ReconnectPolicy};
 pub use streaks::GiftStreaks;
 
 use crate::client::{ack_frame, enter_room_frame, heartbeat_frame, EnterRoom};
@@ -775,6 +775,17 @@ impl Session {
         } else if self.stream_ended && class == CloseClass::Transient {
             // A close after a stream-end message is the end, not a network fault.
             class = CloseClass::Waiting;
+        }
+        if code == 4401
+            && self.healthy
+            && self.config.reconnect.reauth_on_expiry
+            && says_expired(&reason)
+        {
+            // The relay ended a working socket because its token ran out: connect again
+            // at once with a fresh credential and the resume cursor. Not a failure; a
+            // fresh token refused again is terminal (that connection never delivers).
+            self.schedule(now, 0, CloseClass::Transient, code, &reason);
+            return;
         }
         match class {
             CloseClass::Terminal => {

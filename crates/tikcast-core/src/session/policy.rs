@@ -44,6 +44,11 @@ pub struct ReconnectPolicy {
     pub transient_base_ms: u64,
     /// Largest transient ceiling. Default 30 s.
     pub transient_cap_ms: u64,
+    /// Reconnect at once (fetching a fresh credential: `Output::Connect` asks for one)
+    /// when a connection that delivered messages is closed with 4401 and a reason that
+    /// says the token expired: a relay ends sockets whose short-lived token runs out. A
+    /// 4401 on a connection that never delivered stays terminal. Default true.
+    pub reauth_on_expiry: bool,
     /// Consecutive transient or throttled failures allowed before giving up; `None`
     /// retries forever. The count resets once a connection delivers a message frame.
     /// Default 10.
@@ -62,6 +67,7 @@ impl Default for ReconnectPolicy {
             throttled_cap_ms: 600_000,
             transient_base_ms: 1_000,
             transient_cap_ms: 30_000,
+            reauth_on_expiry: true,
             max_attempts: Some(10),
         }
     }
@@ -113,6 +119,13 @@ impl ReconnectPolicy {
 fn exponential(base: u64, cap: u64, failures: u32) -> u64 {
     let shift = failures.saturating_sub(1).min(40);
     base.saturating_mul(1u64 << shift).min(cap)
+}
+
+/// True when a close reason says the credential expired (`token expired`, `jwt
+/// expired`, `expired token`, any case).
+pub fn says_expired(reason: &str) -> bool {
+    let lower = reason.to_ascii_lowercase();
+    lower.contains("expired") && (lower.contains("token") || lower.contains("jwt"))
 }
 
 /// Reads a retry-after hint from a close reason: the number after "retry-after",

@@ -2,10 +2,11 @@
 //! (`/ws?uniqueId=…`: a `roomInfo` text, then the recorded frames, byte for byte, at the
 //! recorded pace times `--speed`; no token needed); without, it prints one JSON line per
 //! record (`roomInfo` text, or the events of a frame) as fast as it can, then a summary
-//! line on stderr.
+//! line on stderr. A damaged recording header (docs/recording.md) is a warning, not a
+//! refusal: the records are played all the same.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::recording::{self, Kind};
 
@@ -25,21 +26,29 @@ pub struct ReplayArgs {
     /// Exit by itself after this many seconds (serving).
     #[arg(long)]
     max_seconds: Option<f64>,
-    /// Print only the summary (records, duration, torn tail) as one JSON line.
+    /// Print only the summary (records, duration, header damage, torn tail) as one JSON line.
     #[arg(long)]
     info: bool,
 }
 
 pub fn run(a: ReplayArgs) -> Result<(), String> {
     if let Some(listen) = a.listen {
+        // The relay reads the file itself; only the header is read here, for the warning.
+        if let (_, Some(e)) = recording::read_header(&a.file)? {
+            warn_damaged(&a.file, &e);
+        }
         return crate::relay::serve_replay(a.file, listen, a.speed, a.looped, a.max_seconds);
     }
     let rec = recording::read(&a.file)?;
+    if let (Some(e), false) = (&rec.header_error, a.info) {
+        warn_damaged(&a.file, e);
+    }
     let frames = rec.records.iter().filter(|r| r.kind == Kind::Frame).count();
     let summary = serde_json::json!({
         "type": "recording",
         "version": rec.version,
         "meta": rec.meta,
+        "headerError": rec.header_error.as_ref().map(|e| e.to_string()),
         "records": rec.records.len(),
         "frames": frames,
         "durationMs": rec.records.last().map(|r| r.t_ms).unwrap_or(0),
@@ -80,4 +89,11 @@ pub fn run(a: ReplayArgs) -> Result<(), String> {
     out.flush().map_err(err)?;
     eprintln!("{summary}");
     Ok(())
+}
+
+fn warn_damaged(file: &Path, e: &recording::HeaderError) {
+    eprintln!(
+        "replay: warning: {}: {e}; playing its records anyway (`tikcast replay FILE --info` shows what was read)",
+        file.display()
+    );
 }

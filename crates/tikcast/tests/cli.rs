@@ -224,3 +224,87 @@ fn bad_input_is_one_line_on_stderr_and_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/frame.bin"));
 }
+
+/// `replay --info` of `bytes` written to a temporary file: the exit status and the JSON line.
+fn replay_info(name: &str, bytes: &[u8]) -> (bool, serde_json::Value, String) {
+    let path =
+        std::env::temp_dir().join(format!("tikcast-cli-{name}-{}.tkrec", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let out = tikcast()
+        .arg("replay")
+        .arg(&path)
+        .arg("--info")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let info = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        out.status.success(),
+        info,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn replay_reports_a_damaged_recording_header_and_still_plays_the_frames() {
+    let demo = repo().join("tests/fixtures/demo-session.tkrec");
+    let good = std::fs::read(&demo).unwrap();
+    let (ok, clean, err) = replay_info("clean", &good);
+    assert!(ok, "{err}");
+    assert_eq!(clean["headerError"], serde_json::Value::Null, "{clean}");
+    assert_eq!(clean["meta"]["recorder"], "tikcast demo-recording");
+    let frames = clean["frames"].as_u64().unwrap();
+    assert!(frames > 50, "{clean}");
+
+    // One bit of the metadata flipped ('t' of "tikcast" becomes 'u': still valid JSON).
+    let at = good
+        .windows(7)
+        .position(|w| w == b"tikcast")
+        .expect("the demo recording names its recorder");
+    let mut damaged = good.clone();
+    damaged[at] ^= 1;
+    let (ok, info, err) = replay_info("meta-flip", &damaged);
+    assert!(ok, "{err}");
+    let header_error = info["headerError"].as_str().unwrap_or_default();
+    assert!(
+        header_error.contains("checksum mismatch"),
+        "the damage is reported: {info}"
+    );
+    assert_eq!(
+        info["meta"],
+        serde_json::Value::Null,
+        "damaged metadata is not shown as if intact: {info}"
+    );
+    assert_eq!(info["frames"], frames, "{info}");
+    assert_eq!(info["records"], clean["records"], "{info}");
+    assert_eq!(info["tornBytes"], 0, "{info}");
+
+    // One bit of meta_len flipped (bytes 12..16): the records are found all the same.
+    let mut damaged = good.clone();
+    damaged[14] ^= 0x10;
+    let (ok, info, err) = replay_info("len-flip", &damaged);
+    assert!(ok, "{err}");
+    let header_error = info["headerError"].as_str().unwrap_or_default();
+    assert!(header_error.contains("meta_len"), "{info}");
+    assert_eq!(
+        info["meta"], clean["meta"],
+        "the metadata is verified by its checksum: {info}"
+    );
+    assert_eq!(info["frames"], frames, "{info}");
+
+    // Playing it still prints every event, with the damage on stderr.
+    let path = std::env::temp_dir().join(format!("tikcast-cli-play-{}.tkrec", std::process::id()));
+    let mut damaged = good.clone();
+    damaged[at] ^= 1;
+    std::fs::write(&path, &damaged).unwrap();
+    let played = tikcast().arg("replay").arg(&path).output().unwrap();
+    let _ = std::fs::remove_file(&path);
+    let reference = tikcast().arg("replay").arg(&demo).output().unwrap();
+    assert!(played.status.success());
+    assert_eq!(played.stdout, reference.stdout, "the same events");
+    let stderr = String::from_utf8_lossy(&played.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("checksum mismatch"),
+        "{stderr}"
+    );
+}

@@ -203,9 +203,9 @@ fn msg_ids(frames: &[Vec<u8>]) -> Vec<u64> {
 fn recorded_frames(path: &Path) -> Vec<Vec<u8>> {
     let bytes = std::fs::read(path).unwrap();
     assert_eq!(&bytes[..8], b"TKCSTREC");
-    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 1);
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), 2);
     let meta_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
-    let mut at = 16 + meta_len;
+    let mut at = 24 + meta_len;
     let mut frames = Vec::new();
     while at + 17 <= bytes.len() {
         let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;

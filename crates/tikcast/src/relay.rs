@@ -102,6 +102,9 @@ pub struct RelayArgs {
     /// Sockets per token when the token has no maxWebSockets claim.
     #[arg(long)]
     max_sockets_per_token: Option<u32>,
+    /// Connections per client IP still sending their request head; more are closed at once.
+    #[arg(long)]
+    max_pending_heads_per_ip: Option<u32>,
     /// Concurrent sockets per client IP (0 = unlimited).
     #[arg(long)]
     max_sockets_per_ip: Option<u32>,
@@ -166,6 +169,7 @@ struct FileLimits {
     grace_ms: Option<u64>,
     max_lifetime_seconds: Option<u64>,
     max_sockets_per_token: Option<u32>,
+    max_pending_heads_per_ip: Option<u32>,
     max_sockets_per_ip: Option<u32>,
     connects_per_minute_per_ip: Option<u32>,
     connects_per_minute_per_token: Option<u32>,
@@ -195,6 +199,7 @@ pub(crate) struct Limits {
     pub(crate) grace: Duration,
     pub(crate) max_lifetime: Duration,
     pub(crate) max_sockets_per_token: u32,
+    pub(crate) max_pending_heads_per_ip: u32,
     pub(crate) max_sockets_per_ip: u32,
     pub(crate) connects_per_minute_per_ip: u32,
     pub(crate) connects_per_minute_per_token: u32,
@@ -281,6 +286,10 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             .max_sockets_per_token
             .or(fl.max_sockets_per_token)
             .unwrap_or(1),
+        max_pending_heads_per_ip: a
+            .max_pending_heads_per_ip
+            .or(fl.max_pending_heads_per_ip)
+            .unwrap_or(32),
         max_sockets_per_ip: a
             .max_sockets_per_ip
             .or(fl.max_sockets_per_ip)
@@ -300,6 +309,9 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             .unwrap_or(256 * 1024)
             .clamp(4096, 64 << 20),
     };
+    if limits.max_pending_heads_per_ip == 0 {
+        return Err("max_pending_heads_per_ip must be at least 1".into());
+    }
     let no_auth = a.no_auth || file.auth.disabled == Some(true);
     let auth = if no_auth {
         None
@@ -327,9 +339,7 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
         "no upstream: pass --upstream mock:ws://HOST:PORT/ws, --upstream tiktok --sign-url URL, or --upstream replay:FILE",
     )?;
     let upstream = if let Some(url) = upstream_text.strip_prefix("mock:") {
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            return Err("mock:URL needs a ws:// or wss:// url".into());
-        }
+        check_ws_url(url).map_err(|e| format!("--upstream mock:URL: {e}"))?;
         UpstreamKind::Relay {
             url: url.to_string(),
             jwt_secret: a
@@ -430,6 +440,30 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
     ))
 }
 
+/// Refuses a socket URL the relay could never dial. The URL is not echoed (its query
+/// may hold a credential).
+fn check_ws_url(url: &str) -> Result<(), String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        return Err("the url must start with ws:// or wss://".into());
+    }
+    let request = url
+        .into_client_request()
+        .map_err(|_| "not a valid url (write ws://HOST:PORT/PATH)".to_string())?;
+    let uri = request.uri();
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("the url has no host (write ws://HOST:PORT/PATH)".into());
+    }
+    if authority.ends_with(':') || uri.port_u16() == Some(0) {
+        return Err("the url has an empty or zero port (write ws://HOST:PORT/PATH)".into());
+    }
+    if authority.contains('@') {
+        return Err("the url must not carry user:password (use --upstream-jwt-secret)".into());
+    }
+    Ok(())
+}
+
 /// Reads a gift catalog (TikTok's `{"data":{"gifts":[…]}}`, a bare list, or our own
 /// shape) and normalises it to `[{id, name, diamondCount, imageUrl}]`.
 pub(crate) fn load_gifts(path: &std::path::Path) -> Result<String, String> {
@@ -503,6 +537,7 @@ pub(crate) fn serve_replay(
             grace: Duration::from_millis(0),
             max_lifetime: Duration::from_secs(30 * 86_400),
             max_sockets_per_token: 0,
+            max_pending_heads_per_ip: 64,
             max_sockets_per_ip: 0,
             connects_per_minute_per_ip: 0,
             connects_per_minute_per_token: 0,
@@ -665,5 +700,27 @@ mod tests {
         assert_eq!(c.limits.client_queue, Some(64));
         assert_eq!(c.replay.looped, Some(true));
         assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
+    }
+
+    #[test]
+    fn socket_urls_are_checked() {
+        for good in [
+            "ws://127.0.0.1:8090/ws",
+            "wss://relay.example/ws",
+            "ws://[::1]:80/ws",
+        ] {
+            assert_eq!(check_ws_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "ws://127.0.0.1:/ws",
+            "ws://127.0.0.1:0/ws",
+            "ws://:8090/ws",
+            "ws:///ws",
+            "ws://a b/ws",
+            "ws://u:p@host:1/ws",
+            "http://127.0.0.1:8090/ws",
+        ] {
+            assert!(check_ws_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -75,6 +75,17 @@ impl Proc {
         Proc::start(&all)
     }
 
+    /// CPU time (user + system) the process has used so far.
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // Fields after the command name (which is in parentheses and may hold spaces):
+        // state is field 3, utime field 14 and stime field 15.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
+    }
+
     /// GET over plain HTTP: (status code, headers, body).
     fn get(&self, path: &str, headers: &[&str]) -> (u16, String, String) {
         let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
@@ -111,6 +122,17 @@ impl Drop for Proc {
     }
 }
 
+/// USER_HZ, the unit of /proc/PID/stat times (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
 fn token(claims: Value, secret: &str) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
@@ -144,6 +166,7 @@ struct Seen {
     info: Option<Value>,
     frames: Vec<Vec<u8>>,
     close: Option<u16>,
+    reason: String,
 }
 
 /// Reads until the socket closes, `frames` binary frames arrived, or `limit` passes.
@@ -156,6 +179,7 @@ async fn read(ws: &mut Ws, frames: usize, limit: Duration) -> Seen {
             Ok(Some(Ok(Message::Text(t)))) => seen.info = Some(serde_json::from_str(&t).unwrap()),
             Ok(Some(Ok(Message::Binary(b)))) => seen.frames.push(b.to_vec()),
             Ok(Some(Ok(Message::Close(f)))) => {
+                seen.reason = f.as_ref().map(|f| f.reason.to_string()).unwrap_or_default();
                 seen.close = f.map(|f| u16::from(f.code));
                 break;
             }
@@ -167,10 +191,14 @@ async fn read(ws: &mut Ws, frames: usize, limit: Duration) -> Seen {
 }
 
 async fn close_code(relay: &Proc, query: &str) -> Option<u16> {
+    close_of(relay, query).await.0
+}
+
+/// The close code and reason a socket opened with `query` ends with (within 5 s).
+async fn close_of(relay: &Proc, query: &str) -> (Option<u16>, String) {
     let mut ws = open(relay, query).await;
-    read(&mut ws, usize::MAX, Duration::from_secs(5))
-        .await
-        .close
+    let seen = read(&mut ws, usize::MAX, Duration::from_secs(5)).await;
+    (seen.close, seen.reason)
 }
 
 /// The batch of a `msg` frame (gzip or plain), `None` for other frame types.
@@ -650,4 +678,237 @@ async fn http_helpers_cors_health_and_metrics() {
     ] {
         assert!(body.contains(name), "{name} missing:\n{body}");
     }
+}
+
+// ------------------------------------------------------------------ hardening (issue 16)
+
+/// Sends `request` raw over TCP (from `source`, an address on the loopback) and returns
+/// everything the relay answered before closing (lossy UTF-8), or what came within 5 s.
+async fn raw(addr: &str, source: &str, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut s = sock.connect(addr.parse().unwrap()).await.unwrap();
+    // The relay may answer (and close) before it has read everything.
+    let _ = s.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The status code of a raw HTTP answer (0 when there was none).
+fn status_of(answer: &str) -> u16 {
+    answer
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Finding 6: incomplete request heads cost no CPU and are capped per IP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_request_heads_are_capped_per_ip_and_cost_no_cpu() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = Proc::mock(&["--messages", "10", "--rate", "100"]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &["--max-pending-heads-per-ip", "20"],
+    );
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        let mut s = TcpStream::connect(&relay.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = relay.cpu_time();
+    let started = Instant::now();
+    // Which ones did the relay close? A closed one reads EOF (or a reset) at once.
+    let checks = slow.iter_mut().map(|s| async move {
+        let mut b = [0u8; 64];
+        tokio::time::timeout(Duration::from_secs(2), s.read(&mut b))
+            .await
+            .is_err()
+    });
+    let still_open = futures_util::future::join_all(checks)
+        .await
+        .into_iter()
+        .filter(|open| *open)
+        .count();
+    assert_eq!(still_open, 20, "pending heads kept open");
+    // Another address still gets answers meanwhile.
+    let answer = raw(
+        &relay.addr,
+        "127.0.0.2",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(started.elapsed())).await;
+    let used = relay.cpu_time() - before;
+    let wall = started.elapsed();
+    assert!(
+        used < Duration::from_millis(200),
+        "the relay used {used:?} of CPU in {wall:?} with 20 pending heads"
+    );
+    drop(slow);
+}
+
+/// Finding 8: malformed requests get a status before the close, bad upgrades a 400 or
+/// 426, protocol violations a close frame, and a bad upstream URL stops the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_a_proper_answer() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    let a = relay.addr.as_str();
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(20_000));
+    assert_eq!(
+        status_of(&raw(a, "127.0.0.1", long_uri.as_bytes()).await),
+        414
+    );
+    let big_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    assert_eq!(
+        status_of(&raw(a, "127.0.0.1", big_header.as_bytes()).await),
+        431
+    );
+    let binary = b"GET /healthz\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_eq!(status_of(&raw(a, "127.0.0.1", binary).await), 400);
+    assert_eq!(status_of(&raw(a, "127.0.0.1", b"\r\n\r\n").await), 400);
+
+    let tok = good_token();
+    let upgrade = |extra: &str| {
+        format!(
+            "GET /ws?uniqueId=ada&jwtKey={tok} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n{extra}\r\n"
+        )
+    };
+    let good =
+        upgrade("Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+    let ok =
+        tokio::time::timeout(Duration::from_secs(1), raw(a, "127.0.0.1", good.as_bytes())).await;
+    // A good upgrade is switched (the socket then stays open, so the read times out).
+    assert!(ok.is_err(), "{ok:?}");
+    let many: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let answer = raw(
+        a,
+        "127.0.0.1",
+        upgrade(&format!(
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{many}"
+        ))
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    let answer = raw(
+        a,
+        "127.0.0.1",
+        upgrade("Sec-WebSocket-Version: 13\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    let answer = raw(
+        a,
+        "127.0.0.1",
+        upgrade("Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+            .as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&answer), 426, "{answer}");
+    assert!(
+        answer
+            .to_lowercase()
+            .contains("sec-websocket-version: 13\r\n"),
+        "{answer}"
+    );
+
+    // A viewer sending a message over the 64 KiB cap gets 1009.
+    let q = format!("uniqueId=ada&jwtKey={tok}");
+    let mut ws = open(&relay, &q).await;
+    assert!(read(&mut ws, 1, Duration::from_secs(5))
+        .await
+        .info
+        .is_some());
+    use futures_util::SinkExt;
+    ws.send(Message::Binary(vec![0u8; 100_000].into()))
+        .await
+        .unwrap();
+    let mut close = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Close(f) = m {
+            close = f.map(|f| u16::from(f.code));
+            break;
+        }
+    }
+    assert_eq!(close, Some(1009));
+    // An unmasked frame from a client is a protocol error: 1002.
+    let handshake =
+        upgrade("Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+    let code = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = TcpStream::connect(a).await.unwrap();
+        s.write_all(handshake.as_bytes()).await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(
+            got.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+        s.write_all(&[0x82, 0x01, 0x00]).await.unwrap();
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+        got.extend_from_slice(&rest);
+        let at = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        // Skip the roomInfo text (and any binary frames) to the close frame (opcode 8).
+        let mut frames = &got[at..];
+        let mut code = None;
+        while frames.len() >= 2 {
+            let (op, len7) = (frames[0] & 0x0f, (frames[1] & 0x7f) as usize);
+            let (hdr, len) = match len7 {
+                126 => (4, u16::from_be_bytes([frames[2], frames[3]]) as usize),
+                127 => (
+                    10,
+                    u64::from_be_bytes(frames[2..10].try_into().unwrap()) as usize,
+                ),
+                n => (2, n),
+            };
+            if op == 8 {
+                code = Some(u16::from_be_bytes([frames[hdr], frames[hdr + 1]]));
+                break;
+            }
+            frames = &frames[(hdr + len).min(frames.len())..];
+        }
+        code
+    };
+    assert_eq!(code, Some(1002));
+
+    // A mock URL without a port is refused at start-up.
+    let out = Command::new(BIN)
+        .args([
+            "relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-seconds",
+            "3",
+            "--jwt-secret",
+            SECRET,
+            "--upstream",
+            "mock:ws://127.0.0.1:/ws",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("port"), "{stderr}");
+    assert!(out.stdout.is_empty(), "it must not start listening");
 }

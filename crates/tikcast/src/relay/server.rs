@@ -1,6 +1,7 @@
-//! The relay's listener: routes each request by its head (peeked, not consumed, so the
-//! WebSocket handshake can still read it), checks auth and limits, runs viewer sockets
-//! and answers the small HTTP API with CORS.
+//! The relay's listener: reads each request head (async reads, one deadline, a per-IP
+//! cap on heads still arriving), answers a bad one with its status, checks auth and
+//! limits, completes WebSocket upgrades itself (so a bad upgrade gets 400/426, not a
+//! silent close), runs viewer sockets and answers the small HTTP API with CORS.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -10,9 +11,9 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -22,9 +23,10 @@ use super::metrics::{add, sub};
 use super::{normalize_handle, UpstreamKind};
 use crate::mock::Query;
 
-use crate::http_head::{peek_head, Head};
+use crate::http_head::{read_head, Head, HeadError, HEAD_TIMEOUT};
 
-/// Per-IP and per-token connect rates (token buckets) and concurrent socket counts.
+/// Per-IP and per-token connect rates (token buckets) and concurrent counts (sockets,
+/// pending request heads).
 #[derive(Default)]
 pub(crate) struct Limiter {
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
@@ -57,11 +59,14 @@ impl Limiter {
         }
     }
 
-    /// Holds one of `max` concurrent slots of `key` until the guard drops.
+    /// Holds one of `max` concurrent slots of `key` until the guard drops (0 = no cap).
     fn hold(self: &Arc<Self>, key: String, max: u32) -> Option<Slot> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let n = open.entry(key.clone()).or_insert(0);
         if max > 0 && *n >= max {
+            if *n == 0 {
+                open.remove(&key);
+            }
             return None;
         }
         *n += 1;
@@ -81,7 +86,7 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.limiter.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = open.get_mut(&self.key) {
-            *n -= 1;
+            *n = n.saturating_sub(1);
             if *n == 0 {
                 open.remove(&self.key);
             }
@@ -117,35 +122,63 @@ impl Server {
     }
 }
 
-async fn respond(
-    mut stream: TcpStream,
-    head: &Head,
-    status: &str,
-    extra: &str,
-    ctype: &str,
-    body: &str,
-) {
-    let mut discard = vec![0u8; head.len];
-    if stream.read_exact(&mut discard).await.is_err() {
-        return;
-    }
+/// Writes a small response and closes. Whatever the client still sends is read and
+/// dropped for up to a second first, so that closing does not reset the connection
+/// under the reply (a client whose request was refused half-way is still sending).
+async fn respond(mut stream: TcpStream, status: &str, extra: &str, ctype: &str, body: &str) {
     let reply = format!(
         "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\ncache-control: no-store\r\n{extra}connection: close\r\n\r\n{body}",
         body.len()
     );
-    let _ = stream.write_all(reply.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    let write = async {
+        stream.write_all(reply.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    if !matches!(
+        tokio::time::timeout(Duration::from_secs(5), write).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let drain = async {
+        let mut scratch = [0u8; 4096];
+        let mut total = 0usize;
+        while total < 256 * 1024 {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 fn json_error(code: &str, message: &str) -> String {
     serde_json::json!({"error": code, "message": message}).to_string()
 }
 
-pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<Server>) {
+pub(crate) async fn handle_tcp(mut stream: TcpStream, peer: SocketAddr, server: Arc<Server>) {
     let _ = stream.set_nodelay(true);
-    let Some(head) = peek_head(&stream).await else {
+    // Until its head is complete a connection holds one of its IP's few pending slots;
+    // one over the cap is closed at once.
+    let max_pending = server.hub.settings.limits.max_pending_heads_per_ip;
+    let Some(pending) = server
+        .limiter
+        .hold(format!("head:{}", peer.ip()), max_pending)
+    else {
+        server.hub.metrics.count_refusal("too_many");
         return;
     };
+    let (head, rest) = match read_head(&mut stream, HEAD_TIMEOUT).await {
+        Ok(read) => read,
+        Err(HeadError::Gone) => return,
+        Err(HeadError::Refuse { status, why }) => {
+            server.hub.metrics.count_refusal("bad_request");
+            respond(stream, status, "", "text/plain", &format!("{why}\n")).await;
+            return;
+        }
+    };
+    drop(pending);
     let json = "application/json";
     let origin = head.origin.clone();
     let cors = server.cors(origin.as_deref());
@@ -155,13 +188,12 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
         } else {
             "403 Forbidden"
         };
-        respond(stream, &head, status, &cors, "text/plain", "").await;
+        respond(stream, status, &cors, "text/plain", "").await;
         return;
     }
     if head.method != "GET" {
         respond(
             stream,
-            &head,
             "405 Method Not Allowed",
             "",
             "text/plain",
@@ -171,7 +203,7 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
         return;
     }
     match (head.path.as_str(), head.upgrade) {
-        ("/ws" | "/ws/" | "/", true) => serve_viewer(stream, peer, head, server).await,
+        ("/ws" | "/ws/" | "/", true) => serve_viewer(stream, peer, head, rest, server).await,
         ("/healthz", false) => {
             let body = serde_json::json!({
                 "status": "ok",
@@ -179,26 +211,17 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
                 "uptimeSeconds": server.started.elapsed().as_secs(),
             })
             .to_string();
-            respond(stream, &head, "200 OK", &cors, json, &body).await;
+            respond(stream, "200 OK", &cors, json, &body).await;
         }
         ("/metrics", false) => {
             let body = server.hub.metrics.render();
-            respond(
-                stream,
-                &head,
-                "200 OK",
-                "",
-                "text/plain; version=0.0.4",
-                &body,
-            )
-            .await;
+            respond(stream, "200 OK", "", "text/plain; version=0.0.4", &body).await;
         }
         (p, false) if p.starts_with("/api/") => {
             if !server.origin_allowed(origin.as_deref()) {
                 server.hub.metrics.count_refusal("origin");
                 respond(
                     stream,
-                    &head,
                     "403 Forbidden",
                     "",
                     json,
@@ -208,12 +231,11 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
                 return;
             }
             let (status, body) = api(&server, &head, peer.ip()).await;
-            respond(stream, &head, status, &cors, json, &body).await;
+            respond(stream, status, &cors, json, &body).await;
         }
         ("/ws" | "/ws/", false) => {
             respond(
                 stream,
-                &head,
                 "426 Upgrade Required",
                 "",
                 "text/plain",
@@ -224,7 +246,6 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
         _ => {
             respond(
                 stream,
-                &head,
                 "404 Not Found",
                 &cors,
                 json,
@@ -413,7 +434,67 @@ async fn close_ws(ws: &mut Ws, code: u16, reason: &str) {
         tokio::time::timeout(Duration::from_secs(1), ws.send(Message::Close(Some(frame)))).await;
 }
 
-async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: Arc<Server>) {
+/// Completes a WebSocket upgrade whose head is already read: 400 for a request that is
+/// not a valid upgrade, 426 (naming version 13) for another protocol version, else 101.
+/// `rest`: bytes the client sent after its head.
+async fn accept_ws(mut stream: TcpStream, head: &Head, rest: Vec<u8>) -> Option<Ws> {
+    let text = "text/plain";
+    if !head.http11 || !head.connection_upgrade {
+        let why = "not a websocket upgrade (needs HTTP/1.1 and Connection: Upgrade)\n";
+        respond(stream, "400 Bad Request", "", text, why).await;
+        return None;
+    }
+    match head.ws_version.as_deref() {
+        Some("13") => {}
+        None => {
+            let why = "no Sec-WebSocket-Version header\n";
+            respond(stream, "400 Bad Request", "", text, why).await;
+            return None;
+        }
+        Some(_) => {
+            respond(
+                stream,
+                "426 Upgrade Required",
+                "sec-websocket-version: 13\r\n",
+                text,
+                "only websocket version 13 is served\n",
+            )
+            .await;
+            return None;
+        }
+    }
+    use base64::Engine;
+    let key = head.ws_key.as_deref().filter(|k| {
+        base64::engine::general_purpose::STANDARD
+            .decode(k)
+            .is_ok_and(|nonce| nonce.len() == 16)
+    });
+    let Some(key) = key else {
+        let why = "missing or invalid Sec-WebSocket-Key (16 bytes in base64)\n";
+        respond(stream, "400 Bad Request", "", text, why).await;
+        return None;
+    };
+    let reply = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    tokio::time::timeout(Duration::from_secs(5), stream.write_all(reply.as_bytes()))
+        .await
+        .ok()?
+        .ok()?;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024));
+    Some(WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await)
+}
+
+async fn serve_viewer(
+    stream: TcpStream,
+    peer: SocketAddr,
+    head: Head,
+    rest: Vec<u8>,
+    server: Arc<Server>,
+) {
     let hub = Arc::clone(&server.hub);
     let s = Arc::clone(&hub.settings);
     let m = Arc::clone(&hub.metrics);
@@ -422,7 +503,6 @@ async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: A
         eprintln!("relay: refused a socket from {peer}: origin not allowed");
         respond(
             stream,
-            &head,
             "403 Forbidden",
             "",
             "text/plain",
@@ -432,24 +512,9 @@ async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: A
         return;
     }
     let _ = socket2::SockRef::from(&stream).set_send_buffer_size(s.limits.viewer_send_buffer);
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(64 * 1024))
-        .max_frame_size(Some(64 * 1024));
-    #[allow(clippy::result_large_err)]
-    let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        if request.uri().path() == head.path {
-            Ok(response)
-        } else {
-            let mut refused = ErrorResponse::new(Some("not found".into()));
-            *refused.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::NOT_FOUND;
-            Err(refused)
-        }
+    let Some(mut ws) = accept_ws(stream, &head, rest).await else {
+        return;
     };
-    let mut ws =
-        match tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await {
-            Ok(ws) => ws,
-            Err(_) => return,
-        };
     let q = Query::parse(&head.query);
     let ip = peer.ip();
     let refuse = |code: u16, reason: &'static str, why: &str, tok: &str| {
@@ -581,6 +646,17 @@ async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: A
     drop(joined);
 }
 
+/// The close a viewer's own protocol violation earns (RFC 6455 codes).
+fn violation(e: &tokio_tungstenite::tungstenite::Error) -> Option<(u16, String)> {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Capacity(_) => Some((1009, "message too big".into())),
+        Error::Utf8(_) => Some((1007, "invalid utf-8 in a text message".into())),
+        Error::Protocol(_) => Some((1002, "protocol error".into())),
+        _ => None,
+    }
+}
+
 /// Pumps the viewer's queue into its socket, writing whatever is queued before one
 /// flush. Returns the close code the relay sent, or `None` when the browser left first.
 async fn run_viewer(
@@ -601,7 +677,8 @@ async fn run_viewer(
             why = ctl.cut_off() => break Some(why),
             _ = tokio::time::sleep_until(deadline) => break Some((4555, "max lifetime exceeded".to_string())),
             msg = stream.next() => match msg {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                Some(Err(e)) => break violation(&e),
+                Some(Ok(Message::Close(_))) | None => break None,
                 // Browsers have nothing to say; pings are answered by tungstenite.
                 Some(Ok(_)) => continue,
             },

@@ -99,9 +99,12 @@ pub struct RelayArgs {
     /// Close viewers with 4555 after this many seconds.
     #[arg(long)]
     max_lifetime_seconds: Option<u64>,
-    /// Sockets per token when the token has no maxWebSockets claim.
+    /// Sockets per token when the token has no maxWebSockets claim (1 to 10000).
     #[arg(long)]
     max_sockets_per_token: Option<u32>,
+    /// Distinct rooms one token may hold sockets in at once.
+    #[arg(long)]
+    max_rooms_per_token: Option<usize>,
     /// Connections per client IP still sending their request head; more are closed at once.
     #[arg(long)]
     max_pending_heads_per_ip: Option<u32>,
@@ -169,6 +172,7 @@ struct FileLimits {
     grace_ms: Option<u64>,
     max_lifetime_seconds: Option<u64>,
     max_sockets_per_token: Option<u32>,
+    max_rooms_per_token: Option<usize>,
     max_pending_heads_per_ip: Option<u32>,
     max_sockets_per_ip: Option<u32>,
     connects_per_minute_per_ip: Option<u32>,
@@ -199,6 +203,7 @@ pub(crate) struct Limits {
     pub(crate) grace: Duration,
     pub(crate) max_lifetime: Duration,
     pub(crate) max_sockets_per_token: u32,
+    pub(crate) max_rooms_per_token: usize,
     pub(crate) max_pending_heads_per_ip: u32,
     pub(crate) max_sockets_per_ip: u32,
     pub(crate) connects_per_minute_per_ip: u32,
@@ -286,6 +291,10 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             .max_sockets_per_token
             .or(fl.max_sockets_per_token)
             .unwrap_or(1),
+        max_rooms_per_token: a
+            .max_rooms_per_token
+            .or(fl.max_rooms_per_token)
+            .unwrap_or(10),
         max_pending_heads_per_ip: a
             .max_pending_heads_per_ip
             .or(fl.max_pending_heads_per_ip)
@@ -309,6 +318,15 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             .unwrap_or(256 * 1024)
             .clamp(4096, 64 << 20),
     };
+    if !(1..=auth::MAX_WEB_SOCKETS).contains(&u64::from(limits.max_sockets_per_token)) {
+        return Err(format!(
+            "max_sockets_per_token must be from 1 to {} (tokens raise it with maxWebSockets)",
+            auth::MAX_WEB_SOCKETS
+        ));
+    }
+    if limits.max_rooms_per_token == 0 {
+        return Err("max_rooms_per_token must be at least 1".into());
+    }
     if limits.max_pending_heads_per_ip == 0 {
         return Err("max_pending_heads_per_ip must be at least 1".into());
     }
@@ -536,7 +554,8 @@ pub(crate) fn serve_replay(
             resume_frames: 0,
             grace: Duration::from_millis(0),
             max_lifetime: Duration::from_secs(30 * 86_400),
-            max_sockets_per_token: 0,
+            max_sockets_per_token: 1,
+            max_rooms_per_token: 1000,
             max_pending_heads_per_ip: 64,
             max_sockets_per_ip: 0,
             connects_per_minute_per_ip: 0,

@@ -705,6 +705,102 @@ fn status_of(answer: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// Finding 3: a socket is closed when its token expires (plus the leeway), and a
+/// reconnect with a fresh token resumes from its cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_socket_is_closed_when_its_token_expires() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "40", "--batch", "2"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    // Another viewer keeps the room (and its resume ring) open meanwhile.
+    let mut keeper = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    let keeper_task = tokio::spawn(async move {
+        let seen = read(&mut keeper, usize::MAX, Duration::from_secs(14)).await;
+        (seen, keeper)
+    });
+    let exp = now() + 2;
+    let short = token(
+        json!({"exp": exp, "allowedCreators": "*", "maxWebSockets": 5}),
+        SECRET,
+    );
+    let started = Instant::now();
+    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={short}")).await;
+    // The relay's leeway for exp is 5 s (docs/relay.md); exp is at most 2 s away.
+    let seen = read(&mut ws, usize::MAX, Duration::from_secs(2 + 5 + 3)).await;
+    let took = started.elapsed();
+    assert_eq!(seen.close, Some(4401), "{:?} after {took:?}", seen.reason);
+    assert_eq!(seen.reason, "token expired");
+    assert!(!seen.reason.contains(&short));
+    assert!(
+        took >= Duration::from_secs(5) && took <= Duration::from_secs(2 + 5 + 1),
+        "closed after {took:?}"
+    );
+    assert!(seen.frames.len() > 20, "{} frames", seen.frames.len());
+    // Reconnecting with a fresh token and the cursor of the last batch resumes exactly.
+    let last = seen.frames.iter().rev().find_map(|f| batch(f)).unwrap();
+    let fresh = token(
+        json!({"exp": now() + 60, "allowedCreators": "*", "maxWebSockets": 5}),
+        SECRET,
+    );
+    let mut again = open(
+        &relay,
+        &format!("uniqueId=ada&jwtKey={fresh}&cursor={}", last.cursor),
+    )
+    .await;
+    let s2 = read(&mut again, 3, Duration::from_secs(5)).await;
+    assert_eq!(s2.info.as_ref().unwrap()["relay"]["resume"], "exact");
+    let mut ids = msg_ids(&seen.frames);
+    ids.extend(msg_ids(&s2.frames));
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "a gap or a repeat"
+    );
+    let (kept, _keeper) = keeper_task.await.unwrap();
+    assert_eq!(kept.close, None, "the long-lived token's socket stays open");
+}
+
+/// Finding 4: `maxWebSockets` must be 1..=10000, and one token holds at most
+/// `--max-rooms-per-token` distinct rooms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_web_sockets_is_checked_and_a_token_cannot_take_every_room() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &["--max-rooms-per-token", "2", "--max-rooms", "10"],
+    );
+    for bad in [json!(0), json!(-1), json!(1.5), json!(10_001), json!("3")] {
+        let t = token(json!({"exp": now() + 60, "maxWebSockets": bad}), SECRET);
+        let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+        assert_eq!(code, Some(4401), "maxWebSockets {bad}: {reason}");
+        assert!(reason.contains("maxWebSockets"), "{bad}: {reason}");
+    }
+    let t = token(json!({"exp": now() + 60, "maxWebSockets": 10}), SECRET);
+    let mut held = Vec::new();
+    for room in ["ada", "bob", "ada"] {
+        let mut ws = open(&relay, &format!("uniqueId={room}&jwtKey={t}")).await;
+        let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
+        assert!(
+            seen.info.is_some() && seen.close.is_none(),
+            "{room}: {seen:?}"
+        );
+        held.push(ws);
+    }
+    let (code, reason) = close_of(&relay, &format!("uniqueId=cat&jwtKey={t}")).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (Some(4429), "too many rooms for this token")
+    );
+    // Another token still gets the room.
+    let mut other = open(&relay, &format!("uniqueId=cat&jwtKey={}", good_token())).await;
+    let seen = read(&mut other, 1, Duration::from_secs(5)).await;
+    assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
+    // A room the token left frees its slot.
+    drop(held.remove(1));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut cat = open(&relay, &format!("uniqueId=cat&jwtKey={t}")).await;
+    let seen = read(&mut cat, 1, Duration::from_secs(5)).await;
+    assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
+}
+
 /// Finding 6: incomplete request heads cost no CPU and are capped per IP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_request_heads_are_capped_per_ip_and_cost_no_cpu() {

@@ -25,12 +25,14 @@ use crate::mock::Query;
 
 use crate::http_head::{read_head, Head, HeadError, HEAD_TIMEOUT};
 
-/// Per-IP and per-token connect rates (token buckets) and concurrent counts (sockets,
-/// pending request heads).
+/// Per-IP and per-token connect rates (token buckets), concurrent counts (sockets,
+/// pending request heads) and the rooms each token holds sockets in.
 #[derive(Default)]
 pub(crate) struct Limiter {
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
     open: Mutex<HashMap<String, u32>>,
+    /// Token key → room → sockets of that token in that room.
+    rooms: Mutex<HashMap<String, HashMap<String, u32>>>,
 }
 
 impl Limiter {
@@ -75,6 +77,25 @@ impl Limiter {
             key,
         })
     }
+
+    /// Counts a socket of token `key` in `room` until the guard drops; `None` when the
+    /// token already has sockets in `max` other rooms.
+    fn hold_room(self: &Arc<Self>, key: &str, room: &str, max: usize) -> Option<RoomSlot> {
+        let mut all = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        let rooms = all.entry(key.to_string()).or_default();
+        if !rooms.contains_key(room) && rooms.len() >= max {
+            if rooms.is_empty() {
+                all.remove(key);
+            }
+            return None;
+        }
+        *rooms.entry(room.to_string()).or_insert(0) += 1;
+        Some(RoomSlot {
+            limiter: Arc::clone(self),
+            key: key.to_string(),
+            room: room.to_string(),
+        })
+    }
 }
 
 pub(crate) struct Slot {
@@ -89,6 +110,29 @@ impl Drop for Slot {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 open.remove(&self.key);
+            }
+        }
+    }
+}
+
+pub(crate) struct RoomSlot {
+    limiter: Arc<Limiter>,
+    key: String,
+    room: String,
+}
+
+impl Drop for RoomSlot {
+    fn drop(&mut self) {
+        let mut all = self.limiter.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(rooms) = all.get_mut(&self.key) {
+            if let Some(n) = rooms.get_mut(&self.room) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    rooms.remove(&self.room);
+                }
+            }
+            if rooms.is_empty() {
+                all.remove(&self.key);
             }
         }
     }
@@ -551,12 +595,15 @@ async fn serve_viewer(
             creators: None,
             max_sockets: None,
             key: format!("ip:{ip}"),
+            exp: None,
         },
         Some(v) => match v.verify(&token) {
             Ok(g) => g,
             Err(e) => {
                 refuse(4401, "invalid_auth", &e, &tok);
-                close_ws(&mut ws, 4401, "invalid auth").await;
+                // Verifier errors are short and never hold the token.
+                let reason: String = format!("invalid auth: {e}").chars().take(100).collect();
+                close_ws(&mut ws, 4401, &reason).await;
                 return;
             }
         },
@@ -607,6 +654,29 @@ async fn serve_viewer(
     } else {
         None
     };
+    let _room_slot = if s.auth.is_some() {
+        let max = s.limits.max_rooms_per_token;
+        match server.limiter.hold_room(&grant.key, &unique_id, max) {
+            Some(slot) => Some(slot),
+            None => {
+                refuse(
+                    4429,
+                    "too_many",
+                    &format!("token already holds sockets in {max} other room(s)"),
+                    &tok,
+                );
+                close_ws(&mut ws, 4429, "too many rooms for this token").await;
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    // The socket ends when its token expires (with the same leeway as at connect).
+    let leeway = s.auth.as_ref().map_or(0, |v| v.leeway_s());
+    let token_deadline = grant
+        .exp
+        .and_then(|exp| until_unix(exp.saturating_add(leeway), s.limits.max_lifetime));
     let cursor = q
         .get("cursor")
         .filter(|c| !c.is_empty() && c.len() <= 512)
@@ -626,7 +696,7 @@ async fn serve_viewer(
         joined.id
     );
     let mut joined = joined;
-    let (code, reason) = run_viewer(ws, &mut joined.rx, &joined.ctl, &server)
+    let (code, reason) = run_viewer(ws, &mut joined.rx, &joined.ctl, token_deadline, &server)
         .await
         .unwrap_or((0, String::new()));
     hub.leave(&joined.room, joined.id);
@@ -646,6 +716,18 @@ async fn serve_viewer(
     drop(joined);
 }
 
+/// When the unix time `at` (seconds) comes, as a runtime instant; `None` when it is
+/// further away than `horizon` (the socket's lifetime ends first).
+fn until_unix(at: u64, horizon: Duration) -> Option<tokio::time::Instant> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let left = (at as f64 - now).max(0.0);
+    (left <= horizon.as_secs_f64())
+        .then(|| tokio::time::Instant::now() + Duration::from_secs_f64(left))
+}
+
 /// The close a viewer's own protocol violation earns (RFC 6455 codes).
 fn violation(e: &tokio_tungstenite::tungstenite::Error) -> Option<(u16, String)> {
     use tokio_tungstenite::tungstenite::Error;
@@ -659,14 +741,23 @@ fn violation(e: &tokio_tungstenite::tungstenite::Error) -> Option<(u16, String)>
 
 /// Pumps the viewer's queue into its socket, writing whatever is queued before one
 /// flush. Returns the close code the relay sent, or `None` when the browser left first.
+/// `token_deadline`: when the viewer's token expires (4401).
 async fn run_viewer(
     ws: Ws,
     rx: &mut tokio::sync::mpsc::Receiver<Out>,
     ctl: &ViewerCtl,
+    token_deadline: Option<tokio::time::Instant>,
     server: &Server,
 ) -> Option<(u16, String)> {
     let m = &server.hub.metrics;
     let deadline = tokio::time::Instant::now() + server.hub.settings.limits.max_lifetime;
+    let expired = async {
+        match token_deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expired);
     let (mut sink, mut stream) = ws.split();
     let result = loop {
         if let Some(why) = ctl.peek() {
@@ -676,6 +767,7 @@ async fn run_viewer(
             biased;
             why = ctl.cut_off() => break Some(why),
             _ = tokio::time::sleep_until(deadline) => break Some((4555, "max lifetime exceeded".to_string())),
+            _ = &mut expired => break Some((4401, "token expired".to_string())),
             msg = stream.next() => match msg {
                 Some(Err(e)) => break violation(&e),
                 Some(Ok(Message::Close(_))) | None => break None,

@@ -108,6 +108,12 @@ pub struct RelayArgs {
     /// Connections per client IP still sending their request head; more are closed at once.
     #[arg(long)]
     max_pending_heads_per_ip: Option<u32>,
+    /// Upstream lookups of unknown creators (/api/rooms) per minute per token (0 = unlimited).
+    #[arg(long)]
+    lookups_per_minute_per_token: Option<u32>,
+    /// Upstream lookups of unknown creators (/api/rooms) per minute per client IP (0 = unlimited).
+    #[arg(long)]
+    lookups_per_minute_per_ip: Option<u32>,
     /// Concurrent sockets per client IP (0 = unlimited).
     #[arg(long)]
     max_sockets_per_ip: Option<u32>,
@@ -174,6 +180,8 @@ struct FileLimits {
     max_sockets_per_token: Option<u32>,
     max_rooms_per_token: Option<usize>,
     max_pending_heads_per_ip: Option<u32>,
+    lookups_per_minute_per_token: Option<u32>,
+    lookups_per_minute_per_ip: Option<u32>,
     max_sockets_per_ip: Option<u32>,
     connects_per_minute_per_ip: Option<u32>,
     connects_per_minute_per_token: Option<u32>,
@@ -205,6 +213,8 @@ pub(crate) struct Limits {
     pub(crate) max_sockets_per_token: u32,
     pub(crate) max_rooms_per_token: usize,
     pub(crate) max_pending_heads_per_ip: u32,
+    pub(crate) lookups_per_minute_per_token: u32,
+    pub(crate) lookups_per_minute_per_ip: u32,
     pub(crate) max_sockets_per_ip: u32,
     pub(crate) connects_per_minute_per_ip: u32,
     pub(crate) connects_per_minute_per_token: u32,
@@ -299,6 +309,14 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             .max_pending_heads_per_ip
             .or(fl.max_pending_heads_per_ip)
             .unwrap_or(32),
+        lookups_per_minute_per_token: a
+            .lookups_per_minute_per_token
+            .or(fl.lookups_per_minute_per_token)
+            .unwrap_or(20),
+        lookups_per_minute_per_ip: a
+            .lookups_per_minute_per_ip
+            .or(fl.lookups_per_minute_per_ip)
+            .unwrap_or(60),
         max_sockets_per_ip: a
             .max_sockets_per_ip
             .or(fl.max_sockets_per_ip)
@@ -557,6 +575,8 @@ pub(crate) fn serve_replay(
             max_sockets_per_token: 1,
             max_rooms_per_token: 1000,
             max_pending_heads_per_ip: 64,
+            lookups_per_minute_per_token: 0,
+            lookups_per_minute_per_ip: 0,
             max_sockets_per_ip: 0,
             connects_per_minute_per_ip: 0,
             connects_per_minute_per_token: 0,
@@ -631,6 +651,7 @@ async fn serve(settings: Settings, max_seconds: Option<f64>) -> Result<(), Strin
     let server = Arc::new(server::Server {
         hub: Arc::clone(&hub),
         limiter: Arc::new(server::Limiter::default()),
+        not_live: server::NotLive::default(),
         started: Instant::now(),
     });
     let deadline = async {

@@ -801,6 +801,96 @@ async fn max_web_sockets_is_checked_and_a_token_cannot_take_every_room() {
     assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
 }
 
+/// Finding 5: /api obeys `allowedCreators`, checks handles before any upstream lookup,
+/// rate-limits lookups of unknown names per token and per IP, and remembers not-live
+/// answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_lookups_obey_the_token_and_are_limited() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &[
+            "--lookups-per-minute-per-token",
+            "5",
+            "--lookups-per-minute-per-ip",
+            "8",
+        ],
+    );
+    let ada_only = token(
+        json!({"exp": now() + 60, "allowedCreators": ["ada"]}),
+        SECRET,
+    );
+    let (status, _, body) = relay.get(&format!("/api/rooms/bob?jwtKey={ada_only}"), &[]);
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "no_permission"
+    );
+    let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={ada_only}"), &[]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(mock.stats()["connections"], 1);
+    let star = token(json!({"exp": now() + 60, "allowedCreators": "*"}), SECRET);
+    for bad in [
+        "%2e%2e",
+        "..",
+        ".ada",
+        "ada.",
+        "a",
+        "a-b",
+        "a%2Fb",
+        "abcdefghijklmnopqrstuvwxy",
+        "%C3%A9t%C3%A9",
+    ] {
+        let (status, _, body) = relay.get(&format!("/api/rooms/{bad}?jwtKey={star}"), &[]);
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["error"],
+            "bad_request"
+        );
+    }
+    assert_eq!(mock.stats()["connections"], 1, "no lookup for a bad handle");
+    // 5 lookups per token per minute: the 6th unknown name waits.
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let (status, head, _) = relay.get(&format!("/api/rooms/name{i}?jwtKey={star}"), &[]);
+        if status == 429 {
+            let after: u64 = head
+                .lines()
+                .find_map(|l| l.strip_prefix("retry-after: "))
+                .unwrap_or_else(|| panic!("no retry-after in {head}"))
+                .trim()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&after), "{after}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..5], [200; 5]);
+    assert_eq!(statuses[5..], [429; 7]);
+    // 8 per IP: another token from the same IP gets the IP's last 2.
+    let star2 = token(json!({"exp": now() + 60, "jti": "second"}), SECRET);
+    let mut statuses = Vec::new();
+    for i in 20..24 {
+        let (status, _, _) = relay.get(&format!("/api/rooms/name{i}?jwtKey={star2}"), &[]);
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 200, 429, 429]);
+    assert_eq!(mock.stats()["connections"], 8);
+
+    // Not-live answers are remembered: asking again does not dial again.
+    let offline = Proc::mock(&["--messages", "0", "--close-code", "4404"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", offline.addr), &[]);
+    for _ in 0..3 {
+        let (status, _, body) = relay.get(&format!("/api/rooms/gone.user?jwtKey={star}"), &[]);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["isLive"],
+            false
+        );
+    }
+    assert_eq!(offline.stats()["connections"], 1);
+}
+
 /// Finding 6: incomplete request heads cost no CPU and are capped per IP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_request_heads_are_capped_per_ip_and_cost_no_cpu() {

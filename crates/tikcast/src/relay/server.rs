@@ -25,8 +25,8 @@ use crate::mock::Query;
 
 use crate::http_head::{read_head, Head, HeadError, HEAD_TIMEOUT};
 
-/// Per-IP and per-token connect rates (token buckets), concurrent counts (sockets,
-/// pending request heads) and the rooms each token holds sockets in.
+/// Per-IP and per-token rates (token buckets), concurrent counts (sockets, pending
+/// request heads) and the rooms each token holds sockets in.
 #[derive(Default)]
 pub(crate) struct Limiter {
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
@@ -38,27 +38,37 @@ pub(crate) struct Limiter {
 impl Limiter {
     /// Takes one connect from `key`'s bucket of `per_minute` (burst = `per_minute`).
     fn allow(&self, key: &str, per_minute: u32) -> bool {
-        if per_minute == 0 {
-            return true;
-        }
+        self.take(&[(key, per_minute)]).is_ok()
+    }
+
+    /// Takes one unit from every bucket, or from none: `Err` is how long until each of
+    /// them has one again. A bucket of 0 per minute is unlimited.
+    fn take(&self, keys: &[(&str, u32)]) -> Result<(), Duration> {
         let now = Instant::now();
         let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if b.len() > 50_000 {
-            b.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * per_minute as f64 / 60.0
-                    < per_minute as f64
-            });
+            // Forget buckets idle long enough to be full again (a minute refills any).
+            b.retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(60));
         }
-        let cap = per_minute as f64;
-        let (tokens, at) = b.entry(key.to_string()).or_insert((cap, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0).min(cap);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
+        let mut wait = Duration::ZERO;
+        for &(key, per_minute) in keys.iter().filter(|(_, n)| *n > 0) {
+            let cap = per_minute as f64;
+            let (tokens, at) = b.entry(key.to_string()).or_insert((cap, now));
+            *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0).min(cap);
+            *at = now;
+            if *tokens < 1.0 {
+                wait = wait.max(Duration::from_secs_f64((1.0 - *tokens) * 60.0 / cap));
+            }
         }
+        if wait > Duration::ZERO {
+            return Err(wait);
+        }
+        for &(key, _) in keys.iter().filter(|(_, n)| *n > 0) {
+            if let Some((tokens, _)) = b.get_mut(key) {
+                *tokens -= 1.0;
+            }
+        }
+        Ok(())
     }
 
     /// Holds one of `max` concurrent slots of `key` until the guard drops (0 = no cap).
@@ -138,9 +148,41 @@ impl Drop for RoomSlot {
     }
 }
 
+/// How long a not-live answer of the upstream is served again without asking.
+const NOT_LIVE_TTL: Duration = Duration::from_secs(60);
+/// Most not-live answers remembered at once.
+const NOT_LIVE_CAP: usize = 10_000;
+
+/// Recent not-live answers (`/api/rooms/NAME`), so asking again does not dial again.
+#[derive(Default)]
+pub(crate) struct NotLive {
+    names: Mutex<HashMap<String, Instant>>,
+}
+
+impl NotLive {
+    fn contains(&self, name: &str) -> bool {
+        let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        names
+            .get(name)
+            .is_some_and(|at| at.elapsed() < NOT_LIVE_TTL)
+    }
+
+    fn insert(&self, name: &str) {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.len() >= NOT_LIVE_CAP {
+            names.retain(|_, at| at.elapsed() < NOT_LIVE_TTL);
+            if names.len() >= NOT_LIVE_CAP {
+                names.clear();
+            }
+        }
+        names.insert(name.to_string(), Instant::now());
+    }
+}
+
 pub(crate) struct Server {
     pub(crate) hub: Arc<Hub>,
     pub(crate) limiter: Arc<Limiter>,
+    pub(crate) not_live: NotLive,
     pub(crate) started: Instant,
 }
 
@@ -274,8 +316,8 @@ pub(crate) async fn handle_tcp(mut stream: TcpStream, peer: SocketAddr, server: 
                 .await;
                 return;
             }
-            let (status, body) = api(&server, &head, peer.ip()).await;
-            respond(stream, status, &cors, json, &body).await;
+            let (status, extra, body) = api(&server, &head, peer.ip()).await;
+            respond(stream, status, &format!("{cors}{extra}"), json, &body).await;
         }
         ("/ws" | "/ws/", false) => {
             respond(
@@ -303,17 +345,20 @@ pub(crate) async fn handle_tcp(mut stream: TcpStream, peer: SocketAddr, server: 
     }
 }
 
-/// `GET /api/...`: (status line, JSON body).
-async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String) {
+/// `GET /api/...`: (status line, extra header lines, JSON body).
+async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String, String) {
     let s = &server.hub.settings;
     let m = &server.hub.metrics;
+    let plain = |status, body| (status, String::new(), body);
     if !server
         .limiter
         .allow(&format!("ip:{ip}"), s.limits.connects_per_minute_per_ip)
     {
         m.count_refusal("too_many");
-        return ("429 Too Many Requests", json_error("too_many", "slow down"));
+        return plain("429 Too Many Requests", json_error("too_many", "slow down"));
     }
+    // The token's grant (`None`: no token needed, every creator allowed).
+    let mut grant = None;
     if !s.public_api {
         if let Some(v) = &s.auth {
             let q = Query::parse(&head.query);
@@ -322,27 +367,32 @@ async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String)
                 .clone()
                 .or_else(|| q.get("jwtKey").map(String::from))
                 .unwrap_or_default();
-            if let Err(e) = v.verify(&token) {
-                m.count_refusal("invalid_auth");
-                eprintln!(
-                    "relay: api {} from {ip}: refused ({e}) {}",
-                    head.path,
-                    token_hash(&token)
-                );
-                return (
-                    "401 Unauthorized",
-                    json_error(
-                        "invalid_auth",
-                        "a valid jwtKey (query) or x-jwt-key (header) is required",
-                    ),
-                );
+            match v.verify(&token) {
+                Ok(g) => grant = Some(g),
+                Err(e) => {
+                    m.count_refusal("invalid_auth");
+                    eprintln!(
+                        "relay: api {} from {ip}: refused ({e}) {}",
+                        head.path,
+                        token_hash(&token)
+                    );
+                    return plain(
+                        "401 Unauthorized",
+                        json_error(
+                            "invalid_auth",
+                            &format!(
+                                "a valid jwtKey (query) or x-jwt-key (header) is required ({e})"
+                            ),
+                        ),
+                    );
+                }
             }
         }
     }
     if head.path == "/api/gifts" {
         return match &s.gifts_json {
-            Some(body) => ("200 OK", body.clone()),
-            None => (
+            Some(body) => plain("200 OK", body.clone()),
+            None => plain(
                 "404 Not Found",
                 json_error(
                     "no_gifts",
@@ -352,33 +402,73 @@ async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String)
         };
     }
     if let Some(name) = head.path.strip_prefix("/api/rooms/") {
+        // Checked in its decoded form: `%2e%2e` is `..`.
         let name = normalize_handle(
             crate::mock::Query::parse(&format!("n={name}"))
                 .get("n")
                 .unwrap_or(""),
         );
         if !valid_handle(&name) {
-            return (
-                "400 Bad Request",
-                json_error("bad_request", "not a valid uniqueId"),
+            m.count_refusal("bad_request");
+            return plain("400 Bad Request", json_error("bad_request", HANDLE_RULES));
+        }
+        if grant.as_ref().is_some_and(|g| !g.allows(&name)) {
+            m.count_refusal("no_permission");
+            return plain(
+                "403 Forbidden",
+                json_error(
+                    "no_permission",
+                    "this token's allowedCreators does not include this creator",
+                ),
             );
         }
-        return match room_status(server, &name).await {
-            Ok(v) => ("200 OK", v.to_string()),
-            Err((status, code, msg)) => (status, json_error(code, &msg)),
+        let lookup_keys = LookupKeys {
+            ip: format!("lookup-ip:{ip}"),
+            token: grant.as_ref().map(|g| format!("lookup-tok:{}", g.key)),
+        };
+        return match room_status(server, &name, &lookup_keys).await {
+            Ok(v) => plain("200 OK", v.to_string()),
+            Err(ApiError::Wait(wait)) => {
+                m.count_refusal("too_many");
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                (
+                    "429 Too Many Requests",
+                    format!("retry-after: {secs}\r\n"),
+                    json_error(
+                        "too_many",
+                        &format!("too many lookups of unknown creators; retry in {secs} s"),
+                    ),
+                )
+            }
+            Err(ApiError::Failed(status, code, msg)) => plain(status, json_error(code, &msg)),
         };
     }
-    (
+    plain(
         "404 Not Found",
         json_error("not_found", "try /api/rooms/NAME or /api/gifts"),
     )
 }
 
-type ApiError = (&'static str, &'static str, String);
+/// Whose buckets an upstream lookup is taken from.
+struct LookupKeys {
+    ip: String,
+    token: Option<String>,
+}
+
+enum ApiError {
+    /// Too many lookups: retry after this long.
+    Wait(Duration),
+    Failed(&'static str, &'static str, String),
+}
 
 /// Live status, room id, title and viewers of `name`: from the rooms cache, a room the
-/// relay has open, or the upstream.
-async fn room_status(server: &Server, name: &str) -> Result<serde_json::Value, ApiError> {
+/// relay has open, a recent not-live answer, or (rate-limited per token and per IP) the
+/// upstream.
+async fn room_status(
+    server: &Server,
+    name: &str,
+    keys: &LookupKeys,
+) -> Result<serde_json::Value, ApiError> {
     let s = &server.hub.settings;
     let shape = |info: &serde_json::Value| {
         serde_json::json!({
@@ -399,6 +489,18 @@ async fn room_status(server: &Server, name: &str) -> Result<serde_json::Value, A
         v["source"] = "relay".into();
         return Ok(v);
     }
+    if server.not_live.contains(name) {
+        let mut v = shape(&serde_json::json!({"isLive": false}));
+        v["source"] = "recent".into();
+        return Ok(v);
+    }
+    let limits = &s.limits;
+    let mut buckets = vec![(keys.ip.as_str(), limits.lookups_per_minute_per_ip)];
+    if let Some(token) = &keys.token {
+        buckets.push((token.as_str(), limits.lookups_per_minute_per_token));
+    }
+    server.limiter.take(&buckets).map_err(ApiError::Wait)?;
+    let failed = |msg: String| ApiError::Failed("502 Bad Gateway", "upstream", msg);
     let info = match &s.upstream {
         UpstreamKind::Relay { url, jwt_secret } => {
             let mut q = vec![("uniqueId", name.to_string())];
@@ -431,20 +533,15 @@ async fn room_status(server: &Server, name: &str) -> Result<serde_json::Value, A
                 .await
                 .ok()
                 .flatten()
-                .ok_or((
-                    "502 Bad Gateway",
-                    "upstream",
-                    "the upstream did not describe the room".to_string(),
-                ))?
+                .ok_or_else(|| failed("the upstream did not describe the room".to_string()))?
         }
         UpstreamKind::Tiktok { signer } => match signer.sign(name, None, "").await {
             Ok(signed) => serde_json::Value::Object(signed.info),
             Err((4404, _)) => serde_json::json!({"isLive": false}),
-            Err((_, e)) => return Err(("502 Bad Gateway", "upstream", e)),
+            Err((_, e)) => return Err(failed(e)),
         },
         UpstreamKind::Replay { file, .. } => {
-            let rec =
-                crate::recording::read(file).map_err(|e| ("502 Bad Gateway", "upstream", e))?;
+            let rec = crate::recording::read(file).map_err(failed)?;
             rec.records
                 .iter()
                 .find(|r| r.kind == crate::recording::Kind::Text)
@@ -453,17 +550,25 @@ async fn room_status(server: &Server, name: &str) -> Result<serde_json::Value, A
         }
     };
     let mut v = shape(&info);
+    if v["isLive"] == false {
+        server.not_live.insert(name);
+    }
     v["source"] = "upstream".into();
     Ok(v)
 }
 
-/// Handles: 1 to 64 of `a-z 0-9 . _ -` after normalising.
+/// What [`valid_handle`] accepts, for error messages.
+const HANDLE_RULES: &str =
+    "not a valid uniqueId: 2 to 24 letters, digits, _ and ., not starting or ending with .";
+
+/// TikTok's handle rules, checked after normalising (lowercase, no `@`) and decoding:
+/// 2 to 24 of `a-z 0-9 _ .`, not starting or ending with `.`.
 pub(crate) fn valid_handle(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 64
-        && h.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-        })
+    (2..=24).contains(&h.len())
+        && h.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_'))
+        && !h.starts_with('.')
+        && !h.ends_with('.')
 }
 
 type Ws = WebSocketStream<TcpStream>;
@@ -835,4 +940,43 @@ async fn run_viewer(
         .await;
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_follow_tiktok_rules() {
+        for good in [
+            "ab",
+            "ada.demo",
+            "a_b.c",
+            "user123",
+            "x".repeat(24).as_str(),
+        ] {
+            assert!(valid_handle(good), "{good}");
+        }
+        for bad in [
+            "", "a", "..", ".ada", "ada.", "a-b", "a/b", "a b", "Ada", "été",
+        ] {
+            assert!(!valid_handle(bad), "{bad}");
+        }
+        assert!(!valid_handle(&"x".repeat(25)));
+    }
+
+    #[test]
+    fn buckets_are_taken_from_all_or_none() {
+        let l = Limiter::default();
+        assert!(l.take(&[("a", 2), ("b", 1)]).is_ok());
+        // "b" is empty: nothing is taken from "a" either, and the wait is b's (60 s / 1).
+        let wait = l.take(&[("a", 2), ("b", 1)]).unwrap_err();
+        assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(60));
+        assert!(l.take(&[("a", 2)]).is_ok());
+        assert!(l.take(&[("a", 2)]).is_err());
+        // 0 per minute is unlimited.
+        for _ in 0..100 {
+            assert!(l.take(&[("c", 0)]).is_ok());
+        }
+    }
 }

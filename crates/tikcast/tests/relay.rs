@@ -32,9 +32,14 @@ struct Proc {
 
 impl Proc {
     fn start(args: &[&str]) -> Proc {
+        Proc::start_env(args, &[])
+    }
+
+    fn start_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
         let log = std::env::var_os("TIKCAST_RELAY_TEST_LOG").is_some();
         let mut child = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(if log { Stdio::inherit() } else { Stdio::null() })
             .spawn()
@@ -58,6 +63,10 @@ impl Proc {
     }
 
     fn relay(upstream: &str, args: &[&str]) -> Proc {
+        Proc::relay_env(upstream, args, &[])
+    }
+
+    fn relay_env(upstream: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         let mut all = vec![
             "relay",
             "--listen",
@@ -72,7 +81,7 @@ impl Proc {
             "200",
         ];
         all.extend_from_slice(args);
-        Proc::start(&all)
+        Proc::start_env(&all, env)
     }
 
     /// CPU time (user + system) the process has used so far.
@@ -1097,4 +1106,161 @@ async fn malformed_requests_get_a_proper_answer() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("port"), "{stderr}");
     assert!(out.stdout.is_empty(), "it must not start listening");
+}
+
+/// Decoding never blocks the relay: while upstreams of other rooms send frames that are
+/// slow to decode (4 MiB of empty gzip members, repeated), `/healthz` and another room's
+/// viewer keep their latency. The relay's CPU time shows the hostile frames were being
+/// decoded meanwhile (how fast the core is at it is not the point here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
+    use tikcast_core::pb;
+    const EMPTY_MEMBER: [u8; 20] = [
+        0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let members = (4 * 1024 * 1024 - 256) / EMPTY_MEMBER.len();
+    let payload: Vec<u8> = EMPTY_MEMBER.repeat(members);
+    let hostile = bytes::Bytes::from(
+        pb::PushFrame {
+            payload_type: "msg".into(),
+            payload_encoding: "pb".into(),
+            headers: vec![pb::PushHeader {
+                key: "compress_type".into(),
+                value: "gzip".into(),
+            }],
+            payload,
+            ..Default::default()
+        }
+        .encode_to_vec(),
+    );
+    assert!(hostile.len() <= 4 * 1024 * 1024);
+    // A relay-style upstream on 127.0.0.1: rooms named evil* get the hostile frame up to
+    // 40 times (as fast as the relay reads), the others a small frame every 50 ms.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let hostile = hostile.clone();
+            tokio::spawn(async move {
+                use futures_util::SinkExt;
+                use tokio_tungstenite::tungstenite::handshake::server::ErrorResponse;
+                use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+                let mut name = String::new();
+                #[allow(clippy::result_large_err)] // tungstenite's callback type
+                let note = |r: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+                    name = r.uri().query().unwrap_or("").to_string();
+                    Ok(resp)
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, note).await else {
+                    return;
+                };
+                let info = json!({"type": "roomInfo", "roomId": "1", "isLive": true});
+                if ws.send(Message::text(info.to_string())).await.is_err() {
+                    return;
+                }
+                let evil = name.contains("uniqueId=evil");
+                for i in 0u64..400 {
+                    let frame = if evil {
+                        if i >= 40 {
+                            break;
+                        }
+                        hostile.clone()
+                    } else {
+                        let fetch = pb::FetchResult {
+                            cursor: format!("c{i}"),
+                            ..Default::default()
+                        };
+                        let frame = pb::PushFrame {
+                            payload_type: "msg".into(),
+                            payload: fetch.encode_to_vec(),
+                            ..Default::default()
+                        };
+                        bytes::Bytes::from(frame.encode_to_vec())
+                    };
+                    if ws.send(Message::Binary(frame)).await.is_err() {
+                        return;
+                    }
+                    if !evil {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+                // Stay connected (silent) until the relay leaves.
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+    });
+    // Two runtime workers in the relay, so two busy rooms would hold both of them.
+    let relay = Proc::relay_env(
+        &format!("mock:ws://{upstream}/ws"),
+        &[],
+        &[("TOKIO_WORKER_THREADS", "2")],
+    );
+    let q = |room: &str| format!("uniqueId={room}&jwtKey={}", good_token());
+    let mut calm = open(&relay, &q("calm")).await;
+    assert!(
+        read(&mut calm, 2, Duration::from_secs(5))
+            .await
+            .frames
+            .len()
+            == 2
+    );
+    let calm_task = tokio::spawn(async move {
+        let mut gaps = Vec::new();
+        let mut last = Instant::now();
+        let end = tokio::time::Instant::now() + Duration::from_secs(6);
+        while let Ok(Some(Ok(m))) = tokio::time::timeout_at(end, calm.next()).await {
+            if let Message::Binary(_) = m {
+                gaps.push(last.elapsed());
+                last = Instant::now();
+            }
+        }
+        gaps
+    });
+    let evil_queries = ["evil1", "evil2", "evil3"].map(q);
+    let evil: Vec<Ws> =
+        futures_util::future::join_all(evil_queries.iter().map(|eq| open(&relay, eq))).await;
+    // Their viewers read (and drop) what they get, so no queue holds 4 MiB frames.
+    let drains: Vec<_> = evil
+        .into_iter()
+        .map(|mut ws| tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} }))
+        .collect();
+    let cpu_before = relay.cpu_time();
+    let mut slowest = Duration::ZERO;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let t = Instant::now();
+        let answer = raw(
+            &relay.addr,
+            "127.0.0.1",
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status_of(&answer), 200, "{answer}");
+        slowest = slowest.max(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cpu = relay.cpu_time() - cpu_before;
+    let gaps = calm_task.await.unwrap();
+    for d in drains {
+        d.abort();
+    }
+    server.abort();
+    let worst_gap = gaps.iter().max().copied().unwrap_or_default();
+    assert!(
+        slowest < Duration::from_millis(500),
+        "/healthz took {slowest:?}"
+    );
+    assert!(gaps.len() > 60, "the calm room got {} frames", gaps.len());
+    assert!(
+        worst_gap < Duration::from_millis(500),
+        "the calm room's viewer waited {worst_gap:?} for a frame"
+    );
+    // The hostile frames kept the relay busy meanwhile (else the test proves nothing).
+    assert!(
+        cpu > Duration::from_secs(1),
+        "the relay used only {cpu:?} of CPU"
+    );
 }

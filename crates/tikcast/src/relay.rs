@@ -338,15 +338,18 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
     };
     if !(1..=auth::MAX_WEB_SOCKETS).contains(&u64::from(limits.max_sockets_per_token)) {
         return Err(format!(
-            "max_sockets_per_token must be from 1 to {} (tokens raise it with maxWebSockets)",
+            "--max-sockets-per-token (limits.max_sockets_per_token) must be from 1 to {}; a token's maxWebSockets overrides it",
             auth::MAX_WEB_SOCKETS
         ));
     }
     if limits.max_rooms_per_token == 0 {
-        return Err("max_rooms_per_token must be at least 1".into());
+        return Err("--max-rooms-per-token (limits.max_rooms_per_token) must be at least 1".into());
     }
     if limits.max_pending_heads_per_ip == 0 {
-        return Err("max_pending_heads_per_ip must be at least 1".into());
+        return Err(
+            "--max-pending-heads-per-ip (limits.max_pending_heads_per_ip) must be at least 1"
+                .into(),
+        );
     }
     let no_auth = a.no_auth || file.auth.disabled == Some(true);
     let auth = if no_auth {

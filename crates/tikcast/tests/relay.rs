@@ -810,6 +810,42 @@ async fn max_web_sockets_is_checked_and_a_token_cannot_take_every_room() {
     assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
 }
 
+/// Limits that would switch a check off (0 sockets, 0 rooms, 0 pending heads) or are
+/// absurd stop the relay at start-up instead of meaning "unlimited".
+#[test]
+fn limits_out_of_range_stop_the_relay_at_start_up() {
+    for (flag, value) in [
+        ("--max-sockets-per-token", "0"),
+        ("--max-sockets-per-token", "10001"),
+        ("--max-rooms-per-token", "0"),
+        ("--max-pending-heads-per-ip", "0"),
+    ] {
+        let out = Command::new(BIN)
+            .args([
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--max-seconds",
+                "3",
+                "--jwt-secret",
+                SECRET,
+                "--upstream",
+                "mock:ws://127.0.0.1:9/ws",
+                flag,
+                value,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{flag} {value} must not start listening"
+        );
+    }
+}
+
 /// Finding 5: /api obeys `allowedCreators`, checks handles before any upstream lookup,
 /// rate-limits lookups of unknown names per token and per IP, and remembers not-live
 /// answers.

@@ -76,9 +76,6 @@ impl Limiter {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let n = open.entry(key.clone()).or_insert(0);
         if max > 0 && *n >= max {
-            if *n == 0 {
-                open.remove(&key);
-            }
             return None;
         }
         *n += 1;
@@ -94,9 +91,6 @@ impl Limiter {
         let mut all = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
         let rooms = all.entry(key.to_string()).or_default();
         if !rooms.contains_key(room) && rooms.len() >= max {
-            if rooms.is_empty() {
-                all.remove(key);
-            }
             return None;
         }
         *rooms.entry(room.to_string()).or_insert(0) += 1;

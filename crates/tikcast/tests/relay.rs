@@ -980,6 +980,7 @@ async fn slow_request_heads_are_capped_per_ip_and_cost_no_cpu() {
     tokio::time::sleep(Duration::from_secs(2).saturating_sub(started.elapsed())).await;
     let used = relay.cpu_time() - before;
     let wall = started.elapsed();
+    eprintln!("relay cpu {used:?} in {wall:?} with {still_open} pending heads");
     assert!(
         used < Duration::from_millis(200),
         "the relay used {used:?} of CPU in {wall:?} with 20 pending heads"
@@ -1285,6 +1286,10 @@ async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
     }
     server.abort();
     let worst_gap = gaps.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "slowest /healthz {slowest:?}, worst calm gap {worst_gap:?} over {} frames, relay cpu {cpu:?}",
+        gaps.len()
+    );
     assert!(
         slowest < Duration::from_millis(500),
         "/healthz took {slowest:?}"

@@ -99,9 +99,21 @@ pub struct RelayArgs {
     /// Close viewers with 4555 after this many seconds.
     #[arg(long)]
     max_lifetime_seconds: Option<u64>,
-    /// Sockets per token when the token has no maxWebSockets claim.
+    /// Sockets per token when the token has no maxWebSockets claim (1 to 10000).
     #[arg(long)]
     max_sockets_per_token: Option<u32>,
+    /// Distinct rooms one token may hold sockets in at once.
+    #[arg(long)]
+    max_rooms_per_token: Option<usize>,
+    /// Connections per client IP still sending their request head; more are closed at once.
+    #[arg(long)]
+    max_pending_heads_per_ip: Option<u32>,
+    /// Upstream lookups of unknown creators (/api/rooms) per minute per token (0 = unlimited).
+    #[arg(long)]
+    lookups_per_minute_per_token: Option<u32>,
+    /// Upstream lookups of unknown creators (/api/rooms) per minute per client IP (0 = unlimited).
+    #[arg(long)]
+    lookups_per_minute_per_ip: Option<u32>,
     /// Concurrent sockets per client IP (0 = unlimited).
     #[arg(long)]
     max_sockets_per_ip: Option<u32>,
@@ -166,6 +178,10 @@ struct FileLimits {
     grace_ms: Option<u64>,
     max_lifetime_seconds: Option<u64>,
     max_sockets_per_token: Option<u32>,
+    max_rooms_per_token: Option<usize>,
+    max_pending_heads_per_ip: Option<u32>,
+    lookups_per_minute_per_token: Option<u32>,
+    lookups_per_minute_per_ip: Option<u32>,
     max_sockets_per_ip: Option<u32>,
     connects_per_minute_per_ip: Option<u32>,
     connects_per_minute_per_token: Option<u32>,
@@ -195,6 +211,10 @@ pub(crate) struct Limits {
     pub(crate) grace: Duration,
     pub(crate) max_lifetime: Duration,
     pub(crate) max_sockets_per_token: u32,
+    pub(crate) max_rooms_per_token: usize,
+    pub(crate) max_pending_heads_per_ip: u32,
+    pub(crate) lookups_per_minute_per_token: u32,
+    pub(crate) lookups_per_minute_per_ip: u32,
     pub(crate) max_sockets_per_ip: u32,
     pub(crate) connects_per_minute_per_ip: u32,
     pub(crate) connects_per_minute_per_token: u32,
@@ -281,6 +301,22 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             .max_sockets_per_token
             .or(fl.max_sockets_per_token)
             .unwrap_or(1),
+        max_rooms_per_token: a
+            .max_rooms_per_token
+            .or(fl.max_rooms_per_token)
+            .unwrap_or(10),
+        max_pending_heads_per_ip: a
+            .max_pending_heads_per_ip
+            .or(fl.max_pending_heads_per_ip)
+            .unwrap_or(32),
+        lookups_per_minute_per_token: a
+            .lookups_per_minute_per_token
+            .or(fl.lookups_per_minute_per_token)
+            .unwrap_or(20),
+        lookups_per_minute_per_ip: a
+            .lookups_per_minute_per_ip
+            .or(fl.lookups_per_minute_per_ip)
+            .unwrap_or(60),
         max_sockets_per_ip: a
             .max_sockets_per_ip
             .or(fl.max_sockets_per_ip)
@@ -300,6 +336,21 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             .unwrap_or(256 * 1024)
             .clamp(4096, 64 << 20),
     };
+    if !(1..=auth::MAX_WEB_SOCKETS).contains(&u64::from(limits.max_sockets_per_token)) {
+        return Err(format!(
+            "--max-sockets-per-token (limits.max_sockets_per_token) must be from 1 to {}; a token's maxWebSockets overrides it",
+            auth::MAX_WEB_SOCKETS
+        ));
+    }
+    if limits.max_rooms_per_token == 0 {
+        return Err("--max-rooms-per-token (limits.max_rooms_per_token) must be at least 1".into());
+    }
+    if limits.max_pending_heads_per_ip == 0 {
+        return Err(
+            "--max-pending-heads-per-ip (limits.max_pending_heads_per_ip) must be at least 1"
+                .into(),
+        );
+    }
     let no_auth = a.no_auth || file.auth.disabled == Some(true);
     let auth = if no_auth {
         None
@@ -327,9 +378,7 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
         "no upstream: pass --upstream mock:ws://HOST:PORT/ws, --upstream tiktok --sign-url URL, or --upstream replay:FILE",
     )?;
     let upstream = if let Some(url) = upstream_text.strip_prefix("mock:") {
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            return Err("mock:URL needs a ws:// or wss:// url".into());
-        }
+        check_ws_url(url).map_err(|e| format!("--upstream mock:URL: {e}"))?;
         UpstreamKind::Relay {
             url: url.to_string(),
             jwt_secret: a
@@ -430,6 +479,30 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
     ))
 }
 
+/// Refuses a socket URL the relay could never dial. The URL is not echoed (its query
+/// may hold a credential).
+fn check_ws_url(url: &str) -> Result<(), String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        return Err("the url must start with ws:// or wss://".into());
+    }
+    let request = url
+        .into_client_request()
+        .map_err(|_| "not a valid url (write ws://HOST:PORT/PATH)".to_string())?;
+    let uri = request.uri();
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("the url has no host (write ws://HOST:PORT/PATH)".into());
+    }
+    if authority.ends_with(':') || uri.port_u16() == Some(0) {
+        return Err("the url has an empty or zero port (write ws://HOST:PORT/PATH)".into());
+    }
+    if authority.contains('@') {
+        return Err("the url must not carry user:password (use --upstream-jwt-secret)".into());
+    }
+    Ok(())
+}
+
 /// Reads a gift catalog (TikTok's `{"data":{"gifts":[…]}}`, a bare list, or our own
 /// shape) and normalises it to `[{id, name, diamondCount, imageUrl}]`.
 pub(crate) fn load_gifts(path: &std::path::Path) -> Result<String, String> {
@@ -502,7 +575,11 @@ pub(crate) fn serve_replay(
             resume_frames: 0,
             grace: Duration::from_millis(0),
             max_lifetime: Duration::from_secs(30 * 86_400),
-            max_sockets_per_token: 0,
+            max_sockets_per_token: 1,
+            max_rooms_per_token: 1000,
+            max_pending_heads_per_ip: 64,
+            lookups_per_minute_per_token: 0,
+            lookups_per_minute_per_ip: 0,
             max_sockets_per_ip: 0,
             connects_per_minute_per_ip: 0,
             connects_per_minute_per_token: 0,
@@ -577,6 +654,7 @@ async fn serve(settings: Settings, max_seconds: Option<f64>) -> Result<(), Strin
     let server = Arc::new(server::Server {
         hub: Arc::clone(&hub),
         limiter: Arc::new(server::Limiter::default()),
+        not_live: server::NotLive::default(),
         started: Instant::now(),
     });
     let deadline = async {
@@ -665,5 +743,27 @@ mod tests {
         assert_eq!(c.limits.client_queue, Some(64));
         assert_eq!(c.replay.looped, Some(true));
         assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
+    }
+
+    #[test]
+    fn socket_urls_are_checked() {
+        for good in [
+            "ws://127.0.0.1:8090/ws",
+            "wss://relay.example/ws",
+            "ws://[::1]:80/ws",
+        ] {
+            assert_eq!(check_ws_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "ws://127.0.0.1:/ws",
+            "ws://127.0.0.1:0/ws",
+            "ws://:8090/ws",
+            "ws:///ws",
+            "ws://a b/ws",
+            "ws://u:p@host:1/ws",
+            "http://127.0.0.1:8090/ws",
+        ] {
+            assert!(check_ws_url(bad).is_err(), "{bad}");
+        }
     }
 }

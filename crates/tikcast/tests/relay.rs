@@ -32,9 +32,14 @@ struct Proc {
 
 impl Proc {
     fn start(args: &[&str]) -> Proc {
+        Proc::start_env(args, &[])
+    }
+
+    fn start_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
         let log = std::env::var_os("TIKCAST_RELAY_TEST_LOG").is_some();
         let mut child = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(if log { Stdio::inherit() } else { Stdio::null() })
             .spawn()
@@ -58,6 +63,10 @@ impl Proc {
     }
 
     fn relay(upstream: &str, args: &[&str]) -> Proc {
+        Proc::relay_env(upstream, args, &[])
+    }
+
+    fn relay_env(upstream: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         let mut all = vec![
             "relay",
             "--listen",
@@ -72,7 +81,18 @@ impl Proc {
             "200",
         ];
         all.extend_from_slice(args);
-        Proc::start(&all)
+        Proc::start_env(&all, env)
+    }
+
+    /// CPU time (user + system) the process has used so far.
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // Fields after the command name (which is in parentheses and may hold spaces):
+        // state is field 3, utime field 14 and stime field 15.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
     }
 
     /// GET over plain HTTP: (status code, headers, body).
@@ -111,6 +131,17 @@ impl Drop for Proc {
     }
 }
 
+/// USER_HZ, the unit of /proc/PID/stat times (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
 fn token(claims: Value, secret: &str) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
@@ -144,6 +175,7 @@ struct Seen {
     info: Option<Value>,
     frames: Vec<Vec<u8>>,
     close: Option<u16>,
+    reason: String,
 }
 
 /// Reads until the socket closes, `frames` binary frames arrived, or `limit` passes.
@@ -156,6 +188,7 @@ async fn read(ws: &mut Ws, frames: usize, limit: Duration) -> Seen {
             Ok(Some(Ok(Message::Text(t)))) => seen.info = Some(serde_json::from_str(&t).unwrap()),
             Ok(Some(Ok(Message::Binary(b)))) => seen.frames.push(b.to_vec()),
             Ok(Some(Ok(Message::Close(f)))) => {
+                seen.reason = f.as_ref().map(|f| f.reason.to_string()).unwrap_or_default();
                 seen.close = f.map(|f| u16::from(f.code));
                 break;
             }
@@ -167,10 +200,14 @@ async fn read(ws: &mut Ws, frames: usize, limit: Duration) -> Seen {
 }
 
 async fn close_code(relay: &Proc, query: &str) -> Option<u16> {
+    close_of(relay, query).await.0
+}
+
+/// The close code and reason a socket opened with `query` ends with (within 5 s).
+async fn close_of(relay: &Proc, query: &str) -> (Option<u16>, String) {
     let mut ws = open(relay, query).await;
-    read(&mut ws, usize::MAX, Duration::from_secs(5))
-        .await
-        .close
+    let seen = read(&mut ws, usize::MAX, Duration::from_secs(5)).await;
+    (seen.close, seen.reason)
 }
 
 /// The batch of a `msg` frame (gzip or plain), `None` for other frame types.
@@ -650,4 +687,621 @@ async fn http_helpers_cors_health_and_metrics() {
     ] {
         assert!(body.contains(name), "{name} missing:\n{body}");
     }
+}
+
+// ------------------------------------------------------------------ hardening (issue 16)
+
+/// Sends `request` raw over TCP (from `source`, an address on the loopback) and returns
+/// everything the relay answered before closing (lossy UTF-8), or what came within 5 s.
+async fn raw(addr: &str, source: &str, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut s = sock.connect(addr.parse().unwrap()).await.unwrap();
+    // The relay may answer (and close) before it has read everything.
+    let _ = s.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The status code of a raw HTTP answer (0 when there was none).
+fn status_of(answer: &str) -> u16 {
+    answer
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Finding 3: a socket is closed when its token expires (plus the leeway), and a
+/// reconnect with a fresh token resumes from its cursor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_socket_is_closed_when_its_token_expires() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "40", "--batch", "2"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    // Another viewer keeps the room (and its resume ring) open meanwhile.
+    let mut keeper = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    let keeper_task = tokio::spawn(async move {
+        let seen = read(&mut keeper, usize::MAX, Duration::from_secs(14)).await;
+        (seen, keeper)
+    });
+    let exp = now() + 2;
+    let short = token(
+        json!({"exp": exp, "allowedCreators": "*", "maxWebSockets": 5}),
+        SECRET,
+    );
+    let started = Instant::now();
+    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={short}")).await;
+    // The relay's leeway for exp is 5 s (docs/relay.md); exp is at most 2 s away.
+    let seen = read(&mut ws, usize::MAX, Duration::from_secs(2 + 5 + 3)).await;
+    let took = started.elapsed();
+    assert_eq!(seen.close, Some(4401), "{:?} after {took:?}", seen.reason);
+    assert_eq!(seen.reason, "token expired");
+    assert!(!seen.reason.contains(&short));
+    assert!(
+        took >= Duration::from_secs(5) && took <= Duration::from_secs(2 + 5 + 1),
+        "closed after {took:?}"
+    );
+    assert!(seen.frames.len() > 20, "{} frames", seen.frames.len());
+    // Reconnecting with a fresh token and the cursor of the last batch resumes exactly.
+    let last = seen.frames.iter().rev().find_map(|f| batch(f)).unwrap();
+    let fresh = token(
+        json!({"exp": now() + 60, "allowedCreators": "*", "maxWebSockets": 5}),
+        SECRET,
+    );
+    let mut again = open(
+        &relay,
+        &format!("uniqueId=ada&jwtKey={fresh}&cursor={}", last.cursor),
+    )
+    .await;
+    let s2 = read(&mut again, 3, Duration::from_secs(5)).await;
+    assert_eq!(s2.info.as_ref().unwrap()["relay"]["resume"], "exact");
+    let mut ids = msg_ids(&seen.frames);
+    ids.extend(msg_ids(&s2.frames));
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "a gap or a repeat"
+    );
+    let (kept, _keeper) = keeper_task.await.unwrap();
+    assert_eq!(kept.close, None, "the long-lived token's socket stays open");
+}
+
+/// Finding 4: `maxWebSockets` must be 1..=10000, and one token holds at most
+/// `--max-rooms-per-token` distinct rooms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_web_sockets_is_checked_and_a_token_cannot_take_every_room() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &["--max-rooms-per-token", "2", "--max-rooms", "10"],
+    );
+    for bad in [json!(0), json!(-1), json!(1.5), json!(10_001), json!("3")] {
+        let t = token(json!({"exp": now() + 60, "maxWebSockets": bad}), SECRET);
+        let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+        assert_eq!(code, Some(4401), "maxWebSockets {bad}: {reason}");
+        assert!(reason.contains("maxWebSockets"), "{bad}: {reason}");
+    }
+    let t = token(json!({"exp": now() + 60, "maxWebSockets": 10}), SECRET);
+    let mut held = Vec::new();
+    for room in ["ada", "bob", "ada"] {
+        let mut ws = open(&relay, &format!("uniqueId={room}&jwtKey={t}")).await;
+        let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
+        assert!(
+            seen.info.is_some() && seen.close.is_none(),
+            "{room}: {seen:?}"
+        );
+        held.push(ws);
+    }
+    let (code, reason) = close_of(&relay, &format!("uniqueId=cat&jwtKey={t}")).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (Some(4429), "too many rooms for this token")
+    );
+    // Another token still gets the room.
+    let mut other = open(&relay, &format!("uniqueId=cat&jwtKey={}", good_token())).await;
+    let seen = read(&mut other, 1, Duration::from_secs(5)).await;
+    assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
+    // A room the token left frees its slot.
+    drop(held.remove(1));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut cat = open(&relay, &format!("uniqueId=cat&jwtKey={t}")).await;
+    let seen = read(&mut cat, 1, Duration::from_secs(5)).await;
+    assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
+}
+
+/// Limits that would switch a check off (0 sockets, 0 rooms, 0 pending heads) or are
+/// absurd stop the relay at start-up instead of meaning "unlimited".
+#[test]
+fn limits_out_of_range_stop_the_relay_at_start_up() {
+    for (flag, value) in [
+        ("--max-sockets-per-token", "0"),
+        ("--max-sockets-per-token", "10001"),
+        ("--max-rooms-per-token", "0"),
+        ("--max-pending-heads-per-ip", "0"),
+    ] {
+        let out = Command::new(BIN)
+            .args([
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--max-seconds",
+                "3",
+                "--jwt-secret",
+                SECRET,
+                "--upstream",
+                "mock:ws://127.0.0.1:9/ws",
+                flag,
+                value,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "{flag} {value} must not start listening"
+        );
+    }
+}
+
+/// Finding 5: /api obeys `allowedCreators`, checks handles before any upstream lookup,
+/// rate-limits lookups of unknown names per token and per IP, and remembers not-live
+/// answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_lookups_obey_the_token_and_are_limited() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &[
+            "--lookups-per-minute-per-token",
+            "5",
+            "--lookups-per-minute-per-ip",
+            "8",
+        ],
+    );
+    let ada_only = token(
+        json!({"exp": now() + 60, "allowedCreators": ["ada"]}),
+        SECRET,
+    );
+    let (status, _, body) = relay.get(&format!("/api/rooms/bob?jwtKey={ada_only}"), &[]);
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "no_permission"
+    );
+    let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={ada_only}"), &[]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(mock.stats()["connections"], 1);
+    let star = token(json!({"exp": now() + 60, "allowedCreators": "*"}), SECRET);
+    for bad in [
+        "%2e%2e",
+        "..",
+        ".ada",
+        "ada.",
+        "a",
+        "a-b",
+        "a%2Fb",
+        "abcdefghijklmnopqrstuvwxy",
+        "%C3%A9t%C3%A9",
+    ] {
+        let (status, _, body) = relay.get(&format!("/api/rooms/{bad}?jwtKey={star}"), &[]);
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["error"],
+            "bad_request"
+        );
+    }
+    assert_eq!(mock.stats()["connections"], 1, "no lookup for a bad handle");
+    // 5 lookups per token per minute: the 6th unknown name waits.
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let (status, head, _) = relay.get(&format!("/api/rooms/name{i}?jwtKey={star}"), &[]);
+        if status == 429 {
+            let after: u64 = head
+                .lines()
+                .find_map(|l| l.strip_prefix("retry-after: "))
+                .unwrap_or_else(|| panic!("no retry-after in {head}"))
+                .trim()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&after), "{after}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..5], [200; 5]);
+    assert_eq!(statuses[5..], [429; 7]);
+    // 8 per IP: another token from the same IP gets the IP's last 2.
+    let star2 = token(json!({"exp": now() + 60, "jti": "second"}), SECRET);
+    let mut statuses = Vec::new();
+    for i in 20..24 {
+        let (status, _, _) = relay.get(&format!("/api/rooms/name{i}?jwtKey={star2}"), &[]);
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 200, 429, 429]);
+    assert_eq!(mock.stats()["connections"], 8);
+
+    // Not-live answers are remembered: asking again does not dial again.
+    let offline = Proc::mock(&["--messages", "0", "--close-code", "4404"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", offline.addr), &[]);
+    for _ in 0..3 {
+        let (status, _, body) = relay.get(&format!("/api/rooms/gone.user?jwtKey={star}"), &[]);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap()["isLive"],
+            false
+        );
+    }
+    assert_eq!(offline.stats()["connections"], 1);
+}
+
+/// Finding 6: incomplete request heads cost no CPU and are capped per IP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_request_heads_are_capped_per_ip_and_cost_no_cpu() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = Proc::mock(&["--messages", "10", "--rate", "100"]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &["--max-pending-heads-per-ip", "20"],
+    );
+    let mut slow = Vec::new();
+    for _ in 0..300 {
+        let mut s = TcpStream::connect(&relay.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = relay.cpu_time();
+    let started = Instant::now();
+    // Which ones did the relay close? A closed one reads EOF (or a reset) at once.
+    let checks = slow.iter_mut().map(|s| async move {
+        let mut b = [0u8; 64];
+        tokio::time::timeout(Duration::from_secs(2), s.read(&mut b))
+            .await
+            .is_err()
+    });
+    let still_open = futures_util::future::join_all(checks)
+        .await
+        .into_iter()
+        .filter(|open| *open)
+        .count();
+    assert_eq!(still_open, 20, "pending heads kept open");
+    // Another address still gets answers meanwhile.
+    let answer = raw(
+        &relay.addr,
+        "127.0.0.2",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(started.elapsed())).await;
+    let used = relay.cpu_time() - before;
+    let wall = started.elapsed();
+    eprintln!("relay cpu {used:?} in {wall:?} with {still_open} pending heads");
+    assert!(
+        used < Duration::from_millis(200),
+        "the relay used {used:?} of CPU in {wall:?} with 20 pending heads"
+    );
+    drop(slow);
+}
+
+/// Finding 8: malformed requests get a status before the close, bad upgrades a 400 or
+/// 426, protocol violations a close frame, and a bad upstream URL stops the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_a_proper_answer() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    let a = relay.addr.as_str();
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(20_000));
+    assert_eq!(
+        status_of(&raw(a, "127.0.0.1", long_uri.as_bytes()).await),
+        414
+    );
+    let big_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    assert_eq!(
+        status_of(&raw(a, "127.0.0.1", big_header.as_bytes()).await),
+        431
+    );
+    let binary = b"GET /healthz\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_eq!(status_of(&raw(a, "127.0.0.1", binary).await), 400);
+    assert_eq!(status_of(&raw(a, "127.0.0.1", b"\r\n\r\n").await), 400);
+
+    let tok = good_token();
+    let upgrade = |extra: &str| {
+        format!(
+            "GET /ws?uniqueId=ada&jwtKey={tok} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n{extra}\r\n"
+        )
+    };
+    let good =
+        upgrade("Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+    let ok =
+        tokio::time::timeout(Duration::from_secs(1), raw(a, "127.0.0.1", good.as_bytes())).await;
+    // A good upgrade is switched (the socket then stays open, so the read times out).
+    assert!(ok.is_err(), "{ok:?}");
+    let many: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let answer = raw(
+        a,
+        "127.0.0.1",
+        upgrade(&format!(
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{many}"
+        ))
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    let answer = raw(
+        a,
+        "127.0.0.1",
+        upgrade("Sec-WebSocket-Version: 13\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&answer), 400, "{answer}");
+    let answer = raw(
+        a,
+        "127.0.0.1",
+        upgrade("Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+            .as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&answer), 426, "{answer}");
+    assert!(
+        answer
+            .to_lowercase()
+            .contains("sec-websocket-version: 13\r\n"),
+        "{answer}"
+    );
+
+    // A viewer sending a message over the 64 KiB cap gets 1009.
+    let q = format!("uniqueId=ada&jwtKey={tok}");
+    let mut ws = open(&relay, &q).await;
+    assert!(read(&mut ws, 1, Duration::from_secs(5))
+        .await
+        .info
+        .is_some());
+    use futures_util::SinkExt;
+    ws.send(Message::Binary(vec![0u8; 100_000].into()))
+        .await
+        .unwrap();
+    let mut close = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Close(f) = m {
+            close = f.map(|f| u16::from(f.code));
+            break;
+        }
+    }
+    assert_eq!(close, Some(1009));
+    // An unmasked frame from a client is a protocol error: 1002.
+    let handshake =
+        upgrade("Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+    let code = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = TcpStream::connect(a).await.unwrap();
+        s.write_all(handshake.as_bytes()).await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(
+            got.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+        s.write_all(&[0x82, 0x01, 0x00]).await.unwrap();
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+        got.extend_from_slice(&rest);
+        let at = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        // Skip the roomInfo text (and any binary frames) to the close frame (opcode 8).
+        let mut frames = &got[at..];
+        let mut code = None;
+        while frames.len() >= 2 {
+            let (op, len7) = (frames[0] & 0x0f, (frames[1] & 0x7f) as usize);
+            let (hdr, len) = match len7 {
+                126 => (4, u16::from_be_bytes([frames[2], frames[3]]) as usize),
+                127 => (
+                    10,
+                    u64::from_be_bytes(frames[2..10].try_into().unwrap()) as usize,
+                ),
+                n => (2, n),
+            };
+            if op == 8 {
+                code = Some(u16::from_be_bytes([frames[hdr], frames[hdr + 1]]));
+                break;
+            }
+            frames = &frames[(hdr + len).min(frames.len())..];
+        }
+        code
+    };
+    assert_eq!(code, Some(1002));
+
+    // A mock URL without a port is refused at start-up.
+    let out = Command::new(BIN)
+        .args([
+            "relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-seconds",
+            "3",
+            "--jwt-secret",
+            SECRET,
+            "--upstream",
+            "mock:ws://127.0.0.1:/ws",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("port"), "{stderr}");
+    assert!(out.stdout.is_empty(), "it must not start listening");
+}
+
+/// Decoding never blocks the relay: while upstreams of other rooms send frames that are
+/// slow to decode (4 MiB of empty gzip members, repeated), `/healthz` and another room's
+/// viewer keep their latency. The relay's CPU time shows the hostile frames were being
+/// decoded meanwhile (how fast the core is at it is not the point here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
+    use tikcast_core::pb;
+    const EMPTY_MEMBER: [u8; 20] = [
+        0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let members = (4 * 1024 * 1024 - 256) / EMPTY_MEMBER.len();
+    let payload: Vec<u8> = EMPTY_MEMBER.repeat(members);
+    let hostile = bytes::Bytes::from(
+        pb::PushFrame {
+            payload_type: "msg".into(),
+            payload_encoding: "pb".into(),
+            headers: vec![pb::PushHeader {
+                key: "compress_type".into(),
+                value: "gzip".into(),
+            }],
+            payload,
+            ..Default::default()
+        }
+        .encode_to_vec(),
+    );
+    assert!(hostile.len() <= 4 * 1024 * 1024);
+    // A relay-style upstream on 127.0.0.1: rooms named evil* get the hostile frame up to
+    // 40 times (as fast as the relay reads), the others a small frame every 50 ms.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let hostile = hostile.clone();
+            tokio::spawn(async move {
+                use futures_util::SinkExt;
+                use tokio_tungstenite::tungstenite::handshake::server::ErrorResponse;
+                use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+                let mut name = String::new();
+                #[allow(clippy::result_large_err)] // tungstenite's callback type
+                let note = |r: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+                    name = r.uri().query().unwrap_or("").to_string();
+                    Ok(resp)
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, note).await else {
+                    return;
+                };
+                let info = json!({"type": "roomInfo", "roomId": "1", "isLive": true});
+                if ws.send(Message::text(info.to_string())).await.is_err() {
+                    return;
+                }
+                let evil = name.contains("uniqueId=evil");
+                for i in 0u64..400 {
+                    let frame = if evil {
+                        if i >= 40 {
+                            break;
+                        }
+                        hostile.clone()
+                    } else {
+                        let fetch = pb::FetchResult {
+                            cursor: format!("c{i}"),
+                            ..Default::default()
+                        };
+                        let frame = pb::PushFrame {
+                            payload_type: "msg".into(),
+                            payload: fetch.encode_to_vec(),
+                            ..Default::default()
+                        };
+                        bytes::Bytes::from(frame.encode_to_vec())
+                    };
+                    if ws.send(Message::Binary(frame)).await.is_err() {
+                        return;
+                    }
+                    if !evil {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+                // Stay connected (silent) until the relay leaves.
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+    });
+    // Two runtime workers in the relay, so two busy rooms would hold both of them.
+    let relay = Proc::relay_env(
+        &format!("mock:ws://{upstream}/ws"),
+        &[],
+        &[("TOKIO_WORKER_THREADS", "2")],
+    );
+    let q = |room: &str| format!("uniqueId={room}&jwtKey={}", good_token());
+    let mut calm = open(&relay, &q("calm")).await;
+    assert!(
+        read(&mut calm, 2, Duration::from_secs(5))
+            .await
+            .frames
+            .len()
+            == 2
+    );
+    let calm_task = tokio::spawn(async move {
+        let mut gaps = Vec::new();
+        let mut last = Instant::now();
+        let end = tokio::time::Instant::now() + Duration::from_secs(6);
+        while let Ok(Some(Ok(m))) = tokio::time::timeout_at(end, calm.next()).await {
+            if let Message::Binary(_) = m {
+                gaps.push(last.elapsed());
+                last = Instant::now();
+            }
+        }
+        gaps
+    });
+    let evil_queries = ["evil1", "evil2", "evil3"].map(q);
+    let evil: Vec<Ws> =
+        futures_util::future::join_all(evil_queries.iter().map(|eq| open(&relay, eq))).await;
+    // Their viewers read (and drop) what they get, so no queue holds 4 MiB frames.
+    let drains: Vec<_> = evil
+        .into_iter()
+        .map(|mut ws| tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} }))
+        .collect();
+    let cpu_before = relay.cpu_time();
+    let mut slowest = Duration::ZERO;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let t = Instant::now();
+        let answer = raw(
+            &relay.addr,
+            "127.0.0.1",
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await;
+        assert_eq!(status_of(&answer), 200, "{answer}");
+        slowest = slowest.max(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cpu = relay.cpu_time() - cpu_before;
+    let gaps = calm_task.await.unwrap();
+    for d in drains {
+        d.abort();
+    }
+    server.abort();
+    let worst_gap = gaps.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "slowest /healthz {slowest:?}, worst calm gap {worst_gap:?} over {} frames, relay cpu {cpu:?}",
+        gaps.len()
+    );
+    assert!(
+        slowest < Duration::from_millis(500),
+        "/healthz took {slowest:?}"
+    );
+    assert!(gaps.len() > 60, "the calm room got {} frames", gaps.len());
+    assert!(
+        worst_gap < Duration::from_millis(500),
+        "the calm room's viewer waited {worst_gap:?} for a frame"
+    );
+    // The hostile frames kept the relay busy meanwhile (else the test proves nothing).
+    assert!(
+        cpu > Duration::from_secs(1),
+        "the relay used only {cpu:?} of CPU"
+    );
 }

@@ -6,7 +6,9 @@
 //! checked with a small leeway, `aud` when the relay is configured with an audience.
 //!
 //! Claims (Euler's JWT shape, protocol §1.6): `allowedCreators` (a list of handles, or
-//! `"*"`, at the top level or under `websockets`) and `maxWebSockets` (same places).
+//! `"*"`, at the top level or under `websockets`) and `maxWebSockets` (same places; a
+//! whole number from 1 to [`MAX_WEB_SOCKETS`], anything else refuses the token). The
+//! grant keeps `exp`, so the relay can close a socket whose token ran out.
 //! Claims are typed: a claim of the wrong JSON type (`"nbf": "soon"`) refuses the token
 //! instead of being skipped. Errors never contain the token; logs use [`token_hash`].
 
@@ -36,7 +38,12 @@ pub(crate) struct Grant {
     pub(crate) max_sockets: Option<u32>,
     /// Identity for per-token limits: `jti` when present, else a hash of the token.
     pub(crate) key: String,
+    /// The token's `exp` (unix seconds); its socket is closed then (plus the leeway).
+    pub(crate) exp: Option<u64>,
 }
+
+/// Largest `maxWebSockets` a token may claim.
+pub(crate) const MAX_WEB_SOCKETS: u64 = 10_000;
 
 impl Grant {
     pub(crate) fn allows(&self, unique_id: &str) -> bool {
@@ -58,20 +65,20 @@ enum Creators {
 #[serde(rename_all = "camelCase")]
 struct Websockets {
     allowed_creators: Option<Creators>,
-    max_web_sockets: Option<u32>,
+    max_web_sockets: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Claims {
     // Typed on purpose (see the module docs); jsonwebtoken checks the values.
-    #[allow(dead_code)]
     exp: u64,
     #[allow(dead_code)]
     nbf: Option<u64>,
     jti: Option<String>,
     allowed_creators: Option<Creators>,
-    max_web_sockets: Option<u32>,
+    /// Any JSON here, so that a bad value gets its own error (see [`max_sockets`]).
+    max_web_sockets: Option<serde_json::Value>,
     websockets: Option<Websockets>,
 }
 
@@ -124,6 +131,11 @@ impl Verifier {
         Ok(v)
     }
 
+    /// Seconds of leeway on `exp` and `nbf`.
+    pub(crate) fn leeway_s(&self) -> u64 {
+        self.leeway_s
+    }
+
     pub(crate) fn has_keys(&self) -> bool {
         self.hs256.is_some() || !self.rs256.is_empty() || !self.es256.is_empty()
     }
@@ -157,7 +169,7 @@ impl Verifier {
         let mut last = String::from("bad signature");
         for key in keys {
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
-                Ok(data) => return Ok(grant(data.claims, token)),
+                Ok(data) => return grant(data.claims, token),
                 Err(e) => {
                     use jsonwebtoken::errors::ErrorKind;
                     last = match e.kind() {
@@ -200,16 +212,32 @@ fn creators(c: Creators) -> Vec<String> {
     }
 }
 
-fn grant(c: Claims, token: &str) -> Grant {
+/// `maxWebSockets`: a whole number from 1 to [`MAX_WEB_SOCKETS`] (0 is not "unlimited").
+fn max_sockets(v: Option<serde_json::Value>) -> Result<Option<u32>, String> {
+    match v {
+        None => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=MAX_WEB_SOCKETS).contains(n))
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                format!("maxWebSockets must be a whole number from 1 to {MAX_WEB_SOCKETS}")
+            }),
+    }
+}
+
+fn grant(c: Claims, token: &str) -> Result<Grant, String> {
     let ws = c.websockets.unwrap_or_default();
-    Grant {
+    Ok(Grant {
         creators: c.allowed_creators.or(ws.allowed_creators).map(creators),
-        max_sockets: c.max_web_sockets.or(ws.max_web_sockets),
+        max_sockets: max_sockets(c.max_web_sockets.or(ws.max_web_sockets))?,
         key: match c.jti {
             Some(j) if !j.is_empty() => format!("jti:{}", token_hash(&j)),
             _ => token_hash(token),
         },
-    }
+        exp: Some(c.exp),
+    })
 }
 
 #[cfg(test)]
@@ -253,6 +281,40 @@ mod tests {
         let g = v.verify(&t).unwrap();
         assert!(g.allows("anyone"));
         assert_eq!(g.max_sockets, Some(3));
+    }
+
+    #[test]
+    fn max_web_sockets_must_be_a_sane_whole_number() {
+        let v = verifier(None);
+        let with = |n: serde_json::Value| {
+            v.verify(&hs(
+                serde_json::json!({"exp": now() + 60, "maxWebSockets": n}),
+                SECRET,
+            ))
+        };
+        assert_eq!(with(serde_json::json!(1)).unwrap().max_sockets, Some(1));
+        assert_eq!(
+            with(serde_json::json!(10_000)).unwrap().max_sockets,
+            Some(10_000)
+        );
+        for bad in [
+            serde_json::json!(0),
+            serde_json::json!(-1),
+            serde_json::json!(2.5),
+            serde_json::json!(10_001),
+            serde_json::json!(u64::MAX),
+            serde_json::json!("2"),
+            serde_json::json!([2]),
+        ] {
+            let e = with(bad.clone()).unwrap_err();
+            assert!(e.starts_with("maxWebSockets must be"), "{bad}: {e}");
+        }
+        // Also under `websockets`.
+        let t = hs(
+            serde_json::json!({"exp": now() + 60, "websockets": {"maxWebSockets": 0}}),
+            SECRET,
+        );
+        assert!(v.verify(&t).is_err());
     }
 
     #[test]

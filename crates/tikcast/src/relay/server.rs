@@ -1,6 +1,7 @@
-//! The relay's listener: routes each request by its head (peeked, not consumed, so the
-//! WebSocket handshake can still read it), checks auth and limits, runs viewer sockets
-//! and answers the small HTTP API with CORS.
+//! The relay's listener: reads each request head (async reads, one deadline, a per-IP
+//! cap on heads still arriving), answers a bad one with its status, checks auth and
+//! limits, completes WebSocket upgrades itself (so a bad upgrade gets 400/426, not a
+//! silent close), runs viewer sockets and answers the small HTTP API with CORS.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -10,9 +11,9 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -22,42 +23,55 @@ use super::metrics::{add, sub};
 use super::{normalize_handle, UpstreamKind};
 use crate::mock::Query;
 
-use crate::http_head::{peek_head, Head};
+use crate::http_head::{read_head, Head, HeadError, HEAD_TIMEOUT};
 
-/// Per-IP and per-token connect rates (token buckets) and concurrent socket counts.
+/// Per-IP and per-token rates (token buckets), concurrent counts (sockets, pending
+/// request heads) and the rooms each token holds sockets in.
 #[derive(Default)]
 pub(crate) struct Limiter {
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
     open: Mutex<HashMap<String, u32>>,
+    /// Token key → room → sockets of that token in that room.
+    rooms: Mutex<HashMap<String, HashMap<String, u32>>>,
 }
 
 impl Limiter {
     /// Takes one connect from `key`'s bucket of `per_minute` (burst = `per_minute`).
     fn allow(&self, key: &str, per_minute: u32) -> bool {
-        if per_minute == 0 {
-            return true;
-        }
+        self.take(&[(key, per_minute)]).is_ok()
+    }
+
+    /// Takes one unit from every bucket, or from none: `Err` is how long until each of
+    /// them has one again. A bucket of 0 per minute is unlimited.
+    fn take(&self, keys: &[(&str, u32)]) -> Result<(), Duration> {
         let now = Instant::now();
         let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if b.len() > 50_000 {
-            b.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * per_minute as f64 / 60.0
-                    < per_minute as f64
-            });
+            // Forget buckets idle long enough to be full again (a minute refills any).
+            b.retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(60));
         }
-        let cap = per_minute as f64;
-        let (tokens, at) = b.entry(key.to_string()).or_insert((cap, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0).min(cap);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
+        let mut wait = Duration::ZERO;
+        for &(key, per_minute) in keys.iter().filter(|(_, n)| *n > 0) {
+            let cap = per_minute as f64;
+            let (tokens, at) = b.entry(key.to_string()).or_insert((cap, now));
+            *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * cap / 60.0).min(cap);
+            *at = now;
+            if *tokens < 1.0 {
+                wait = wait.max(Duration::from_secs_f64((1.0 - *tokens) * 60.0 / cap));
+            }
         }
+        if wait > Duration::ZERO {
+            return Err(wait);
+        }
+        for &(key, _) in keys.iter().filter(|(_, n)| *n > 0) {
+            if let Some((tokens, _)) = b.get_mut(key) {
+                *tokens -= 1.0;
+            }
+        }
+        Ok(())
     }
 
-    /// Holds one of `max` concurrent slots of `key` until the guard drops.
+    /// Holds one of `max` concurrent slots of `key` until the guard drops (0 = no cap).
     fn hold(self: &Arc<Self>, key: String, max: u32) -> Option<Slot> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let n = open.entry(key.clone()).or_insert(0);
@@ -68,6 +82,22 @@ impl Limiter {
         Some(Slot {
             limiter: Arc::clone(self),
             key,
+        })
+    }
+
+    /// Counts a socket of token `key` in `room` until the guard drops; `None` when the
+    /// token already has sockets in `max` other rooms.
+    fn hold_room(self: &Arc<Self>, key: &str, room: &str, max: usize) -> Option<RoomSlot> {
+        let mut all = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        let rooms = all.entry(key.to_string()).or_default();
+        if !rooms.contains_key(room) && rooms.len() >= max {
+            return None;
+        }
+        *rooms.entry(room.to_string()).or_insert(0) += 1;
+        Some(RoomSlot {
+            limiter: Arc::clone(self),
+            key: key.to_string(),
+            room: room.to_string(),
         })
     }
 }
@@ -81,7 +111,7 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.limiter.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = open.get_mut(&self.key) {
-            *n -= 1;
+            *n = n.saturating_sub(1);
             if *n == 0 {
                 open.remove(&self.key);
             }
@@ -89,9 +119,64 @@ impl Drop for Slot {
     }
 }
 
+pub(crate) struct RoomSlot {
+    limiter: Arc<Limiter>,
+    key: String,
+    room: String,
+}
+
+impl Drop for RoomSlot {
+    fn drop(&mut self) {
+        let mut all = self.limiter.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(rooms) = all.get_mut(&self.key) {
+            if let Some(n) = rooms.get_mut(&self.room) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    rooms.remove(&self.room);
+                }
+            }
+            if rooms.is_empty() {
+                all.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// How long a not-live answer of the upstream is served again without asking.
+const NOT_LIVE_TTL: Duration = Duration::from_secs(60);
+/// Most not-live answers remembered at once.
+const NOT_LIVE_CAP: usize = 10_000;
+
+/// Recent not-live answers (`/api/rooms/NAME`), so asking again does not dial again.
+#[derive(Default)]
+pub(crate) struct NotLive {
+    names: Mutex<HashMap<String, Instant>>,
+}
+
+impl NotLive {
+    fn contains(&self, name: &str) -> bool {
+        let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        names
+            .get(name)
+            .is_some_and(|at| at.elapsed() < NOT_LIVE_TTL)
+    }
+
+    fn insert(&self, name: &str) {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.len() >= NOT_LIVE_CAP {
+            names.retain(|_, at| at.elapsed() < NOT_LIVE_TTL);
+            if names.len() >= NOT_LIVE_CAP {
+                names.clear();
+            }
+        }
+        names.insert(name.to_string(), Instant::now());
+    }
+}
+
 pub(crate) struct Server {
     pub(crate) hub: Arc<Hub>,
     pub(crate) limiter: Arc<Limiter>,
+    pub(crate) not_live: NotLive,
     pub(crate) started: Instant,
 }
 
@@ -117,35 +202,63 @@ impl Server {
     }
 }
 
-async fn respond(
-    mut stream: TcpStream,
-    head: &Head,
-    status: &str,
-    extra: &str,
-    ctype: &str,
-    body: &str,
-) {
-    let mut discard = vec![0u8; head.len];
-    if stream.read_exact(&mut discard).await.is_err() {
-        return;
-    }
+/// Writes a small response and closes. Whatever the client still sends is read and
+/// dropped for up to a second first, so that closing does not reset the connection
+/// under the reply (a client whose request was refused half-way is still sending).
+async fn respond(mut stream: TcpStream, status: &str, extra: &str, ctype: &str, body: &str) {
     let reply = format!(
         "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\ncache-control: no-store\r\n{extra}connection: close\r\n\r\n{body}",
         body.len()
     );
-    let _ = stream.write_all(reply.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    let write = async {
+        stream.write_all(reply.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    if !matches!(
+        tokio::time::timeout(Duration::from_secs(5), write).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let drain = async {
+        let mut scratch = [0u8; 4096];
+        let mut total = 0usize;
+        while total < 256 * 1024 {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 fn json_error(code: &str, message: &str) -> String {
     serde_json::json!({"error": code, "message": message}).to_string()
 }
 
-pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<Server>) {
+pub(crate) async fn handle_tcp(mut stream: TcpStream, peer: SocketAddr, server: Arc<Server>) {
     let _ = stream.set_nodelay(true);
-    let Some(head) = peek_head(&stream).await else {
+    // Until its head is complete a connection holds one of its IP's few pending slots;
+    // one over the cap is closed at once.
+    let max_pending = server.hub.settings.limits.max_pending_heads_per_ip;
+    let Some(pending) = server
+        .limiter
+        .hold(format!("head:{}", peer.ip()), max_pending)
+    else {
+        server.hub.metrics.count_refusal("too_many");
         return;
     };
+    let (head, rest) = match read_head(&mut stream, HEAD_TIMEOUT).await {
+        Ok(read) => read,
+        Err(HeadError::Gone) => return,
+        Err(HeadError::Refuse { status, why }) => {
+            server.hub.metrics.count_refusal("bad_request");
+            respond(stream, status, "", "text/plain", &format!("{why}\n")).await;
+            return;
+        }
+    };
+    drop(pending);
     let json = "application/json";
     let origin = head.origin.clone();
     let cors = server.cors(origin.as_deref());
@@ -155,13 +268,12 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
         } else {
             "403 Forbidden"
         };
-        respond(stream, &head, status, &cors, "text/plain", "").await;
+        respond(stream, status, &cors, "text/plain", "").await;
         return;
     }
     if head.method != "GET" {
         respond(
             stream,
-            &head,
             "405 Method Not Allowed",
             "",
             "text/plain",
@@ -171,7 +283,7 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
         return;
     }
     match (head.path.as_str(), head.upgrade) {
-        ("/ws" | "/ws/" | "/", true) => serve_viewer(stream, peer, head, server).await,
+        ("/ws" | "/ws/" | "/", true) => serve_viewer(stream, peer, head, rest, server).await,
         ("/healthz", false) => {
             let body = serde_json::json!({
                 "status": "ok",
@@ -179,26 +291,17 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
                 "uptimeSeconds": server.started.elapsed().as_secs(),
             })
             .to_string();
-            respond(stream, &head, "200 OK", &cors, json, &body).await;
+            respond(stream, "200 OK", &cors, json, &body).await;
         }
         ("/metrics", false) => {
             let body = server.hub.metrics.render();
-            respond(
-                stream,
-                &head,
-                "200 OK",
-                "",
-                "text/plain; version=0.0.4",
-                &body,
-            )
-            .await;
+            respond(stream, "200 OK", "", "text/plain; version=0.0.4", &body).await;
         }
         (p, false) if p.starts_with("/api/") => {
             if !server.origin_allowed(origin.as_deref()) {
                 server.hub.metrics.count_refusal("origin");
                 respond(
                     stream,
-                    &head,
                     "403 Forbidden",
                     "",
                     json,
@@ -207,13 +310,12 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
                 .await;
                 return;
             }
-            let (status, body) = api(&server, &head, peer.ip()).await;
-            respond(stream, &head, status, &cors, json, &body).await;
+            let (status, extra, body) = api(&server, &head, peer.ip()).await;
+            respond(stream, status, &format!("{cors}{extra}"), json, &body).await;
         }
         ("/ws" | "/ws/", false) => {
             respond(
                 stream,
-                &head,
                 "426 Upgrade Required",
                 "",
                 "text/plain",
@@ -224,7 +326,6 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
         _ => {
             respond(
                 stream,
-                &head,
                 "404 Not Found",
                 &cors,
                 json,
@@ -238,17 +339,20 @@ pub(crate) async fn handle_tcp(stream: TcpStream, peer: SocketAddr, server: Arc<
     }
 }
 
-/// `GET /api/...`: (status line, JSON body).
-async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String) {
+/// `GET /api/...`: (status line, extra header lines, JSON body).
+async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String, String) {
     let s = &server.hub.settings;
     let m = &server.hub.metrics;
+    let plain = |status, body| (status, String::new(), body);
     if !server
         .limiter
         .allow(&format!("ip:{ip}"), s.limits.connects_per_minute_per_ip)
     {
         m.count_refusal("too_many");
-        return ("429 Too Many Requests", json_error("too_many", "slow down"));
+        return plain("429 Too Many Requests", json_error("too_many", "slow down"));
     }
+    // The token's grant (`None`: no token needed, every creator allowed).
+    let mut grant = None;
     if !s.public_api {
         if let Some(v) = &s.auth {
             let q = Query::parse(&head.query);
@@ -257,27 +361,32 @@ async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String)
                 .clone()
                 .or_else(|| q.get("jwtKey").map(String::from))
                 .unwrap_or_default();
-            if let Err(e) = v.verify(&token) {
-                m.count_refusal("invalid_auth");
-                eprintln!(
-                    "relay: api {} from {ip}: refused ({e}) {}",
-                    head.path,
-                    token_hash(&token)
-                );
-                return (
-                    "401 Unauthorized",
-                    json_error(
-                        "invalid_auth",
-                        "a valid jwtKey (query) or x-jwt-key (header) is required",
-                    ),
-                );
+            match v.verify(&token) {
+                Ok(g) => grant = Some(g),
+                Err(e) => {
+                    m.count_refusal("invalid_auth");
+                    eprintln!(
+                        "relay: api {} from {ip}: refused ({e}) {}",
+                        head.path,
+                        token_hash(&token)
+                    );
+                    return plain(
+                        "401 Unauthorized",
+                        json_error(
+                            "invalid_auth",
+                            &format!(
+                                "a valid jwtKey (query) or x-jwt-key (header) is required ({e})"
+                            ),
+                        ),
+                    );
+                }
             }
         }
     }
     if head.path == "/api/gifts" {
         return match &s.gifts_json {
-            Some(body) => ("200 OK", body.clone()),
-            None => (
+            Some(body) => plain("200 OK", body.clone()),
+            None => plain(
                 "404 Not Found",
                 json_error(
                     "no_gifts",
@@ -287,33 +396,73 @@ async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String)
         };
     }
     if let Some(name) = head.path.strip_prefix("/api/rooms/") {
+        // Checked in its decoded form: `%2e%2e` is `..`.
         let name = normalize_handle(
             crate::mock::Query::parse(&format!("n={name}"))
                 .get("n")
                 .unwrap_or(""),
         );
         if !valid_handle(&name) {
-            return (
-                "400 Bad Request",
-                json_error("bad_request", "not a valid uniqueId"),
+            m.count_refusal("bad_request");
+            return plain("400 Bad Request", json_error("bad_request", HANDLE_RULES));
+        }
+        if grant.as_ref().is_some_and(|g| !g.allows(&name)) {
+            m.count_refusal("no_permission");
+            return plain(
+                "403 Forbidden",
+                json_error(
+                    "no_permission",
+                    "this token's allowedCreators does not include this creator",
+                ),
             );
         }
-        return match room_status(server, &name).await {
-            Ok(v) => ("200 OK", v.to_string()),
-            Err((status, code, msg)) => (status, json_error(code, &msg)),
+        let lookup_keys = LookupKeys {
+            ip: format!("lookup-ip:{ip}"),
+            token: grant.as_ref().map(|g| format!("lookup-tok:{}", g.key)),
+        };
+        return match room_status(server, &name, &lookup_keys).await {
+            Ok(v) => plain("200 OK", v.to_string()),
+            Err(ApiError::Wait(wait)) => {
+                m.count_refusal("too_many");
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                (
+                    "429 Too Many Requests",
+                    format!("retry-after: {secs}\r\n"),
+                    json_error(
+                        "too_many",
+                        &format!("too many lookups of unknown creators; retry in {secs} s"),
+                    ),
+                )
+            }
+            Err(ApiError::Failed(status, code, msg)) => plain(status, json_error(code, &msg)),
         };
     }
-    (
+    plain(
         "404 Not Found",
         json_error("not_found", "try /api/rooms/NAME or /api/gifts"),
     )
 }
 
-type ApiError = (&'static str, &'static str, String);
+/// Whose buckets an upstream lookup is taken from.
+struct LookupKeys {
+    ip: String,
+    token: Option<String>,
+}
+
+enum ApiError {
+    /// Too many lookups: retry after this long.
+    Wait(Duration),
+    Failed(&'static str, &'static str, String),
+}
 
 /// Live status, room id, title and viewers of `name`: from the rooms cache, a room the
-/// relay has open, or the upstream.
-async fn room_status(server: &Server, name: &str) -> Result<serde_json::Value, ApiError> {
+/// relay has open, a recent not-live answer, or (rate-limited per token and per IP) the
+/// upstream.
+async fn room_status(
+    server: &Server,
+    name: &str,
+    keys: &LookupKeys,
+) -> Result<serde_json::Value, ApiError> {
     let s = &server.hub.settings;
     let shape = |info: &serde_json::Value| {
         serde_json::json!({
@@ -334,6 +483,18 @@ async fn room_status(server: &Server, name: &str) -> Result<serde_json::Value, A
         v["source"] = "relay".into();
         return Ok(v);
     }
+    if server.not_live.contains(name) {
+        let mut v = shape(&serde_json::json!({"isLive": false}));
+        v["source"] = "recent".into();
+        return Ok(v);
+    }
+    let limits = &s.limits;
+    let mut buckets = vec![(keys.ip.as_str(), limits.lookups_per_minute_per_ip)];
+    if let Some(token) = &keys.token {
+        buckets.push((token.as_str(), limits.lookups_per_minute_per_token));
+    }
+    server.limiter.take(&buckets).map_err(ApiError::Wait)?;
+    let failed = |msg: String| ApiError::Failed("502 Bad Gateway", "upstream", msg);
     let info = match &s.upstream {
         UpstreamKind::Relay { url, jwt_secret } => {
             let mut q = vec![("uniqueId", name.to_string())];
@@ -366,20 +527,15 @@ async fn room_status(server: &Server, name: &str) -> Result<serde_json::Value, A
                 .await
                 .ok()
                 .flatten()
-                .ok_or((
-                    "502 Bad Gateway",
-                    "upstream",
-                    "the upstream did not describe the room".to_string(),
-                ))?
+                .ok_or_else(|| failed("the upstream did not describe the room".to_string()))?
         }
         UpstreamKind::Tiktok { signer } => match signer.sign(name, None, "").await {
             Ok(signed) => serde_json::Value::Object(signed.info),
             Err((4404, _)) => serde_json::json!({"isLive": false}),
-            Err((_, e)) => return Err(("502 Bad Gateway", "upstream", e)),
+            Err((_, e)) => return Err(failed(e)),
         },
         UpstreamKind::Replay { file, .. } => {
-            let rec =
-                crate::recording::read(file).map_err(|e| ("502 Bad Gateway", "upstream", e))?;
+            let rec = crate::recording::read(file).map_err(failed)?;
             rec.records
                 .iter()
                 .find(|r| r.kind == crate::recording::Kind::Text)
@@ -388,17 +544,25 @@ async fn room_status(server: &Server, name: &str) -> Result<serde_json::Value, A
         }
     };
     let mut v = shape(&info);
+    if v["isLive"] == false {
+        server.not_live.insert(name);
+    }
     v["source"] = "upstream".into();
     Ok(v)
 }
 
-/// Handles: 1 to 64 of `a-z 0-9 . _ -` after normalising.
+/// What [`valid_handle`] accepts, for error messages.
+const HANDLE_RULES: &str =
+    "not a valid uniqueId: 2 to 24 letters, digits, _ and ., not starting or ending with .";
+
+/// TikTok's handle rules, checked after normalising (lowercase, no `@`) and decoding:
+/// 2 to 24 of `a-z 0-9 _ .`, not starting or ending with `.`.
 pub(crate) fn valid_handle(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 64
-        && h.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-        })
+    (2..=24).contains(&h.len())
+        && h.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_'))
+        && !h.starts_with('.')
+        && !h.ends_with('.')
 }
 
 type Ws = WebSocketStream<TcpStream>;
@@ -413,7 +577,67 @@ async fn close_ws(ws: &mut Ws, code: u16, reason: &str) {
         tokio::time::timeout(Duration::from_secs(1), ws.send(Message::Close(Some(frame)))).await;
 }
 
-async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: Arc<Server>) {
+/// Completes a WebSocket upgrade whose head is already read: 400 for a request that is
+/// not a valid upgrade, 426 (naming version 13) for another protocol version, else 101.
+/// `rest`: bytes the client sent after its head.
+async fn accept_ws(mut stream: TcpStream, head: &Head, rest: Vec<u8>) -> Option<Ws> {
+    let text = "text/plain";
+    if !head.http11 || !head.connection_upgrade {
+        let why = "not a websocket upgrade (needs HTTP/1.1 and Connection: Upgrade)\n";
+        respond(stream, "400 Bad Request", "", text, why).await;
+        return None;
+    }
+    match head.ws_version.as_deref() {
+        Some("13") => {}
+        None => {
+            let why = "no Sec-WebSocket-Version header\n";
+            respond(stream, "400 Bad Request", "", text, why).await;
+            return None;
+        }
+        Some(_) => {
+            respond(
+                stream,
+                "426 Upgrade Required",
+                "sec-websocket-version: 13\r\n",
+                text,
+                "only websocket version 13 is served\n",
+            )
+            .await;
+            return None;
+        }
+    }
+    use base64::Engine;
+    let key = head.ws_key.as_deref().filter(|k| {
+        base64::engine::general_purpose::STANDARD
+            .decode(k)
+            .is_ok_and(|nonce| nonce.len() == 16)
+    });
+    let Some(key) = key else {
+        let why = "missing or invalid Sec-WebSocket-Key (16 bytes in base64)\n";
+        respond(stream, "400 Bad Request", "", text, why).await;
+        return None;
+    };
+    let reply = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    tokio::time::timeout(Duration::from_secs(5), stream.write_all(reply.as_bytes()))
+        .await
+        .ok()?
+        .ok()?;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024));
+    Some(WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await)
+}
+
+async fn serve_viewer(
+    stream: TcpStream,
+    peer: SocketAddr,
+    head: Head,
+    rest: Vec<u8>,
+    server: Arc<Server>,
+) {
     let hub = Arc::clone(&server.hub);
     let s = Arc::clone(&hub.settings);
     let m = Arc::clone(&hub.metrics);
@@ -422,7 +646,6 @@ async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: A
         eprintln!("relay: refused a socket from {peer}: origin not allowed");
         respond(
             stream,
-            &head,
             "403 Forbidden",
             "",
             "text/plain",
@@ -432,24 +655,9 @@ async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: A
         return;
     }
     let _ = socket2::SockRef::from(&stream).set_send_buffer_size(s.limits.viewer_send_buffer);
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(64 * 1024))
-        .max_frame_size(Some(64 * 1024));
-    #[allow(clippy::result_large_err)]
-    let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        if request.uri().path() == head.path {
-            Ok(response)
-        } else {
-            let mut refused = ErrorResponse::new(Some("not found".into()));
-            *refused.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::NOT_FOUND;
-            Err(refused)
-        }
+    let Some(mut ws) = accept_ws(stream, &head, rest).await else {
+        return;
     };
-    let mut ws =
-        match tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await {
-            Ok(ws) => ws,
-            Err(_) => return,
-        };
     let q = Query::parse(&head.query);
     let ip = peer.ip();
     let refuse = |code: u16, reason: &'static str, why: &str, tok: &str| {
@@ -486,12 +694,15 @@ async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: A
             creators: None,
             max_sockets: None,
             key: format!("ip:{ip}"),
+            exp: None,
         },
         Some(v) => match v.verify(&token) {
             Ok(g) => g,
             Err(e) => {
                 refuse(4401, "invalid_auth", &e, &tok);
-                close_ws(&mut ws, 4401, "invalid auth").await;
+                // Verifier errors are short and never hold the token.
+                let reason: String = format!("invalid auth: {e}").chars().take(100).collect();
+                close_ws(&mut ws, 4401, &reason).await;
                 return;
             }
         },
@@ -542,6 +753,29 @@ async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: A
     } else {
         None
     };
+    let _room_slot = if s.auth.is_some() {
+        let max = s.limits.max_rooms_per_token;
+        match server.limiter.hold_room(&grant.key, &unique_id, max) {
+            Some(slot) => Some(slot),
+            None => {
+                refuse(
+                    4429,
+                    "too_many",
+                    &format!("token already holds sockets in {max} other room(s)"),
+                    &tok,
+                );
+                close_ws(&mut ws, 4429, "too many rooms for this token").await;
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    // The socket ends when its token expires (with the same leeway as at connect).
+    let leeway = s.auth.as_ref().map_or(0, |v| v.leeway_s());
+    let token_deadline = grant
+        .exp
+        .and_then(|exp| until_unix(exp.saturating_add(leeway), s.limits.max_lifetime));
     let cursor = q
         .get("cursor")
         .filter(|c| !c.is_empty() && c.len() <= 512)
@@ -561,7 +795,7 @@ async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: A
         joined.id
     );
     let mut joined = joined;
-    let (code, reason) = run_viewer(ws, &mut joined.rx, &joined.ctl, &server)
+    let (code, reason) = run_viewer(ws, &mut joined.rx, &joined.ctl, token_deadline, &server)
         .await
         .unwrap_or((0, String::new()));
     hub.leave(&joined.room, joined.id);
@@ -581,16 +815,48 @@ async fn serve_viewer(stream: TcpStream, peer: SocketAddr, head: Head, server: A
     drop(joined);
 }
 
+/// When the unix time `at` (seconds) comes, as a runtime instant; `None` when it is
+/// further away than `horizon` (the socket's lifetime ends first).
+fn until_unix(at: u64, horizon: Duration) -> Option<tokio::time::Instant> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let left = (at as f64 - now).max(0.0);
+    (left <= horizon.as_secs_f64())
+        .then(|| tokio::time::Instant::now() + Duration::from_secs_f64(left))
+}
+
+/// The close a viewer's own protocol violation earns (RFC 6455 codes).
+fn violation(e: &tokio_tungstenite::tungstenite::Error) -> Option<(u16, String)> {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Capacity(_) => Some((1009, "message too big".into())),
+        Error::Utf8(_) => Some((1007, "invalid utf-8 in a text message".into())),
+        Error::Protocol(_) => Some((1002, "protocol error".into())),
+        _ => None,
+    }
+}
+
 /// Pumps the viewer's queue into its socket, writing whatever is queued before one
 /// flush. Returns the close code the relay sent, or `None` when the browser left first.
+/// `token_deadline`: when the viewer's token expires (4401).
 async fn run_viewer(
     ws: Ws,
     rx: &mut tokio::sync::mpsc::Receiver<Out>,
     ctl: &ViewerCtl,
+    token_deadline: Option<tokio::time::Instant>,
     server: &Server,
 ) -> Option<(u16, String)> {
     let m = &server.hub.metrics;
     let deadline = tokio::time::Instant::now() + server.hub.settings.limits.max_lifetime;
+    let expired = async {
+        match token_deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expired);
     let (mut sink, mut stream) = ws.split();
     let result = loop {
         if let Some(why) = ctl.peek() {
@@ -600,8 +866,10 @@ async fn run_viewer(
             biased;
             why = ctl.cut_off() => break Some(why),
             _ = tokio::time::sleep_until(deadline) => break Some((4555, "max lifetime exceeded".to_string())),
+            _ = &mut expired => break Some((4401, "token expired".to_string())),
             msg = stream.next() => match msg {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                Some(Err(e)) => break violation(&e),
+                Some(Ok(Message::Close(_))) | None => break None,
                 // Browsers have nothing to say; pings are answered by tungstenite.
                 Some(Ok(_)) => continue,
             },
@@ -666,4 +934,43 @@ async fn run_viewer(
         .await;
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_follow_tiktok_rules() {
+        for good in [
+            "ab",
+            "ada.demo",
+            "a_b.c",
+            "user123",
+            "x".repeat(24).as_str(),
+        ] {
+            assert!(valid_handle(good), "{good}");
+        }
+        for bad in [
+            "", "a", "..", ".ada", "ada.", "a-b", "a/b", "a b", "Ada", "été",
+        ] {
+            assert!(!valid_handle(bad), "{bad}");
+        }
+        assert!(!valid_handle(&"x".repeat(25)));
+    }
+
+    #[test]
+    fn buckets_are_taken_from_all_or_none() {
+        let l = Limiter::default();
+        assert!(l.take(&[("a", 2), ("b", 1)]).is_ok());
+        // "b" is empty: nothing is taken from "a" either, and the wait is b's (60 s / 1).
+        let wait = l.take(&[("a", 2), ("b", 1)]).unwrap_err();
+        assert!(wait > Duration::from_secs(59) && wait <= Duration::from_secs(60));
+        assert!(l.take(&[("a", 2)]).is_ok());
+        assert!(l.take(&[("a", 2)]).is_err());
+        // 0 per minute is unlimited.
+        for _ in 0..100 {
+            assert!(l.take(&[("c", 0)]).is_ok());
+        }
+    }
 }

@@ -528,7 +528,22 @@ pub(crate) async fn drive(
                 let conn = *conn;
                 match msg {
                     Some(Ok(Message::Binary(bytes))) => {
-                        session.on_frame(now(), conn, &bytes);
+                        // Decoded on a blocking thread: a frame that is slow to decode
+                        // (a hostile upstream) holds up this room only, never the
+                        // runtime's workers (other rooms, viewers, /healthz).
+                        let (t, frame) = (now(), bytes.clone());
+                        let decoded = tokio::task::spawn_blocking(move || {
+                            session.on_frame(t, conn, &frame);
+                            session
+                        })
+                        .await;
+                        session = match decoded {
+                            Ok(s) => s,
+                            // Only a panic in the decoder gets here; the room ends.
+                            Err(_) => {
+                                return Ended::GaveUp(decoder_failed(), SessionStats::default())
+                            }
+                        };
                         sink.frame(bytes, session.cursor());
                     }
                     Some(Ok(Message::Text(text))) => session.on_text(now(), conn, text.as_str()),
@@ -558,6 +573,16 @@ pub(crate) async fn drive(
                 session.stop(now());
             }
         }
+    }
+}
+
+/// How a session whose decoder failed (a panic on the blocking thread) gives up.
+fn decoder_failed() -> GiveUp {
+    GiveUp {
+        kind: GiveUpKind::Terminal,
+        close_code: Some(1011),
+        attempts: 0,
+        retry_after_ms: None,
     }
 }
 
@@ -823,7 +848,7 @@ pub(crate) async fn replay(
         );
     }
     tokio::pin!(stop);
-    let opts = DecodeOptions::default();
+    let opts = Arc::new(DecodeOptions::default());
     loop {
         let start = tokio::time::Instant::now();
         for r in &rec.records {
@@ -842,10 +867,17 @@ pub(crate) async fn replay(
                     sink.info(info, &text);
                 }
                 Kind::Frame => {
-                    let cursor = tikcast_core::decode_frame_filtered(&r.body, &opts, |_, _| false)
-                        .map(|d| d.cursor)
-                        .unwrap_or_default();
-                    sink.frame(Bytes::from(r.body.clone()), &cursor);
+                    // Off the runtime's workers, like live frames (see `drive`).
+                    let (bytes, opts) = (Bytes::from(r.body.clone()), Arc::clone(&opts));
+                    let frame = bytes.clone();
+                    let cursor = tokio::task::spawn_blocking(move || {
+                        tikcast_core::decode_frame_filtered(&frame, &opts, |_, _| false)
+                            .map(|d| d.cursor)
+                            .unwrap_or_default()
+                    })
+                    .await
+                    .unwrap_or_default();
+                    sink.frame(bytes, &cursor);
                 }
             }
         }

@@ -1151,12 +1151,28 @@ async fn malformed_requests_get_a_proper_answer() {
 /// decoded meanwhile (how fast the core is at it is not the point here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
+    use std::io::Write;
     use tikcast_core::pb;
-    const EMPTY_MEMBER: [u8; 20] = [
-        0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    ];
-    let members = (4 * 1024 * 1024 - 256) / EMPTY_MEMBER.len();
-    let payload: Vec<u8> = EMPTY_MEMBER.repeat(members);
+    // The costliest frame the decoder still has to look at under its caps: one message of
+    // 4 million empty nested values (8 MB inflated, a few kB gzipped). The decoder walks
+    // it (about a second of CPU in a debug build) before refusing it as too expensive.
+    let mut ranks = Vec::with_capacity(8_000_000);
+    for _ in 0..4_000_000 {
+        ranks.extend([0x12, 0x00]);
+    }
+    let batch = pb::FetchResult {
+        messages: vec![pb::MessageEnvelope {
+            method: "WebcastRoomUserSeqMessage".into(),
+            payload: ranks,
+            msg_id: 1,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&batch).unwrap();
+    let payload = gz.finish().unwrap();
     let hostile = bytes::Bytes::from(
         pb::PushFrame {
             payload_type: "msg".into(),

@@ -17,6 +17,13 @@ for a in "$@"; do
     *) args+=("$a") ;;
   esac
 done
+# Hostile inputs need no corpus: CPU and peak RSS of `tikcast decode` on the worst
+# frames within the decode caps.
+if [[ " ${args[*]+"${args[*]}"} " == *" --no-write "* ]]; then
+  bash bench/hostile.sh --no-write
+else
+  bash bench/hostile.sh
+fi
 corpus="${TIKCAST_CORPUS:-../shared/corpus}"
 if ! ls "$corpus"/*.json >/dev/null 2>&1; then
   echo "SKIPPED: no corpus at $corpus (set TIKCAST_CORPUS to the directory of real captures); nothing measured" >&2

@@ -515,6 +515,18 @@ fn parse<T: Message + Default + HasCommon + Costed>(
     Ok((m, meta, cost))
 }
 
+/// [`parse`] for a message that may also give a derived event (a clone of its own):
+/// charges `budget` for both.
+fn parse_derived<T: Message + Default + HasCommon + Costed>(
+    payload: &[u8],
+    env: EnvelopeInfo,
+    budget: &mut Budget,
+) -> Result<(T, events::EventMeta), DecodeError> {
+    let (m, meta, cost) = parse::<T>(payload, env, budget)?;
+    budget.charge(cost)?;
+    Ok((m, meta))
+}
+
 fn payload<T: Message + Default + HasCommon + Costed>(
     payload: &[u8],
     env: EnvelopeInfo,
@@ -702,9 +714,8 @@ fn social_events(
     out: &mut Vec<Event>,
     budget: &mut Budget,
 ) -> Result<(), DecodeError> {
-    let (m, meta, cost) = parse(p, env, budget)?;
+    let (m, meta) = parse_derived(p, env, budget)?;
     let e = events::social(m, meta);
-    budget.charge(cost)?;
     let derived = events::social_derived(&e);
     out.push(Event::Social(e));
     out.extend(derived);
@@ -718,8 +729,7 @@ fn control_events(
     out: &mut Vec<Event>,
     budget: &mut Budget,
 ) -> Result<(), DecodeError> {
-    let (m, meta, cost) = parse(p, env, budget)?;
-    budget.charge(cost)?;
+    let (m, meta) = parse_derived(p, env, budget)?;
     let e = events::control(m, meta);
     let end = matches!(e.action, 3 | 4).then(|| Event::StreamEnd(e.clone()));
     out.push(Event::ControlMessage(e));
@@ -734,8 +744,7 @@ fn envelope_events(
     out: &mut Vec<Event>,
     budget: &mut Budget,
 ) -> Result<(), DecodeError> {
-    let (m, meta, cost) = parse::<pb::EnvelopeMessage>(p, env, budget)?;
-    budget.charge(cost)?;
+    let (m, meta) = parse_derived::<pb::EnvelopeMessage>(p, env, budget)?;
     let key = m
         .common
         .as_ref()
@@ -756,8 +765,7 @@ fn barrage_events(
     out: &mut Vec<Event>,
     budget: &mut Budget,
 ) -> Result<(), DecodeError> {
-    let (m, meta, cost) = parse::<pb::BarrageMessage>(p, env, budget)?;
-    budget.charge(cost)?;
+    let (m, meta) = parse_derived::<pb::BarrageMessage>(p, env, budget)?;
     let common_key = m
         .common_barrage_content
         .as_ref()

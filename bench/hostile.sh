@@ -24,7 +24,8 @@ while IFS=$'\t' read -r name bytes what; do
   for _ in 1 2 3; do
     /usr/bin/time -f '%e %U %S %M' -o "$dir/$name.time" "$bin" decode "$dir/$name.bin" \
       >/dev/null 2>"$dir/$name.err" && code=0 || code=$?
-    read -r e u s m <"$dir/$name.time"
+    # GNU time writes "Command exited with non-zero status N" first when it does.
+    read -r e u s m < <(tail -n 1 "$dir/$name.time")
     cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
     if [ -z "$best_cpu" ] || awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }'; then
       best_cpu=$cpu; wall=$e

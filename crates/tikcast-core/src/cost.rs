@@ -13,7 +13,12 @@
 //! - every packed list: 16 bytes per wire byte (each element is at least one byte and
 //!   becomes 8, doubled); every unpacked list element, 16 bytes;
 //! - map entries: [`MAP_ENTRY_COST`] each, plus their value;
-//! - fields the schema does not declare: nothing (the decoder skips them).
+//! - fields the schema does not declare: nothing (the decoder skips them);
+//! - a nested message whose type holds no list of messages or map anywhere below it
+//!   ("shallow"): [`SHALLOW_PER_BYTE`] per wire byte, without walking into it. Below such
+//!   a message only strings (`len + 48` for at least `len + 2` wire bytes), packed lists
+//!   (16 per byte) and unpacked numbers (16 per 2 bytes) allocate, so 24 per byte bounds
+//!   it; this skips most of a real payload (images, their URL lists, formats).
 //!
 //! The walk stops where the payload stops being well-formed (the decoder will refuse it
 //! there and allocates no more than what came before) and below [`MAX_DEPTH`] (the
@@ -23,12 +28,17 @@
 /// One B-tree map entry (the schema's two maps hold small keys and values).
 const MAP_ENTRY_COST: usize = 64;
 
+/// The bound per wire byte of a shallow message (see the module docs).
+const SHALLOW_PER_BYTE: usize = 24;
+
 /// prost's recursion limit: deeper payloads fail to decode, so nothing below is counted.
 pub(crate) const MAX_DEPTH: u32 = 100;
 
 /// A message type's owned size and the kind of each declared field, sorted by number.
 pub(crate) struct TypeCost {
     pub size: usize,
+    /// Holds a list of messages or a map somewhere below (else it is "shallow").
+    pub deep: bool,
     pub fields: &'static [(i32, Field)],
 }
 
@@ -76,11 +86,13 @@ fn walk(index: usize, mut bytes: &[u8], depth: u32) -> usize {
             return total;
         };
         let number = i32::try_from(key >> 3).unwrap_or(0);
+        // Tables are short and sorted: a linear scan that stops early beats a binary
+        // search on them.
         let field = ty
             .fields
-            .binary_search_by_key(&number, |(n, _)| *n)
-            .ok()
-            .and_then(|i| ty.fields.get(i))
+            .iter()
+            .take_while(|(n, _)| *n <= number)
+            .find(|(n, _)| *n == number)
             .map(|(_, f)| *f);
         let add = match key & 7 {
             0 => {
@@ -106,6 +118,9 @@ fn walk(index: usize, mut bytes: &[u8], depth: u32) -> usize {
                 };
                 bytes = rest;
                 match field {
+                    Some(Field::Message(child)) if !is_deep(child) => {
+                        len.saturating_mul(SHALLOW_PER_BYTE)
+                    }
                     Some(Field::Message(child)) if depth + 1 < MAX_DEPTH => {
                         walk(child, body, depth + 1)
                     }
@@ -117,7 +132,12 @@ fn walk(index: usize, mut bytes: &[u8], depth: u32) -> usize {
                         } else {
                             size.saturating_mul(2)
                         };
-                        slot.saturating_add(walk(child, body, depth + 1))
+                        let inner = if is_deep(child) {
+                            walk(child, body, depth + 1)
+                        } else {
+                            len.saturating_mul(SHALLOW_PER_BYTE)
+                        };
+                        slot.saturating_add(inner)
                     }
                     Some(Field::Message(_) | Field::Repeated(_)) => return total,
                     Some(Field::Bytes) => len.saturating_add(48),
@@ -170,6 +190,10 @@ pub(crate) fn skip_group(bytes: &mut &[u8], number: u64, depth: u32) -> bool {
     false
 }
 
+fn is_deep(index: usize) -> bool {
+    TYPES.get(index).is_some_and(|t| t.deep)
+}
+
 fn scalar_cost(field: Option<Field>) -> usize {
     match field {
         Some(Field::Packed) => 16,
@@ -178,7 +202,15 @@ fn scalar_cost(field: Option<Field>) -> usize {
 }
 
 /// Reads a base-128 varint of at most 10 bytes.
+#[inline]
 fn varint(bytes: &mut &[u8]) -> Option<u64> {
+    // Most keys and lengths are one byte.
+    if let Some((&b, rest)) = bytes.split_first() {
+        if b < 0x80 {
+            *bytes = rest;
+            return Some(u64::from(b));
+        }
+    }
     let mut value = 0u64;
     for i in 0..10 {
         let (&b, rest) = bytes.split_first()?;
@@ -232,6 +264,27 @@ mod tests {
         let cost = cost_of::<pb::RoomUserSeqMessage>(&payload);
         assert!(cost >= 1000 * each, "cost {cost} < {}", 1000 * each);
         assert!(cost <= 2 * 1000 * each + core::mem::size_of_val(&m));
+    }
+
+    #[test]
+    fn shallow_messages_are_bounded_per_byte_and_deep_ones_walked() {
+        assert!(TYPES[<pb::User as Costed>::INDEX].deep);
+        assert!(!TYPES[<pb::Image as Costed>::INDEX].deep);
+        // A like whose user (deep: badge lists) has an avatar (shallow) of 40 wire bytes.
+        let mut image = vec![0x0a, 38];
+        image.extend([b'u'; 38]);
+        let mut user = vec![0x4a, image.len() as u8];
+        user.extend(&image);
+        let mut like = vec![0x2a, user.len() as u8];
+        like.extend(&user);
+        let base = cost_of::<pb::LikeMessage>(&[]);
+        assert_eq!(
+            cost_of::<pb::LikeMessage>(&like),
+            base + image.len() * SHALLOW_PER_BYTE
+        );
+        // The bound holds for what prost really allocates below a shallow message: one
+        // url string of 38 bytes here.
+        assert!(38 + 48 <= image.len() * SHALLOW_PER_BYTE);
     }
 
     #[test]

@@ -239,3 +239,50 @@ test('disconnect() right after connect(), before it has loaded, still stops', as
   live.disconnect();
   assert.equal(live.state, 'stopped');
 });
+
+/** Protobuf bytes: a varint, and a length-delimited field. */
+function varint(n) {
+  const out = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+function lenField(field, bytes) {
+  return [...varint((field << 3) | 2), ...varint(bytes.length), ...bytes];
+}
+
+test('a hostile frame within the 4 MiB cap costs milliseconds, not the tab', async () => {
+  // 200,000 empty gzip members: it used to take seconds of CPU (quadratic inflate);
+  // now the member cap refuses it at once and the next frame decodes as usual.
+  const member = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const payload = new Uint8Array(member.length * 200_000);
+  for (let i = 0; i < 200_000; i++) payload.set(member, i * member.length);
+  const enc = new TextEncoder();
+  const header = lenField(5, [...lenField(1, enc.encode('compress_type')), ...lenField(2, enc.encode('gzip'))]);
+  const head = [...header, ...lenField(7, enc.encode('msg')), ...varint((8 << 3) | 2), ...varint(payload.length)];
+  const frame = new Uint8Array(head.length + payload.length);
+  frame.set(head);
+  frame.set(payload, head.length);
+  assert.ok(frame.length <= 4 * 1024 * 1024);
+
+  const { live } = await framesConnection();
+  const errors = [];
+  live.on('error', (s) => errors.push(s));
+  const chats = [];
+  live.on('chat', (e) => chats.push(e.comment));
+  await live.connect();
+  const t = performance.now();
+  live.pushFrame(frame);
+  const took = performance.now() - t;
+  assert.ok(took < 500, `took ${took} ms`);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].error.code, 'decode_failed');
+  assert.equal(errors[0].error.detail, 'too_many');
+  assert.match(errors[0].message, /too many gzip members/);
+  live.pushFrame(demo);
+  assert.equal(chats.length, 3, 'the connection carries on');
+  live.disconnect();
+});

@@ -340,6 +340,8 @@ async function startRelay() {
   const conn = new TikTokLiveConnection(config.uniqueId, {
     relay: { url: config.relay, jwt: config.jwt },
     worker: config.worker,
+    // An OBS source may start before its relay: keep trying rather than fail fast.
+    reconnect: { failFast: false },
   });
   listen(conn);
   // Gift names and pictures, and the room's details, from the relay (never from TikTok).

@@ -110,6 +110,13 @@ export interface ReconnectOptions {
   transientBaseMs?: number;
   /** Largest backoff ceiling. Default 30,000 ms. */
   transientCapMs?: number;
+  /**
+   * Reject `connect()` with `unreachable` when the very first socket never opens
+   * (refused, unreachable, origin or token refused at the handshake, connect timeout)
+   * instead of retrying for minutes. Drops after a socket has opened are always
+   * retried. Default true.
+   */
+  failFast?: boolean;
 }
 
 export interface TikTokLiveConnectionOptions {
@@ -293,6 +300,14 @@ export class TikTokLiveConnection {
    */
   async connect(): Promise<ConnectionState> {
     if (this.#driver && this.#state !== 'stopped') throw new TikcastError('already_connected', 'connect() was already called; disconnect() first');
+    const socket = this.options.relay !== undefined || this.options.signedUrl !== undefined;
+    const WS = this.options.WebSocket ?? (globalThis as { WebSocket?: unknown }).WebSocket;
+    if (socket && !this.options.worker && typeof WS !== 'function') {
+      throw new TikcastError(
+        'no_websocket',
+        'there is no WebSocket here: pass a WebSocket constructor as the WebSocket option (in Node 20: `import WebSocket from "ws"`)',
+      );
+    }
     this.#stopRequested = false;
     await init();
     const result = new Promise<ConnectionState>((resolve, reject) => this.#waiters.push({ resolve, reject }));

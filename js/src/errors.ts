@@ -11,6 +11,8 @@
  * | `stream_ended` | the stream ended and `stopWhenOffline` is set |
  * | `rate_limited` | too many connections (4429) until the attempt budget ran out; see `retryAfterMs` |
  * | `attempts_exhausted` | the reconnect budget ran out |
+ * | `unreachable` | the first socket never opened: wrong URL, server down, or it refused this page's origin or token (see `reconnect.failFast`) |
+ * | `no_websocket` | no WebSocket implementation: pass `WebSocket` (Node 20: the `ws` package) |
  * | `terminal_close` | a close code configured as terminal |
  * | `decode_failed` | a frame could not be decoded (`detail` says why) |
  * | `not_initialized` | used before `await init()` |

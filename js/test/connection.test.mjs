@@ -235,17 +235,32 @@ test('a streak whose end never comes gets its final gift with timedOut', { skip 
   }
 });
 
-test('an unreachable relay gives up after maxAttempts with attempts_exhausted', async () => {
+test('an unreachable relay rejects connect() at once with unreachable, or after maxAttempts with failFast off', async () => {
   // A port nothing listens on: every attempt fails at once.
-  const live = new TikTokLiveConnection('ada.demo', {
+  const t = performance.now();
+  const live = new TikTokLiveConnection('ada.demo', { relay: { url: 'ws://127.0.0.1:9/ws' }, WebSocket });
+  const r = record(live);
+  await assert.rejects(live.connect(), (e) => e instanceof TikcastError && e.code === 'unreachable' && /check the url/.test(e.message));
+  assert.ok(performance.now() - t < 5000, 'within one attempt, not after minutes of retries');
+  assert.equal(r.named('connecting').length, 1);
+  assert.equal(r.named('reconnecting').length, 0);
+
+  const patient = new TikTokLiveConnection('ada.demo', {
     relay: { url: 'ws://127.0.0.1:9/ws' },
     WebSocket,
-    reconnect: { maxAttempts: 2, transientBaseMs: 10, transientCapMs: 20 },
+    reconnect: { failFast: false, maxAttempts: 2, transientBaseMs: 10, transientCapMs: 20 },
   });
-  const r = record(live);
-  await assert.rejects(live.connect(), (e) => e instanceof TikcastError && e.code === 'attempts_exhausted');
-  assert.equal(r.named('connecting').length, 3);
-  assert.equal(r.named('reconnecting').length, 2);
+  const p = record(patient);
+  await assert.rejects(patient.connect(), (e) => e instanceof TikcastError && e.code === 'attempts_exhausted');
+  assert.equal(p.named('connecting').length, 3);
+  assert.equal(p.named('reconnecting').length, 2);
+});
+
+test('no WebSocket implementation rejects connect() with no_websocket at once', async () => {
+  if (typeof globalThis.WebSocket === 'function') return; // Node 22+ has one
+  const live = new TikTokLiveConnection('ada.demo', { relay: { url: 'ws://127.0.0.1:9/ws' } });
+  await assert.rejects(live.connect(), (e) => e instanceof TikcastError && e.code === 'no_websocket' && /ws/.test(e.message));
+  assert.equal(live.state, 'idle');
 });
 
 test('a relay url that is not ws:// rejects connect() with invalid_options', async () => {

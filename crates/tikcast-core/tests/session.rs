@@ -1274,3 +1274,51 @@ fn an_expired_token_on_a_working_socket_reconnects_at_once_with_the_cursor() {
         assert_eq!(give_up(&out).map(|g| g.kind), Some(GiveUpKind::InvalidAuth));
     }
 }
+
+#[test]
+fn fail_fast_gives_up_when_the_first_socket_never_opens_but_not_after_one_did() {
+    let fast = || {
+        Harness::new(SessionConfig {
+            mode: Mode::Relay,
+            reconnect: ReconnectPolicy {
+                fail_fast: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    };
+    // Refused before open: one attempt, then `unreachable`.
+    let mut h = fast();
+    h.s.start(h.now);
+    let _ = h.drain();
+    let out = h.close(1006, "");
+    let g = give_up(&out).expect("gave up");
+    assert_eq!((g.code(), g.close_code), ("unreachable", Some(1006)));
+    assert!(g.to_string().contains("check the url"), "{g}");
+    assert!(!out.iter().any(|o| matches!(o, Output::Connect { .. })));
+    // The connect timeout on the first attempt is the same.
+    let mut h = fast();
+    h.s.start(h.now);
+    let _ = h.drain();
+    let out = h.fire();
+    assert_eq!(give_up(&out).map(|g| g.kind), Some(GiveUpKind::Unreachable));
+    // Once a socket opened, a later refusal is retried as usual.
+    let mut h = fast();
+    h.connect();
+    h.feed(&Batch::of(vec![chat(1, "x")]).frame());
+    h.close(1006, "");
+    h.fire();
+    let out = h.close(1006, "");
+    assert!(give_up(&out).is_none());
+    assert!(reconnect_delay(&out).is_some());
+    // Off (the default): the first refusal is retried.
+    let mut h = Harness::relay();
+    h.s.start(h.now);
+    let _ = h.drain();
+    let out = h.close(1006, "");
+    assert!(give_up(&out).is_none());
+    assert_eq!(
+        reconnect_delay(&out).map(|d| d.2),
+        Some(CloseClass::Transient)
+    );
+}

@@ -286,6 +286,9 @@ fn session_config(
             waiting_delay_ms: js::opt_u64(o, "waitingDelayMs")?.unwrap_or(p.waiting_delay_ms),
             transient_base_ms: js::opt_u64(o, "transientBaseMs")?.unwrap_or(p.transient_base_ms),
             transient_cap_ms: js::opt_u64(o, "transientCapMs")?.unwrap_or(p.transient_cap_ms),
+            // In the browser a refused first socket is a wrong URL, a relay that is down or
+            // one that refuses this page's origin: say so at once (opt out: failFast false).
+            fail_fast: js::opt_bool(o, "failFast").unwrap_or(!frames),
             ..p
         },
         dedup_capacity: js::opt_u64(o, "dedupCapacity")?

@@ -204,6 +204,8 @@ pub enum GiveUpKind {
     NotLive,
     StreamEnded,
     AttemptsExhausted,
+    /// The first socket never opened and `fail_fast` is on.
+    Unreachable,
     /// The user stopped the session.
     Stopped,
 }
@@ -219,6 +221,7 @@ impl GiveUpKind {
             GiveUpKind::NotLive => "not_live",
             GiveUpKind::StreamEnded => "stream_ended",
             GiveUpKind::AttemptsExhausted => "attempts_exhausted",
+            GiveUpKind::Unreachable => "unreachable",
             GiveUpKind::Stopped => "stopped",
         }
     }
@@ -275,6 +278,10 @@ impl fmt::Display for GiveUp {
                 "gave up after {} failed attempts (last close {code}); check the network and the upstream",
                 self.attempts
             ),
+            GiveUpKind::Unreachable => write!(
+                f,
+                "could not open a connection (close {code}): the server refused it, is unreachable, or refused this page's origin or token; check the url, that the server runs and which origins it allows"
+            ),
             GiveUpKind::Stopped => write!(f, "stopped by the client"),
         }
     }
@@ -325,6 +332,8 @@ pub struct Session {
     next_heartbeat: u64,
     last_rx: u64,
     healthy: bool,
+    /// Some socket of this session has opened (`fail_fast` no longer applies).
+    ever_opened: bool,
     stream_ended: bool,
     enter_unique_id: u64,
     cursor: String,
@@ -366,6 +375,7 @@ impl Session {
             next_heartbeat: 0,
             last_rx: 0,
             healthy: false,
+            ever_opened: false,
             stream_ended: false,
             enter_unique_id,
             cursor: String::new(),
@@ -463,6 +473,7 @@ impl Session {
             return;
         }
         self.phase = Phase::Open { conn };
+        self.ever_opened = true;
         self.last_rx = now;
         self.state(StateChange::Connected {
             attempt: self.attempt,
@@ -785,6 +796,13 @@ impl Session {
             // at once with a fresh credential and the resume cursor. Not a failure; a
             // fresh token refused again is terminal (that connection never delivers).
             self.schedule(now, 0, CloseClass::Transient, code, &reason);
+            return;
+        }
+        if self.config.reconnect.fail_fast
+            && !self.ever_opened
+            && matches!(class, CloseClass::Transient | CloseClass::Throttled)
+        {
+            self.finish(GiveUpKind::Unreachable, Some(code));
             return;
         }
         match class {

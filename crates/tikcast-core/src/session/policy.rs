@@ -49,6 +49,13 @@ pub struct ReconnectPolicy {
     /// says the token expired: a relay ends sockets whose short-lived token runs out. A
     /// 4401 on a connection that never delivered stays terminal. Default true.
     pub reauth_on_expiry: bool,
+    /// Give up at once with `unreachable` when the session's first socket closes before
+    /// it ever opened (connection refused, no route, a handshake the server refused such
+    /// as HTTP 403 for the page's origin, or the connect timeout): that is almost always
+    /// a wrong URL or a server that refuses this client, and retrying only delays the
+    /// error. Once a socket has opened, drops are retried as usual. Default false (the
+    /// browser SDK turns it on).
+    pub fail_fast: bool,
     /// Consecutive transient or throttled failures allowed before giving up; `None`
     /// retries forever. The count resets once a connection delivers a message frame.
     /// Default 10.
@@ -68,6 +75,7 @@ impl Default for ReconnectPolicy {
             transient_base_ms: 1_000,
             transient_cap_ms: 30_000,
             reauth_on_expiry: true,
+            fail_fast: false,
             max_attempts: Some(10),
         }
     }

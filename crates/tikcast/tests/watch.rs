@@ -215,8 +215,15 @@ fn direct_watch_gets_every_message_exactly_once_through_drops_duplicates_and_a_s
     );
     assert_exactly_once(&w, &mock);
     let stats = mock.stats();
+    // Every frame is acked, but acks in flight when the mock drops the connection (6
+    // times) or stalls are lost, more of them the busier the machine: at least three
+    // quarters of the frames must have been acked (about 90 % on an idle machine).
+    let (acks, sent) = (
+        stats["acks"].as_u64().unwrap(),
+        stats["framesSent"].as_u64().unwrap(),
+    );
     assert!(
-        stats["acks"].as_u64().unwrap() >= 400,
+        acks * 4 >= sent * 3 && sent >= 400,
         "acks checked by the mock: {stats}"
     );
     assert!(stats["heartbeats"].as_u64().unwrap() >= 8, "{stats}");

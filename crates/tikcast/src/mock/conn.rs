@@ -495,9 +495,6 @@ pub(crate) async fn serve_direct(
             .map(|(_, at)| *at + cfg.ack_timeout);
         let enforce = !stalled;
         tokio::select! {
-            // The client's frames first: a heartbeat or ack that has arrived is answered
-            // before the next message frame goes out (as the test of the sequence expects).
-            biased;
             msg = ws.next() => match msg {
                 None | Some(Err(_)) => {
                     eprintln!("mock: conn {conn_id}: client went away");

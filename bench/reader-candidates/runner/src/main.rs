@@ -1,0 +1,326 @@
+//! Runs every reader candidate over the benchmark frames (bench/reader-candidates/README.md).
+//!
+//! 1. Reads the frames file of make_frames.py (u32 LE length + PushFrame), takes each
+//!    frame's gzip payload and inflates it once: the timed rows measure the protobuf
+//!    reader only (`with inflate` rows add the inflate back, per frame).
+//! 2. Checks every candidate against prost on every hot message: the values each writes
+//!    to the sink, as a tree (keys grouped, defaults dropped), must be equal.
+//! 3. Times each candidate (best of N rounds, candidates rotated each round) writing into
+//!    a reused byte tape, and counts its heap allocations in one extra pass.
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use reader_sink::{decode_batch, BatchStats, Sink, TapeSink};
+
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(l.size() as u64, Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(n as u64, Relaxed);
+        System.realloc(p, l, n)
+    }
+}
+#[global_allocator]
+static A: Counting = Counting;
+
+type Decode = fn(&[u8], &mut TapeSink) -> Result<BatchStats, reader_sink::BadBatch>;
+
+macro_rules! cand {
+    ($name:literal, $f:path) => {
+        ($name, (|b, s| decode_batch(b, s, $f)) as Decode)
+    };
+}
+
+fn candidates() -> Vec<(&'static str, Decode)> {
+    vec![
+        cand!("prost", cand_prost::decode),
+        cand!("femtopb", cand_femtopb::decode),
+        cand!("micropb", cand_micropb::decode),
+        cand!("quick-protobuf", cand_quick::decode),
+        cand!("table", cand_table::decode),
+        cand!("table (all declared fields)", cand_table::decode_all_fields),
+    ]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().unwrap_or_else(|| "/tmp/frames.bin".into());
+    let rounds: usize = args.next().map_or(7, |r| r.parse().expect("rounds: a number"));
+    let raw = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("cannot read {path} ({e}): make it with python3 /work/shared/bench/make_frames.py /work/shared/corpus {path} 2000 1")
+    });
+    let gz = frames(&raw);
+    let batches: Vec<Vec<u8>> = gz.iter().map(|g| inflate(g, Vec::new())).collect();
+    let mut count = BatchStats::default();
+    for b in &batches {
+        let s = decode_batch(b, &mut TapeSink::default(), cand_table::decode).expect("batch");
+        count.decoded += s.decoded;
+        count.skipped += s.skipped;
+    }
+    let hot = u64::from(count.decoded);
+    let all = hot + u64::from(count.skipped);
+    println!(
+        "{} frames, {} messages ({} hot, {} other, skipped by every candidate), {:.1} MB inflated",
+        batches.len(),
+        all,
+        hot,
+        count.skipped,
+        batches.iter().map(Vec::len).sum::<usize>() as f64 / 1e6
+    );
+
+    check(&batches);
+
+    let cands = candidates();
+    // Allocation pass (after one warm pass so the reused tape has grown).
+    let mut allocs = Vec::new();
+    for (_, f) in &cands {
+        let mut tape = TapeSink::default();
+        run(&batches, *f, &mut tape);
+        let (a0, b0) = (ALLOCS.load(Relaxed), BYTES.load(Relaxed));
+        run(&batches, *f, &mut tape);
+        allocs.push((ALLOCS.load(Relaxed) - a0, BYTES.load(Relaxed) - b0));
+    }
+    // Timing: best of `rounds`, candidates rotated every round.
+    let mut best = vec![Duration::MAX; cands.len()];
+    let mut tapes: Vec<TapeSink> = cands.iter().map(|_| TapeSink::default()).collect();
+    for r in 0..rounds {
+        for k in 0..cands.len() {
+            let i = (k + r) % cands.len();
+            let t = Instant::now();
+            run(&batches, cands[i].1, &mut tapes[i]);
+            best[i] = best[i].min(t.elapsed());
+        }
+    }
+    // With inflate: per frame, inflate into a reused buffer, then decode.
+    let inflate_rounds = rounds.min(3);
+    let mut best_inflate = Duration::MAX;
+    let mut buf = Vec::new();
+    for _ in 0..inflate_rounds {
+        let t = Instant::now();
+        for g in &gz {
+            buf = inflate(g, std::mem::take(&mut buf));
+            std::hint::black_box(&buf);
+        }
+        best_inflate = best_inflate.min(t.elapsed());
+    }
+    let mut best_with = vec![Duration::MAX; cands.len()];
+    for _ in 0..inflate_rounds {
+        for (i, (_, f)) in cands.iter().enumerate() {
+            let mut tape = TapeSink::default();
+            let t = Instant::now();
+            for g in &gz {
+                buf = inflate(g, std::mem::take(&mut buf));
+                tape.tape.clear();
+                f(&buf, &mut tape).expect("batch");
+                std::hint::black_box(&tape.tape);
+            }
+            best_with[i] = best_with[i].min(t.elapsed());
+        }
+    }
+
+    let n = batches.len() as f64;
+    println!(
+        "\ninflate alone (flate2 + zlib-rs): {:.0} frames/s ({:.3} ms/frame)\n",
+        n / best_inflate.as_secs_f64(),
+        best_inflate.as_secs_f64() * 1e3 / n
+    );
+    println!("| candidate | hot msgs/s | frames/s (reader only) | µs/frame | frames/s with inflate | allocations/msg | bytes allocated/msg |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (i, (name, _)) in cands.iter().enumerate() {
+        let secs = best[i].as_secs_f64();
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.1} | {:.0} | {:.2} | {:.0} |",
+            hot as f64 / secs,
+            n / secs,
+            secs * 1e6 / n,
+            n / best_with[i].as_secs_f64(),
+            allocs[i].0 as f64 / hot as f64,
+            allocs[i].1 as f64 / hot as f64,
+        );
+    }
+    println!("\n(best of {rounds} rounds; with inflate best of {inflate_rounds}; {all} messages, {hot} hot)");
+}
+
+fn run(batches: &[Vec<u8>], f: Decode, tape: &mut TapeSink) {
+    for b in batches {
+        tape.tape.clear();
+        let s = f(b, tape).expect("batch");
+        assert_eq!(s.failed, 0, "a candidate refused a benchmark message");
+        std::hint::black_box(&tape.tape);
+    }
+}
+
+/// The gzip payloads (PushFrame field 8) of the frames file.
+fn frames(raw: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < raw.len() {
+        let len = u32::from_le_bytes(raw[at..at + 4].try_into().unwrap()) as usize;
+        let frame = &raw[at + 4..at + 4 + len];
+        at += 4 + len;
+        let mut payload = None;
+        reader_sink::for_each_field(frame, |n, v| {
+            if n == 8 {
+                payload = v;
+            }
+        })
+        .expect("a PushFrame");
+        out.push(payload.expect("frame has a payload"));
+    }
+    out
+}
+
+fn inflate(gz: &[u8], mut into: Vec<u8>) -> Vec<u8> {
+    into.clear();
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut into).expect("gzip");
+    into
+}
+
+// ------------------------------------------------------------------ correctness
+
+/// A sink call, recorded.
+#[derive(Debug, Clone, PartialEq)]
+enum Ev {
+    Obj,
+    Key(&'static str),
+    Str(String),
+    U(u64),
+    I(i64),
+    B(bool),
+    Arr,
+    End,
+}
+
+#[derive(Default)]
+struct Recorder(Vec<Ev>);
+impl Sink for Recorder {
+    fn begin_object(&mut self) {
+        self.0.push(Ev::Obj)
+    }
+    fn key(&mut self, k: &'static str) {
+        self.0.push(Ev::Key(k))
+    }
+    fn str(&mut self, v: &str) {
+        self.0.push(Ev::Str(v.into()))
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.push(Ev::U(v))
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.push(Ev::I(v))
+    }
+    fn bool(&mut self, v: bool) {
+        self.0.push(Ev::B(v))
+    }
+    fn begin_array(&mut self) {
+        self.0.push(Ev::Arr)
+    }
+    fn end(&mut self) {
+        self.0.push(Ev::End)
+    }
+}
+
+/// A sink stream as a tree: each key's values in order (array elements flattened into
+/// it, so one array and runs of arrays compare equal), singular scalars at their default
+/// dropped (prost cannot tell them from absent ones).
+#[derive(Debug, PartialEq)]
+enum Node {
+    Obj(BTreeMap<&'static str, Vec<Node>>),
+    Scalar(Ev),
+}
+
+fn tree(evs: &[Ev]) -> Node {
+    let mut it = evs.iter();
+    let n = value(&mut it);
+    assert!(it.next().is_none(), "trailing sink calls");
+    n
+}
+
+fn value(it: &mut std::slice::Iter<'_, Ev>) -> Node {
+    match it.next() {
+        Some(Ev::Obj) => {
+            let mut map: BTreeMap<&'static str, Vec<Node>> = BTreeMap::new();
+            loop {
+                match it.next() {
+                    Some(Ev::End) => return Node::Obj(map),
+                    Some(Ev::Key(k)) => {
+                        let slot = map.entry(k).or_default();
+                        if it.as_slice().first() == Some(&Ev::Arr) {
+                            it.next();
+                            while it.as_slice().first() != Some(&Ev::End) {
+                                slot.push(value(it));
+                            }
+                            it.next();
+                        } else {
+                            let v = value(it);
+                            let default = matches!(&v, Node::Scalar(Ev::Str(s)) if s.is_empty())
+                                || matches!(v, Node::Scalar(Ev::U(0) | Ev::I(0) | Ev::B(false)));
+                            if !default {
+                                slot.push(v);
+                            }
+                        }
+                        if slot.is_empty() {
+                            map.remove(k);
+                        }
+                    }
+                    other => panic!("sink: expected a key, got {other:?}"),
+                }
+            }
+        }
+        Some(e @ (Ev::Str(_) | Ev::U(_) | Ev::I(_) | Ev::B(_))) => Node::Scalar(e.clone()),
+        other => panic!("sink: expected a value, got {other:?}"),
+    }
+}
+
+fn check(batches: &[Vec<u8>]) {
+    type Rec = fn(&str, &[u8], &mut Recorder) -> Option<bool>;
+    let others: [(&str, Rec); 4] = [
+        ("femtopb", |m, p, s| cand_femtopb::decode(m, p, s).map(|r| r.is_ok())),
+        ("micropb", |m, p, s| cand_micropb::decode(m, p, s).map(|r| r.is_ok())),
+        ("quick-protobuf", |m, p, s| cand_quick::decode(m, p, s).map(|r| r.is_ok())),
+        ("table", |m, p, s| cand_table::decode(m, p, s).map(|r| r.is_ok())),
+    ];
+    let mut checked = 0u64;
+    let mut values = 0u64;
+    let mut mismatches: BTreeMap<&str, u64> = BTreeMap::new();
+    for b in batches {
+        reader_sink::for_each_envelope(b, |method, payload| {
+            let mut reference = Recorder::default();
+            let Some(ok) = cand_prost::decode(method, payload, &mut reference) else {
+                return;
+            };
+            assert!(ok.is_ok(), "prost refused a benchmark {method}");
+            let want = tree(&reference.0);
+            values += reference.0.len() as u64;
+            checked += 1;
+            for (name, f) in others {
+                let mut got = Recorder::default();
+                let same = f(method, payload, &mut got) == Some(true) && tree(&got.0) == want;
+                if !same {
+                    let n = mismatches.entry(name).or_default();
+                    if *n == 0 {
+                        eprintln!("{name} differs from prost on a {method}:\n  prost: {want:?}\n  {name}: {:?}", tree(&got.0));
+                    }
+                    *n += 1;
+                }
+            }
+        })
+        .expect("batch");
+    }
+    println!("checked {checked} hot messages ({values} sink calls from prost) against prost: {}",
+        if mismatches.is_empty() { "every candidate equal on every message".to_string() } else { format!("MISMATCHES {mismatches:?}") });
+    assert!(mismatches.is_empty(), "a candidate's values differ from prost's");
+}

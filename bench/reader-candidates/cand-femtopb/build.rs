@@ -11,7 +11,10 @@ fn main() {
     println!("cargo:rerun-if-changed=../../../proto");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let copy = out.join("proto");
-    let files = ["tikcast/webcast/data.proto", "tikcast/webcast/messages.proto"];
+    let files = [
+        "tikcast/webcast/data.proto",
+        "tikcast/webcast/messages.proto",
+    ];
     for f in files {
         let src = std::fs::read_to_string(PathBuf::from("../../../proto").join(f)).expect("proto/");
         let dest = copy.join(f);

@@ -3,7 +3,10 @@ use prost::Message;
 fn main() {
     println!("cargo:rerun-if-changed=../../../proto");
     let fds = protox::compile(
-        ["tikcast/webcast/data.proto", "tikcast/webcast/messages.proto"],
+        [
+            "tikcast/webcast/data.proto",
+            "tikcast/webcast/messages.proto",
+        ],
         ["../../../proto"],
     )
     .expect("proto/ compiles");

@@ -3,9 +3,12 @@ fn main() {
     println!("cargo:rerun-if-changed=../../../proto");
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let root = std::path::PathBuf::from("../../../proto");
-    let files = ["tikcast/webcast/data.proto", "tikcast/webcast/messages.proto"]
-        .map(|f| root.join(f))
-        .to_vec();
+    let files = [
+        "tikcast/webcast/data.proto",
+        "tikcast/webcast/messages.proto",
+    ]
+    .map(|f| root.join(f))
+    .to_vec();
     let config = pb_rs::ConfigBuilder::new(&files, None, Some(&out), &[root.clone()])
         .expect("pb-rs reads proto/")
         .dont_use_cow(false)

@@ -14,9 +14,20 @@ use prost_types::DescriptorProto;
 
 /// The fields the events read (crates/tikcast-core/src/events.rs and user.rs), per message.
 const PROJECTION: &[(&str, &[&str])] = &[
-    ("Common", &["msg_id", "room_id", "create_time", "display_text"]),
+    (
+        "Common",
+        &["msg_id", "room_id", "create_time", "display_text"],
+    ),
     ("Text", &["key", "default_pattern", "pieces"]),
-    ("TextPiece", &["string_value", "user_value", "gift_value", "pattern_ref_value"]),
+    (
+        "TextPiece",
+        &[
+            "string_value",
+            "user_value",
+            "gift_value",
+            "pattern_ref_value",
+        ],
+    ),
     ("TextPieceUser", &["user"]),
     ("TextPieceGift", &["name_ref"]),
     ("PatternRef", &["key", "default_pattern"]),
@@ -24,8 +35,18 @@ const PROJECTION: &[(&str, &[&str])] = &[
     (
         "User",
         &[
-            "id", "nickname", "avatar_thumb", "avatar_medium", "avatar_large", "follow_info",
-            "pay_grade", "fans_club", "display_id", "sec_uid", "badge_list", "follow_status",
+            "id",
+            "nickname",
+            "avatar_thumb",
+            "avatar_medium",
+            "avatar_large",
+            "follow_info",
+            "pay_grade",
+            "fans_club",
+            "display_id",
+            "sec_uid",
+            "badge_list",
+            "follow_status",
             "is_subscribe",
         ],
     ),
@@ -33,7 +54,17 @@ const PROJECTION: &[(&str, &[&str])] = &[
     ("UserHonor", &["level"]),
     ("FansClubMember", &["data"]),
     ("FansClubData", &["club_name", "level"]),
-    ("Badge", &["scene_type", "privilege_log_extra", "image", "text", "str", "combine"]),
+    (
+        "Badge",
+        &[
+            "scene_type",
+            "privilege_log_extra",
+            "image",
+            "text",
+            "str",
+            "combine",
+        ],
+    ),
     ("PrivilegeLogExtra", &["level"]),
     ("ImageBadge", &["image"]),
     ("TextBadge", &["key", "default_pattern"]),
@@ -51,8 +82,14 @@ const PROJECTION: &[(&str, &[&str])] = &[
     (
         "ChatMessage",
         &[
-            "common", "user", "content", "visible_to_sender", "at_user", "emotes",
-            "content_language", "user_identity",
+            "common",
+            "user",
+            "content",
+            "visible_to_sender",
+            "at_user",
+            "emotes",
+            "content_language",
+            "user_identity",
         ],
     ),
     ("EmoteWithIndex", &["index", "emote"]),
@@ -60,19 +97,52 @@ const PROJECTION: &[(&str, &[&str])] = &[
     (
         "GiftMessage",
         &[
-            "common", "gift_id", "group_count", "repeat_count", "combo_count", "user", "to_user",
-            "repeat_end", "group_id", "gift", "monitor_info", "user_identity",
+            "common",
+            "gift_id",
+            "group_count",
+            "repeat_count",
+            "combo_count",
+            "user",
+            "to_user",
+            "repeat_end",
+            "group_id",
+            "gift",
+            "monitor_info",
+            "user_identity",
         ],
     ),
-    ("GiftInfo", &["image", "describe", "id", "type", "diamond_count", "name"]),
+    (
+        "GiftInfo",
+        &["image", "describe", "id", "type", "diamond_count", "name"],
+    ),
     ("GiftMonitorInfo", &["anchor_id", "to_user_id"]),
     ("LikeMessage", &["common", "count", "total", "user"]),
-    ("MemberMessage", &["common", "user", "member_count", "action", "client_enter_source"]),
+    (
+        "MemberMessage",
+        &[
+            "common",
+            "user",
+            "member_count",
+            "action",
+            "client_enter_source",
+        ],
+    ),
     (
         "SocialMessage",
-        &["common", "user", "share_type", "action", "share_target", "follow_count", "share_count"],
+        &[
+            "common",
+            "user",
+            "share_type",
+            "action",
+            "share_target",
+            "follow_count",
+            "share_count",
+        ],
     ),
-    ("RoomUserSeqMessage", &["common", "ranks", "total", "popularity", "total_user"]),
+    (
+        "RoomUserSeqMessage",
+        &["common", "ranks", "total", "popularity", "total_user"],
+    ),
     ("Contributor", &["score", "user", "rank"]),
 ];
 
@@ -90,7 +160,10 @@ fn main() {
     println!("cargo:rerun-if-changed=../../../proto");
     println!("cargo:rerun-if-changed=build.rs");
     let fds = protox::compile(
-        ["tikcast/webcast/data.proto", "tikcast/webcast/messages.proto"],
+        [
+            "tikcast/webcast/data.proto",
+            "tikcast/webcast/messages.proto",
+        ],
         ["../../../proto"],
     )
     .expect("proto/ compiles");
@@ -101,8 +174,11 @@ fn main() {
             collect(&format!(".{}", file.package()), msg, &mut order);
         }
     }
-    let index: BTreeMap<&str, usize> =
-        order.iter().enumerate().map(|(i, (n, _))| (n.as_str(), i)).collect();
+    let index: BTreeMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.as_str(), i))
+        .collect();
     let projection: BTreeMap<&str, &[&str]> = PROJECTION.iter().copied().collect();
 
     let mut out = String::from("// Generated by build.rs from proto/. Do not edit.\n");
@@ -139,20 +215,35 @@ fn main() {
             }
             fields.sort();
             let body: Vec<&str> = fields.iter().map(|(_, f)| f.as_str()).collect();
-            writeln!(out, "    // {name}\n    Table {{ fields: &[{}] }},", body.join(", ")).unwrap();
+            writeln!(
+                out,
+                "    // {name}\n    Table {{ fields: &[{}] }},",
+                body.join(", ")
+            )
+            .unwrap();
         }
         writeln!(out, "];").unwrap();
     }
     // Projection entries that name nothing are typos: fail the build.
     for (msg, fields) in PROJECTION {
         let full = format!(".tikcast.webcast.{msg}");
-        let (_, d) = order.iter().find(|(n, _)| *n == full).unwrap_or_else(|| panic!("no {msg}"));
+        let (_, d) = order
+            .iter()
+            .find(|(n, _)| *n == full)
+            .unwrap_or_else(|| panic!("no {msg}"));
         for f in *fields {
-            assert!(d.field.iter().any(|x| x.name() == *f), "{msg} has no field {f}");
+            assert!(
+                d.field.iter().any(|x| x.name() == *f),
+                "{msg} has no field {f}"
+            );
         }
     }
     writeln!(out, "/// The schema message of a hot method.").unwrap();
-    writeln!(out, "pub fn hot_message(method: &str) -> Option<usize> {{\n    match method {{").unwrap();
+    writeln!(
+        out,
+        "pub fn hot_message(method: &str) -> Option<usize> {{\n    match method {{"
+    )
+    .unwrap();
     for (method, msg) in HOT_METHODS {
         let i = index[format!(".tikcast.webcast.{msg}").as_str()];
         writeln!(out, "        {method:?} => Some({i}),").unwrap();
@@ -162,7 +253,11 @@ fn main() {
     std::fs::write(dest.join("tables.rs"), out).expect("OUT_DIR is writable");
 }
 
-fn collect<'a>(parent: &str, msg: &'a DescriptorProto, order: &mut Vec<(String, &'a DescriptorProto)>) {
+fn collect<'a>(
+    parent: &str,
+    msg: &'a DescriptorProto,
+    order: &mut Vec<(String, &'a DescriptorProto)>,
+) {
     let full = format!("{parent}.{}", msg.name());
     order.push((full.clone(), msg));
     for nested in &msg.nested_type {

@@ -8,7 +8,14 @@ extern crate alloc;
 use micropb::MessageDecode;
 use reader_sink::Sink;
 
-#[allow(clippy::all, dead_code, non_camel_case_types, non_snake_case, unused_parens, unused)]
+#[allow(
+    clippy::all,
+    dead_code,
+    non_camel_case_types,
+    non_snake_case,
+    unused_parens,
+    unused
+)]
 pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/webcast.rs"));
     pub use tikcast_::webcast_::*;

@@ -41,7 +41,11 @@ reader_sink::extractor!('a, core::convert::Infallible;
 );
 
 /// Decodes a hot method's payload and writes the projection; `None` for other methods.
-pub fn decode<S: Sink>(method: &str, p: &[u8], s: &mut S) -> Option<Result<(), prost::DecodeError>> {
+pub fn decode<S: Sink>(
+    method: &str,
+    p: &[u8],
+    s: &mut S,
+) -> Option<Result<(), prost::DecodeError>> {
     fn run<M: Message + Default, S: Sink>(
         p: &[u8],
         s: &mut S,

@@ -234,4 +234,7 @@ fn scalar<S: Sink>(kind: Kind, v: u64, sink: &mut S) {
     }
 }
 
+#[cfg(not(feature = "all-fields"))]
 reader_sink::wasm_exports!(crate::decode);
+#[cfg(feature = "all-fields")]
+reader_sink::wasm_exports!(crate::decode_all_fields);

@@ -37,14 +37,53 @@ unsafe impl GlobalAlloc for Counting {
 static A: Counting = Counting;
 
 type Decode = fn(&[u8], &mut TapeSink) -> Result<BatchStats, reader_sink::BadBatch>;
+type DecodeSum = fn(&[u8], &mut SumSink) -> Result<BatchStats, reader_sink::BadBatch>;
+
+/// A sink that copies nothing: it sums lengths, numbers and the first and last byte of
+/// every string, so the reader's own cost shows without the tape's copying.
+#[derive(Default)]
+struct SumSink(u64);
+impl Sink for SumSink {
+    fn begin_object(&mut self) {
+        self.0 += 1;
+    }
+    fn key(&mut self, k: &'static str) {
+        self.0 += k.len() as u64;
+    }
+    fn str(&mut self, v: &str) {
+        let b = v.as_bytes();
+        self.0 += b.len() as u64
+            + u64::from(b.first().copied().unwrap_or(0))
+            + u64::from(b.last().copied().unwrap_or(0));
+    }
+    fn u64(&mut self, v: u64) {
+        self.0 = self.0.wrapping_add(v);
+    }
+    fn i64(&mut self, v: i64) {
+        self.0 = self.0.wrapping_add(v as u64);
+    }
+    fn bool(&mut self, v: bool) {
+        self.0 += u64::from(v);
+    }
+    fn begin_array(&mut self) {
+        self.0 += 2;
+    }
+    fn end(&mut self) {
+        self.0 += 3;
+    }
+}
 
 macro_rules! cand {
     ($name:literal, $f:path) => {
-        ($name, (|b, s| decode_batch(b, s, $f)) as Decode)
+        (
+            $name,
+            (|b, s| decode_batch(b, s, $f)) as Decode,
+            (|b, s| decode_batch(b, s, $f)) as DecodeSum,
+        )
     };
 }
 
-fn candidates() -> Vec<(&'static str, Decode)> {
+fn candidates() -> Vec<(&'static str, Decode, DecodeSum)> {
     vec![
         cand!("prost", cand_prost::decode),
         cand!("femtopb", cand_femtopb::decode),
@@ -58,7 +97,9 @@ fn candidates() -> Vec<(&'static str, Decode)> {
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().unwrap_or_else(|| "/tmp/frames.bin".into());
-    let rounds: usize = args.next().map_or(7, |r| r.parse().expect("rounds: a number"));
+    let rounds: usize = args
+        .next()
+        .map_or(7, |r| r.parse().expect("rounds: a number"));
     let raw = std::fs::read(&path).unwrap_or_else(|e| {
         panic!("cannot read {path} ({e}): make it with python3 /work/shared/bench/make_frames.py /work/shared/corpus {path} 2000 1")
     });
@@ -69,6 +110,10 @@ fn main() {
         let s = decode_batch(b, &mut TapeSink::default(), cand_table::decode).expect("batch");
         count.decoded += s.decoded;
         count.skipped += s.skipped;
+    }
+    if std::env::var("HOSTILE").is_ok() {
+        hostile(&batches);
+        return;
     }
     let hot = u64::from(count.decoded);
     let all = hot + u64::from(count.skipped);
@@ -81,12 +126,19 @@ fn main() {
         batches.iter().map(Vec::len).sum::<usize>() as f64 / 1e6
     );
 
-    check(&batches);
-
-    let cands = candidates();
+    // ONLY=<candidate> (for a profiler): skip the check and time that candidate alone.
+    let only = std::env::var("ONLY").ok();
+    if only.is_none() {
+        check(&batches);
+    }
+    let mut cands = candidates();
+    if let Some(only) = &only {
+        cands.retain(|c| c.0 == only);
+        assert!(!cands.is_empty(), "ONLY={only}: no such candidate");
+    }
     // Allocation pass (after one warm pass so the reused tape has grown).
     let mut allocs = Vec::new();
-    for (_, f) in &cands {
+    for (_, f, _) in &cands {
         let mut tape = TapeSink::default();
         run(&batches, *f, &mut tape);
         let (a0, b0) = (ALLOCS.load(Relaxed), BYTES.load(Relaxed));
@@ -95,6 +147,7 @@ fn main() {
     }
     // Timing: best of `rounds`, candidates rotated every round.
     let mut best = vec![Duration::MAX; cands.len()];
+    let mut best_sum = vec![Duration::MAX; cands.len()];
     let mut tapes: Vec<TapeSink> = cands.iter().map(|_| TapeSink::default()).collect();
     for r in 0..rounds {
         for k in 0..cands.len() {
@@ -102,6 +155,13 @@ fn main() {
             let t = Instant::now();
             run(&batches, cands[i].1, &mut tapes[i]);
             best[i] = best[i].min(t.elapsed());
+            let t = Instant::now();
+            let mut sum = SumSink::default();
+            for b in &batches {
+                cands[i].2(b, &mut sum).expect("batch");
+            }
+            std::hint::black_box(sum.0);
+            best_sum[i] = best_sum[i].min(t.elapsed());
         }
     }
     // With inflate: per frame, inflate into a reused buffer, then decode.
@@ -118,7 +178,7 @@ fn main() {
     }
     let mut best_with = vec![Duration::MAX; cands.len()];
     for _ in 0..inflate_rounds {
-        for (i, (_, f)) in cands.iter().enumerate() {
+        for (i, (_, f, _)) in cands.iter().enumerate() {
             let mut tape = TapeSink::default();
             let t = Instant::now();
             for g in &gz {
@@ -137,15 +197,16 @@ fn main() {
         n / best_inflate.as_secs_f64(),
         best_inflate.as_secs_f64() * 1e3 / n
     );
-    println!("| candidate | hot msgs/s | frames/s (reader only) | µs/frame | frames/s with inflate | allocations/msg | bytes allocated/msg |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (i, (name, _)) in cands.iter().enumerate() {
+    println!("| candidate | hot msgs/s | frames/s (reader only) | µs/frame | µs/frame, checksum sink | frames/s with inflate | allocations/msg | bytes allocated/msg |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (i, (name, _, _)) in cands.iter().enumerate() {
         let secs = best[i].as_secs_f64();
         println!(
-            "| {name} | {:.0} | {:.0} | {:.1} | {:.0} | {:.2} | {:.0} |",
+            "| {name} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.2} | {:.0} |",
             hot as f64 / secs,
             n / secs,
             secs * 1e6 / n,
+            best_sum[i].as_secs_f64() * 1e6 / n,
             n / best_with[i].as_secs_f64(),
             allocs[i].0 as f64 / hot as f64,
             allocs[i].1 as f64 / hot as f64,
@@ -185,7 +246,9 @@ fn frames(raw: &[u8]) -> Vec<&[u8]> {
 
 fn inflate(gz: &[u8], mut into: Vec<u8>) -> Vec<u8> {
     into.clear();
-    flate2::read::GzDecoder::new(gz).read_to_end(&mut into).expect("gzip");
+    flate2::read::GzDecoder::new(gz)
+        .read_to_end(&mut into)
+        .expect("gzip");
     into
 }
 
@@ -288,10 +351,18 @@ fn value(it: &mut std::slice::Iter<'_, Ev>) -> Node {
 fn check(batches: &[Vec<u8>]) {
     type Rec = fn(&str, &[u8], &mut Recorder) -> Option<bool>;
     let others: [(&str, Rec); 4] = [
-        ("femtopb", |m, p, s| cand_femtopb::decode(m, p, s).map(|r| r.is_ok())),
-        ("micropb", |m, p, s| cand_micropb::decode(m, p, s).map(|r| r.is_ok())),
-        ("quick-protobuf", |m, p, s| cand_quick::decode(m, p, s).map(|r| r.is_ok())),
-        ("table", |m, p, s| cand_table::decode(m, p, s).map(|r| r.is_ok())),
+        ("femtopb", |m, p, s| {
+            cand_femtopb::decode(m, p, s).map(|r| r.is_ok())
+        }),
+        ("micropb", |m, p, s| {
+            cand_micropb::decode(m, p, s).map(|r| r.is_ok())
+        }),
+        ("quick-protobuf", |m, p, s| {
+            cand_quick::decode(m, p, s).map(|r| r.is_ok())
+        }),
+        ("table", |m, p, s| {
+            cand_table::decode(m, p, s).map(|r| r.is_ok())
+        }),
     ];
     let mut checked = 0u64;
     let mut values = 0u64;
@@ -320,7 +391,105 @@ fn check(batches: &[Vec<u8>]) {
         })
         .expect("batch");
     }
-    println!("checked {checked} hot messages ({values} sink calls from prost) against prost: {}",
-        if mismatches.is_empty() { "every candidate equal on every message".to_string() } else { format!("MISMATCHES {mismatches:?}") });
-    assert!(mismatches.is_empty(), "a candidate's values differ from prost's");
+    println!(
+        "checked {checked} hot messages ({values} sink calls from prost) against prost: {}",
+        if mismatches.is_empty() {
+            "every candidate equal on every message".to_string()
+        } else {
+            format!("MISMATCHES {mismatches:?}")
+        }
+    );
+    assert!(
+        mismatches.is_empty(),
+        "a candidate's values differ from prost's"
+    );
+}
+
+// ------------------------------------------------------------------ hostile input
+
+/// HOSTILE=1 (profile `hostile`): every candidate on damaged copies of real hot messages
+/// (the first 60 of each method: every truncation, and 300 copies each with 1-4 random
+/// bytes replaced), counting panics (caught) and refusals.
+fn hostile(batches: &[Vec<u8>]) {
+    type Try = fn(&str, &[u8], &mut SumSink) -> Option<bool>;
+    let cands: [(&str, Try); 5] = [
+        ("prost", |m, p, s| {
+            cand_prost::decode(m, p, s).map(|r| r.is_ok())
+        }),
+        ("femtopb", |m, p, s| {
+            cand_femtopb::decode(m, p, s).map(|r| r.is_ok())
+        }),
+        ("micropb", |m, p, s| {
+            cand_micropb::decode(m, p, s).map(|r| r.is_ok())
+        }),
+        ("quick-protobuf", |m, p, s| {
+            cand_quick::decode(m, p, s).map(|r| r.is_ok())
+        }),
+        ("table", |m, p, s| {
+            cand_table::decode(m, p, s).map(|r| r.is_ok())
+        }),
+    ];
+    let mut samples: Vec<(&str, &[u8])> = Vec::new();
+    let mut per_method: BTreeMap<&str, usize> = BTreeMap::new();
+    for b in batches {
+        reader_sink::for_each_envelope(b, |m, p| {
+            let n = per_method.entry(m).or_default();
+            if reader_sink::HOT.contains(&m) && *n < 60 {
+                *n += 1;
+                samples.push((m, p));
+            }
+        })
+        .expect("batch");
+    }
+    let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for (m, p) in &samples {
+        for len in 0..p.len() {
+            inputs.push((m, p[..len].to_vec()));
+        }
+        for _ in 0..300 {
+            let mut q = p.to_vec();
+            for _ in 0..=(next() % 4) {
+                let i = (next() % q.len() as u64) as usize;
+                q[i] = next() as u8;
+            }
+            inputs.push((m, q));
+        }
+    }
+    std::panic::set_hook(Box::new(|_| {}));
+    println!(
+        "{} damaged inputs from {} real hot messages\n",
+        inputs.len(),
+        samples.len()
+    );
+    println!("| candidate | panics | refused | accepted |\n|---|---:|---:|---:|");
+    for (name, f) in cands {
+        let (mut panics, mut refused, mut accepted) = (0u64, 0u64, 0u64);
+        let mut first = None;
+        for (m, q) in &inputs {
+            match std::panic::catch_unwind(|| f(m, q, &mut SumSink::default())) {
+                Ok(Some(true)) => accepted += 1,
+                Ok(_) => refused += 1,
+                Err(e) => {
+                    panics += 1;
+                    first.get_or_insert_with(|| {
+                        e.downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default()
+                    });
+                }
+            }
+        }
+        println!("| {name} | {panics} | {refused} | {accepted} |");
+        if let Some(msg) = first {
+            println!("  first panic: {msg}");
+        }
+    }
 }

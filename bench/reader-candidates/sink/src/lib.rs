@@ -188,10 +188,12 @@ pub fn decode_batch<S: Sink, E>(
     mut decode: impl FnMut(&str, &[u8], &mut S) -> Option<Result<(), E>>,
 ) -> Result<BatchStats, BadBatch> {
     let mut stats = BatchStats::default();
-    for_each_envelope(batch, |method, payload| match decode(method, payload, sink) {
-        Some(Ok(())) => stats.decoded += 1,
-        Some(Err(_)) => stats.failed += 1,
-        None => stats.skipped += 1,
+    for_each_envelope(batch, |method, payload| {
+        match decode(method, payload, sink) {
+            Some(Ok(())) => stats.decoded += 1,
+            Some(Err(_)) => stats.failed += 1,
+            None => stats.skipped += 1,
+        }
     })?;
     Ok(stats)
 }
@@ -208,8 +210,8 @@ macro_rules! wasm_exports {
         #[cfg(target_arch = "wasm32")]
         mod wasm_exports {
             use core::cell::RefCell;
-            use $crate::TapeSink;
             use std::vec::Vec;
+            use $crate::TapeSink;
             std::thread_local! {
                 static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
                 static TAPE: RefCell<TapeSink> = RefCell::new(TapeSink::default());

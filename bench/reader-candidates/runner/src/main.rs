@@ -191,7 +191,41 @@ fn main() {
         }
     }
 
+    // Today's decoder on the same machine: decode_batch (prost + events) on the inflated
+    // batches, decode_frame (our gunzip + prost + events) on the frames.
+    let mut today_batch = Duration::MAX;
+    let mut today_frame = Duration::MAX;
+    if only.is_none() {
+        let whole = whole_frames(&raw);
+        for _ in 0..inflate_rounds {
+            let t = Instant::now();
+            for b in &batches {
+                let d = tikcast_core::decode_batch(b).expect("batch");
+                std::hint::black_box(d.events.len());
+            }
+            today_batch = today_batch.min(t.elapsed());
+            let t = Instant::now();
+            for f in &whole {
+                let d = tikcast_core::decode_frame(f).expect("frame");
+                std::hint::black_box(d.events.len());
+            }
+            today_frame = today_frame.min(t.elapsed());
+        }
+    }
+
     let n = batches.len() as f64;
+    if only.is_none() {
+        println!(
+            "\ntoday, tikcast_core::decode_batch (prost + events, no inflate): {:.0} frames/s ({:.1} µs/frame)",
+            n / today_batch.as_secs_f64(),
+            today_batch.as_secs_f64() * 1e6 / n
+        );
+        println!(
+            "today, tikcast_core::decode_frame (gunzip + prost + events): {:.0} frames/s ({:.1} µs/frame)",
+            n / today_frame.as_secs_f64(),
+            today_frame.as_secs_f64() * 1e6 / n
+        );
+    }
     println!(
         "\ninflate alone (flate2 + zlib-rs): {:.0} frames/s ({:.3} ms/frame)\n",
         n / best_inflate.as_secs_f64(),
@@ -224,14 +258,22 @@ fn run(batches: &[Vec<u8>], f: Decode, tape: &mut TapeSink) {
     }
 }
 
-/// The gzip payloads (PushFrame field 8) of the frames file.
-fn frames(raw: &[u8]) -> Vec<&[u8]> {
+/// The frames (PushFrame bytes) of the frames file: u32 LE length, frame, ...
+fn whole_frames(raw: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < raw.len() {
         let len = u32::from_le_bytes(raw[at..at + 4].try_into().unwrap()) as usize;
-        let frame = &raw[at + 4..at + 4 + len];
+        out.push(&raw[at + 4..at + 4 + len]);
         at += 4 + len;
+    }
+    out
+}
+
+/// The gzip payloads (PushFrame field 8) of the frames file.
+fn frames(raw: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    for frame in whole_frames(raw) {
         let mut payload = None;
         reader_sink::for_each_field(frame, |n, v| {
             if n == 8 {

@@ -74,7 +74,9 @@ pub fn decode_all_fields<S: Sink>(
     Some(read(ALL_TABLES, msg, payload, sink, 0))
 }
 
-#[inline]
+// Forced inline (with `take`): measured −15 % time per frame natively (111 → 95 µs),
+// +180 bytes of wasm (gzip, opt-level z).
+#[inline(always)]
 fn varint(b: &[u8], at: &mut usize) -> Result<u64, Error> {
     // One-byte fast path: most tags and many values.
     match b.get(*at) {
@@ -104,7 +106,7 @@ fn varint(b: &[u8], at: &mut usize) -> Result<u64, Error> {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn take<'a>(b: &'a [u8], at: &mut usize, len: u64) -> Result<&'a [u8], Error> {
     let len = usize::try_from(len).map_err(|_| Error::Truncated)?;
     let end = at.checked_add(len).ok_or(Error::Truncated)?;

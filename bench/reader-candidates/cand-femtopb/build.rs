@@ -33,13 +33,13 @@ fn without_maps(src: &str) -> String {
             // map<K, V> name = N;
             let (kv, decl) = rest.split_once('>').expect("map<K, V>");
             let (k, v) = kv.split_once(',').expect("map<K, V>");
-            let name = decl.trim().split_whitespace().next().expect("field name");
+            let name = decl.split_whitespace().next().expect("field name");
             let camel: String = name
                 .split('_')
                 .map(|w| w[..1].to_uppercase() + &w[1..])
                 .collect();
             let entry = format!("{camel}MapEntry");
-            out.push_str(&format!("  repeated {entry}{decl}\n", decl = &decl[..]));
+            out.push_str(&format!("  repeated {entry}{decl}\n"));
             entries.push_str(&format!(
                 "message {entry} {{\n  {} key = 1;\n  {} value = 2;\n}}\n",
                 k.trim(),

@@ -9,7 +9,7 @@ fn main() {
     ]
     .map(|f| root.join(f))
     .to_vec();
-    let config = pb_rs::ConfigBuilder::new(&files, None, Some(&out), &[root.clone()])
+    let config = pb_rs::ConfigBuilder::new(&files, None, Some(&out), std::slice::from_ref(&root))
         .expect("pb-rs reads proto/")
         .dont_use_cow(false)
         .nostd(true)

@@ -12,12 +12,16 @@ if [ ! -x "$wasm_opt" ]; then
   exit 1
 fi
 cands=("$@")
-[ ${#cands[@]} -gt 0 ] || cands=(none prost femtopb micropb quick table)
+[ ${#cands[@]} -gt 0 ] || cands=(none prost femtopb micropb quick table table-checked table-all)
 mkdir -p "$target/opt"
 printf '| candidate | profile | raw | gzip | raw after wasm-opt -Oz | gzip after wasm-opt -Oz |\n|---|---|---:|---:|---:|---:|\n'
 for c in "${cands[@]}"; do
   for profile in size release; do
-    if [ "$c" = table-all ]; then
+    if [ "$c" = table-checked ]; then
+      # The table reader checking every declared field (CHECKED_TABLES), writing the projection.
+      cargo build -q --locked -p cand-table --features checked --lib --target wasm32-unknown-unknown --profile "$profile"
+      cp "$target/$profile/cand_table.wasm" "$target/$profile/cand_table-checked.wasm"
+    elif [ "$c" = table-all ]; then
       # The table reader with every declared field of the whole schema in its tables.
       cargo build -q --locked -p cand-table --features all-fields --lib --target wasm32-unknown-unknown --profile "$profile"
       cp "$target/$profile/cand_table.wasm" "$target/$profile/cand_table-all.wasm"

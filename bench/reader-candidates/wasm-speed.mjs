@@ -38,7 +38,7 @@ for (let at = 0; at < raw.length && batches.length < Number(take);) {
 }
 
 const rows = [];
-for (const c of ['none', 'prost', 'femtopb', 'micropb', 'quick', 'table', 'table-all']) {
+for (const c of ['none', 'prost', 'femtopb', 'micropb', 'quick', 'table', 'table-checked', 'table-all']) {
   for (const profile of ['size', 'release']) {
     const file = new URL(`cand_${c}.${profile}.wasm`, dir);
     if (!fs.existsSync(file)) continue;

@@ -90,6 +90,7 @@ fn candidates() -> Vec<(&'static str, Decode, DecodeSum)> {
         cand!("micropb", cand_micropb::decode),
         cand!("quick-protobuf", cand_quick::decode),
         cand!("table", cand_table::decode),
+        cand!("table (checked)", cand_table::decode_checked),
         cand!("table (all declared fields)", cand_table::decode_all_fields),
     ]
 }
@@ -392,7 +393,7 @@ fn value(it: &mut std::slice::Iter<'_, Ev>) -> Node {
 
 fn check(batches: &[Vec<u8>]) {
     type Rec = fn(&str, &[u8], &mut Recorder) -> Option<bool>;
-    let others: [(&str, Rec); 4] = [
+    let others: [(&str, Rec); 5] = [
         ("femtopb", |m, p, s| {
             cand_femtopb::decode(m, p, s).map(|r| r.is_ok())
         }),
@@ -404,6 +405,9 @@ fn check(batches: &[Vec<u8>]) {
         }),
         ("table", |m, p, s| {
             cand_table::decode(m, p, s).map(|r| r.is_ok())
+        }),
+        ("table (checked)", |m, p, s| {
+            cand_table::decode_checked(m, p, s).map(|r| r.is_ok())
         }),
     ];
     let mut checked = 0u64;
@@ -454,7 +458,7 @@ fn check(batches: &[Vec<u8>]) {
 /// bytes replaced), counting panics (caught) and refusals.
 fn hostile(batches: &[Vec<u8>]) {
     type Try = fn(&str, &[u8], &mut SumSink) -> Option<bool>;
-    let cands: [(&str, Try); 5] = [
+    let cands: [(&str, Try); 6] = [
         ("prost", |m, p, s| {
             cand_prost::decode(m, p, s).map(|r| r.is_ok())
         }),
@@ -469,6 +473,9 @@ fn hostile(batches: &[Vec<u8>]) {
         }),
         ("table", |m, p, s| {
             cand_table::decode(m, p, s).map(|r| r.is_ok())
+        }),
+        ("table (checked)", |m, p, s| {
+            cand_table::decode_checked(m, p, s).map(|r| r.is_ok())
         }),
     ];
     let mut samples: Vec<(&str, &[u8])> = Vec::new();
@@ -510,14 +517,26 @@ fn hostile(batches: &[Vec<u8>]) {
         inputs.len(),
         samples.len()
     );
-    println!("| candidate | panics | refused | accepted |\n|---|---:|---:|---:|");
+    // prost's verdict on each input, to count where a candidate disagrees with it.
+    let reference: Vec<bool> = inputs
+        .iter()
+        .map(|(m, q)| cand_prost::decode(m, q, &mut SumSink::default()) == Some(Ok(())))
+        .collect();
+    println!("| candidate | panics | refused | accepted | accepts what prost refuses | refuses what prost accepts |\n|---|---:|---:|---:|---:|---:|");
     for (name, f) in cands {
         let (mut panics, mut refused, mut accepted) = (0u64, 0u64, 0u64);
+        let (mut more, mut less) = (0u64, 0u64);
         let mut first = None;
-        for (m, q) in &inputs {
+        for ((m, q), &want) in inputs.iter().zip(&reference) {
             match std::panic::catch_unwind(|| f(m, q, &mut SumSink::default())) {
-                Ok(Some(true)) => accepted += 1,
-                Ok(_) => refused += 1,
+                Ok(Some(true)) => {
+                    accepted += 1;
+                    more += u64::from(!want);
+                }
+                Ok(_) => {
+                    refused += 1;
+                    less += u64::from(want);
+                }
                 Err(e) => {
                     panics += 1;
                     first.get_or_insert_with(|| {
@@ -529,7 +548,7 @@ fn hostile(batches: &[Vec<u8>]) {
                 }
             }
         }
-        println!("| {name} | {panics} | {refused} | {accepted} |");
+        println!("| {name} | {panics} | {refused} | {accepted} | {more} | {less} |");
         if let Some(msg) = first {
             println!("  first panic: {msg}");
         }

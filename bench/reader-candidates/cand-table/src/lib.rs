@@ -10,7 +10,8 @@
 //! fields outside the table are skipped without UTF-8 or wire-type checks. `decode_checked`
 //! reads and checks every declared field and writes only the projection: it refuses
 //! exactly what prost refuses on the runner's 1.4 M damaged inputs. Both write a singular
-//! message field sent twice twice (prost merges). A repeated field is one array per run of consecutive occurrences.
+//! message field sent twice twice (prost merges). A repeated field is one array per run
+//! of consecutive occurrences.
 #![no_std]
 
 use reader_sink::Sink;

@@ -57,6 +57,9 @@ pub struct RelayArgs {
     /// Accept every browser without a token (local development only).
     #[arg(long)]
     no_auth: bool,
+    /// Refuse tokens without an `allowedCreators` (or `allowed_creators`) claim.
+    #[arg(long)]
+    require_scope: bool,
     /// Origins allowed to open sockets and call the API (repeatable; `*` = any).
     #[arg(long = "allow-origin")]
     allowed_origins: Vec<String>,
@@ -167,6 +170,7 @@ struct FileAuth {
     audience: Option<String>,
     leeway_seconds: Option<u64>,
     disabled: Option<bool>,
+    require_scope: Option<bool>,
     upstream_jwt_secret: Option<String>,
 }
 
@@ -352,6 +356,10 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
         );
     }
     let no_auth = a.no_auth || file.auth.disabled == Some(true);
+    let require_scope = a.require_scope || file.auth.require_scope == Some(true);
+    if no_auth && require_scope {
+        return Err("--require-scope (auth.require_scope) needs tokens: drop it or --no-auth (auth.disabled)".into());
+    }
     let auth = if no_auth {
         None
     } else {
@@ -366,13 +374,16 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
         } else {
             a.es256_keys
         };
-        Some(auth::Verifier::new(
-            secret.as_deref().map(str::as_bytes),
-            &rs,
-            &es,
-            a.audience.or(file.auth.audience),
-            file.auth.leeway_seconds.unwrap_or(5).min(300),
-        )?)
+        Some(
+            auth::Verifier::new(
+                secret.as_deref().map(str::as_bytes),
+                &rs,
+                &es,
+                a.audience.or(file.auth.audience),
+                file.auth.leeway_seconds.unwrap_or(5).min(300),
+            )?
+            .require_scope(require_scope),
+        )
     };
     let upstream_text = a.upstream.or(file.upstream).ok_or(
         "no upstream: pass --upstream mock:ws://HOST:PORT/ws, --upstream tiktok --sign-url URL, or --upstream replay:FILE",

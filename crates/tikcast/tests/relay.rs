@@ -1321,3 +1321,159 @@ async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
         "the relay used only {cpu:?} of CPU"
     );
 }
+
+/// Issue 12: both spellings the hosted relays document scope a token
+/// (`allowedCreators`/`allowed_creators`, `maxWebSockets`/`max_websockets`); two
+/// spellings that disagree, and unknown claims that look like a scope, refuse it (4401)
+/// instead of leaving it unscoped. `/api/*` uses the same verifier (401/403).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snake_case_scopes_conflicts_and_unknown_scope_claims() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    let bob_only = token(
+        json!({"exp": now() + 60, "allowed_creators": ["bob"], "max_websockets": 3}),
+        SECRET,
+    );
+    assert_eq!(
+        close_of(&relay, &format!("uniqueId=ada&jwtKey={bob_only}")).await,
+        (Some(4403), "no permission".to_string())
+    );
+    let mut ws = open(&relay, &format!("uniqueId=bob&jwtKey={bob_only}")).await;
+    let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
+    assert!(
+        seen.info.is_some() && seen.close.is_none(),
+        "{:?} {:?}",
+        seen.close,
+        seen.reason
+    );
+    assert_eq!(seen.info.unwrap()["uniqueId"], "bob");
+    // Under `websockets` too.
+    let nested = token(
+        json!({"exp": now() + 60, "websockets": {"allowed_creators": "bob"}}),
+        SECRET,
+    );
+    assert_eq!(
+        close_code(&relay, &format!("uniqueId=ada&jwtKey={nested}")).await,
+        Some(4403)
+    );
+    // The snake_case socket count follows the same rule as maxWebSockets.
+    let zero = token(json!({"exp": now() + 60, "max_websockets": 0}), SECRET);
+    let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={zero}")).await;
+    assert_eq!(code, Some(4401), "{reason}");
+    assert!(reason.contains("max_websockets"), "{reason}");
+
+    let conflicts = [
+        (
+            json!({"exp": now() + 60, "allowedCreators": ["ada"], "allowed_creators": ["bob"]}),
+            "allowedCreators",
+        ),
+        (
+            json!({"exp": now() + 60, "maxWebSockets": 2, "websockets": {"max_websockets": 5}}),
+            "maxWebSockets",
+        ),
+    ];
+    for (claims, claim) in conflicts {
+        let t = token(claims.clone(), SECRET);
+        let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+        assert_eq!(code, Some(4401), "{claims}: {reason}");
+        assert!(
+            reason.starts_with("invalid auth: conflicting") && reason.contains(claim),
+            "{claims}: {reason}"
+        );
+        assert!(!reason.contains(&t));
+    }
+    // The same value in both spellings is one claim, not a conflict.
+    let agree = token(
+        json!({"exp": now() + 60, "allowedCreators": ["@Ada"], "allowed_creators": "ada"}),
+        SECRET,
+    );
+    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={agree}")).await;
+    let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
+    assert!(
+        seen.info.is_some() && seen.close.is_none(),
+        "{:?} {:?}",
+        seen.close,
+        seen.reason
+    );
+
+    for claim in [
+        "allowed_rooms",
+        "allowedUsers",
+        "creators",
+        "max_connections",
+        "maxWebsockets",
+        "scope",
+    ] {
+        let mut claims = json!({"exp": now() + 60});
+        claims[claim] = json!(["bob"]);
+        let t = token(claims, SECRET);
+        let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+        assert_eq!(code, Some(4401), "{claim}: {reason}");
+        assert!(reason.contains(claim), "{claim}: {reason}");
+    }
+    // Under `websockets` as well.
+    let t = token(
+        json!({"exp": now() + 60, "websockets": {"allowedRooms": ["bob"]}}),
+        SECRET,
+    );
+    let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+    assert_eq!(code, Some(4401), "{reason}");
+    assert!(reason.contains("allowedRooms"), "{reason}");
+
+    // /api/* follows: 403 for another creator, 401 for a refused token.
+    let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={bob_only}"), &[]);
+    assert_eq!(status, 403, "{body}");
+    let rooms = token(json!({"exp": now() + 60, "allowed_rooms": ["bob"]}), SECRET);
+    let (status, _, body) = relay.get(&format!("/api/rooms/bob?jwtKey={rooms}"), &[]);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("allowed_rooms"), "{body}");
+}
+
+/// `--require-scope` (and `auth.require_scope`): a token without `allowedCreators` is
+/// refused with 4401; a scoped one (also `"*"`) is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_scope_refuses_unscoped_tokens() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let upstream = format!("mock:ws://{}/ws", mock.addr);
+    let dir = temp_dir("require-scope");
+    let config = dir.join("relay.toml");
+    std::fs::write(&config, "[auth]\nrequire_scope = true\n").unwrap();
+    let by_flag = Proc::relay(&upstream, &["--require-scope"]);
+    let by_file = Proc::relay(&upstream, &["--config", config.to_str().unwrap()]);
+    for relay in [&by_flag, &by_file] {
+        let unscoped = token(json!({"exp": now() + 60, "maxWebSockets": 5}), SECRET);
+        assert_eq!(
+            close_of(relay, &format!("uniqueId=ada&jwtKey={unscoped}")).await,
+            (
+                Some(4401),
+                "invalid auth: token has no creator scope".to_string()
+            )
+        );
+        let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={unscoped}"), &[]);
+        assert_eq!(status, 401, "{body}");
+        for scoped in [
+            json!({"exp": now() + 60, "allowedCreators": ["ada"]}),
+            json!({"exp": now() + 60, "allowed_creators": "*"}),
+        ] {
+            let t = token(scoped.clone(), SECRET);
+            let mut ws = open(relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+            let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
+            assert!(
+                seen.info.is_some() && seen.close.is_none(),
+                "{scoped}: {:?} {:?}",
+                seen.close,
+                seen.reason
+            );
+        }
+    }
+    // Without tokens there is no scope to require: a start-up error, not a silent no-op.
+    let out = Command::new(BIN)
+        .args(["relay", "--listen", "127.0.0.1:0", "--upstream", &upstream])
+        .args(["--no-auth", "--require-scope", "--max-seconds", "5"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--require-scope"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1477,3 +1477,127 @@ async fn require_scope_refuses_unscoped_tokens() {
     assert!(err.contains("--require-scope"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A viewer's close frame is answered with a close frame (1000 both ways, so the viewer
+/// sees a clean close, not 1006), and its pings get pongs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_close_is_answered_and_pings_get_pongs() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    assert!(read(&mut ws, 1, Duration::from_secs(5))
+        .await
+        .info
+        .is_some());
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut pong = None;
+    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Pong(p) = m {
+            pong = Some(p.to_vec());
+            break;
+        }
+    }
+    assert_eq!(pong.as_deref(), Some(&b"are you there"[..]));
+    ws.send(Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    })))
+    .await
+    .unwrap();
+    // Frames already on their way may come first; then the relay's close reply.
+    let mut reply = None;
+    let mut end = None;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(f)))) => reply = Some(f.map(|f| u16::from(f.code))),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => end = Some(format!("error: {e}")),
+            Ok(None) => end = Some("end".to_string()),
+            Err(_) => end = Some("timeout".to_string()),
+        }
+        if reply.is_some() || end.is_some() {
+            break;
+        }
+    }
+    assert_eq!(reply, Some(Some(1000)), "no close reply ({end:?})");
+    // The handshake is complete: the stream ends cleanly.
+    let after = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    assert!(after.is_none(), "{after:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(relay.metric("tikcast_relay_viewers"), 0);
+}
+
+/// Viewers have nothing to say: a few data messages are ignored, a flood (more than
+/// 100 in 10 s) is closed with 1008.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_that_flood_data_messages_are_closed_with_1008() {
+    use futures_util::SinkExt;
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    let q = format!("uniqueId=ada&jwtKey={}", good_token());
+    let mut quiet = open(&relay, &q).await;
+    assert!(read(&mut quiet, 1, Duration::from_secs(5))
+        .await
+        .info
+        .is_some());
+    for i in 0..10 {
+        quiet
+            .send(Message::text(format!("hello {i}")))
+            .await
+            .unwrap();
+        quiet
+            .send(Message::Binary(vec![1u8; 100].into()))
+            .await
+            .unwrap();
+    }
+    let seen = read(&mut quiet, 5, Duration::from_secs(5)).await;
+    assert_eq!(
+        (seen.frames.len(), seen.close),
+        (5, None),
+        "{:?} {:?}",
+        seen.close,
+        seen.reason
+    );
+
+    let mut noisy = open(&relay, &q).await;
+    assert!(read(&mut noisy, 1, Duration::from_secs(5))
+        .await
+        .info
+        .is_some());
+    for i in 0..150 {
+        if noisy
+            .send(Message::text(format!("spam {i}")))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let seen = read(&mut noisy, usize::MAX, Duration::from_secs(5)).await;
+    assert_eq!(seen.close, Some(1008), "{:?} {:?}", seen.close, seen.reason);
+    assert_eq!(seen.reason, "policy violation: viewers do not send data");
+    // Reading on sends our close reply; the relay, which waits for it, then lets go.
+    let end = tokio::time::timeout(Duration::from_secs(3), noisy.next()).await;
+    assert!(matches!(end, Ok(None)), "{end:?}");
+    // The quiet viewer is still served.
+    let seen = read(&mut quiet, 3, Duration::from_secs(5)).await;
+    assert_eq!(
+        (seen.frames.len(), seen.close),
+        (3, None),
+        "{:?} {:?}",
+        seen.close,
+        seen.reason
+    );
+    assert_eq!(
+        relay.metric("tikcast_relay_viewer_closes_total{code=\"1008\"}"),
+        1
+    );
+}

@@ -1601,3 +1601,32 @@ async fn viewers_that_flood_data_messages_are_closed_with_1008() {
         1
     );
 }
+
+/// An upstream that delivers nothing for `--upstream-idle-close` seconds closes its
+/// room's viewers with 4006 (the hosted relays' "no messages" close).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_upstream_closes_its_viewers_with_4006() {
+    let mock = Proc::mock(&[
+        "--messages",
+        "100000",
+        "--rate",
+        "50",
+        "--stall-after",
+        "20",
+    ]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &["--upstream-idle-close", "1"],
+    );
+    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    let started = Instant::now();
+    let seen = read(&mut ws, usize::MAX, Duration::from_secs(10)).await;
+    assert_eq!(seen.close, Some(4006), "{:?} {:?}", seen.close, seen.reason);
+    assert_eq!(seen.reason, "no upstream data for 1 s");
+    assert_eq!(msg_ids(&seen.frames).len(), 20);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "closed after {took:?}");
+    // The room is gone: a new viewer opens a fresh upstream.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(relay.metric("tikcast_relay_rooms"), 0);
+}

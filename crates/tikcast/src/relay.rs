@@ -57,6 +57,9 @@ pub struct RelayArgs {
     /// Accept every browser without a token (local development only).
     #[arg(long)]
     no_auth: bool,
+    /// Refuse tokens without an `allowedCreators` (or `allowed_creators`) claim.
+    #[arg(long)]
+    require_scope: bool,
     /// Origins allowed to open sockets and call the API (repeatable; `*` = any).
     #[arg(long = "allow-origin")]
     allowed_origins: Vec<String>,
@@ -132,6 +135,10 @@ pub struct RelayArgs {
     /// An upstream silent this long is reconnected.
     #[arg(long)]
     upstream_liveness_ms: Option<u64>,
+    /// Close a room's viewers with 4006 when its upstream delivered nothing for this many
+    /// seconds (default 60, as the hosted relays; 0 = never).
+    #[arg(long, value_name = "SECS")]
+    upstream_idle_close: Option<u64>,
     /// Exit by itself after this many seconds.
     #[arg(long)]
     max_seconds: Option<f64>,
@@ -167,6 +174,7 @@ struct FileAuth {
     audience: Option<String>,
     leeway_seconds: Option<u64>,
     disabled: Option<bool>,
+    require_scope: Option<bool>,
     upstream_jwt_secret: Option<String>,
 }
 
@@ -188,6 +196,7 @@ struct FileLimits {
     max_rooms: Option<usize>,
     viewer_send_buffer: Option<usize>,
     upstream_liveness_ms: Option<u64>,
+    upstream_idle_close: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -246,11 +255,19 @@ pub(crate) struct Settings {
     pub(crate) limits: Limits,
     pub(crate) upstream: UpstreamKind,
     pub(crate) upstream_liveness_ms: u64,
+    /// A room whose upstream delivered nothing this long is closed with 4006 (zero = never).
+    pub(crate) upstream_idle_close: Duration,
     pub(crate) record_dir: Option<PathBuf>,
     pub(crate) gifts_json: Option<String>,
     pub(crate) rooms_cache: Option<HashMap<String, serde_json::Value>>,
     pub(crate) public_api: bool,
 }
+
+/// Default of `--upstream-idle-close`: the hosted relays close with 4006 after 60 s
+/// without messages, and clients written for them treat 4006 as "stream over, check
+/// again later". Twice the default upstream liveness (30 s), so a silent upstream gets a
+/// reconnect before its viewers are told.
+const DEFAULT_UPSTREAM_IDLE_CLOSE_S: u64 = 60;
 
 /// Lowercase, trimmed, without a leading `@`: how handles are compared.
 pub(crate) fn normalize_handle(handle: &str) -> String {
@@ -352,6 +369,10 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
         );
     }
     let no_auth = a.no_auth || file.auth.disabled == Some(true);
+    let require_scope = a.require_scope || file.auth.require_scope == Some(true);
+    if no_auth && require_scope {
+        return Err("--require-scope (auth.require_scope) needs tokens: drop it or --no-auth (auth.disabled)".into());
+    }
     let auth = if no_auth {
         None
     } else {
@@ -366,13 +387,16 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
         } else {
             a.es256_keys
         };
-        Some(auth::Verifier::new(
-            secret.as_deref().map(str::as_bytes),
-            &rs,
-            &es,
-            a.audience.or(file.auth.audience),
-            file.auth.leeway_seconds.unwrap_or(5).min(300),
-        )?)
+        Some(
+            auth::Verifier::new(
+                secret.as_deref().map(str::as_bytes),
+                &rs,
+                &es,
+                a.audience.or(file.auth.audience),
+                file.auth.leeway_seconds.unwrap_or(5).min(300),
+            )?
+            .require_scope(require_scope),
+        )
     };
     let upstream_text = a.upstream.or(file.upstream).ok_or(
         "no upstream: pass --upstream mock:ws://HOST:PORT/ws, --upstream tiktok --sign-url URL, or --upstream replay:FILE",
@@ -470,6 +494,12 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
                 .or(fl.upstream_liveness_ms)
                 .unwrap_or(30_000)
                 .max(100),
+            upstream_idle_close: Duration::from_secs(
+                a.upstream_idle_close
+                    .or(fl.upstream_idle_close)
+                    .unwrap_or(DEFAULT_UPSTREAM_IDLE_CLOSE_S)
+                    .min(86_400),
+            ),
             record_dir,
             gifts_json,
             rooms_cache,
@@ -592,6 +622,8 @@ pub(crate) fn serve_replay(
             looped,
         },
         upstream_liveness_ms: 30_000,
+        // A local replay may hold long pauses of a quiet recording; it is not closed for them.
+        upstream_idle_close: Duration::ZERO,
         record_dir: None,
         gifts_json: None,
         rooms_cache: None,
@@ -731,7 +763,9 @@ mod tests {
             [auth]
             jwt_secret = "0123456789abcdef"
             audience = "overlay"
+            require_scope = true
             [limits]
+            upstream_idle_close = 90
             client_queue = 64
             grace_ms = 500
             [replay]
@@ -742,6 +776,8 @@ mod tests {
         .unwrap();
         assert_eq!(c.limits.client_queue, Some(64));
         assert_eq!(c.replay.looped, Some(true));
+        assert_eq!(c.auth.require_scope, Some(true));
+        assert_eq!(c.limits.upstream_idle_close, Some(90));
         assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
     }
 

@@ -1321,3 +1321,312 @@ async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
         "the relay used only {cpu:?} of CPU"
     );
 }
+
+/// Issue 12: both spellings the hosted relays document scope a token
+/// (`allowedCreators`/`allowed_creators`, `maxWebSockets`/`max_websockets`); two
+/// spellings that disagree, and unknown claims that look like a scope, refuse it (4401)
+/// instead of leaving it unscoped. `/api/*` uses the same verifier (401/403).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snake_case_scopes_conflicts_and_unknown_scope_claims() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    let bob_only = token(
+        json!({"exp": now() + 60, "allowed_creators": ["bob"], "max_websockets": 3}),
+        SECRET,
+    );
+    assert_eq!(
+        close_of(&relay, &format!("uniqueId=ada&jwtKey={bob_only}")).await,
+        (Some(4403), "no permission".to_string())
+    );
+    let mut ws = open(&relay, &format!("uniqueId=bob&jwtKey={bob_only}")).await;
+    let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
+    assert!(
+        seen.info.is_some() && seen.close.is_none(),
+        "{:?} {:?}",
+        seen.close,
+        seen.reason
+    );
+    assert_eq!(seen.info.unwrap()["uniqueId"], "bob");
+    // Under `websockets` too.
+    let nested = token(
+        json!({"exp": now() + 60, "websockets": {"allowed_creators": "bob"}}),
+        SECRET,
+    );
+    assert_eq!(
+        close_code(&relay, &format!("uniqueId=ada&jwtKey={nested}")).await,
+        Some(4403)
+    );
+    // The snake_case socket count follows the same rule as maxWebSockets.
+    let zero = token(json!({"exp": now() + 60, "max_websockets": 0}), SECRET);
+    let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={zero}")).await;
+    assert_eq!(code, Some(4401), "{reason}");
+    assert!(reason.contains("max_websockets"), "{reason}");
+
+    let conflicts = [
+        (
+            json!({"exp": now() + 60, "allowedCreators": ["ada"], "allowed_creators": ["bob"]}),
+            "allowedCreators",
+        ),
+        (
+            json!({"exp": now() + 60, "maxWebSockets": 2, "websockets": {"max_websockets": 5}}),
+            "maxWebSockets",
+        ),
+    ];
+    for (claims, claim) in conflicts {
+        let t = token(claims.clone(), SECRET);
+        let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+        assert_eq!(code, Some(4401), "{claims}: {reason}");
+        assert!(
+            reason.starts_with("invalid auth: conflicting") && reason.contains(claim),
+            "{claims}: {reason}"
+        );
+        assert!(!reason.contains(&t));
+    }
+    // The same value in both spellings is one claim, not a conflict.
+    let agree = token(
+        json!({"exp": now() + 60, "allowedCreators": ["@Ada"], "allowed_creators": "ada"}),
+        SECRET,
+    );
+    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={agree}")).await;
+    let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
+    assert!(
+        seen.info.is_some() && seen.close.is_none(),
+        "{:?} {:?}",
+        seen.close,
+        seen.reason
+    );
+
+    for claim in [
+        "allowed_rooms",
+        "allowedUsers",
+        "creators",
+        "max_connections",
+        "maxWebsockets",
+        "scope",
+    ] {
+        let mut claims = json!({"exp": now() + 60});
+        claims[claim] = json!(["bob"]);
+        let t = token(claims, SECRET);
+        let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+        assert_eq!(code, Some(4401), "{claim}: {reason}");
+        assert!(reason.contains(claim), "{claim}: {reason}");
+    }
+    // Under `websockets` as well.
+    let t = token(
+        json!({"exp": now() + 60, "websockets": {"allowedRooms": ["bob"]}}),
+        SECRET,
+    );
+    let (code, reason) = close_of(&relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+    assert_eq!(code, Some(4401), "{reason}");
+    assert!(reason.contains("allowedRooms"), "{reason}");
+
+    // /api/* follows: 403 for another creator, 401 for a refused token.
+    let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={bob_only}"), &[]);
+    assert_eq!(status, 403, "{body}");
+    let rooms = token(json!({"exp": now() + 60, "allowed_rooms": ["bob"]}), SECRET);
+    let (status, _, body) = relay.get(&format!("/api/rooms/bob?jwtKey={rooms}"), &[]);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("allowed_rooms"), "{body}");
+}
+
+/// `--require-scope` (and `auth.require_scope`): a token without `allowedCreators` is
+/// refused with 4401; a scoped one (also `"*"`) is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_scope_refuses_unscoped_tokens() {
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let upstream = format!("mock:ws://{}/ws", mock.addr);
+    let dir = temp_dir("require-scope");
+    let config = dir.join("relay.toml");
+    std::fs::write(&config, "[auth]\nrequire_scope = true\n").unwrap();
+    let by_flag = Proc::relay(&upstream, &["--require-scope"]);
+    let by_file = Proc::relay(&upstream, &["--config", config.to_str().unwrap()]);
+    for relay in [&by_flag, &by_file] {
+        let unscoped = token(json!({"exp": now() + 60, "maxWebSockets": 5}), SECRET);
+        assert_eq!(
+            close_of(relay, &format!("uniqueId=ada&jwtKey={unscoped}")).await,
+            (
+                Some(4401),
+                "invalid auth: token has no creator scope".to_string()
+            )
+        );
+        let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={unscoped}"), &[]);
+        assert_eq!(status, 401, "{body}");
+        for scoped in [
+            json!({"exp": now() + 60, "allowedCreators": ["ada"]}),
+            json!({"exp": now() + 60, "allowed_creators": "*"}),
+        ] {
+            let t = token(scoped.clone(), SECRET);
+            let mut ws = open(relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+            let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
+            assert!(
+                seen.info.is_some() && seen.close.is_none(),
+                "{scoped}: {:?} {:?}",
+                seen.close,
+                seen.reason
+            );
+        }
+    }
+    // Without tokens there is no scope to require: a start-up error, not a silent no-op.
+    let out = Command::new(BIN)
+        .args(["relay", "--listen", "127.0.0.1:0", "--upstream", &upstream])
+        .args(["--no-auth", "--require-scope", "--max-seconds", "5"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--require-scope"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A viewer's close frame is answered with a close frame (1000 both ways, so the viewer
+/// sees a clean close, not 1006), and its pings get pongs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_close_is_answered_and_pings_get_pongs() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    assert!(read(&mut ws, 1, Duration::from_secs(5))
+        .await
+        .info
+        .is_some());
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut pong = None;
+    while let Ok(Some(Ok(m))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Pong(p) = m {
+            pong = Some(p.to_vec());
+            break;
+        }
+    }
+    assert_eq!(pong.as_deref(), Some(&b"are you there"[..]));
+    ws.send(Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    })))
+    .await
+    .unwrap();
+    // Frames already on their way may come first; then the relay's close reply.
+    let mut reply = None;
+    let mut end = None;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(f)))) => reply = Some(f.map(|f| u16::from(f.code))),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => end = Some(format!("error: {e}")),
+            Ok(None) => end = Some("end".to_string()),
+            Err(_) => end = Some("timeout".to_string()),
+        }
+        if reply.is_some() || end.is_some() {
+            break;
+        }
+    }
+    assert_eq!(reply, Some(Some(1000)), "no close reply ({end:?})");
+    // The handshake is complete: the stream ends cleanly.
+    let after = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    assert!(after.is_none(), "{after:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(relay.metric("tikcast_relay_viewers"), 0);
+}
+
+/// Viewers have nothing to say: a few data messages are ignored, a flood (more than
+/// 100 in 10 s) is closed with 1008.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_that_flood_data_messages_are_closed_with_1008() {
+    use futures_util::SinkExt;
+    let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
+    let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
+    let q = format!("uniqueId=ada&jwtKey={}", good_token());
+    let mut quiet = open(&relay, &q).await;
+    assert!(read(&mut quiet, 1, Duration::from_secs(5))
+        .await
+        .info
+        .is_some());
+    for i in 0..10 {
+        quiet
+            .send(Message::text(format!("hello {i}")))
+            .await
+            .unwrap();
+        quiet
+            .send(Message::Binary(vec![1u8; 100].into()))
+            .await
+            .unwrap();
+    }
+    let seen = read(&mut quiet, 5, Duration::from_secs(5)).await;
+    assert_eq!(
+        (seen.frames.len(), seen.close),
+        (5, None),
+        "{:?} {:?}",
+        seen.close,
+        seen.reason
+    );
+
+    let mut noisy = open(&relay, &q).await;
+    assert!(read(&mut noisy, 1, Duration::from_secs(5))
+        .await
+        .info
+        .is_some());
+    for i in 0..150 {
+        if noisy
+            .send(Message::text(format!("spam {i}")))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let seen = read(&mut noisy, usize::MAX, Duration::from_secs(5)).await;
+    assert_eq!(seen.close, Some(1008), "{:?} {:?}", seen.close, seen.reason);
+    assert_eq!(seen.reason, "policy violation: viewers do not send data");
+    // Reading on sends our close reply; the relay, which waits for it, then lets go.
+    let end = tokio::time::timeout(Duration::from_secs(3), noisy.next()).await;
+    assert!(matches!(end, Ok(None)), "{end:?}");
+    // The quiet viewer is still served.
+    let seen = read(&mut quiet, 3, Duration::from_secs(5)).await;
+    assert_eq!(
+        (seen.frames.len(), seen.close),
+        (3, None),
+        "{:?} {:?}",
+        seen.close,
+        seen.reason
+    );
+    assert_eq!(
+        relay.metric("tikcast_relay_viewer_closes_total{code=\"1008\"}"),
+        1
+    );
+}
+
+/// An upstream that delivers nothing for `--upstream-idle-close` seconds closes its
+/// room's viewers with 4006 (the hosted relays' "no messages" close).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_upstream_closes_its_viewers_with_4006() {
+    let mock = Proc::mock(&[
+        "--messages",
+        "100000",
+        "--rate",
+        "50",
+        "--stall-after",
+        "20",
+    ]);
+    let relay = Proc::relay(
+        &format!("mock:ws://{}/ws", mock.addr),
+        &["--upstream-idle-close", "1"],
+    );
+    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    let started = Instant::now();
+    let seen = read(&mut ws, usize::MAX, Duration::from_secs(10)).await;
+    assert_eq!(seen.close, Some(4006), "{:?} {:?}", seen.close, seen.reason);
+    assert_eq!(seen.reason, "no upstream data for 1 s");
+    assert_eq!(msg_ids(&seen.frames).len(), 20);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "closed after {took:?}");
+    // The room is gone: a new viewer opens a fresh upstream.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(relay.metric("tikcast_relay_rooms"), 0);
+}

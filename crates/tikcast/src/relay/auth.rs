@@ -5,10 +5,16 @@
 //! a configured key are accepted (never `none`). `exp` is required, `exp` and `nbf` are
 //! checked with a small leeway, `aud` when the relay is configured with an audience.
 //!
-//! Claims (Euler's JWT shape, protocol §1.6): `allowedCreators` (a list of handles, or
-//! `"*"`, at the top level or under `websockets`) and `maxWebSockets` (same places; a
-//! whole number from 1 to [`MAX_WEB_SOCKETS`], anything else refuses the token). The
-//! grant keeps `exp`, so the relay can close a socket whose token ran out.
+//! Scope claims ([`SCOPE_CLAIMS`]), in both spellings the hosted relays document (Euler's
+//! camelCase, TikTool's snake_case), at the top level or under `websockets`:
+//! `allowedCreators`/`allowed_creators` (a list of handles, or `"*"`) and
+//! `maxWebSockets`/`max_websockets` (a whole number from 1 to [`MAX_WEB_SOCKETS`],
+//! anything else refuses the token). Because a scope the relay misreads would leave the
+//! token unscoped, a token is refused when one claim is given twice with different values
+//! (two spellings, or top level and `websockets`), and when it carries a claim we do not
+//! understand that looks like a scope ([`looks_like_scope`]). With `require_scope` a
+//! token must carry `allowedCreators`. The grant keeps `exp`, so the relay can close a
+//! socket whose token ran out.
 //! Claims are typed: a claim of the wrong JSON type (`"nbf": "soon"`) refuses the token
 //! instead of being skipped. Errors never contain the token; logs use [`token_hash`].
 
@@ -27,6 +33,8 @@ pub(crate) struct Verifier {
     es256: Vec<DecodingKey>,
     audience: Option<String>,
     leeway_s: u64,
+    /// Refuse tokens without an `allowedCreators` claim (`--require-scope`).
+    require_scope: bool,
 }
 
 /// What a valid token allows.
@@ -61,25 +69,44 @@ enum Creators {
     Many(Vec<String>),
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Websockets {
-    allowed_creators: Option<Creators>,
-    max_web_sockets: Option<serde_json::Value>,
+/// What a scope claim restricts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScopeClaim {
+    Creators,
+    Sockets,
+}
+
+/// Every spelling of every scope claim we understand: the one table both the parser and
+/// the unknown-claim check read, so they cannot disagree.
+const SCOPE_CLAIMS: [(&str, ScopeClaim); 4] = [
+    ("allowedCreators", ScopeClaim::Creators),
+    ("allowed_creators", ScopeClaim::Creators),
+    ("maxWebSockets", ScopeClaim::Sockets),
+    ("max_websockets", ScopeClaim::Sockets),
+];
+
+/// Whether a claim name we do not understand could be meant as a scope (it matches
+/// `/allow|creator|scope|max_?web|max_?conn/i`): such a claim refuses the token instead
+/// of being ignored, so a misspelt scope never silently means "every creator".
+fn looks_like_scope(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "allow", "creator", "scope", "maxweb", "max_web", "maxconn", "max_conn",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct Claims {
     // Typed on purpose (see the module docs); jsonwebtoken checks the values.
     exp: u64,
     #[allow(dead_code)]
     nbf: Option<u64>,
     jti: Option<String>,
-    allowed_creators: Option<Creators>,
-    /// Any JSON here, so that a bad value gets its own error (see [`max_sockets`]).
-    max_web_sockets: Option<serde_json::Value>,
-    websockets: Option<Websockets>,
+    /// Every other claim; the scope claims are read from here by [`scope`].
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A short, stable, non-reversible name for a credential, for logs.
@@ -124,11 +151,18 @@ impl Verifier {
             es256,
             audience,
             leeway_s,
+            require_scope: false,
         };
         if !v.has_keys() {
             return Err("no JWT key configured: set --jwt-secret (HS256), --rs256-key or --es256-key, or pass --no-auth for a local relay without tokens".into());
         }
         Ok(v)
+    }
+
+    /// Refuses tokens that carry no `allowedCreators` claim (in any spelling or place).
+    pub(crate) fn require_scope(mut self, on: bool) -> Verifier {
+        self.require_scope = on;
+        self
     }
 
     /// Seconds of leeway on `exp` and `nbf`.
@@ -169,7 +203,7 @@ impl Verifier {
         let mut last = String::from("bad signature");
         for key in keys {
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
-                Ok(data) => return grant(data.claims, token),
+                Ok(data) => return grant(data.claims, token, self.require_scope),
                 Err(e) => {
                     use jsonwebtoken::errors::ErrorKind;
                     last = match e.kind() {
@@ -193,45 +227,124 @@ impl Verifier {
 }
 
 fn creators(c: Creators) -> Vec<String> {
-    match c {
-        Creators::One(s) => vec![if s.trim() == "*" {
-            "*".into()
+    let one = |s: &str| {
+        if s.trim() == "*" {
+            "*".to_string()
         } else {
-            normalize_handle(&s)
-        }],
-        Creators::Many(list) => list
-            .iter()
-            .map(|s| {
-                if s.trim() == "*" {
-                    "*".into()
-                } else {
-                    normalize_handle(s)
+            normalize_handle(s)
+        }
+    };
+    match c {
+        Creators::One(s) => vec![one(&s)],
+        Creators::Many(list) => list.iter().map(|s| one(s)).collect(),
+    }
+}
+
+/// A socket count claim: a whole number from 1 to [`MAX_WEB_SOCKETS`] (0 is not
+/// "unlimited"). `name` is how the token spelt it, for the error.
+fn max_sockets(name: &str, v: &serde_json::Value) -> Result<u32, String> {
+    v.as_u64()
+        .filter(|n| (1..=MAX_WEB_SOCKETS).contains(n))
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| format!("{name} must be a whole number from 1 to {MAX_WEB_SOCKETS}"))
+}
+
+/// A claim name from the token, safe to put in a close reason: printable ASCII, short.
+fn shown(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .take(32)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    if name.chars().count() > 32 {
+        s.push('~');
+    }
+    s
+}
+
+/// The scope a token's claims give, read from the top level and `websockets`.
+#[derive(Debug, PartialEq, Eq)]
+struct Scope {
+    /// Normalised, sorted and de-duplicated; `None` = the token names no creators.
+    creators: Option<Vec<String>>,
+    max_sockets: Option<u32>,
+}
+
+/// Reads the scope claims in every place and spelling; refuses a claim of the wrong
+/// type, the same claim with two different values, and unknown scope-like claims.
+fn scope(rest: &serde_json::Map<String, serde_json::Value>) -> Result<Scope, String> {
+    type Found<'a> = Vec<(String, ScopeClaim, &'a serde_json::Value)>;
+    /// Adds the scope claims of `map` (named with `prefix`) to `found`.
+    fn collect<'a>(
+        map: &'a serde_json::Map<String, serde_json::Value>,
+        prefix: &str,
+        found: &mut Found<'a>,
+    ) -> Result<(), String> {
+        for (name, value) in map {
+            if prefix.is_empty() && name == "websockets" {
+                continue;
+            }
+            match SCOPE_CLAIMS.iter().find(|(n, _)| n == name) {
+                Some((_, kind)) => found.push((format!("{prefix}{name}"), *kind, value)),
+                None if looks_like_scope(name) => {
+                    return Err(format!("unknown scope-like claim {prefix}{}", shown(name)))
                 }
-            })
-            .collect(),
+                None => {}
+            }
+        }
+        Ok(())
     }
+    let mut places = Found::new();
+    collect(rest, "", &mut places)?;
+    match rest.get("websockets") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(ws)) => collect(ws, "websockets.", &mut places)?,
+        Some(_) => return Err("websockets must be an object".into()),
+    }
+    let mut creators: Option<(String, Vec<String>)> = None;
+    let mut sockets: Option<(String, u32)> = None;
+    for (place, kind, value) in places {
+        match kind {
+            ScopeClaim::Creators => {
+                let list = serde_json::from_value::<Creators>(value.clone())
+                    .map_err(|_| format!("{place} must be a handle, a list of handles or \"*\""))?;
+                let mut list = self::creators(list);
+                list.sort();
+                list.dedup();
+                match &creators {
+                    Some((first, seen)) if *seen != list => {
+                        return Err(format!("conflicting claims: {first} and {place} differ"))
+                    }
+                    Some(_) => {}
+                    None => creators = Some((place, list)),
+                }
+            }
+            ScopeClaim::Sockets => {
+                let n = max_sockets(&place, value)?;
+                match &sockets {
+                    Some((first, seen)) if *seen != n => {
+                        return Err(format!("conflicting claims: {first} and {place} differ"))
+                    }
+                    Some(_) => {}
+                    None => sockets = Some((place, n)),
+                }
+            }
+        }
+    }
+    Ok(Scope {
+        creators: creators.map(|(_, c)| c),
+        max_sockets: sockets.map(|(_, n)| n),
+    })
 }
 
-/// `maxWebSockets`: a whole number from 1 to [`MAX_WEB_SOCKETS`] (0 is not "unlimited").
-fn max_sockets(v: Option<serde_json::Value>) -> Result<Option<u32>, String> {
-    match v {
-        None => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .filter(|n| (1..=MAX_WEB_SOCKETS).contains(n))
-            .and_then(|n| u32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| {
-                format!("maxWebSockets must be a whole number from 1 to {MAX_WEB_SOCKETS}")
-            }),
+fn grant(c: Claims, token: &str, require_scope: bool) -> Result<Grant, String> {
+    let scope = scope(&c.rest)?;
+    if require_scope && scope.creators.is_none() {
+        return Err("token has no creator scope".into());
     }
-}
-
-fn grant(c: Claims, token: &str) -> Result<Grant, String> {
-    let ws = c.websockets.unwrap_or_default();
     Ok(Grant {
-        creators: c.allowed_creators.or(ws.allowed_creators).map(creators),
-        max_sockets: max_sockets(c.max_web_sockets.or(ws.max_web_sockets))?,
+        creators: scope.creators,
+        max_sockets: scope.max_sockets,
         key: match c.jti {
             Some(j) if !j.is_empty() => format!("jti:{}", token_hash(&j)),
             _ => token_hash(token),
@@ -281,6 +394,145 @@ mod tests {
         let g = v.verify(&t).unwrap();
         assert!(g.allows("anyone"));
         assert_eq!(g.max_sockets, Some(3));
+    }
+
+    #[test]
+    fn both_spellings_scope_a_token() {
+        let v = verifier(None);
+        let grant = |claims: serde_json::Value| {
+            let mut claims = claims;
+            claims["exp"] = (now() + 60).into();
+            v.verify(&hs(claims, SECRET))
+        };
+        // TikTool's snake_case, at the top level and under `websockets`.
+        let g =
+            grant(serde_json::json!({"allowed_creators": ["@Bob"], "max_websockets": 4})).unwrap();
+        assert_eq!(g.creators, Some(vec!["bob".to_string()]));
+        assert_eq!(g.max_sockets, Some(4));
+        assert!(g.allows("bob") && !g.allows("ada"));
+        let g = grant(
+            serde_json::json!({"websockets": {"allowed_creators": "bob", "max_websockets": 2}}),
+        )
+        .unwrap();
+        assert_eq!(
+            (g.creators, g.max_sockets),
+            (Some(vec!["bob".to_string()]), Some(2))
+        );
+        // The same value in two places or spellings is one claim.
+        let g = grant(serde_json::json!({
+            "allowedCreators": ["bob", "Ada"],
+            "allowed_creators": ["@ada", "bob", "bob"],
+            "websockets": {"maxWebSockets": 3},
+            "max_websockets": 3
+        }))
+        .unwrap();
+        assert_eq!(
+            (g.creators, g.max_sockets),
+            (Some(vec!["ada".to_string(), "bob".to_string()]), Some(3))
+        );
+        // An empty list is a scope that allows nobody, not "unscoped".
+        let g = grant(serde_json::json!({"allowed_creators": []})).unwrap();
+        assert_eq!(g.creators, Some(vec![]));
+        assert!(!g.allows("ada"));
+        // Claims that are not scopes are still ignored.
+        let g = grant(serde_json::json!({"sub": "user-1", "iat": 1, "role": "viewer"})).unwrap();
+        assert_eq!((g.creators, g.max_sockets), (None, None));
+    }
+
+    #[test]
+    fn conflicting_and_unknown_scope_claims_refuse_the_token() {
+        let v = verifier(None);
+        let refused = |claims: serde_json::Value| {
+            let mut claims = claims;
+            claims["exp"] = (now() + 60).into();
+            v.verify(&hs(claims, SECRET)).unwrap_err()
+        };
+        assert_eq!(
+            refused(serde_json::json!({"allowedCreators": ["ada"], "allowed_creators": ["bob"]})),
+            "conflicting claims: allowedCreators and allowed_creators differ"
+        );
+        assert_eq!(
+            refused(
+                serde_json::json!({"allowedCreators": "*", "websockets": {"allowedCreators": ["bob"]}})
+            ),
+            "conflicting claims: allowedCreators and websockets.allowedCreators differ"
+        );
+        assert_eq!(
+            refused(serde_json::json!({"maxWebSockets": 2, "max_websockets": 3})),
+            "conflicting claims: maxWebSockets and max_websockets differ"
+        );
+        for name in [
+            "allowed_rooms",
+            "allowedUsers",
+            "creators",
+            "creator_ids",
+            "max_connections",
+            "maxConnections",
+            "maxWebsockets",
+            "max_web_sockets",
+            "scope",
+            "ALLOW",
+        ] {
+            let mut claims = serde_json::json!({});
+            claims[name] = serde_json::json!(["bob"]);
+            assert_eq!(
+                refused(claims),
+                format!("unknown scope-like claim {name}"),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            refused(serde_json::json!({"websockets": {"allowedRooms": ["bob"]}})),
+            "unknown scope-like claim websockets.allowedRooms"
+        );
+        // A hostile claim name is shown short and printable.
+        let long = format!("allow\u{7}{}", "x".repeat(100));
+        let mut claims = serde_json::json!({});
+        claims[long.as_str()] = true.into();
+        let e = refused(claims);
+        assert_eq!(
+            e,
+            format!("unknown scope-like claim allow?{}~", "x".repeat(26))
+        );
+        // Wrong types are refused, naming the claim.
+        assert_eq!(
+            refused(serde_json::json!({"allowed_creators": 5})),
+            "allowed_creators must be a handle, a list of handles or \"*\""
+        );
+        assert_eq!(
+            refused(serde_json::json!({"websockets": ["ada"]})),
+            "websockets must be an object"
+        );
+        assert_eq!(
+            refused(serde_json::json!({"websockets": {"max_websockets": 0}})),
+            format!("websockets.max_websockets must be a whole number from 1 to {MAX_WEB_SOCKETS}")
+        );
+    }
+
+    #[test]
+    fn require_scope_wants_allowed_creators() {
+        let v = verifier(None).require_scope(true);
+        let with = |claims: serde_json::Value| {
+            let mut claims = claims;
+            claims["exp"] = (now() + 60).into();
+            v.verify(&hs(claims, SECRET))
+        };
+        assert_eq!(
+            with(serde_json::json!({"maxWebSockets": 2})).unwrap_err(),
+            "token has no creator scope"
+        );
+        assert_eq!(
+            with(serde_json::json!({})).unwrap_err(),
+            "token has no creator scope"
+        );
+        assert!(with(serde_json::json!({"allowedCreators": ["ada"]})).is_ok());
+        assert!(with(serde_json::json!({"allowed_creators": "*"})).is_ok());
+        assert!(with(serde_json::json!({"websockets": {"allowed_creators": ["ada"]}})).is_ok());
+        // Without the option an unscoped token is served (every creator).
+        let open = verifier(None)
+            .verify(&hs(serde_json::json!({"exp": now() + 60}), SECRET))
+            .unwrap();
+        assert!(open.allows("anyone"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! task (see `upstream.rs`) pushes frames in, and every viewer gets them through its own
 //! bounded queue. A queue that is full means the viewer is not reading fast enough: it
 //! is cut off with 4008 rather than allowed to slow the room down or grow memory.
+//! A room whose upstream delivers no frame for `--upstream-idle-close` is ended with
+//! 4006, as the hosted relays do ([`Hub::watch_idle`]).
 //!
 //! Lock order: the hub's room map, then a room's state. Nothing awaits under a lock.
 
@@ -18,6 +20,10 @@ use super::Settings;
 
 /// Close code for a viewer whose queue overflowed (ours; documented in docs/relay.md). 4008 echoes RFC 6455's 1008 "policy violation".
 pub(crate) const CLOSE_SLOW: u16 = 4008;
+
+/// Close code for a room whose upstream delivered nothing for the idle window (the
+/// hosted relays' "no messages received" close).
+pub(crate) const CLOSE_UPSTREAM_IDLE: u16 = 4006;
 
 /// What a viewer's socket task is asked to write.
 #[derive(Debug)]
@@ -81,6 +87,8 @@ struct State {
     grace_gen: u64,
     /// TikTok's viewer count, from the newest `roomUser` event.
     viewer_count: Option<u64>,
+    /// When the upstream last delivered a frame (the room's opening before the first).
+    last_frame: tokio::time::Instant,
 }
 
 pub(crate) struct Room {
@@ -191,6 +199,7 @@ impl Hub {
                         ring: VecDeque::new(),
                         grace_gen: 0,
                         viewer_count: None,
+                        last_frame: tokio::time::Instant::now(),
                     }),
                     stopped: AtomicBool::new(false),
                     stop: Notify::new(),
@@ -223,6 +232,7 @@ impl Hub {
         drop(rooms);
         if created {
             (self.spawn_upstream)(Arc::clone(self), Arc::clone(&room));
+            self.watch_idle(&room);
         }
         Ok(Joined { room, id, rx, ctl })
     }
@@ -277,6 +287,40 @@ impl Hub {
         });
     }
 
+    /// Ends the room with 4006 once its upstream has delivered no frame for
+    /// `--upstream-idle-close` (the session's liveness reconnects a silent upstream long
+    /// before; this tells viewers when even that brings nothing). Frames only: a `roomInfo`
+    /// comes with every reconnect, so it does not show that the stream is alive.
+    fn watch_idle(self: &Arc<Self>, room: &Arc<Room>) {
+        let window = self.settings.upstream_idle_close;
+        if window.is_zero() {
+            return;
+        }
+        let hub = Arc::clone(self);
+        let room = Arc::clone(room);
+        tokio::spawn(async move {
+            loop {
+                let due = {
+                    let s = room.lock();
+                    if s.phase == Phase::Ended {
+                        return;
+                    }
+                    s.last_frame + window
+                };
+                tokio::time::sleep_until(due).await;
+                let idle = {
+                    let s = room.lock();
+                    s.phase != Phase::Ended && s.last_frame.elapsed() >= window
+                };
+                if idle {
+                    let reason = format!("no upstream data for {} s", window.as_secs());
+                    hub.end_room(&room, CLOSE_UPSTREAM_IDLE, &reason);
+                    return;
+                }
+            }
+        });
+    }
+
     /// The upstream described the room (first `roomInfo`, or a refresh): viewers waiting
     /// for it are greeted; later descriptions only update what `/api/rooms` serves.
     pub(crate) fn set_info(&self, room: &Room, info: serde_json::Map<String, serde_json::Value>) {
@@ -304,6 +348,7 @@ impl Hub {
             if s.phase == Phase::Ended {
                 return;
             }
+            s.last_frame = tokio::time::Instant::now();
             if s.phase == Phase::Connecting {
                 // An upstream that sends frames without describing the room first.
                 drop(s);

@@ -838,8 +838,16 @@ fn violation(e: &tokio_tungstenite::tungstenite::Error) -> Option<(u16, String)>
     }
 }
 
+/// Data messages (text or binary) a viewer may send per [`VIEWER_DATA_WINDOW`]; they are
+/// ignored, but one more closes the socket with [`VIEWER_DATA_CLOSE`]. Viewers have nothing
+/// to say; a client that talks this much is broken or hostile and costs reads.
+const VIEWER_DATA_MAX: u32 = 100;
+const VIEWER_DATA_WINDOW: Duration = Duration::from_secs(10);
+const VIEWER_DATA_CLOSE: (u16, &str) = (1008, "policy violation: viewers do not send data");
+
 /// Pumps the viewer's queue into its socket, writing whatever is queued before one
-/// flush. Returns the close code the relay sent, or `None` when the browser left first.
+/// flush. Returns the close code the relay sent, or `None` when the browser left first
+/// (its close frame is answered with one, completing the closing handshake).
 /// `token_deadline`: when the viewer's token expires (4401).
 async fn run_viewer(
     ws: Ws,
@@ -858,6 +866,8 @@ async fn run_viewer(
     };
     tokio::pin!(expired);
     let (mut sink, mut stream) = ws.split();
+    // Data messages the viewer sent in the current window (see VIEWER_DATA_MAX).
+    let (mut window_start, mut data_messages) = (tokio::time::Instant::now(), 0u32);
     let result = loop {
         if let Some(why) = ctl.peek() {
             break Some(why);
@@ -869,8 +879,26 @@ async fn run_viewer(
             _ = &mut expired => break Some((4401, "token expired".to_string())),
             msg = stream.next() => match msg {
                 Some(Err(e)) => break violation(&e),
-                Some(Ok(Message::Close(_))) | None => break None,
-                // Browsers have nothing to say; pings are answered by tungstenite.
+                Some(Ok(Message::Close(_))) => {
+                    // tungstenite queued the reply (the same code); flushing sends it, so
+                    // the viewer sees a clean close instead of a dropped connection.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), sink.flush()).await;
+                    break None;
+                }
+                None => break None,
+                Some(Ok(Message::Text(_) | Message::Binary(_))) => {
+                    let now = tokio::time::Instant::now();
+                    if now.duration_since(window_start) >= VIEWER_DATA_WINDOW {
+                        (window_start, data_messages) = (now, 0);
+                    }
+                    data_messages += 1;
+                    if data_messages > VIEWER_DATA_MAX {
+                        let (code, reason) = VIEWER_DATA_CLOSE;
+                        break Some((code, reason.to_string()));
+                    }
+                    continue;
+                }
+                // Pings are answered by tungstenite: the pong goes out with the next read.
                 Some(Ok(_)) => continue,
             },
             item = rx.recv() => match item {
@@ -927,11 +955,18 @@ async fn run_viewer(
         };
         // A viewer that stopped reading cannot take a close frame either; then the TCP
         // connection is simply dropped.
-        let _ = tokio::time::timeout(
+        let sent = tokio::time::timeout(
             Duration::from_secs(1),
             sink.send(Message::Close(Some(frame))),
         )
         .await;
+        if matches!(sent, Ok(Ok(()))) {
+            // Wait briefly for the viewer's close reply, dropping what it still sends:
+            // closing the socket with unread data would reset the connection, and the
+            // reset can destroy our close frame before the viewer reads it.
+            let drain = async { while let Some(Ok(_)) = stream.next().await {} };
+            let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+        }
     }
     result
 }

@@ -136,7 +136,8 @@ pub struct RelayArgs {
     #[arg(long)]
     upstream_liveness_ms: Option<u64>,
     /// Close a room's viewers with 4006 when its upstream delivered nothing for this many
-    /// seconds (default 60, as the hosted relays; 0 = never).
+    /// seconds (default 60, as the hosted relays, and 0 for a `replay:` upstream, whose
+    /// silences are the recording's; 0 = never).
     #[arg(long, value_name = "SECS")]
     upstream_idle_close: Option<u64>,
     /// Exit by itself after this many seconds.
@@ -479,6 +480,13 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
     if allowed_origins.is_empty() {
         allowed_origins.push("*".into());
     }
+    // A recording's silences are real (a quiet stretch of the stream), not a dead
+    // upstream: no idle close for replays unless asked for.
+    let idle_default = if matches!(upstream, UpstreamKind::Replay { .. }) {
+        0
+    } else {
+        DEFAULT_UPSTREAM_IDLE_CLOSE_S
+    };
     Ok((
         Settings {
             listen: a
@@ -497,7 +505,7 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             upstream_idle_close: Duration::from_secs(
                 a.upstream_idle_close
                     .or(fl.upstream_idle_close)
-                    .unwrap_or(DEFAULT_UPSTREAM_IDLE_CLOSE_S)
+                    .unwrap_or(idle_default)
                     .min(86_400),
             ),
             record_dir,

@@ -356,16 +356,21 @@ fn decode_one(
         None => {
             budget.charge(passthrough_cost(method, payload))?;
             out.push(Event::Unknown(UnknownEvent {
-                meta: events::EventMeta {
-                    msg_id: env.msg_id,
-                    is_history: env.is_history,
-                    ..Default::default()
-                },
+                meta: envelope_meta(env),
                 method: method.to_string(),
                 payload: payload.to_vec(),
             }));
             Ok(())
         }
+    }
+}
+
+/// The meta of an event made from the envelope alone (`unknown`, `decodeError`).
+fn envelope_meta(env: EnvelopeInfo) -> events::EventMeta {
+    events::EventMeta {
+        msg_id: env.msg_id,
+        is_history: env.is_history,
+        ..Default::default()
     }
 }
 
@@ -385,11 +390,7 @@ fn push_error(
     err: DecodeError,
 ) {
     out.push(Event::DecodeError(DecodeErrorEvent {
-        meta: events::EventMeta {
-            msg_id: env.msg_id,
-            is_history: env.is_history,
-            ..Default::default()
-        },
+        meta: envelope_meta(env),
         method: method.to_string(),
         error: alloc::format!("{method}: {err}"),
         payload: payload.to_vec(),

@@ -812,6 +812,21 @@ async fn max_web_sockets_is_checked_and_a_token_cannot_take_every_room() {
 
 /// Limits that would switch a check off (0 sockets, 0 rooms, 0 pending heads) or are
 /// absurd stop the relay at start-up instead of meaning "unlimited".
+/// Runs `tikcast relay` (127.0.0.1:0, a test secret unless `--no-auth`, `args`) expecting
+/// it to refuse to start: asserts it failed without listening and returns its stderr.
+fn refused_start(args: &[&str]) -> String {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"]);
+    if !args.contains(&"--no-auth") {
+        cmd.args(["--jwt-secret", SECRET]);
+    }
+    let out = cmd.args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?} must not start listening");
+    stderr
+}
+
 #[test]
 fn limits_out_of_range_stop_the_relay_at_start_up() {
     for (flag, value) in [
@@ -820,29 +835,8 @@ fn limits_out_of_range_stop_the_relay_at_start_up() {
         ("--max-rooms-per-token", "0"),
         ("--max-pending-heads-per-ip", "0"),
     ] {
-        let out = Command::new(BIN)
-            .args([
-                "relay",
-                "--listen",
-                "127.0.0.1:0",
-                "--max-seconds",
-                "3",
-                "--jwt-secret",
-                SECRET,
-                "--upstream",
-                "mock:ws://127.0.0.1:9/ws",
-                flag,
-                value,
-            ])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{flag} {value}: {stderr}");
+        let stderr = refused_start(&["--upstream", "mock:ws://127.0.0.1:9/ws", flag, value]);
         assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
-        assert!(
-            out.stdout.is_empty(),
-            "{flag} {value} must not start listening"
-        );
     }
 }
 
@@ -1125,24 +1119,8 @@ async fn malformed_requests_get_a_proper_answer() {
     assert_eq!(code, Some(1002));
 
     // A mock URL without a port is refused at start-up.
-    let out = Command::new(BIN)
-        .args([
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-seconds",
-            "3",
-            "--jwt-secret",
-            SECRET,
-            "--upstream",
-            "mock:ws://127.0.0.1:/ws",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    let stderr = refused_start(&["--upstream", "mock:ws://127.0.0.1:/ws"]);
     assert!(stderr.contains("port"), "{stderr}");
-    assert!(out.stdout.is_empty(), "it must not start listening");
 }
 
 /// Decoding never blocks the relay: while upstreams of other rooms send frames that are
@@ -1467,13 +1445,7 @@ async fn require_scope_refuses_unscoped_tokens() {
         }
     }
     // Without tokens there is no scope to require: a start-up error, not a silent no-op.
-    let out = Command::new(BIN)
-        .args(["relay", "--listen", "127.0.0.1:0", "--upstream", &upstream])
-        .args(["--no-auth", "--require-scope", "--max-seconds", "5"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_start(&["--upstream", &upstream, "--no-auth", "--require-scope"]);
     assert!(err.contains("--require-scope"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -48,5 +48,6 @@ step "browser SDK: build (wasm + js/dist) and its test layers (Node, tsc, npm pa
 bash scripts/test-js.sh
 
 step "demo command (stops by itself after 5 s, checking that the page and the relay answer)"
-TIKCAST_DEMO_PORT=0 TIKCAST_DEMO_RELAY_PORT=0 TIKCAST_DEMO_SECONDS=5 bash scripts/demo.sh > /dev/null
+TIKCAST_DEMO_PORT=0 TIKCAST_DEMO_RELAY_PORT=0 TIKCAST_DEMO_SECONDS=5 TIKCAST_DEMO_PROFILE=debug \
+  bash scripts/demo.sh > /dev/null
 echo "demo ok"

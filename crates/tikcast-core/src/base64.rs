@@ -7,6 +7,13 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// Encodes `bytes` as padded standard base64.
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    encode_into(bytes, &mut out);
+    out
+}
+
+/// Appends `bytes` as padded standard base64 to `out`.
+pub fn encode_into(bytes: &[u8], out: &mut String) {
+    out.reserve(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b = [
             chunk.first().copied().unwrap_or(0),
@@ -20,7 +27,6 @@ pub fn encode(bytes: &[u8]) -> String {
         out.push(if chunk.len() > 1 { sextet(6) } else { '=' });
         out.push(if chunk.len() > 2 { sextet(0) } else { '=' });
     }
-    out
 }
 
 #[cfg(test)]

@@ -25,7 +25,6 @@
 
 extern crate alloc;
 
-#[cfg(feature = "serde")]
 mod base64;
 pub mod client;
 mod cost;
@@ -35,9 +34,12 @@ pub mod events;
 pub mod gzip;
 #[cfg(feature = "serde")]
 mod json;
+pub mod reader;
 pub mod session;
+mod shape;
 pub mod user;
 pub mod wire;
+pub mod write;
 
 /// Types generated from `proto/` (our clean-room schema).
 #[allow(clippy::all, missing_docs)]
@@ -52,8 +54,10 @@ pub use decode::{
 };
 pub use error::DecodeError;
 pub use events::{Event, EventMeta};
+pub use reader::{JsonSink, Sink};
 pub use session::{ConnId, Mode, Output, ReconnectPolicy, Session, SessionConfig, StateChange};
 pub use user::User;
+pub use write::{write_batch, write_frame, write_message};
 
 /// The crate version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,1162 @@
+//! The hand-shaped events of decoder v2, written straight from borrowed [`View`]s into a
+//! [`Sink`]: the canonical user, `chat`, `gift`, `like`, ... and the derived events
+//! (`follow`/`share`, `streamEnd`, `superFanBox`, `superFan`/`superFanJoin`). Each shape
+//! is one named function; every other method is written generically from the schema
+//! tables (`reader::write_fields`). The output equals the typed model's canonical JSON
+//! (`events.rs`, `user.rs`): `tests/reader_oracle.rs` checks it on every corpus message.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::decode::EnvelopeInfo;
+use crate::reader::{msg, slot, validate, write_fields, Ctx, Result, Sink, View};
+
+// ------------------------------------------------------------------ small readers
+
+/// The first URL of an image (or "").
+fn image_url<'a>(image: Option<View<'a>>) -> &'a str {
+    image
+        .and_then(|i| {
+            i.each(slot::Image::url_list)
+                .next()
+                .map(|(_, b)| core::str::from_utf8(b).unwrap_or(""))
+        })
+        .unwrap_or("")
+}
+
+/// The text a display-template piece stands for.
+fn piece_text<'a>(p: &View<'a>) -> &'a str {
+    use slot::TextPiece as P;
+    if let Some(u) = p
+        .msg(P::user_value)
+        .and_then(|u| u.msg(slot::TextPieceUser::user))
+    {
+        let nick = u.str(slot::User::nickname);
+        return if nick.is_empty() {
+            u.str(slot::User::display_id)
+        } else {
+            nick
+        };
+    }
+    if let Some(g) = p.msg(P::gift_value) {
+        return g
+            .msg(slot::TextPieceGift::name_ref)
+            .map_or("", |r| r.str(slot::PatternRef::default_pattern));
+    }
+    if let Some(r) = p.msg(P::pattern_ref_value) {
+        return r.str(slot::PatternRef::default_pattern);
+    }
+    p.str(P::string_value)
+}
+
+/// Renders a display template (see `user::render_text`, whose rules and cap this keeps).
+fn render_text(text: &View<'_>) -> String {
+    let pieces: Vec<&str> = text
+        .msgs(slot::Text::pieces)
+        .map(|p| piece_text(&p))
+        .collect();
+    let pattern = text.str(slot::Text::default_pattern);
+    let cap = pieces
+        .iter()
+        .map(|p| p.len())
+        .fold(pattern.len(), usize::saturating_add)
+        .saturating_mul(2)
+        .saturating_add(256);
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        push_capped(&mut out, rest.get(..open).unwrap_or(""), cap);
+        let after = rest.get(open + 1..).unwrap_or("");
+        let Some(close) = after.find('}') else {
+            push_capped(&mut out, rest.get(open..).unwrap_or(""), cap);
+            return out;
+        };
+        let inner = after.get(..close).unwrap_or("");
+        let index = inner
+            .split(':')
+            .next()
+            .and_then(|i| i.parse::<usize>().ok());
+        if let Some(piece) = index.and_then(|i| pieces.get(i)) {
+            push_capped(&mut out, piece, cap);
+        }
+        if out.len() >= cap {
+            return out;
+        }
+        rest = after.get(close + 1..).unwrap_or("");
+    }
+    push_capped(&mut out, rest, cap);
+    out
+}
+
+fn push_capped(out: &mut String, s: &str, cap: usize) {
+    let room = cap.saturating_sub(out.len());
+    if s.len() <= room {
+        out.push_str(s);
+        return;
+    }
+    let mut end = room;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.push_str(s.get(..end).unwrap_or(""));
+}
+
+/// The first user a display template's pieces mention.
+fn text_user<'a>(text: Option<View<'a>>) -> Option<View<'a>> {
+    text?.msgs(slot::Text::pieces).find_map(|p| {
+        p.msg(slot::TextPiece::user_value)?
+            .msg(slot::TextPieceUser::user)
+    })
+}
+
+fn write_label<S: Sink + ?Sized>(text: Option<View<'_>>, sink: &mut S) {
+    match text {
+        Some(t) => sink.str(&render_text(&t)),
+        None => sink.str(""),
+    }
+}
+
+// ------------------------------------------------------------------ the canonical user
+
+/// One badge, flattened (see `user::UserBadge`).
+struct Badge<'a> {
+    kind: &'static str,
+    scene_type: i32,
+    label: &'a str,
+    url: &'a str,
+    level: u32,
+    key: Option<&'a str>,
+}
+
+fn badge<'a>(b: &View<'a>) -> Badge<'a> {
+    use slot::Badge as B;
+    let level_str = b
+        .msg(B::privilege_log_extra)
+        .map_or("", |p| p.str(slot::PrivilegeLogExtra::level));
+    let text = b.msg(B::text);
+    let combine = b.msg(B::combine);
+    let (kind, label, url, level_alt) = if let Some(c) = &combine {
+        let label = c
+            .msg(slot::CombineBadge::text)
+            .map_or("", |t| t.str(slot::PatternRef::default_pattern));
+        (
+            "combine",
+            label,
+            image_url(c.msg(slot::CombineBadge::icon)),
+            c.str(slot::CombineBadge::str),
+        )
+    } else if let Some(t) = &text {
+        ("text", t.str(slot::TextBadge::default_pattern), "", "")
+    } else if let Some(s) = b.msg(B::str) {
+        ("string", s.str(slot::StringBadge::str), "", "")
+    } else if let Some(i) = b.msg(B::image) {
+        ("image", "", image_url(i.msg(slot::ImageBadge::image)), "")
+    } else {
+        ("image", "", "", "")
+    };
+    let level = level_str
+        .parse::<u32>()
+        .ok()
+        .filter(|&l| l > 0)
+        .or_else(|| level_alt.parse().ok())
+        .unwrap_or(0);
+    let key = text.map(|t| t.str(slot::TextBadge::key)).or_else(|| {
+        combine?
+            .msg(slot::CombineBadge::text)
+            .map(|t| t.str(slot::PatternRef::key))
+    });
+    Badge {
+        kind,
+        scene_type: b.i32(B::scene_type),
+        label,
+        url,
+        level,
+        key,
+    }
+}
+
+fn top_gifter_rank(url: &str) -> Option<u32> {
+    let (_, rest) = url.split_once("ranklist_top_gifter_")?;
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest.get(..end)?.parse().ok()
+}
+
+/// Writes the canonical user of a `User` view (already validated).
+pub(crate) fn write_user<S: Sink + ?Sized>(u: &View<'_>, sink: &mut S, ctx: &Ctx) -> Result<()> {
+    write_user_with(Some(u), None, sink, ctx)
+}
+
+/// The canonical user of an optional wire user (absent: the default user), with a
+/// message's identity flags folded in (`User::apply_identity`).
+fn write_user_with<S: Sink + ?Sized>(
+    u: Option<&View<'_>>,
+    identity: Option<&View<'_>>,
+    sink: &mut S,
+    ctx: &Ctx,
+) -> Result<()> {
+    use slot::User as U;
+    ctx.check(sink)?;
+    let mut is_moderator = false;
+    let mut is_subscriber = u.is_some_and(|u| u.bool(U::is_subscribe));
+    let mut is_new_gifter = false;
+    let mut rank: Option<u32> = None;
+    let mut gifter_level = 0u32;
+    let mut follow_role = u.map_or(0, |u| {
+        u.msg(U::follow_info).map_or(u.i64(U::follow_status), |f| {
+            f.i64(slot::FollowInfo::follow_status)
+        })
+    });
+    if let Some(u) = u {
+        for b in u.msgs(U::badge_list) {
+            let b = badge(&b);
+            let label = b.label.to_ascii_lowercase();
+            match b.scene_type {
+                1 => is_moderator = true,
+                4 | 7 => is_subscriber = true,
+                8 if gifter_level == 0 => gifter_level = b.level,
+                _ => {}
+            }
+            if label.contains("moderator") {
+                is_moderator = true;
+            }
+            if b.url.contains("/sub_") {
+                is_subscriber = true;
+            }
+            if label == "new gifter" || b.key.is_some_and(|k| k.contains("_ng_")) {
+                is_new_gifter = true;
+            }
+            if let Some(r) = top_gifter_rank(b.url) {
+                rank = Some(rank.map_or(r, |x| x.min(r)));
+            }
+        }
+        if gifter_level == 0 {
+            gifter_level = u.msg(U::pay_grade).map_or(0, |g| {
+                u32::try_from(g.i64(slot::UserHonor::level)).unwrap_or(0)
+            });
+        }
+    }
+    if let Some(id) = identity {
+        use slot::UserIdentity as I;
+        is_moderator |= id.bool(I::is_moderator_of_anchor);
+        is_subscriber |= id.bool(I::is_subscriber_of_anchor);
+        if id.bool(I::is_mutual_following_with_anchor) {
+            follow_role = follow_role.max(2);
+        } else if id.bool(I::is_follower_of_anchor) {
+            follow_role = follow_role.max(1);
+        }
+    }
+    let s = |f: usize| u.map_or("", |u| u.str(f));
+    sink.begin_object();
+    sink.key("userId");
+    sink.id(u.map_or(0, |u| u.u64(U::id)));
+    sink.key("uniqueId");
+    sink.str(s(U::display_id));
+    sink.key("nickname");
+    sink.str(s(U::nickname));
+    sink.key("secUid");
+    sink.str(s(U::sec_uid));
+    sink.key("profilePictureUrl");
+    let pic = u.map_or("", |u| {
+        [U::avatar_thumb, U::avatar_medium, U::avatar_large]
+            .into_iter()
+            .map(|f| image_url(u.msg(f)))
+            .find(|p| !p.is_empty())
+            .unwrap_or("")
+    });
+    sink.str(pic);
+    sink.key("followRole");
+    sink.int(follow_role);
+    sink.key("isModerator");
+    sink.bool(is_moderator);
+    sink.key("isSubscriber");
+    sink.bool(is_subscriber);
+    sink.key("isNewGifter");
+    sink.bool(is_new_gifter);
+    sink.key("topGifterRank");
+    match rank {
+        Some(r) => sink.uint(u64::from(r)),
+        None => sink.null(),
+    }
+    sink.key("gifterLevel");
+    sink.uint(u64::from(gifter_level));
+    sink.key("fansClub");
+    let club = u
+        .and_then(|u| u.msg(U::fans_club))
+        .and_then(|c| c.msg(slot::FansClubMember::data))
+        .filter(|d| !d.str(slot::FansClubData::club_name).is_empty());
+    match club {
+        Some(d) => {
+            sink.begin_object();
+            sink.key("name");
+            sink.str(d.str(slot::FansClubData::club_name));
+            sink.key("level");
+            sink.int(i64::from(d.i32(slot::FansClubData::level)));
+            sink.end_object();
+        }
+        None => sink.null(),
+    }
+    sink.key("badges");
+    sink.begin_array();
+    if let Some(u) = u {
+        for b in u.msgs(U::badge_list) {
+            ctx.check(sink)?;
+            let b = badge(&b);
+            sink.begin_object();
+            sink.key("kind");
+            sink.str(b.kind);
+            sink.key("sceneType");
+            sink.int(i64::from(b.scene_type));
+            sink.key("label");
+            sink.str(b.label);
+            sink.key("url");
+            sink.str(b.url);
+            sink.key("level");
+            sink.uint(u64::from(b.level));
+            sink.end_object();
+        }
+    }
+    sink.end_array();
+    sink.end_object();
+    Ok(())
+}
+
+fn user_or_null<S: Sink + ?Sized>(u: Option<View<'_>>, sink: &mut S, ctx: &Ctx) -> Result<()> {
+    match u {
+        Some(u) => write_user(&u, sink, ctx),
+        None => {
+            sink.null();
+            Ok(())
+        }
+    }
+}
+
+// ------------------------------------------------------------------ events
+
+/// Writes one event: `type`, the meta, then `body`.
+fn event<'v>(
+    name: &'static str,
+    view: &View<'v>,
+    env: EnvelopeInfo,
+    sink: &mut dyn Sink,
+    ctx: &Ctx,
+    body: impl FnOnce(&View<'v>, &mut dyn Sink, &Ctx) -> Result<()>,
+) -> Result<()> {
+    let common = view.common();
+    sink.event_start();
+    sink.begin_object();
+    sink.key("type");
+    sink.str(name);
+    sink.key("msgId");
+    sink.id(if env.msg_id != 0 {
+        env.msg_id
+    } else {
+        common.map_or(0, |c| c.u64(slot::Common::msg_id))
+    });
+    sink.key("roomId");
+    sink.id(common.map_or(0, |c| c.u64(slot::Common::room_id)));
+    sink.key("createTime");
+    sink.int(common.map_or(0, |c| c.i64(slot::Common::create_time)));
+    sink.key("isHistory");
+    sink.bool(env.is_history);
+    body(view, sink, ctx)?;
+    sink.end_object();
+    sink.event_end();
+    Ok(())
+}
+
+/// The event(s) of one known method's payload.
+pub(crate) fn write_known(
+    route: &Route,
+    payload: &[u8],
+    env: EnvelopeInfo,
+    sink: &mut dyn Sink,
+    ctx: &Ctx,
+) -> Result<()> {
+    match route.shape {
+        Shape::Generic(ty) => {
+            let view = View::new(ty, payload, 0)?;
+            event(route.name, &view, env, sink, ctx, |v, s, c| {
+                write_fields(v, s, c)
+            })
+        }
+        Shape::Shaped(ty, body, derive) => {
+            validate(ty, payload, 0)?;
+            let view = View::new(ty, payload, 0)?;
+            event(route.name, &view, env, sink, ctx, body)?;
+            if let Some(name) = derive.and_then(|d| d(&view)) {
+                event(name, &view, env, sink, ctx, body)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// How a method's payload becomes events.
+#[derive(Clone, Copy)]
+pub(crate) enum Shape {
+    /// The schema message (row), every field.
+    Generic(usize),
+    /// The schema message (row), a hand-shaped body, and the derived event it may add.
+    Shaped(usize, ShapedBody, Option<Derive>),
+}
+
+/// A hand-shaped body, monomorphic over the sink through `dyn`.
+pub(crate) type ShapedBody = fn(&View<'_>, &mut dyn Sink, &Ctx) -> Result<()>;
+/// The name of the event derived from a message, if it derives one.
+pub(crate) type Derive = fn(&View<'_>) -> Option<&'static str>;
+
+/// A known method: the event it produces first and how.
+#[derive(Clone, Copy)]
+pub(crate) struct Route {
+    pub name: &'static str,
+    pub shape: Shape,
+}
+
+fn display_text<'a>(v: &View<'a>) -> Option<View<'a>> {
+    v.common()?.msg(slot::Common::display_text)
+}
+
+fn chat(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::ChatMessage as M;
+    s.key("user");
+    write_user_with(
+        v.msg(M::user).as_ref(),
+        v.msg(M::user_identity).as_ref(),
+        s,
+        c,
+    )?;
+    s.key("comment");
+    s.str(v.str(M::content));
+    s.key("language");
+    s.str(v.str(M::content_language));
+    s.key("emotes");
+    s.begin_array();
+    for e in v.msgs(M::emotes) {
+        c.check(s)?;
+        if let Some(emote) = e.msg(slot::EmoteWithIndex::emote) {
+            write_emote(e.i32(slot::EmoteWithIndex::index), &emote, s);
+        }
+    }
+    s.end_array();
+    s.key("atUser");
+    user_or_null(v.msg(M::at_user), s, c)?;
+    s.key("visibleToSender");
+    s.bool(v.bool(M::visible_to_sender));
+    Ok(())
+}
+
+fn write_emote(index: i32, e: &View<'_>, s: &mut dyn Sink) {
+    s.begin_object();
+    s.key("index");
+    s.int(i64::from(index));
+    s.key("emoteId");
+    s.str(e.str(slot::Emote::emote_id));
+    s.key("imageUrl");
+    s.str(image_url(e.msg(slot::Emote::image)));
+    s.end_object();
+}
+
+fn gift(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::GiftInfo as G;
+    use slot::GiftMessage as M;
+    let info = v.msg(M::gift);
+    let monitor = v.msg(M::monitor_info);
+    let to_user = v.msg(M::to_user);
+    let receiver = monitor
+        .map(|m| m.u64(slot::GiftMonitorInfo::to_user_id))
+        .filter(|&id| id != 0)
+        .or(to_user.map(|u| u.u64(slot::User::id)))
+        .or(monitor.map(|m| m.u64(slot::GiftMonitorInfo::anchor_id)))
+        .unwrap_or(0);
+    s.key("user");
+    write_user_with(
+        v.msg(M::user).as_ref(),
+        v.msg(M::user_identity).as_ref(),
+        s,
+        c,
+    )?;
+    s.key("giftId");
+    let id = v.u64(M::gift_id);
+    s.id(if id != 0 {
+        id
+    } else {
+        info.map_or(0, |i| i.u64(G::id))
+    });
+    s.key("giftName");
+    s.str(info.map_or("", |i| i.str(G::name)));
+    s.key("giftPictureUrl");
+    s.str(image_url(info.and_then(|i| i.msg(G::image))));
+    s.key("giftType");
+    s.int(i64::from(info.map_or(0, |i| i.i32(G::r#type))));
+    s.key("diamondCount");
+    s.int(i64::from(info.map_or(0, |i| i.i32(G::diamond_count))));
+    s.key("repeatCount");
+    s.int(i64::from(v.i32(M::repeat_count)));
+    s.key("repeatEnd");
+    s.bool(v.i32(M::repeat_end) == 1);
+    s.key("comboCount");
+    s.int(i64::from(v.i32(M::combo_count)));
+    s.key("groupCount");
+    s.int(i64::from(v.i32(M::group_count)));
+    s.key("groupId");
+    s.id(v.u64(M::group_id));
+    s.key("receiverUserId");
+    s.id(receiver);
+    s.key("toUser");
+    user_or_null(to_user, s, c)?;
+    s.key("describe");
+    s.str(info.map_or("", |i| i.str(G::describe)));
+    s.key("timedOut");
+    s.bool(false);
+    Ok(())
+}
+
+fn like(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::LikeMessage as M;
+    s.key("user");
+    write_user_with(v.msg(M::user).as_ref(), None, s, c)?;
+    s.key("likeCount");
+    s.int(i64::from(v.i32(M::count)));
+    s.key("totalLikeCount");
+    s.int(v.i64(M::total));
+    Ok(())
+}
+
+fn member(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::MemberMessage as M;
+    s.key("user");
+    write_user_with(v.msg(M::user).as_ref(), None, s, c)?;
+    s.key("actionId");
+    s.int(i64::from(v.i32(M::action)));
+    s.key("memberCount");
+    s.int(i64::from(v.i32(M::member_count)));
+    s.key("enterSource");
+    s.str(v.str(M::client_enter_source));
+    s.key("label");
+    write_label(display_text(v), s);
+    Ok(())
+}
+
+fn social(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::SocialMessage as M;
+    let text = display_text(v);
+    s.key("user");
+    write_user_with(v.msg(M::user).as_ref(), None, s, c)?;
+    s.key("action");
+    s.int(v.i64(M::action));
+    s.key("displayType");
+    s.str(text.map_or("", |t| t.str(slot::Text::key)));
+    s.key("label");
+    write_label(text, s);
+    s.key("followCount");
+    s.int(v.i64(M::follow_count));
+    s.key("shareType");
+    s.int(v.i64(M::share_type));
+    s.key("shareTarget");
+    s.str(v.str(M::share_target));
+    s.key("shareCount");
+    s.int(i64::from(v.i32(M::share_count)));
+    Ok(())
+}
+
+fn social_derived(v: &View<'_>) -> Option<&'static str> {
+    let key = display_text(v).map_or("", |t| t.str(slot::Text::key));
+    match v.i64(slot::SocialMessage::action) {
+        1 => Some("follow"),
+        3 => Some("share"),
+        _ if key.contains("follow") => Some("follow"),
+        _ if key.contains("share") => Some("share"),
+        _ => None,
+    }
+}
+
+fn room_user(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::RoomUserSeqMessage as M;
+    s.key("viewerCount");
+    s.int(v.i64(M::total));
+    s.key("totalUser");
+    s.int(v.i64(M::total_user));
+    s.key("topViewers");
+    s.begin_array();
+    for r in v.msgs(M::ranks) {
+        c.check(s)?;
+        use slot::Contributor as C;
+        s.begin_object();
+        s.key("user");
+        user_or_null(r.msg(C::user), s, c)?;
+        s.key("coinCount");
+        s.int(r.i64(C::score));
+        s.key("rank");
+        s.int(r.i64(C::rank));
+        s.end_object();
+    }
+    s.end_array();
+    s.key("popularity");
+    s.int(v.i64(M::popularity));
+    Ok(())
+}
+
+fn control(v: &View<'_>, s: &mut dyn Sink, _c: &Ctx) -> Result<()> {
+    use slot::ControlMessage as M;
+    s.key("action");
+    s.int(i64::from(v.i32(M::action)));
+    s.key("tips");
+    s.str(v.str(M::tips));
+    s.key("reason");
+    let reason = v.msg(M::extra).and_then(|e| {
+        e.msg(slot::ControlExtra::violation_reason)
+            .or_else(|| e.msg(slot::ControlExtra::content))
+    });
+    write_label(reason, s);
+    Ok(())
+}
+
+fn control_derived(v: &View<'_>) -> Option<&'static str> {
+    matches!(v.i32(slot::ControlMessage::action), 3 | 4).then_some("streamEnd")
+}
+
+fn subscribe(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::SubNotifyMessage as M;
+    s.key("user");
+    write_user_with(v.msg(M::user).as_ref(), None, s, c)?;
+    s.key("subMonth");
+    s.int(v.i64(M::sub_month));
+    s.key("subscribeType");
+    s.int(i64::from(v.i32(M::subscribe_type)));
+    s.key("messageType");
+    s.int(i64::from(v.i32(M::message_type)));
+    s.key("isCustom");
+    s.bool(v.bool(M::is_custom));
+    Ok(())
+}
+
+fn question(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::Question as Q;
+    let q = v.msg(slot::QuestionNewMessage::details);
+    s.key("questionId");
+    s.id(q.map_or(0, |q| q.u64(Q::question_id)));
+    s.key("questionText");
+    s.str(q.map_or("", |q| q.str(Q::content)));
+    s.key("user");
+    user_or_null(q.and_then(|q| q.msg(Q::user)), s, c)
+}
+
+fn emote_chat(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::EmoteChatMessage as M;
+    s.key("user");
+    write_user_with(
+        v.msg(M::user).as_ref(),
+        v.msg(M::user_identity).as_ref(),
+        s,
+        c,
+    )?;
+    s.key("emotes");
+    s.begin_array();
+    for e in v.msgs(M::emote_list) {
+        c.check(s)?;
+        write_emote(0, &e, s);
+    }
+    s.end_array();
+    Ok(())
+}
+
+fn envelope(v: &View<'_>, s: &mut dyn Sink, _c: &Ctx) -> Result<()> {
+    use slot::EnvelopeInfo as I;
+    let i = v.msg(slot::EnvelopeMessage::envelope_info);
+    let st = |f: usize| i.map_or("", |i| i.str(f));
+    let int = |f: usize| i64::from(i.map_or(0, |i| i.i32(f)));
+    s.key("envelopeId");
+    s.str(st(I::envelope_id));
+    s.key("businessType");
+    s.int(int(I::business_type));
+    s.key("diamondCount");
+    s.int(int(I::diamond_count));
+    s.key("peopleCount");
+    s.int(int(I::people_count));
+    s.key("unpackAt");
+    s.int(i.map_or(0, |i| i.i64(I::unpack_at)));
+    s.key("senderName");
+    s.str(st(I::send_user_name));
+    s.key("senderUserId");
+    s.str(st(I::send_user_id));
+    s.key("senderAvatarUrl");
+    s.str(image_url(i.and_then(|i| i.msg(I::send_user_avatar))));
+    s.key("display");
+    s.int(i64::from(v.i32(slot::EnvelopeMessage::display)));
+    Ok(())
+}
+
+fn envelope_derived(v: &View<'_>) -> Option<&'static str> {
+    let key = display_text(v).map(|t| t.str(slot::Text::key).contains("ttlive_superfanbox"));
+    let business = v
+        .msg(slot::EnvelopeMessage::envelope_info)
+        .map_or(0, |i| i.i32(slot::EnvelopeInfo::business_type));
+    (key == Some(true) || business == 19).then_some("superFanBox")
+}
+
+fn live_intro(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::LiveIntroMessage as M;
+    s.key("host");
+    user_or_null(v.msg(M::host), s, c)?;
+    s.key("description");
+    s.str(v.str(M::content));
+    s.key("language");
+    s.str(v.str(M::language));
+    Ok(())
+}
+
+/// A map field's entries by key, sorted, the last of equal keys kept (the typed model's
+/// B-tree map); values as views of the entry's field 2 (absent: `None`).
+fn sorted_map<'a>(v: &View<'a>, s: usize) -> Vec<(u64, Option<View<'a>>)> {
+    let mut entries: Vec<(u64, Option<View<'a>>)> =
+        v.msgs(s).map(|e| (e.u64(0), e.msg(1))).collect();
+    entries.sort_by_key(|e| e.0);
+    let mut out: Vec<(u64, Option<View<'a>>)> = Vec::with_capacity(entries.len());
+    for e in entries {
+        match out.last_mut() {
+            Some(last) if last.0 == e.0 => *last = e,
+            _ => out.push(e),
+        }
+    }
+    out
+}
+
+fn battle(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::BattleSetting as B;
+    use slot::LinkMicBattleMessage as M;
+    let set = v.msg(M::battle_setting);
+    s.key("battleId");
+    let id = v.u64(M::battle_id);
+    s.id(if id != 0 {
+        id
+    } else {
+        set.map_or(0, |b| b.u64(B::battle_id))
+    });
+    s.key("action");
+    s.int(i64::from(v.i32(M::action)));
+    s.key("status");
+    s.int(i64::from(set.map_or(0, |b| b.i32(B::status))));
+    s.key("battleType");
+    s.int(i64::from(set.map_or(0, |b| b.i32(B::battle_type))));
+    s.key("startTimeMs");
+    s.int(set.map_or(0, |b| b.i64(B::start_time_ms)));
+    s.key("duration");
+    s.int(i64::from(set.map_or(0, |b| b.i32(B::duration))));
+    s.key("hosts");
+    s.begin_array();
+    for a in v.msgs(M::anchors_info) {
+        c.check(s)?;
+        use slot::BattleBaseUser as U;
+        let anchor = a.u64(slot::BattleAnchorEntry::anchor_id);
+        let u = a
+            .msg(slot::BattleAnchorEntry::info)
+            .and_then(|i| i.msg(slot::BattleAnchorInfo::user));
+        s.begin_object();
+        s.key("userId");
+        s.id(u.map_or(anchor, |u| {
+            let id = u.u64(U::user_id);
+            if id != 0 {
+                id
+            } else {
+                anchor
+            }
+        }));
+        s.key("uniqueId");
+        s.str(u.map_or("", |u| u.str(U::display_id)));
+        s.key("nickname");
+        s.str(u.map_or("", |u| u.str(U::nick_name)));
+        s.key("profilePictureUrl");
+        s.str(image_url(u.and_then(|u| u.msg(U::avatar_thumb))));
+        s.key("roomId");
+        s.id(u.map_or(0, |u| u.u64(U::room_id)));
+        s.end_object();
+    }
+    s.end_array();
+    s.key("results");
+    s.begin_array();
+    for (key, r) in sorted_map(v, M::battle_result) {
+        c.check(s)?;
+        use slot::BattleResult as R;
+        s.begin_object();
+        s.key("userId");
+        let id = r.map_or(0, |r| r.u64(R::user_id));
+        s.id(if id != 0 { id } else { key });
+        s.key("result");
+        s.int(i64::from(r.map_or(0, |r| r.i32(R::result))));
+        s.key("score");
+        s.int(r.map_or(0, |r| r.i64(R::score)));
+        s.end_object();
+    }
+    s.end_array();
+    Ok(())
+}
+
+fn armies(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::LinkMicArmiesMessage as M;
+    s.key("battleId");
+    s.id(v.u64(M::battle_id));
+    s.key("battleStatus");
+    s.int(i64::from(
+        v.msg(M::battle_setting)
+            .map_or(0, |b| b.i32(slot::BattleSetting::status)),
+    ));
+    s.key("triggerReason");
+    s.int(i64::from(v.i32(M::trigger_reason)));
+    s.key("armies");
+    s.begin_array();
+    for (host, a) in sorted_map(v, M::armies) {
+        c.check(s)?;
+        use slot::BattleUserArmies as A;
+        s.begin_object();
+        s.key("hostUserId");
+        s.id(host);
+        s.key("points");
+        s.int(a.map_or(0, |a| a.i64(A::host_score)));
+        s.key("contributors");
+        s.begin_array();
+        if let Some(a) = a {
+            for u in a.msgs(A::user_armies) {
+                c.check(s)?;
+                use slot::BattleUserArmy as U;
+                s.begin_object();
+                s.key("userId");
+                s.id(u.u64(U::user_id));
+                s.key("nickname");
+                s.str(u.str(U::nickname));
+                s.key("profilePictureUrl");
+                s.str(image_url(u.msg(U::avatar_thumb)));
+                s.key("score");
+                s.int(u.i64(U::score));
+                s.end_object();
+            }
+        }
+        s.end_array();
+        s.end_object();
+    }
+    s.end_array();
+    s.key("fromUserId");
+    s.id(v.u64(M::from_user_id));
+    s.key("giftId");
+    s.id(v.u64(M::gift_id));
+    s.key("repeatCount");
+    s.int(i64::from(v.i32(M::repeat_count)));
+    s.key("totalDiamondCount");
+    s.int(i64::from(v.i32(M::total_diamond_count)));
+    Ok(())
+}
+
+fn room_pin(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::RoomPinMessage as M;
+    let chat = v.msg(M::chat_message);
+    s.key("action");
+    s.int(i64::from(v.i32(M::action)));
+    s.key("pinnedMethod");
+    s.str(v.str(M::method));
+    s.key("pinnedMsgId");
+    s.id(v.u64(M::pin_msg_id));
+    s.key("pinTime");
+    s.int(v.i64(M::pin_time));
+    s.key("displayDuration");
+    s.int(v.i64(M::display_duration));
+    s.key("operator");
+    user_or_null(v.msg(M::operator), s, c)?;
+    s.key("pinnedComment");
+    s.str(chat.map_or("", |m| m.str(slot::ChatMessage::content)));
+    s.key("pinnedUser");
+    user_or_null(chat.and_then(|m| m.msg(slot::ChatMessage::user)), s, c)
+}
+
+fn im_delete(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::ImDeleteMessage as M;
+    for (key, f) in [
+        ("deleteMsgIds", M::delete_msg_ids),
+        ("deleteUserIds", M::delete_user_ids),
+    ] {
+        s.key(key);
+        s.begin_array();
+        for id in v.varints(f) {
+            c.check(s)?;
+            s.id(id);
+        }
+        s.end_array();
+    }
+    Ok(())
+}
+
+fn caption(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::CaptionMessage as M;
+    s.key("timestampMs");
+    s.int(v.i64(M::timestamp_ms));
+    s.key("durationMs");
+    s.int(v.i64(M::duration_ms));
+    s.key("content");
+    s.begin_array();
+    for t in v.msgs(M::content) {
+        c.check(s)?;
+        s.begin_object();
+        s.key("lang");
+        s.str(t.str(slot::CaptionContent::lang));
+        s.key("text");
+        s.str(t.str(slot::CaptionContent::content));
+        s.end_object();
+    }
+    s.end_array();
+    s.key("definite");
+    s.bool(v.bool(M::definite));
+    Ok(())
+}
+
+fn barrage(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::BarrageMessage as M;
+    let content = v.msg(M::content);
+    let common_text = v.msg(M::common_barrage_content);
+    let text = content.or(common_text);
+    let user = v
+        .msg(M::user)
+        .or_else(|| text_user(content))
+        .or_else(|| text_user(common_text));
+    s.key("msgType");
+    s.int(i64::from(v.i32(M::msg_type)));
+    s.key("displayType");
+    s.str(text.map_or("", |t| t.str(slot::Text::key)));
+    s.key("label");
+    write_label(text, s);
+    s.key("user");
+    user_or_null(user, s, c)?;
+    s.key("iconUrl");
+    s.str(image_url(v.msg(M::icon)));
+    s.key("duration");
+    s.int(v.i64(M::duration));
+    s.key("level");
+    let level = v
+        .msg(M::user_grade_param)
+        .map(|g| g.i32(slot::BarrageUserGrade::current_grade))
+        .or(v
+            .msg(M::fans_level_param)
+            .map(|f| f.i32(slot::BarrageFansLevel::current_grade)))
+        .unwrap_or(0);
+    s.int(i64::from(level));
+    Ok(())
+}
+
+fn barrage_derived(v: &View<'_>) -> Option<&'static str> {
+    use slot::BarrageMessage as M;
+    let text = v.msg(M::content).or(v.msg(M::common_barrage_content));
+    let display = text.map_or("", |t| t.str(slot::Text::key));
+    let key = if display.contains("ttlive_superfan") {
+        display
+    } else {
+        v.msg(M::common_barrage_content)
+            .map_or("", |t| t.str(slot::Text::key))
+    };
+    if key.contains("ttlive_superfan_commentnotif_superfanjoined") {
+        Some("superFanJoin")
+    } else if key.contains("ttlive_superfan") {
+        Some("superFan")
+    } else {
+        None
+    }
+}
+
+/// A hand-shaped route.
+const fn shaped(name: &'static str, ty: usize, body: ShapedBody, derive: Option<Derive>) -> Route {
+    Route {
+        name,
+        shape: Shape::Shaped(ty, body, derive),
+    }
+}
+
+/// A generic route.
+const fn generic(name: &'static str, ty: usize) -> Route {
+    Route {
+        name,
+        shape: Shape::Generic(ty),
+    }
+}
+
+/// The route of a method, `None` for a method the decoder does not know.
+pub(crate) fn route(method: &str) -> Option<Route> {
+    Some(match method {
+        "WebcastChatMessage" => shaped("chat", msg::ChatMessage, chat, None),
+        "WebcastGiftMessage" => shaped("gift", msg::GiftMessage, gift, None),
+        "WebcastLikeMessage" => shaped("like", msg::LikeMessage, like, None),
+        "WebcastMemberMessage" => shaped("member", msg::MemberMessage, member, None),
+        "WebcastSocialMessage" => {
+            shaped("social", msg::SocialMessage, social, Some(social_derived))
+        }
+        "WebcastRoomUserSeqMessage" => shaped("roomUser", msg::RoomUserSeqMessage, room_user, None),
+        "WebcastControlMessage" => shaped(
+            "controlMessage",
+            msg::ControlMessage,
+            control,
+            Some(control_derived),
+        ),
+        "WebcastSubNotifyMessage" => shaped("subscribe", msg::SubNotifyMessage, subscribe, None),
+        "WebcastQuestionNewMessage" => {
+            shaped("questionNew", msg::QuestionNewMessage, question, None)
+        }
+        "WebcastEmoteChatMessage" => shaped("emote", msg::EmoteChatMessage, emote_chat, None),
+        "WebcastEnvelopeMessage" => shaped(
+            "envelope",
+            msg::EnvelopeMessage,
+            envelope,
+            Some(envelope_derived),
+        ),
+        "WebcastLiveIntroMessage" => shaped("liveIntro", msg::LiveIntroMessage, live_intro, None),
+        "WebcastLinkMicBattle" => shaped("linkMicBattle", msg::LinkMicBattleMessage, battle, None),
+        "WebcastLinkMicArmies" => shaped("linkMicArmies", msg::LinkMicArmiesMessage, armies, None),
+        "WebcastRoomPinMessage" => shaped("roomPin", msg::RoomPinMessage, room_pin, None),
+        "WebcastImDeleteMessage" => shaped("imDelete", msg::ImDeleteMessage, im_delete, None),
+        "WebcastCaptionMessage" => shaped("caption", msg::CaptionMessage, caption, None),
+        "WebcastBarrageMessage" => shaped(
+            "barrage",
+            msg::BarrageMessage,
+            barrage,
+            Some(barrage_derived),
+        ),
+        "WebcastPollMessage" => generic("poll", msg::PollMessage),
+        "WebcastGoalUpdateMessage" => generic("goalUpdate", msg::GoalUpdateMessage),
+        "WebcastRankUpdateMessage" => generic("rankUpdate", msg::RankUpdateMessage),
+        "WebcastRankTextMessage" => generic("rankText", msg::RankTextMessage),
+        "WebcastHourlyRankRewardMessage" => generic("hourlyRank", msg::HourlyRankRewardMessage),
+        "WebcastHourlyRankMessage" => generic("hourlyRankLegacy", msg::HourlyRankMessage),
+        "WebcastWeeklyRankRewardMessage" => {
+            generic("weeklyRankReward", msg::WeeklyRankRewardMessage)
+        }
+        "WebcastGameRankNotifyMessage" => generic("gameRankNotify", msg::GameRankNotifyMessage),
+        "WebcastInRoomBannerMessage" => generic("inRoomBanner", msg::InRoomBannerMessage),
+        "WebcastInRoomBannerRefreshMessage" => {
+            generic("inRoomBannerRefresh", msg::InRoomBannerRefreshMessage)
+        }
+        "WebcastRoomMessage" | "RoomMessage" => generic("roomMessage", msg::RoomMessage),
+        "WebcastSystemMessage" => generic("system", msg::SystemMessage),
+        "WebcastRoomNotifyMessage" => generic("roomNotify", msg::RoomNotifyMessage),
+        "WebcastRoomVerifyMessage" | "RoomVerifyMessage" => {
+            generic("roomVerify", msg::RoomVerifyMessage)
+        }
+        "WebcastMarqueeAnnouncementMessage" => {
+            generic("marqueeAnnouncement", msg::MarqueeAnnouncementMessage)
+        }
+        "WebcastBottomMessage" => generic("bottomMessage", msg::BottomMessage),
+        "WebcastToastMessage" => generic("toast", msg::ToastMessage),
+        "WebcastNoticeMessage" => generic("notice", msg::NoticeMessage),
+        "WebcastAccessControlMessage" => generic("accessControl", msg::AccessControlMessage),
+        "WebcastAccessRecallMessage" => generic("accessRecall", msg::AccessRecallMessage),
+        "WebcastMsgDetectMessage" => generic("msgDetect", msg::MsgDetectMessage),
+        "WebcastPerceptionMessage" => generic("perception", msg::PerceptionMessage),
+        "WebcastUnauthorizedMemberMessage" => {
+            generic("unauthorizedMember", msg::UnauthorizedMemberMessage)
+        }
+        "WebcastHashtagMessage" => generic("hashtag", msg::HashtagMessage),
+        "WebcastRoomStickerMessage" => generic("roomSticker", msg::RoomStickerMessage),
+        "WebcastAnchorToolModificationMessage" => {
+            generic("anchorToolModification", msg::AnchorToolModificationMessage)
+        }
+        "WebcastSubTimerStickerMessage" => generic("subTimerSticker", msg::SubTimerStickerMessage),
+        "WebcastSubWaveMessage" => generic("subWave", msg::SubWaveMessage),
+        "WebcastSubscriptionGuideMessage" => {
+            generic("subscriptionGuide", msg::SubscriptionGuideMessage)
+        }
+        "WebcastSubPinEventMessage" => generic("subPinEvent", msg::SubPinEventMessage),
+        "WebcastCapsuleMessage" => generic("capsule", msg::CapsuleMessage),
+        "WebcastGiftBroadcastMessage" => generic("giftBroadcast", msg::GiftBroadcastMessage),
+        "WebcastGiftPanelUpdateMessage" => generic("giftPanelUpdate", msg::GiftPanelUpdateMessage),
+        "WebcastGiftDynamicRestrictionMessage" => {
+            generic("giftDynamicRestriction", msg::GiftDynamicRestrictionMessage)
+        }
+        "WebcastGiftPromptMessage" => generic("giftPrompt", msg::GiftPromptMessage),
+        "WebcastGiftCollectionUpdateMessage" => {
+            generic("giftCollectionUpdate", msg::GiftCollectionUpdateMessage)
+        }
+        "WebcastEnvelopePortalMessage" => generic("envelopePortal", msg::EnvelopePortalMessage),
+        "WebcastGoodyBagMessage" => generic("goodyBag", msg::GoodyBagMessage),
+        "WebcastQuestionSelectedMessage" => {
+            generic("questionSelected", msg::QuestionSelectedMessage)
+        }
+        "WebcastQuestionDeleteMessage" => generic("questionDelete", msg::QuestionDeleteMessage),
+        "WebcastQuestionSlideDownMessage" => {
+            generic("questionSlideDown", msg::QuestionSlideDownMessage)
+        }
+        "WebcastQuestionSwitchMessage" => generic("questionSwitch", msg::QuestionSwitchMessage),
+        "WebcastPictionaryStartMessage" => generic("pictionaryStart", msg::PictionaryStartMessage),
+        "WebcastPictionaryUpdateMessage" => {
+            generic("pictionaryUpdate", msg::PictionaryUpdateMessage)
+        }
+        "WebcastPictionaryEndMessage" => generic("pictionaryEnd", msg::PictionaryEndMessage),
+        "WebcastPictionaryExitMessage" => generic("pictionaryExit", msg::PictionaryExitMessage),
+        "WebcastLiveGameIntroMessage" => generic("liveGameIntro", msg::LiveGameIntroMessage),
+        "WebcastViewerPicksUpdateMessage" => {
+            generic("viewerPicksUpdate", msg::ViewerPicksUpdateMessage)
+        }
+        "WebcastBoostCardMessage" => generic("boostCard", msg::BoostCardMessage),
+        "WebcastGuideMessage" => generic("guide", msg::GuideMessage),
+        "WebcastSpeakerMessage" => generic("speaker", msg::SpeakerMessage),
+        "WebcastLinkMicBattlePunishFinish" => generic(
+            "linkMicBattlePunishFinish",
+            msg::LinkMicBattlePunishFinishMessage,
+        ),
+        "WebcastLinkMicBattleItemCard" => {
+            generic("linkMicBattleItemCard", msg::LinkMicBattleItemCardMessage)
+        }
+        "WebcastLinkmicBattleTaskMessage" => {
+            generic("linkMicBattleTask", msg::LinkMicBattleTaskMessage)
+        }
+        "WebcastLinkmicBattleNoticeMessage" => {
+            generic("linkMicBattleNotice", msg::LinkMicBattleNoticeMessage)
+        }
+        "WebcastLinkMicMethod" | "LinkMicMethod" => {
+            generic("linkMicMethod", msg::LinkMicMethodMessage)
+        }
+        "WebcastLinkMicFanTicketMethod" => {
+            generic("linkMicFanTicketMethod", msg::LinkMicFanTicketMethodMessage)
+        }
+        "WebcastLinkMicAnchorGuideMessage" => {
+            generic("linkMicAnchorGuide", msg::LinkMicAnchorGuideMessage)
+        }
+        "WebcastLinkMicLayoutStateMessage" => {
+            generic("linkMicLayoutState", msg::LinkMicLayoutStateMessage)
+        }
+        "WebcastLinkMessage" => generic("linkMessage", msg::LinkMessage),
+        "WebcastLinkLayerMessage" => generic("linkLayer", msg::LinkLayerMessage),
+        "WebcastLinkScreenChangeMessage" => {
+            generic("linkScreenChange", msg::LinkScreenChangeMessage)
+        }
+        "WebcastLinkStateMessage" => generic("linkState", msg::LinkStateMessage),
+        "WebcastOecLiveShoppingMessage" => generic("oecLiveShopping", msg::OecLiveShoppingMessage),
+        "WebcastPaidContentLiveShoppingMessage" => generic(
+            "paidContentLiveShopping",
+            msg::PaidContentLiveShoppingMessage,
+        ),
+        "WebcastEcShortItemRefreshMessage" => {
+            generic("ecShortItemRefresh", msg::EcShortItemRefreshMessage)
+        }
+        "WebcastEcTaskRegisterMessage" => generic("ecTaskRegister", msg::EcTaskRegisterMessage),
+        "WebcastBALeadGenMessage" => generic("baLeadGen", msg::BaLeadGenMessage),
+        "WebcastDonationStickerModifyMethod" => {
+            generic("donationStickerModify", msg::DonationStickerModifyMethod)
+        }
+        "WebcastPartnershipCardChangeMessage" => {
+            generic("partnershipCardChange", msg::PartnershipCardChangeMessage)
+        }
+        "WebcastPartnershipDownloadCountMessage" => generic(
+            "partnershipDownloadCount",
+            msg::PartnershipDownloadCountMessage,
+        ),
+        "WebcastPartnershipDropsUpdateMessage" => {
+            generic("partnershipDropsUpdate", msg::PartnershipDropsUpdateMessage)
+        }
+        "WebcastPartnershipGameOfflineMessage" => {
+            generic("partnershipGameOffline", msg::PartnershipGameOfflineMessage)
+        }
+        "WebcastPartnershipPunishMessage" => {
+            generic("partnershipPunish", msg::PartnershipPunishMessage)
+        }
+        "WebcastUpdateShareRevenueNoticeMessage" => generic(
+            "updateShareRevenueNotice",
+            msg::UpdateShareRevenueNoticeMessage,
+        ),
+        _ => return None,
+    })
+}

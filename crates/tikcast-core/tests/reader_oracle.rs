@@ -1,0 +1,263 @@
+//! Decoder v2's correctness guard: the schema reader (`write_*`, borrowed views straight
+//! into a sink) must give exactly the canonical JSON of the typed (prost) decoder, which
+//! stays as the oracle. Every corpus message of every method, whole frames (gzipped and
+//! not, filtered), and damaged copies of real messages: on damage the reader gives the
+//! oracle's events or a `decodeError` event, never a different successful value.
+
+mod common;
+
+use common::hostile::{envelope, gzip, push_frame};
+use tikcast_core::decode::{decode_message_into, event_name_for_method, KNOWN_METHODS};
+use tikcast_core::{
+    decode_batch, decode_frame_filtered, write_batch, write_frame, write_message, DecodeOptions,
+    EnvelopeInfo, Event, JsonSink,
+};
+
+fn oracle(method: &str, payload: &[u8], env: EnvelopeInfo) -> Vec<String> {
+    let mut events = Vec::new();
+    decode_message_into(method, payload, env, &mut events);
+    events
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("events serialize"))
+        .collect()
+}
+
+fn reader(method: &str, payload: &[u8], env: EnvelopeInfo) -> Vec<String> {
+    let mut sink = JsonSink::new();
+    write_message(method, payload, env, &mut sink);
+    sink.texts().map(str::to_owned).collect()
+}
+
+#[test]
+fn every_corpus_message_gives_the_oracles_json() {
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    let samples = common::load_samples(&dir);
+    let mut total = 0;
+    let mut methods = 0;
+    let mut failures = Vec::new();
+    for (method, list) in &samples {
+        methods += 1;
+        for (i, s) in list.iter().enumerate() {
+            // Envelope fields vary, so the meta's precedence rules are covered too.
+            let env = EnvelopeInfo {
+                msg_id: if i % 2 == 0 { 0 } else { 1_000 + i as u64 },
+                is_history: i % 3 == 0,
+            };
+            let want = oracle(method, &s.payload, env);
+            let got = reader(method, &s.payload, env);
+            total += 1;
+            if want != got {
+                failures.push(format!(
+                    "{method} #{} ({}):\n  oracle: {}\n  reader: {}",
+                    s.index,
+                    s.file,
+                    want.join("\n          "),
+                    got.join("\n          ")
+                ));
+            }
+        }
+    }
+    println!("{total} messages of {methods} methods compared");
+    assert!(
+        total >= 2_900,
+        "expected the whole corpus (2,933), got {total}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {total} messages differ; first:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn every_known_method_is_routed_to_the_same_event() {
+    for (method, name) in KNOWN_METHODS {
+        let got = reader(method, &[], EnvelopeInfo::default());
+        let want = oracle(method, &[], EnvelopeInfo::default());
+        assert_eq!(got, want, "{method} (empty payload)");
+        let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+        assert_eq!(first["type"], *name, "{method}");
+        assert_eq!(event_name_for_method(method), Some(*name));
+    }
+    // An unknown method passes through the same way.
+    assert_eq!(
+        reader("WebcastNoSuchMessage", &[8, 1], EnvelopeInfo::default()),
+        oracle("WebcastNoSuchMessage", &[8, 1], EnvelopeInfo::default())
+    );
+}
+
+/// Frames built from the corpus: 40 messages each, gzipped or not, whole and filtered.
+#[test]
+fn frames_and_batches_give_the_oracles_json() {
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    let samples = common::load_samples(&dir);
+    let all: Vec<(&str, &[u8])> = samples
+        .iter()
+        .flat_map(|(m, list)| list.iter().map(move |s| (m.as_str(), s.payload.as_slice())))
+        .collect();
+    let opts = DecodeOptions::default();
+    let mut frames = 0;
+    for (n, chunk) in all.chunks(40).enumerate() {
+        let mut batch = Vec::new();
+        for (i, (method, payload)) in chunk.iter().enumerate() {
+            envelope(&mut batch, method, payload, (n * 40 + i) as u64 + 1);
+        }
+        // Batch fields after the messages, as the server writes them.
+        batch.extend_from_slice(&[0x12, 3, b'c', b'u', b'r', 0x48, 1]);
+        let gzipped = n % 2 == 0;
+        let frame = if gzipped {
+            push_frame(&gzip(&batch), true)
+        } else {
+            push_frame(&batch, false)
+        };
+        for filtered in [false, true] {
+            let keep =
+                |_: EnvelopeInfo, m: &str| !filtered || m.contains("Gift") || m.contains("Chat");
+            let want = decode_frame_filtered(&frame, &opts, keep).expect("oracle decodes");
+            let mut sink = JsonSink::new();
+            let got = write_frame(&frame, &opts, keep, &mut sink).expect("reader decodes");
+            assert_eq!(got.cursor, "cur");
+            assert!(got.need_ack);
+            assert_eq!(
+                (
+                    got.seq_id,
+                    got.log_id,
+                    &got.payload_type,
+                    &got.cursor,
+                    got.need_ack
+                ),
+                (
+                    want.seq_id,
+                    want.log_id,
+                    &want.payload_type,
+                    &want.cursor,
+                    want.need_ack
+                )
+            );
+            let want: Vec<String> = want
+                .events
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap())
+                .collect();
+            let got: Vec<&str> = sink.texts().collect();
+            assert_eq!(got, want, "frame {n}, filtered {filtered}");
+            frames += 1;
+        }
+        let want = decode_batch(&batch).unwrap();
+        let mut sink = JsonSink::new();
+        write_batch(&batch, &opts, |_, _| true, &mut sink).unwrap();
+        assert_eq!(sink.texts().count(), want.events.len());
+    }
+    assert!(frames > 100);
+}
+
+/// Every truncation and a few byte replacements of real messages (deterministic): the
+/// reader gives the oracle's events or one `decodeError` event, never a different
+/// successful value, and never panics.
+#[test]
+fn damaged_messages_give_the_oracles_events_or_a_decode_error() {
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    let samples = common::load_samples(&dir);
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let (mut same, mut both_refused, mut refused, mut cases) = (0usize, 0usize, 0usize, 0usize);
+    let env = EnvelopeInfo::default();
+    let is_error =
+        |events: &[String]| events.len() == 1 && events[0].starts_with(r#"{"type":"decodeError""#);
+    for (method, list) in &samples {
+        // One sample a method keeps this test to seconds in a debug build; the reader's
+        // fuzz target (bench) runs for minutes.
+        let Some(s) = list.iter().max_by_key(|s| s.payload.len()) else {
+            continue;
+        };
+        let p = &s.payload;
+        let mut check = |damaged: &[u8]| {
+            cases += 1;
+            let want = oracle(method, damaged, env);
+            let got = reader(method, damaged, env);
+            if got == want {
+                same += 1;
+            } else if is_error(&got) && is_error(&want) {
+                // Both refuse; the reasons are worded differently.
+                both_refused += 1;
+            } else {
+                assert!(
+                    is_error(&got),
+                    "{method}: reader gave {got:?}, oracle {want:?}"
+                );
+                refused += 1;
+            }
+        };
+        // Every truncation of the first 150 bytes, then 250 more spread over the rest.
+        let stride = (p.len() / 250).max(1);
+        for cut in (0..p.len()).filter(|&c| c < 150 || c % stride == 0) {
+            check(&p[..cut]);
+        }
+        for _ in 0..(5 * p.len()).min(250) {
+            let mut d = p.clone();
+            let at = (next() as usize) % d.len().max(1);
+            if let Some(b) = d.get_mut(at) {
+                *b = next() as u8;
+            }
+            check(&d);
+        }
+    }
+    println!(
+        "{cases} damaged messages: {same} identical, {both_refused} refused by both, {refused} refused by the reader only"
+    );
+    assert!(cases > 15_000, "{cases}");
+    // Refusing what prost accepts is the documented exception only (a singular message
+    // field sent twice), which random damage rarely makes.
+    assert!(
+        refused * 100 < cases,
+        "{refused} of {cases} refused by the reader only"
+    );
+}
+
+#[test]
+fn a_hostile_expansion_is_refused_not_written() {
+    // 1 MiB of empty top viewers: each 2 wire bytes would become a 37-byte object (19 MB
+    // in all) if the budget did not stop it.
+    let mut payload = Vec::new();
+    for _ in 0..(1 << 19) {
+        payload.extend_from_slice(&[0x12, 0x00]); // RoomUserSeqMessage.ranks, empty
+    }
+    let mut batch = Vec::new();
+    envelope(&mut batch, "WebcastRoomUserSeqMessage", &payload, 1);
+    let opts = DecodeOptions {
+        max_expansion: 1 << 20,
+        ..DecodeOptions::default()
+    };
+    let mut sink = JsonSink::new();
+    let r = write_batch(&batch, &opts, |_, _| true, &mut sink);
+    assert_eq!(r.unwrap_err().code(), "too_expensive");
+    assert!(sink.out.is_empty(), "a refused batch writes nothing");
+    // The same message alone, under the default 32 MiB budget, is written whole.
+    let mut sink = JsonSink::new();
+    write_message(
+        "WebcastRoomUserSeqMessage",
+        &payload,
+        EnvelopeInfo::default(),
+        &mut sink,
+    );
+    assert_eq!(sink.texts().count(), 1);
+    assert!(sink.out.len() > 19_000_000);
+    let _ = Event::NAMES;
+}

@@ -5,6 +5,7 @@ use alloc::string::String;
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Encodes `bytes` as padded standard base64.
+#[cfg_attr(not(feature = "serde"), allow(dead_code))]
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     encode_into(bytes, &mut out);

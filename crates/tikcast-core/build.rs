@@ -266,6 +266,11 @@ fn write_reader_tables(fds: &FileDescriptorSet) {
     slots.push_str("}\n");
     out.push_str(&consts);
     out.push_str(&slots);
+    // reader::validate keeps the singular message fields it has seen in a u64 bitmask.
+    assert!(
+        max_fields <= 64,
+        "a message declares {max_fields} fields; the reader allows 64"
+    );
     out.push_str(&format!(
         "/// The most fields any message declares.\npub(crate) const MAX_FIELDS: usize = {max_fields};\n"
     ));

@@ -25,6 +25,18 @@ fn main() {
         frames.push(frame);
         rest = tail;
     }
+    if std::env::var_os("V2_ONLY").is_some() {
+        // For profiling the schema reader alone.
+        let opts = tikcast_core::DecodeOptions::default();
+        let mut sink = tikcast_core::JsonSink::new();
+        for _ in 0..5 {
+            for f in &frames {
+                sink.clear();
+                tikcast_core::write_frame(f, &opts, |_, _| true, &mut sink).expect("frames decode");
+            }
+        }
+        return;
+    }
     let mut best = f64::MAX;
     let mut events = 0usize;
     let mut errors = 0usize;
@@ -51,6 +63,41 @@ fn main() {
         best,
         frames.len() as f64 / best,
         events as f64 / best
+    );
+
+    // Decoder v2: the schema reader writing canonical JSON, against the typed decoder
+    // plus serde_json (what the relay's JSON mode and `tikcast decode` did before).
+    let opts = tikcast_core::DecodeOptions::default();
+    let mut best_v2 = f64::MAX;
+    let mut best_json = f64::MAX;
+    let mut bytes_v2 = 0usize;
+    let mut sink = tikcast_core::JsonSink::new();
+    for _round in 0..5 {
+        let t = Instant::now();
+        bytes_v2 = 0;
+        for f in &frames {
+            sink.clear();
+            tikcast_core::write_frame(f, &opts, |_, _| true, &mut sink)
+                .expect("workload frames decode");
+            bytes_v2 += sink.out.len();
+        }
+        best_v2 = best_v2.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        for f in &frames {
+            let d = tikcast_core::decode_frame(f).expect("workload frames decode");
+            for e in &d.events {
+                std::hint::black_box(serde_json::to_string(e).expect("events serialize"));
+            }
+        }
+        best_json = best_json.min(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "v2 json: {:.0} frames/s ({} bytes of JSON); typed + serde_json: {:.0} frames/s; v2 / typed+serde = {:.2}x; v2 / typed-only = {:.2}x",
+        frames.len() as f64 / best_v2,
+        bytes_v2,
+        frames.len() as f64 / best_json,
+        best_json / best_v2,
+        best / best_v2,
     );
 
     use tikcast_core::session::{Mode, Output, Session, SessionConfig};

@@ -223,47 +223,62 @@ fn lookup(fields: &[Field], number: u32, hint: &mut usize) -> Option<usize> {
 
 // ------------------------------------------------------------------ index and views
 
-/// What one pass over a message learned about a field.
+/// What one pass over a message learned about a field: offsets into the message, so
+/// a view stays small (12 bytes a field) and values are read when asked for.
 #[derive(Clone, Copy, Default)]
-struct Slot<'a> {
-    /// Last value of a varint field.
-    num: u64,
-    /// Last value of a length-delimited field.
-    bytes: &'a [u8],
+struct Slot {
+    /// Offset of the last occurrence's value (after its key).
+    last: u32,
     /// Offset of the key of the first occurrence (for repeated fields).
     first: u32,
     count: u32,
 }
 
-/// A message read once: each declared field's last value (or first occurrence, for
-/// repeated fields), borrowed from the payload. Its direct fields are checked; nested
-/// messages are checked by [`validate`] or when they are read.
+/// A message read once: where each declared field's last value (or first occurrence,
+/// for repeated fields) is, borrowed from the payload. Its direct fields are checked;
+/// nested messages are checked by [`validate`] or when they are read.
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     table: &'static Table,
     bytes: &'a [u8],
     depth: u32,
-    slots: [Slot<'a>; MAX_FIELDS],
+    /// Already checked by [`validate`]: strings are not checked again.
+    trusted: bool,
+    slots: [Slot; MAX_FIELDS],
 }
 
 impl<'a> View<'a> {
-    /// Reads message `ty` from `bytes`, nested `depth` deep.
+    /// Reads message `ty` from `bytes`, nested `depth` deep, checking its direct fields.
     pub(crate) fn new(ty: usize, bytes: &'a [u8], depth: u32) -> Result<View<'a>> {
+        Self::open(ty, bytes, depth, false)
+    }
+
+    /// Reads message `ty` that [`validate`] has accepted (its strings are not checked
+    /// again, nor those of the views made from it).
+    pub(crate) fn trusted(ty: usize, bytes: &'a [u8], depth: u32) -> Result<View<'a>> {
+        Self::open(ty, bytes, depth, true)
+    }
+
+    fn open(ty: usize, bytes: &'a [u8], depth: u32, trusted: bool) -> Result<View<'a>> {
         if depth > MAX_DEPTH {
             return Err(ReadError::TooDeep);
         }
         let table = MESSAGES.get(ty).ok_or(ReadError::Key)?;
+        if bytes.len() > u32::MAX as usize {
+            return Err(ReadError::Truncated);
+        }
         let mut view = View {
             table,
             bytes,
             depth,
+            trusted,
             slots: [Slot::default(); MAX_FIELDS],
         };
         let fields = table.fields;
         let mut at = 0;
         let mut hint = 0;
         while at < bytes.len() {
-            let start = at;
+            let start = at as u32;
             let (number, wire) = key(bytes, &mut at)?;
             let Some(i) = lookup(fields, number, &mut hint) else {
                 skip(bytes, &mut at, number, wire, depth)?;
@@ -272,51 +287,47 @@ impl<'a> View<'a> {
             let (Some(f), Some(slot)) = (fields.get(i), view.slots.get_mut(i)) else {
                 return Err(ReadError::Key);
             };
-            match (f.kind, wire) {
-                (Kind::Str, 2) => {
-                    let len = varint(bytes, &mut at)?;
-                    let s = take(bytes, &mut at, len)?;
-                    core::str::from_utf8(s).map_err(|_| ReadError::Utf8)?;
-                    slot.bytes = s;
-                }
-                (Kind::Bytes, 2) => {
-                    let len = varint(bytes, &mut at)?;
-                    slot.bytes = take(bytes, &mut at, len)?;
-                }
-                (Kind::Message | Kind::User | Kind::Common | Kind::Map, 2) => {
-                    let len = varint(bytes, &mut at)?;
-                    slot.bytes = take(bytes, &mut at, len)?;
-                    if !f.repeated && slot.count > 0 {
-                        return Err(ReadError::Duplicate);
-                    }
-                }
-                (Kind::Str | Kind::Bytes | Kind::Message | Kind::User | Kind::Common, _)
-                | (Kind::Map, _) => return Err(ReadError::WireType),
-                (_, 2) if f.repeated => {
-                    let len = varint(bytes, &mut at)?;
-                    let body = take(bytes, &mut at, len)?;
-                    let mut i = 0;
-                    while i < body.len() {
-                        varint(body, &mut i)?;
-                    }
-                }
-                (_, 0) => slot.num = varint(bytes, &mut at)?,
-                _ => return Err(ReadError::WireType),
-            }
+            let value = at as u32;
+            check_field(f, wire, bytes, &mut at, !trusted)?;
             if slot.count == 0 {
-                slot.first = u32::try_from(start).map_err(|_| ReadError::Truncated)?;
+                slot.first = start;
+            } else if !f.repeated && is_message(f.kind) {
+                return Err(ReadError::Duplicate);
             }
+            slot.last = value;
             slot.count = slot.count.saturating_add(1);
         }
         Ok(view)
     }
 
-    fn slot(&self, s: usize) -> Slot<'a> {
+    fn slot(&self, s: usize) -> Slot {
         self.slots.get(s).copied().unwrap_or_default()
     }
 
     fn field(&self, s: usize) -> Option<&'static Field> {
         self.table.fields.get(s)
+    }
+
+    /// The last value of a varint field (0 when absent).
+    fn num(&self, s: usize) -> u64 {
+        let slot = self.slot(s);
+        if slot.count == 0 {
+            return 0;
+        }
+        let mut at = slot.last as usize;
+        varint(self.bytes, &mut at).unwrap_or(0)
+    }
+
+    /// The last value of a length-delimited field (empty when absent).
+    pub(crate) fn bytes(&self, s: usize) -> &'a [u8] {
+        let slot = self.slot(s);
+        if slot.count == 0 {
+            return &[];
+        }
+        let mut at = slot.last as usize;
+        varint(self.bytes, &mut at)
+            .and_then(|len| take(self.bytes, &mut at, len))
+            .unwrap_or(&[])
     }
 
     /// The message's `common` header, when it has one.
@@ -326,11 +337,6 @@ impl<'a> View<'a> {
             return None;
         }
         self.msg(s)
-    }
-
-    /// The raw bytes of a length-delimited field's last occurrence.
-    pub(crate) fn bytes(&self, s: usize) -> &'a [u8] {
-        self.slot(s).bytes
     }
 
     /// How many times the field occurred.
@@ -343,35 +349,40 @@ impl<'a> View<'a> {
     }
 
     pub(crate) fn u64(&self, s: usize) -> u64 {
-        self.slot(s).num
+        self.num(s)
     }
 
     pub(crate) fn i64(&self, s: usize) -> i64 {
-        self.slot(s).num as i64
+        self.num(s) as i64
     }
 
     /// A 32-bit field: the varint truncated, as protobuf specifies.
     pub(crate) fn i32(&self, s: usize) -> i32 {
-        self.slot(s).num as i32
+        self.num(s) as i32
     }
 
     pub(crate) fn bool(&self, s: usize) -> bool {
-        self.slot(s).num != 0
+        self.num(s) != 0
     }
 
     pub(crate) fn str(&self, s: usize) -> &'a str {
-        core::str::from_utf8(self.slot(s).bytes).unwrap_or("")
+        core::str::from_utf8(self.bytes(s)).unwrap_or("")
     }
 
     /// A singular nested message, `None` when absent (or, never after [`validate`],
     /// malformed).
     pub(crate) fn msg(&self, s: usize) -> Option<View<'a>> {
         let f = self.field(s)?;
-        let slot = self.slot(s);
-        if slot.count == 0 {
+        if self.slot(s).count == 0 {
             return None;
         }
-        View::new(usize::from(f.sub), slot.bytes, self.depth + 1).ok()
+        View::open(
+            usize::from(f.sub),
+            self.bytes(s),
+            self.depth + 1,
+            self.trusted,
+        )
+        .ok()
     }
 
     /// The raw occurrences of a repeated length-delimited field, in wire order.
@@ -392,8 +403,10 @@ impl<'a> View<'a> {
     pub(crate) fn msgs(&self, s: usize) -> impl Iterator<Item = View<'a>> + 'a {
         let sub = self.field(s).map_or(0, |f| usize::from(f.sub));
         let depth = self.depth + 1;
-        self.each(s)
-            .filter_map(move |(wire, b)| (wire == 2).then(|| View::new(sub, b, depth).ok())?)
+        let trusted = self.trusted;
+        self.each(s).filter_map(move |(wire, b)| {
+            (wire == 2).then(|| View::open(sub, b, depth, trusted).ok())?
+        })
     }
 
     /// The values of a repeated varint field (packed or not), in wire order.
@@ -462,24 +475,84 @@ impl Iterator for Varints<'_> {
     }
 }
 
-/// Checks a whole message as prost would decode it: its fields and, recursively, every
-/// declared nested message. After this, views over it never fail.
-pub(crate) fn validate(ty: usize, bytes: &[u8], depth: u32) -> Result<()> {
-    let view = View::new(ty, bytes, depth)?;
-    for (s, f) in view.table.fields.iter().enumerate() {
-        if !matches!(
-            f.kind,
-            Kind::Message | Kind::User | Kind::Common | Kind::Map
-        ) || !view.has(s)
-        {
-            continue;
-        }
-        if f.repeated {
-            for (_, b) in view.each(s) {
-                validate(usize::from(f.sub), b, depth + 1)?;
+fn is_message(kind: Kind) -> bool {
+    matches!(kind, Kind::Message | Kind::User | Kind::Common | Kind::Map)
+}
+
+/// Reads one declared field's value at `at` (after its key) as prost checks it: the
+/// declared wire type (or packed, for a repeated number), UTF-8 for strings, whole
+/// varints. Returns a nested message's bytes.
+#[inline]
+fn check_field<'a>(
+    f: &Field,
+    wire: u32,
+    b: &'a [u8],
+    at: &mut usize,
+    utf8: bool,
+) -> Result<&'a [u8]> {
+    match (f.kind, wire) {
+        (Kind::Str, 2) => {
+            let len = varint(b, at)?;
+            let s = take(b, at, len)?;
+            if utf8 {
+                core::str::from_utf8(s).map_err(|_| ReadError::Utf8)?;
             }
-        } else {
-            validate(usize::from(f.sub), view.slot(s).bytes, depth + 1)?;
+            Ok(&[])
+        }
+        (Kind::Bytes, 2) => {
+            let len = varint(b, at)?;
+            take(b, at, len).map(|_| &[][..])
+        }
+        (Kind::Message | Kind::User | Kind::Common | Kind::Map, 2) => {
+            let len = varint(b, at)?;
+            take(b, at, len)
+        }
+        (Kind::Str | Kind::Bytes | Kind::Message | Kind::User | Kind::Common | Kind::Map, _) => {
+            Err(ReadError::WireType)
+        }
+        (_, 2) if f.repeated => {
+            let len = varint(b, at)?;
+            let body = take(b, at, len)?;
+            let mut i = 0;
+            while i < body.len() {
+                varint(body, &mut i)?;
+            }
+            Ok(&[])
+        }
+        (_, 0) => varint(b, at).map(|_| &[][..]),
+        _ => Err(ReadError::WireType),
+    }
+}
+
+/// Checks a whole message as prost would decode it: its fields and, recursively, every
+/// declared nested message, in one walk that builds no views. After this, views over
+/// it never fail.
+pub(crate) fn validate(ty: usize, bytes: &[u8], depth: u32) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(ReadError::TooDeep);
+    }
+    let fields = MESSAGES.get(ty).ok_or(ReadError::Key)?.fields;
+    // Singular message fields seen (by slot): a second one is refused.
+    let mut seen = 0u64;
+    let mut at = 0;
+    let mut hint = 0;
+    while at < bytes.len() {
+        let (number, wire) = key(bytes, &mut at)?;
+        let Some(i) = lookup(fields, number, &mut hint) else {
+            skip(bytes, &mut at, number, wire, depth)?;
+            continue;
+        };
+        let f = fields.get(i).ok_or(ReadError::Key)?;
+        let body = check_field(f, wire, bytes, &mut at, true)?;
+        if is_message(f.kind) {
+            if !f.repeated {
+                let bit = 1u64 << (i % 64);
+                if seen & bit != 0 {
+                    return Err(ReadError::Duplicate);
+                }
+                seen |= bit;
+            }
+            validate(usize::from(f.sub), body, depth + 1)?;
         }
     }
     Ok(())
@@ -520,7 +593,7 @@ pub(crate) fn write_fields<S: Sink + ?Sized>(
         if f.kind == Kind::Common {
             // Checked, never written: its fields are the event's meta.
             if view.has(s) {
-                validate(usize::from(f.sub), view.slot(s).bytes, view.depth + 1)?;
+                validate(usize::from(f.sub), view.bytes(s), view.depth + 1)?;
             }
             continue;
         }
@@ -549,7 +622,7 @@ pub(crate) fn write_fields<S: Sink + ?Sized>(
                     }
                     (Kind::User, _) => {
                         validate(usize::from(f.sub), b, view.depth + 1)?;
-                        let sub = View::new(usize::from(f.sub), b, view.depth + 1)?;
+                        let sub = View::trusted(usize::from(f.sub), b, view.depth + 1)?;
                         crate::shape::write_user(&sub, sink, ctx)?;
                     }
                     (_, _) => {
@@ -565,23 +638,23 @@ pub(crate) fn write_fields<S: Sink + ?Sized>(
             }
             sink.end_array();
         } else {
-            let slot = view.slot(s);
+            let bytes = view.bytes(s);
             match f.kind {
-                Kind::Str => sink.str(core::str::from_utf8(slot.bytes).unwrap_or("")),
-                Kind::Bytes => sink.base64(slot.bytes),
-                Kind::Message | Kind::User if slot.count == 0 => sink.null(),
+                Kind::Str => sink.str(core::str::from_utf8(bytes).unwrap_or("")),
+                Kind::Bytes => sink.base64(bytes),
+                Kind::Message | Kind::User if !view.has(s) => sink.null(),
                 Kind::Message => {
-                    let sub = View::new(usize::from(f.sub), slot.bytes, view.depth + 1)?;
+                    let sub = View::new(usize::from(f.sub), bytes, view.depth + 1)?;
                     sink.begin_object();
                     write_fields(&sub, sink, ctx)?;
                     sink.end_object();
                 }
                 Kind::User => {
-                    validate(usize::from(f.sub), slot.bytes, view.depth + 1)?;
-                    let sub = View::new(usize::from(f.sub), slot.bytes, view.depth + 1)?;
+                    validate(usize::from(f.sub), bytes, view.depth + 1)?;
+                    let sub = View::trusted(usize::from(f.sub), bytes, view.depth + 1)?;
                     crate::shape::write_user(&sub, sink, ctx)?;
                 }
-                _ => scalar(f.kind, slot.num, sink),
+                _ => scalar(f.kind, view.num(s), sink),
             }
         }
     }
@@ -670,22 +743,22 @@ fn write_map_value<S: Sink + ?Sized>(
 ) -> Result<()> {
     match vf.kind {
         Kind::Str => sink.str(entry.str(1)),
-        Kind::Bytes => sink.base64(entry.slot(1).bytes),
+        Kind::Bytes => sink.base64(entry.bytes(1)),
         Kind::Message | Kind::Common | Kind::Map => {
             // A map's value is never null: absent means the default message.
-            let bytes = entry.slot(1).bytes;
+            let bytes = entry.bytes(1);
             let sub = View::new(usize::from(vf.sub), bytes, entry.depth + 1)?;
             sink.begin_object();
             write_fields(&sub, sink, ctx)?;
             sink.end_object();
         }
         Kind::User => {
-            let bytes = entry.slot(1).bytes;
+            let bytes = entry.bytes(1);
             validate(usize::from(vf.sub), bytes, entry.depth + 1)?;
-            let sub = View::new(usize::from(vf.sub), bytes, entry.depth + 1)?;
+            let sub = View::trusted(usize::from(vf.sub), bytes, entry.depth + 1)?;
             crate::shape::write_user(&sub, sink, ctx)?;
         }
-        _ => scalar(vf.kind, entry.u64(1), sink),
+        _ => scalar(vf.kind, entry.num(1), sink),
     }
     Ok(())
 }
@@ -761,6 +834,12 @@ impl JsonSink {
     fn quoted(&mut self, s: &str) {
         self.out.push('"');
         let bytes = s.as_bytes();
+        // Most strings need no escape: copy them whole.
+        if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+            self.out.push_str(s);
+            self.out.push('"');
+            return;
+        }
         let mut from = 0;
         for (i, &b) in bytes.iter().enumerate() {
             let esc: &str = match b {

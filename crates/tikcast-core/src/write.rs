@@ -49,7 +49,7 @@ pub fn write_frame(
         });
     }
     validate(msg::PushFrame, bytes, 0).map_err(|e| protobuf("frame", e))?;
-    let frame = View::new(msg::PushFrame, bytes, 0).map_err(|e| protobuf("frame", e))?;
+    let frame = View::trusted(msg::PushFrame, bytes, 0).map_err(|e| protobuf("frame", e))?;
     use slot::PushFrame as F;
     let payload_type = frame.str(F::payload_type);
     let mut out = Decoded {

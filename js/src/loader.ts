@@ -48,6 +48,11 @@ export function assetHint(): string {
   return assets.hint;
 }
 
+/** A worker takes its page's hint, so its errors say what to do in that page's setup. */
+export function setAssetHint(hint: string): void {
+  assets = { ...assets, hint };
+}
+
 /** Starts a worker running the package's worker script (the entry point knows where it is). */
 export function createWorker(): Worker {
   return assets.worker();

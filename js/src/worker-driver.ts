@@ -77,7 +77,8 @@ export async function workerDriver(
   };
   worker.onmessageerror = () => fail('the tikcast worker sent a message this page cannot read');
   return {
-    start: () => worker.postMessage({ cmd: 'start', options, wasm: wasm.source, hasGetJwt: typeof getJwt === 'function' }, wasm.transfer),
+    start: () =>
+      worker.postMessage({ cmd: 'start', options, wasm: wasm.source, hint: assetHint(), hasGetJwt: typeof getJwt === 'function' }, wasm.transfer),
     stop: () => worker.postMessage({ cmd: 'stop' }),
     // Transferred, not copied: a view spanning its whole ArrayBuffer (a socket message,
     // `new Uint8Array(await blob.arrayBuffer())`) moves to the worker and is detached

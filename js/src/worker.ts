@@ -3,7 +3,7 @@
 // page says where the wasm is (`start.wasm`: a URL, bytes or a module); only this thread
 // fetches and instantiates it. scripts/bundle-worker.mjs makes dist/worker.js
 // self-contained, so it runs from any URL a bundler gives it, or from a blob: URL.
-import { compiledModule, init, module } from './loader.js';
+import { compiledModule, init, module, setAssetHint } from './loader.js';
 
 type Msg = Record<string, any>;
 const scope = self as unknown as {
@@ -38,6 +38,7 @@ scope.onmessage = async (ev) => {
   switch (m.cmd) {
     case 'start': {
       try {
+        if (typeof m.hint === 'string') setAssetHint(m.hint);
         await init(m.wasm);
         // Hand the compiled module back: the page's next worker starts from it.
         if (!(m.wasm instanceof WebAssembly.Module)) scope.postMessage({ cmd: 'module', module: compiledModule() });

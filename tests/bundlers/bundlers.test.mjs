@@ -88,7 +88,7 @@ async function serve(routes) {
     }
     if (file && path.endsWith('/')) file = join(file, 'index.html');
     try {
-      if (!file) throw new Error('not found');
+      if (!file || (path.startsWith('/pkg-nowasm/') && path.endsWith('.wasm'))) throw new Error('not found');
       const body = await readFile(file);
       res.writeHead(200, {
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
@@ -183,10 +183,11 @@ async function buildAll(out, work) {
     await bundler.run();
   });
 
-  // No bundler: an import map names the unpacked package.
-  await timed('importmap', async (dir) => {
+  // No bundler: an import map names the unpacked package (importmap-nowasm: a server
+  // that has lost the .wasm, for the error it must give).
+  for (const [name, base] of [['importmap', '/pkg/'], ['importmap-nowasm', '/pkg-nowasm/']]) await timed(name, async (dir) => {
     await mkdir(dir, { recursive: true });
-    const map = { imports: { tikcast: '/pkg/dist/index.js', 'tikcast/inline': '/pkg/dist/inline.js' } };
+    const map = { imports: { tikcast: `${base}dist/index.js` } };
     await writeFile(
       join(dir, 'index.html'),
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tikcast</title><link rel="icon" href="data:,">` +
@@ -246,7 +247,7 @@ test('the packed package in Vite (dev, build), webpack, esbuild (ESM, iife), Rol
   const times = await buildAll(out, work);
   t.diagnostic(`builds: ${elapsed(tb)} (${Object.entries(times).map(([k, v]) => `${k} ${v}`).join(', ')})`);
 
-  const { server, origin } = await serve({ '/out/': out, '/pkg/': pkg, '/app/': APP, '/fixtures/': join(REPO, 'tests/fixtures') });
+  const { server, origin } = await serve({ '/out/': out, '/pkg/': pkg, '/pkg-nowasm/': pkg, '/app/': APP, '/fixtures/': join(REPO, 'tests/fixtures') });
   t.after(() => new Promise((r) => server.close(r)));
 
   const vite = await import('vite');
@@ -368,6 +369,21 @@ test('the packed package in Vite (dev, build), webpack, esbuild (ESM, iife), Rol
         assert.equal(r.error.code, code, JSON.stringify(r.error));
         assert.match(r.error.message, /tikcast\/inline/, r.error.message);
         if (code === 'init_failed' && format === 'ESM') assert.match(r.error.message, /answered HTTP 404/);
+      });
+    }
+  }
+  // The .wasm is missing on the server: init_failed naming the URL and its status, also
+  // when the worker is the one that fetches it.
+  {
+    const loads = await Promise.all(['main', 'worker'].map((mode) => load(`${origin}/out/importmap-nowasm/index.html`, mode)));
+    for (const [i, mode] of ['main', 'worker'].entries()) {
+      await t.test(`a server without the .wasm, ${mode === 'main' ? 'main thread' : 'worker: true'}: init_failed naming the URL`, async () => {
+        const { result: r } = loads[i];
+        assert.ok(r.error, 'the page must fail');
+        assert.equal(r.error.isTikcastError, true, JSON.stringify(r.error));
+        assert.equal(r.error.code, 'init_failed', JSON.stringify(r.error));
+        assert.match(r.error.message, new RegExp(`${origin}/pkg-nowasm/dist/wasm/tikcast_wasm_bg\\.wasm answered HTTP 404`), r.error.message);
+        assert.match(r.error.message, /the bundler did not copy/, 'the page\'s hint, from the worker too');
       });
     }
   }

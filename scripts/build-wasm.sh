@@ -23,7 +23,10 @@ wasm_opt=js/node_modules/.bin/wasm-opt
 cargo build -p tikcast-wasm --target wasm32-unknown-unknown --profile release-wasm --locked
 out=js/src/wasm
 rm -rf "$out"
-wasm-bindgen --target web --out-dir "$out" --out-name tikcast_wasm \
+# --omit-default-module-path: the glue must not name the .wasm itself. Each entry point
+# of the package says where it is (js/src/index.ts a URL bundlers follow, inline.ts the
+# bytes, node.ts the file), so tikcast/inline makes no bundler copy an unused asset.
+wasm-bindgen --target web --omit-default-module-path --out-dir "$out" --out-name tikcast_wasm \
   target/wasm32-unknown-unknown/release-wasm/tikcast_wasm.wasm
 # Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
 "$wasm_opt" -Oz --strip-debug --strip-producers \

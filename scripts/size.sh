@@ -2,7 +2,7 @@
 # `npm run size`: raw, gzip and brotli size of what the package ships (after `npm run build`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -f js/dist/wasm/tikcast_wasm_bg.wasm ] || bash scripts/build.sh
+[ -f js/dist/wasm/tikcast_wasm_bg.wasm ] && [ -f js/dist/inline-assets.js ] || bash scripts/build.sh
 node -e '
 const fs = require("fs"), z = require("zlib");
 const files = ["js/dist/wasm/tikcast_wasm_bg.wasm", "js/dist/wasm/tikcast_wasm.js",
@@ -10,10 +10,16 @@ const files = ["js/dist/wasm/tikcast_wasm_bg.wasm", "js/dist/wasm/tikcast_wasm.j
 const row = (name, b) => {
   const gz = z.gzipSync(b, { level: 9 }).length;
   const br = z.brotliCompressSync(b, { params: { [z.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
-  console.log(name.padEnd(44), String(b.length).padStart(8), String(gz).padStart(8), String(br).padStart(8));
+  console.log(name.padEnd(48), String(b.length).padStart(8), String(gz).padStart(8), String(br).padStart(8));
 };
-console.log("file".padEnd(44), "raw".padStart(8), "gzip".padStart(8), "brotli".padStart(8));
-let js = [];
-for (const f of files) { const b = fs.readFileSync(f); row(f, b); if (f.endsWith(".js")) js.push(b); }
-row("all JS together", Buffer.concat(js));
+console.log("file".padEnd(48), "raw".padStart(8), "gzip".padStart(8), "brotli".padStart(8));
+const read = (f) => fs.readFileSync(f);
+for (const f of files) row(f, read(f));
+// What each entry ships: tikcast = its JS plus the .wasm beside it (the worker script is a
+// separate file, loaded only by worker: true); tikcast/inline = JS with the .wasm (base64)
+// and the worker inside, nothing beside it.
+const js = files.filter((f) => f.endsWith(".js") && !/\/(inline-assets|worker)\.js$/.test(f)).map(read);
+row("all JS together (tikcast, without worker.js)", Buffer.concat(js));
+row("tikcast: that JS + tikcast_wasm_bg.wasm", Buffer.concat([...js, read("js/dist/wasm/tikcast_wasm_bg.wasm")]));
+row("tikcast/inline: that JS + inline-assets.js", Buffer.concat([...js, read("js/dist/inline-assets.js")]));
 '

@@ -49,7 +49,7 @@ elif [ -n "${TIKCAST_REBUILD:-}" ]; then
 else
   newer=$(find crates/tikcast-core/src crates/tikcast-core/build.rs crates/tikcast-core/Cargo.toml \
     crates/tikcast-wasm/src crates/tikcast-wasm/build.rs crates/tikcast-wasm/Cargo.toml \
-    proto js/src js/package.json js/tsconfig.json \
+    proto js/src js/scripts js/package.json js/tsconfig.json \
     scripts/build.sh scripts/build-wasm.sh Cargo.lock \
     -newer js/dist/index.js -type f -not -path 'js/src/wasm/*' -print -quit)
   [ -n "$newer" ] && stale="$newer changed"

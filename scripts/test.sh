@@ -47,6 +47,9 @@ fi
 step "browser SDK: build (wasm + js/dist) and its test layers (Node, tsc, npm pack in Chromium, wasm-bindgen-test)"
 bash scripts/test-js.sh
 
+step "bundler matrix: the npm pack tarball in Vite (dev, build), webpack, esbuild, Rollup, Parcel, an import map; Chromium, main thread and worker"
+bash scripts/test-bundlers.sh
+
 step "demo command (stops by itself after 5 s, checking that the page and the relay answer)"
 TIKCAST_DEMO_PORT=0 TIKCAST_DEMO_RELAY_PORT=0 TIKCAST_DEMO_SECONDS=5 TIKCAST_DEMO_PROFILE=debug \
   bash scripts/demo.sh > /dev/null

@@ -309,7 +309,8 @@ export class TikTokLiveConnection {
       );
     }
     this.#stopRequested = false;
-    await init();
+    // With `worker: true` only the worker loads the wasm; the page never fetches it.
+    if (!this.options.worker) await init();
     const result = new Promise<ConnectionState>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     const before = this.#state;
     this.#state = 'connecting';
@@ -336,7 +337,12 @@ export class TikTokLiveConnection {
     this.#driver?.stop();
   }
 
-  /** Feeds one raw push frame (the `frames` transport). */
+  /**
+   * Feeds one raw push frame (the `frames` transport). With `worker: true` the bytes are
+   * transferred to the worker, not copied: when `bytes` spans its whole `ArrayBuffer` that
+   * buffer is detached afterwards (pass `bytes.slice()` to keep yours); a view onto part
+   * of a larger buffer is copied.
+   */
   pushFrame(bytes: Uint8Array): void {
     if (!this.#driver) throw new TikcastError('not_connected', 'pushFrame before connect(): call connect() first');
     this.#driver.pushFrame(bytes);

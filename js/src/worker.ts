@@ -1,6 +1,9 @@
 // Runs inside a Web Worker when a connection is made with `worker: true`: the socket,
-// the session and all decoding live here; the page only receives finished batches.
-import { init, module } from './loader.js';
+// the session and all decoding live here; the page only receives finished batches. The
+// page says where the wasm is (`start.wasm`: a URL, bytes or a module); only this thread
+// fetches and instantiates it. scripts/bundle-worker.mjs makes dist/worker.js
+// self-contained, so it runs from any URL a bundler gives it, or from a blob: URL.
+import { compiledModule, init, module, setAssetHint } from './loader.js';
 
 type Msg = Record<string, any>;
 const scope = self as unknown as {
@@ -35,7 +38,10 @@ scope.onmessage = async (ev) => {
   switch (m.cmd) {
     case 'start': {
       try {
-        await init();
+        if (typeof m.hint === 'string') setAssetHint(m.hint);
+        await init(m.wasm);
+        // Hand the compiled module back: the page's next worker starts from it.
+        if (!(m.wasm instanceof WebAssembly.Module)) scope.postMessage({ cmd: 'module', module: compiledModule() });
         const options = { ...m.options };
         if (m.hasGetJwt) options.getJwt = () => ask('getJwt');
         if (options.transport === 'signedUrl') options.signedUrl = () => ask('signedUrl');

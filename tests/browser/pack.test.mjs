@@ -17,7 +17,7 @@ import { extname, join, normalize } from 'node:path';
 import test from 'node:test';
 import { promisify } from 'node:util';
 
-import { REPO, expectedIds, mockMissing, startMock } from '../../js/test/helpers.mjs';
+import { MOCK_ROOM_ID, REPO, expectedIds, mockMissing, startMock } from '../../js/test/helpers.mjs';
 
 const run = promisify(execFile);
 // playwright-core is a dev dependency of the js/ package.
@@ -97,7 +97,7 @@ test('npm pack → plain <script type="module"> page → events from the mock re
 
         assert.equal(r.error, undefined, `the page failed: ${JSON.stringify(r.error)}`);
         assert.deepEqual(problems, [], 'no errors or warnings in the page');
-        assert.equal(r.connected, 'connected');
+        assert.deepEqual(r.connected, { isConnected: true, roomId: MOCK_ROOM_ID });
         assert.match(r.version, /^\d+\.\d+\.\d+/);
         // Every message once, in order, through the mock's drops and duplicates.
         assert.deepEqual(r.ids, expectedIds(MESSAGES));

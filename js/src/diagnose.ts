@@ -96,6 +96,11 @@ export async function diagnoseUnreachable(url: string, errors: SocketErrors, ori
       }
       return new TikcastError('unreachable', `nothing answers at ${url}: start the relay or check the host and port`);
     }
+    // Up, and this origin is allowed: the upgrade itself was refused.
+    return new TikcastError(
+      'unreachable',
+      `the relay at ${url} is up and allows this page, but refused the websocket handshake: check the path (a tikcast relay listens on /ws) and the token`,
+    );
   }
   return original;
 }

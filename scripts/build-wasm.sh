@@ -28,6 +28,10 @@ rm -rf "$out"
 # bytes, node.ts the file), so tikcast/inline makes no bundler copy an unused asset.
 wasm-bindgen --target web --omit-default-module-path --out-dir "$out" --out-name tikcast_wasm \
   target/wasm32-unknown-unknown/release-wasm/tikcast_wasm.wasm
+# Curate the generated types: `[Symbol.dispose]` needs lib esnext.disposable, which a
+# project on the default lib of an ES2022-ES2024 target lacks, and its type check of our
+# .d.ts would fail (skipLibCheck: false). `free()` stays; the method itself stays too.
+sed -i '/\[Symbol\.dispose\]()/d' "$out/tikcast_wasm.d.ts"
 # Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
 "$wasm_opt" -Oz --strip-debug --strip-producers \
   --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \

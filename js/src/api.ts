@@ -4,7 +4,7 @@ import { module } from './loader.js';
 import type { AnyWebcastEvent } from './events.generated.js';
 
 export * from './events.generated.js';
-export { TikcastError } from './errors.js';
+export { TikcastError, ERROR_CODES, type TikcastErrorCode } from './errors.js';
 export { init, type WasmSource } from './loader.js';
 export {
   fetchAvailableGifts,
@@ -17,7 +17,38 @@ export {
   TikTokLiveConnection,
   WebcastEvent,
   ControlEvent,
+  ControlAction,
   type TikTokLiveConnectionOptions,
+  type TikTokLiveConnectionState,
+  type CommonOptions,
+  type RelayTransport,
+  type SignedUrlTransport,
+  type FramesTransport,
+  type WebSocketConstructor,
+  type TikTokLiveWebcastEventMap,
+  type FlatUser,
+  type ExtendedGiftInfo,
+  type RoomInfoData,
+  type RawDataV2Listener,
+  type DecodedDataV2Listener,
+  type WebsocketConnectedState,
+  type WebcastChatMessage,
+  type WebcastGiftMessage,
+  type WebcastMemberMessage,
+  type WebcastLikeMessage,
+  type WebcastSocialMessage,
+  type WebcastRoomUserSeqMessage,
+  type WebcastSubNotifyMessage,
+  type WebcastQuestionNewMessage,
+  type WebcastEmoteChatMessage,
+  type WebcastEnvelopeMessage,
+  type WebcastLiveIntroMessage,
+  type WebcastLinkMicBattle,
+  type WebcastLinkMicArmies,
+  type WebcastControlMessage,
+  type RoomInfoResponse,
+  type RoomGiftInfo,
+  type TikTokWsClient,
   type TikTokLiveEventMap,
   type ControlEventMap,
   type ReconnectOptions,

@@ -81,7 +81,7 @@ test('relay: every message exactly once through drops, duplicates and a stall; s
     live.on('connecting', () => seenStates.push(live.state));
     live.on('reconnecting', () => seenStates.push(live.state));
     assert.equal(live.state, 'idle');
-    assert.equal(await live.connect(), 'connected');
+    assert.equal((await live.connect()).isConnected, true);
     const total = (await mock.stats()).messages;
     await until(() => messageIds(r.events).length >= total, 20_000, `${total} messages (${mock.log()})`);
     const stats = await assertExactlyOnce(mock, r);
@@ -126,7 +126,7 @@ test('signedUrl (TikTok-style): enter-room, heartbeats, acks, resume; every mess
       ...FAST,
     });
     const r = record(live);
-    assert.equal(await live.connect(), 'connected');
+    assert.equal((await live.connect()).isConnected, true);
     const total = (await mock.stats()).messages;
     await until(() => messageIds(r.events).length >= total, 20_000, `${total} messages (${mock.log()})`);
     const stats = await assertExactlyOnce(mock, r);
@@ -226,6 +226,7 @@ test('a streak whose end never comes gets its final gift with timedOut', { skip 
     assert.deepEqual(streaks, [1, 2]);
     assert.equal(gifts[0].repeatCount, 2);
     assert.equal(gifts[0].timedOut, true);
+    assert.equal(gifts[0].repeatEnd, true, 'a final gift, though its end never came');
     assert.equal(gifts[0].user.uniqueId, 'ada.test');
     assert.equal(gifts[0].giftName, 'Rose');
     live.disconnect();
@@ -240,7 +241,7 @@ test('an unreachable relay rejects connect() at once with unreachable, or after 
   const t = performance.now();
   const live = new TikTokLiveConnection('ada.demo', { relay: { url: 'ws://127.0.0.1:9/ws' }, WebSocket });
   const r = record(live);
-  await assert.rejects(live.connect(), (e) => e instanceof TikcastError && e.code === 'unreachable' && /check the url/.test(e.message));
+  await assert.rejects(live.connect(), (e) => e instanceof TikcastError && e.code === 'unreachable' && /connection refused at .*: start the relay/.test(e.message));
   assert.ok(performance.now() - t < 5000, 'within one attempt, not after minutes of retries');
   assert.equal(r.named('connecting').length, 1);
   assert.equal(r.named('reconnecting').length, 0);
@@ -263,9 +264,9 @@ test('no WebSocket implementation rejects connect() with no_websocket at once', 
   assert.equal(live.state, 'idle');
 });
 
-test('a relay url that is not ws:// rejects connect() with invalid_options', async () => {
+test('a relay url that is not ws:// rejects connect() with invalid_url', async () => {
   const live = new TikTokLiveConnection('ada.demo', { relay: { url: 'https://relay.example/ws' }, WebSocket });
-  await assert.rejects(live.connect(), (e) => e instanceof TikcastError && e.code === 'invalid_options');
+  await assert.rejects(live.connect(), (e) => e instanceof TikcastError && e.code === 'invalid_url' && /wss:\/\/relay\.example\/ws/.test(e.message));
 });
 
 test('disconnect() right after connect(), before it has loaded: connect() rejects with stopped', async () => {

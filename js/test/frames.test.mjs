@@ -49,7 +49,7 @@ test('frames: connect() resolves, events arrive typed and in order, disconnect()
   live.on('decodedData', (e) => events.push(e));
   const chats = [];
   live.on('chat', (e) => chats.push(`${e.user.uniqueId}: ${e.comment}`));
-  assert.equal(await live.connect(), 'connected');
+  assert.equal((await live.connect()).isConnected, true);
   assert.equal(live.state, 'connected');
   await assert.rejects(live.connect(), (e) => e instanceof TikcastError && e.code === 'already_connected');
   live.pushFrame(demo);
@@ -231,11 +231,11 @@ test('disconnect() right after connect(), before it has loaded, still stops', as
   // Pushed frames connect synchronously on start, so connect() resolves, and the
   // requested stop follows at once (a socket transport rejects instead: see
   // connection.test.mjs).
-  assert.equal(await connecting, 'connected');
+  assert.equal((await connecting).isConnected, true);
   assert.equal(live.state, 'stopped');
   assert.equal(log.at(-1), 'state:stopped');
   // And it can connect again afterwards.
-  assert.equal(await live.connect(), 'connected');
+  assert.equal((await live.connect()).isConnected, true);
   live.disconnect();
   assert.equal(live.state, 'stopped');
 });

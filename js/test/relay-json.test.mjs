@@ -75,7 +75,7 @@ test('a JSON-speaking relay: its text messages become events; other text is room
   live.on('member', (e) => members.push(e.user.uniqueId));
   live.on('roomUser', (e) => viewers.push(e.viewerCount));
   live.on('roomInfo', (i) => infos.push(i.data));
-  assert.equal(await live.connect(), 'connected');
+  assert.equal((await live.connect()).isConnected, true);
   await until(() => infos.length === 2, 5000, 'two room descriptions');
   assert.deepEqual(chats, [['from json', 'ada.json', '11']]);
   assert.deepEqual(members, ['bo.json']);

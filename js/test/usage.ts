@@ -25,6 +25,8 @@ import {
   type ReconnectingState,
   type StoppedState,
   type TikTokLiveConnectionOptions,
+  type TikTokLiveConnectionState,
+  type TikcastErrorCode,
   type TikTokLiveEventMap,
   type User,
   type WasmSource,
@@ -122,9 +124,16 @@ export async function usage(bytes: Uint8Array, getJwt: () => Promise<string>): P
   // @ts-expect-error off() checks the listener against the event too
   live.off('chat', handler);
 
-  const state: ConnectionState = await live.connect();
+  // connect() resolves v2's state object.
+  const state: TikTokLiveConnectionState = await live.connect();
+  const stateRoom: string | null = state.roomId;
+  const connected: boolean = state.isConnected && live.isConnected;
+  const now: ConnectionState = live.state;
+  void [stateRoom, connected, now];
   // @ts-expect-error states are a closed set
   if (live.state === 'open') void state;
+  // @ts-expect-error connect() no longer resolves a string
+  if (state === 'connected') void 0;
   for await (const e of live.events()) {
     if (e.type === 'like') void e.likeCount;
   }
@@ -171,7 +180,9 @@ export async function usage(bytes: Uint8Array, getJwt: () => Promise<string>): P
     decodeFrame(bytes);
   } catch (e) {
     if (e instanceof TikcastError) {
-      const code: string = e.code;
+      const code: TikcastErrorCode = e.code;
+      // @ts-expect-error codes are a closed set
+      if (e.code === 'no_such_code') void 0;
       const detail: string | undefined = e.detail;
       void [code, detail, e.message, e.name];
     }

@@ -17,7 +17,7 @@ import { extname, join, normalize } from 'node:path';
 import test from 'node:test';
 import { promisify } from 'node:util';
 
-import { REPO, expectedIds, mockMissing, startMock } from '../../js/test/helpers.mjs';
+import { DEMO_GIFTS, DEMO_RECORDING, MOCK_ROOM_ID, REPO, expectedIds, mockMissing, startMock, startRelay } from '../../js/test/helpers.mjs';
 
 const run = promisify(execFile);
 // playwright-core is a dev dependency of the js/ package.
@@ -28,10 +28,15 @@ const MESSAGES = 60;
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
 
-/** Serves the test page at / and `pkgDir` under /pkg/, on 127.0.0.1 only. */
-async function serve(pkgDir) {
+/** Serves the test page at /, `pkgDir` under /pkg/ and `extra` (path → text), on 127.0.0.1 only. */
+async function serve(pkgDir, extra = {}) {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (extra[path] !== undefined) {
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(extra[path]);
+      return;
+    }
     let file;
     if (path === '/') file = join(REPO, 'tests/browser/index.html');
     else if (path.startsWith('/pkg/')) file = join(pkgDir, normalize(path.slice('/pkg/'.length)).replace(/^(\.\.[/\\])+/, ''));
@@ -65,7 +70,12 @@ test('npm pack → plain <script type="module"> page → events from the mock re
   }
   assert.ok(!existsSync(join(pkgDir, 'src')) && !existsSync(join(pkgDir, 'test')), 'sources and tests stay out of the tarball');
 
-  const server = await serve(pkgDir);
+  // The ported v2 README examples (js/test/v2/readme-examples.ts), as the page imports them.
+  const ts = createRequire(`${REPO}js/package.json`)('typescript');
+  const examples = ts.transpileModule(await readFile(`${REPO}js/test/v2/readme-examples.ts`, 'utf8'), {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022 },
+  }).outputText.replace(/from 'tikcast'/g, "from '/pkg/dist/index.js'");
+  const server = await serve(pkgDir, { '/blank': '<!doctype html><title>v2</title><link rel="icon" href="data:,">', '/v2/readme-examples.mjs': examples });
   t.after(() => new Promise((r) => server.close(r)));
   const origin = `http://127.0.0.1:${server.address().port}`;
 
@@ -97,7 +107,7 @@ test('npm pack → plain <script type="module"> page → events from the mock re
 
         assert.equal(r.error, undefined, `the page failed: ${JSON.stringify(r.error)}`);
         assert.deepEqual(problems, [], 'no errors or warnings in the page');
-        assert.equal(r.connected, 'connected');
+        assert.deepEqual(r.connected, { isConnected: true, roomId: MOCK_ROOM_ID });
         assert.match(r.version, /^\d+\.\d+\.\d+/);
         // Every message once, in order, through the mock's drops and duplicates.
         assert.deepEqual(r.ids, expectedIds(MESSAGES));
@@ -130,6 +140,70 @@ test('npm pack → plain <script type="module"> page → events from the mock re
       }
     });
   }
+
+  await t.test("v2 README examples in a page, against a replay relay", async () => {
+    const relay = await startRelay(['--listen', '127.0.0.1:0', '--upstream', `replay:${DEMO_RECORDING}`, '--speed', '16', '--no-auth', '--public-api', '--allow-origin', '*', '--gifts', DEMO_GIFTS]);
+    try {
+      const page = await browser.newPage();
+      const problems = [];
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      await page.goto(`${origin}/blank`);
+      const lines = await page.evaluate(async (url) => {
+        const lines = [];
+        for (const k of ['log', 'info', 'error']) console[k] = (...a) => lines.push(a.map(String).join(' '));
+        const ex = await import('/v2/readme-examples.mjs');
+        const conns = [ex.events(url, WebSocket), ex.gettingStarted(url, WebSocket)];
+        await conns[0].connect();
+        await ex.roomInfo(url, WebSocket);
+        await ex.availableGifts(url, WebSocket);
+        const deadline = Date.now() + 20_000;
+        while (!lines.includes('stream ended by the host') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        for (const c of conns) c.disconnect();
+        return lines;
+      }, relay.url);
+      await page.close();
+      assert.deepEqual(problems, []);
+      const has = (l) => assert.ok(lines.includes(l), `logged ${JSON.stringify(l)}: ${lines.slice(0, 30).join(' | ')}`);
+      has(`connected: room ${MOCK_ROOM_ID}`);
+      has(`state connected true ${MOCK_ROOM_ID}`);
+      has('stream ended by the host');
+      has('chat ada.demo -> hello from the demo room!');
+      has('chat ada.demo (ada.demo): hello from the demo room!');
+      has('final ada.demo Rose x12');
+      has('streak ada.demo Rose x11');
+      has(`room ${MOCK_ROOM_ID} live true title tikcast demo: a lively evening stream`);
+      has('catalog 5655 Rose 1');
+      assert.deepEqual(lines.filter((l) => /^(connect failed|error event|TikcastError)/.test(l)), []);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  await t.test('fail fast in a page: a relay refusing the origin is origin_refused, a closed port unreachable', async () => {
+    const relay = await startRelay(['--listen', '127.0.0.1:0', '--upstream', `replay:${DEMO_RECORDING}`, '--no-auth', '--allow-origin', 'https://overlay.example']);
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${origin}/blank`);
+      const outcome = await page.evaluate(async ([refusing, closed]) => {
+        const { TikTokLiveConnection } = await import('/pkg/dist/index.js');
+        const attempt = async (url) => {
+          const t0 = performance.now();
+          const e = await new TikTokLiveConnection('demo.host', { relay: { url } }).connect().then(() => null, (err) => err);
+          return { code: e?.code, message: e?.message, ms: performance.now() - t0 };
+        };
+        return [await attempt(refusing), await attempt(closed)];
+      }, [relay.url, 'ws://127.0.0.1:9/ws']);
+      await page.close();
+      const [refused, down] = outcome;
+      assert.equal(refused.code, 'origin_refused', refused.message);
+      assert.match(refused.message, /refused this page \(http:\/\/127\.0\.0\.1:\d+\): add the origin to the relay's --allow-origin/);
+      assert.equal(down.code, 'unreachable', down.message);
+      assert.match(down.message, /nothing answers at ws:\/\/127\.0\.0\.1:9\/ws/);
+      for (const r of outcome) assert.ok(r.ms < 5000, `within one attempt: ${r.ms} ms`);
+    } finally {
+      await relay.stop();
+    }
+  });
 
   await t.test('disconnect() right after connect() stops, main thread and worker', async () => {
     const mock = await startMock(['--messages', '10', '--rate', '0']);

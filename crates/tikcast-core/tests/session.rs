@@ -916,8 +916,13 @@ fn a_streak_without_end_times_out_once() {
     let g = gifts(&out);
     assert_eq!(g.len(), 1);
     assert_eq!(
-        (g[0].0, g[0].1.repeat_count, g[0].1.timed_out),
-        ("gift", 5, true)
+        (
+            g[0].0,
+            g[0].1.repeat_count,
+            g[0].1.timed_out,
+            g[0].1.repeat_end
+        ),
+        ("gift", 5, true, true)
     );
     // The late end is still a raw gift but not a second final gift.
     let late = gifts(&h.feed(&Batch::of(vec![gift(3, 9, true, 6, true)]).frame()));
@@ -983,7 +988,11 @@ fn streaks_are_per_sender_and_flushed_on_stop() {
     let out = h.drain();
     let g = gifts(&out);
     assert_eq!(g.len(), 1, "only sender 8's streak was still running");
-    assert_eq!((g[0].1.user.user_id, g[0].1.timed_out), (8, true));
+    // A final gift, so `repeatEnd` is set although the streak's end never arrived.
+    assert_eq!(
+        (g[0].1.user.user_id, g[0].1.timed_out, g[0].1.repeat_end),
+        (8, true, true)
+    );
     assert_eq!(give_up(&out).unwrap().kind, GiveUpKind::Stopped);
     assert!(matches!(&out[0], Output::Close { code: 1000, .. }));
 }

@@ -3,8 +3,9 @@
 //! TikTok resends a streakable gift (type 1) with a growing `repeatCount` while the
 //! viewer keeps tapping, and marks the last message `repeatEnd`. Overlays want one
 //! "Ada sent 12 Roses" at the end, not twelve alerts; when the end never arrives (lost
-//! message, dropped connection), the streak is closed after a timeout with the last
-//! count seen and `timedOut: true`.
+//! message, dropped connection), the streak is closed after a timeout (or when the
+//! session stops) with the last count seen, `timedOut: true` and `repeatEnd: true`: it is
+//! a final gift, and code that tells a running streak by `!repeatEnd` must see it end.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -107,6 +108,7 @@ impl GiftStreaks {
             if let Some(r) = self.running.remove(&k) {
                 let mut last = r.last;
                 last.timed_out = true;
+                last.repeat_end = true;
                 out.push(Event::Gift(last));
             }
         }
@@ -137,6 +139,7 @@ impl GiftStreaks {
         };
         let mut last = r.last;
         last.timed_out = true;
+        last.repeat_end = true;
         out.push(Event::Gift(last));
         self.remember_closed(now, k);
     }

@@ -63,6 +63,8 @@ enum Command {
     Watch(watch::WatchArgs),
     /// Run a self-hostable JWT relay: one upstream per room, fanned out to browsers.
     Relay(Box<relay::RelayArgs>),
+    /// Mint a relay token offline with the relay's HS256 secret (prints it).
+    Token(relay::mint::TokenArgs),
     /// Play a recording: serve it like a relay (--listen) or print its events.
     Replay(replay::ReplayArgs),
     /// Record a relay-style socket into a recording file (docs/recording.md).
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
         Command::Mock(args) => mock::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Relay(args) => relay::run(*args),
+        Command::Token(args) => relay::mint::run_token(args),
         Command::Replay(args) => replay::run(args),
         Command::Record(args) => record::run(args),
         Command::DemoRecording {

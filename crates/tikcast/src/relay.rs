@@ -17,6 +17,7 @@ mod auth;
 mod http_client;
 mod hub;
 mod metrics;
+pub(crate) mod mint;
 mod server;
 mod upstream;
 
@@ -140,6 +141,13 @@ pub struct RelayArgs {
     /// silences are the recording's; 0 = never).
     #[arg(long, value_name = "SECS")]
     upstream_idle_close: Option<u64>,
+    /// Name of the environment variable holding the admin API key that opens
+    /// `POST /api/jwt` (token minting; needs --jwt-secret). The key is never logged.
+    #[arg(long, value_name = "VAR")]
+    admin_key_env: Option<String>,
+    /// Longest lifetime of a token minted by `POST /api/jwt` (90s, 10m, 1h, 2d; default 1h).
+    #[arg(long, value_name = "DURATION")]
+    max_token_ttl: Option<String>,
     /// Exit by itself after this many seconds.
     #[arg(long)]
     max_seconds: Option<f64>,
@@ -164,6 +172,16 @@ struct FileConfig {
     sign: FileSign,
     #[serde(default)]
     replay: FileReplay,
+    #[serde(default)]
+    admin: FileAdmin,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileAdmin {
+    /// Name of the environment variable holding the admin API key (not the key).
+    key_env: Option<String>,
+    max_token_ttl: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -262,6 +280,8 @@ pub(crate) struct Settings {
     pub(crate) gifts_json: Option<String>,
     pub(crate) rooms_cache: Option<HashMap<String, serde_json::Value>>,
     pub(crate) public_api: bool,
+    /// The admin API (`POST /api/jwt`), when an admin key is configured.
+    pub(crate) admin: Option<mint::Admin>,
 }
 
 /// Default of `--upstream-idle-close`: the hosted relays close with 4006 after 60 s
@@ -374,10 +394,11 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
     if no_auth && require_scope {
         return Err("--require-scope (auth.require_scope) needs tokens: drop it or --no-auth (auth.disabled)".into());
     }
+    let secret = a.jwt_secret.or(file.auth.jwt_secret);
+    let audience = a.audience.or(file.auth.audience);
     let auth = if no_auth {
         None
     } else {
-        let secret = a.jwt_secret.or(file.auth.jwt_secret);
         let rs = if a.rs256_keys.is_empty() {
             file.auth.rs256_keys.unwrap_or_default()
         } else {
@@ -393,11 +414,36 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
                 secret.as_deref().map(str::as_bytes),
                 &rs,
                 &es,
-                a.audience.or(file.auth.audience),
+                audience.clone(),
                 file.auth.leeway_seconds.unwrap_or(5).min(300),
             )?
             .require_scope(require_scope),
         )
+    };
+    let admin = match a.admin_key_env.or(file.admin.key_env) {
+        Some(var) => {
+            if auth.is_none() {
+                return Err("--admin-key-env mints tokens for a relay that checks them: drop --no-auth (auth.disabled)".into());
+            }
+            let max_ttl = match a.max_token_ttl.or(file.admin.max_token_ttl) {
+                Some(text) => {
+                    mint::parse_duration(&text).map_err(|e| format!("--max-token-ttl: {e}"))?
+                }
+                None => mint::DEFAULT_MAX_TTL,
+            };
+            Some(mint::Admin::from_env(
+                &var,
+                secret.as_deref().map(str::as_bytes),
+                audience,
+                max_ttl,
+            )?)
+        }
+        None if a.max_token_ttl.is_some() => {
+            return Err(
+                "--max-token-ttl needs --admin-key-env VAR (the admin api it limits)".into(),
+            )
+        }
+        None => None,
     };
     let upstream_text = a.upstream.or(file.upstream).ok_or(
         "no upstream: pass --upstream mock:ws://HOST:PORT/ws, --upstream tiktok --sign-url URL, or --upstream replay:FILE",
@@ -512,6 +558,7 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             gifts_json,
             rooms_cache,
             public_api: a.public_api || file.public_api == Some(true),
+            admin,
         },
         a.max_seconds,
     ))
@@ -636,6 +683,7 @@ pub(crate) fn serve_replay(
         gifts_json: None,
         rooms_cache: None,
         public_api: true,
+        admin: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -779,6 +827,9 @@ mod tests {
             [replay]
             speed = 2.0
             loop = true
+            [admin]
+            key_env = "TIKCAST_ADMIN_KEY"
+            max_token_ttl = "15m"
             "#,
         )
         .unwrap();
@@ -786,6 +837,7 @@ mod tests {
         assert_eq!(c.replay.looped, Some(true));
         assert_eq!(c.auth.require_scope, Some(true));
         assert_eq!(c.limits.upstream_idle_close, Some(90));
+        assert_eq!(c.admin.key_env.as_deref(), Some("TIKCAST_ADMIN_KEY"));
         assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
     }
 

@@ -65,6 +65,11 @@ enum Command {
     Relay(Box<relay::RelayArgs>),
     /// Mint a relay token offline with the relay's HS256 secret (prints it).
     Token(relay::mint::TokenArgs),
+    /// Webhook tools (`webhooks test --url URL --secret-env VAR`).
+    Webhooks {
+        #[command(subcommand)]
+        command: relay::webhook::WebhooksCommand,
+    },
     /// Play a recording: serve it like a relay (--listen) or print its events.
     Replay(replay::ReplayArgs),
     /// Record a relay-style socket into a recording file (docs/recording.md).
@@ -113,6 +118,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => watch::run(args),
         Command::Relay(args) => relay::run(*args),
         Command::Token(args) => relay::mint::run_token(args),
+        Command::Webhooks { command } => relay::webhook::run_command(command),
         Command::Replay(args) => replay::run(args),
         Command::Record(args) => record::run(args),
         Command::DemoRecording {

@@ -547,3 +547,113 @@ fn webhook_mistakes_stop_the_start() {
     assert!(e.contains("webhook queue"), "{e}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Reads a viewer socket until it closes or `limit` passes: (frames, close code).
+async fn view(
+    relay: &Proc,
+    unique_id: &str,
+    frames_wanted: usize,
+    limit: Duration,
+) -> (usize, Option<u16>) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &serde_json::json!({"exp": jsonwebtoken::get_current_timestamp() + 60}),
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let url = format!("ws://{}/ws?uniqueId={unique_id}&jwtKey={token}", relay.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let deadline = tokio::time::Instant::now() + limit;
+    let (mut frames, mut close) = (0, None);
+    while frames < frames_wanted {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Binary(_)))) => frames += 1,
+            Ok(Some(Ok(Message::Close(f)))) => {
+                close = f.map(|f| u16::from(f.code));
+                break;
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+    }
+    let _ = ws.close(None).await;
+    (frames, close)
+}
+
+/// Rooms opened by viewers report too: a stream that goes offline (4404) ends with
+/// `live.end` "not live"; a room the relay closes because its last viewer left did not
+/// end (no `live.end`); an offline creator never went live (no event at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_rooms_report_only_real_starts_and_ends() {
+    let dir = temp_dir("viewers");
+    let hooks = receiver(0).await;
+    let mock = |args: &[&str]| {
+        let mut all = vec!["mock", "--listen", "127.0.0.1:0", "--max-seconds", "40"];
+        all.extend_from_slice(args);
+        Proc::start(&all, &[])
+    };
+    let db = |name: &str| dir.join(name).to_str().unwrap().to_string();
+
+    let goes_offline = mock(&["--messages", "6", "--rate", "50", "--close-code", "4404"]);
+    let relay_a = relay(&goes_offline, &hooks.url, &db("a.sqlite3"), &[]);
+    let (_, close) = view(&relay_a, "ada", usize::MAX, Duration::from_secs(5)).await;
+    assert_eq!(close, Some(4404));
+    assert!(
+        hooks.until(Duration::from_secs(5), |d| d.len() >= 2).await,
+        "{}",
+        relay_a.log()
+    );
+    let got = hooks.deliveries();
+    assert_eq!(
+        got.iter()
+            .map(|d| d.event_type.as_str())
+            .collect::<Vec<_>>(),
+        ["live.start", "live.end"]
+    );
+    assert!(got
+        .iter()
+        .all(|d| d.signature_ok && d.attempt == 1 && d.status == 200));
+    assert_eq!(got[1].body["data"]["reason"], "not live");
+    assert_eq!(got[1].body["data"]["closeCode"], 4404);
+    assert_eq!(got[1].body["data"]["uniqueId"], "ada");
+
+    let stays_live = mock(&["--messages", "100000", "--rate", "20"]);
+    let relay_b = relay(
+        &stays_live,
+        &hooks.url,
+        &db("b.sqlite3"),
+        &["--grace-ms", "100"],
+    );
+    let (frames, _) = view(&relay_b, "bob", 3, Duration::from_secs(5)).await;
+    assert_eq!(frames, 3);
+    let offline = mock(&["--messages", "0", "--close-code", "4404"]);
+    let relay_c = relay(&offline, &hooks.url, &db("c.sqlite3"), &[]);
+    let (_, close) = view(&relay_c, "carol", usize::MAX, Duration::from_secs(5)).await;
+    assert_eq!(close, Some(4404));
+    // bob's room closes 100 ms after its viewer left; a wrongful live.end would show up by now.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let types: Vec<(String, String)> = hooks
+        .deliveries()
+        .iter()
+        .skip(2)
+        .map(|d| {
+            (
+                d.event_type.clone(),
+                d.body["data"]["uniqueId"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [("live.start".to_string(), "bob".to_string())],
+        "{}",
+        relay_b.log()
+    );
+    assert!(relay_b.log().contains("no viewer for 100 ms"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -2,6 +2,7 @@
 //! canonical event JSON), `watch` (a session over a real socket), `mock` (a local
 //! upstream with fault injection), `demo-frame` and `demo-recording` (write the bundled
 //! demo frame and the demo session recording, built by our own encoder), `relay` (a self-hostable JWT relay with fan-out and recording),
+//! `token` (mint a relay token offline), `webhooks test` (send a signed test event),
 //! `replay` and `record` (recordings, see docs/recording.md).
 
 mod demo_recording;

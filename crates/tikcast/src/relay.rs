@@ -8,10 +8,14 @@
 //! relay-style socket such as `tikcast mock` (`mock:URL`), TikTok itself through the
 //! core `Session` and a sign server (`tiktok`), or a recording (`replay:FILE`).
 //! `--record DIR` tees every upstream frame into a recording (`crate::recording`).
+//! `POST /api/jwt` mints tokens for a backend holding the admin key (`mint`); rooms
+//! going live and ending are posted to `--webhook` receivers, `--watch` keeps rooms open
+//! without viewers for them (`webhook`).
 //!
 //! Settings come from flags, then `TIKCAST_RELAY_*`/`TIKCAST_*` environment variables
 //! (clap), then the `--config` TOML file, then defaults. Secrets (JWT secret, sign API
-//! key) are never printed; tokens are logged as a short hash.
+//! key, admin key, webhook secret) are never printed; the last two are read from
+//! environment variables named by flags; tokens are logged as a short hash.
 
 mod auth;
 mod http_client;

@@ -41,6 +41,14 @@ pub(crate) struct Head {
     pub(crate) origin: Option<String>,
     /// An `x-jwt-key` header.
     pub(crate) jwt_header: Option<String>,
+    /// An `authorization` header (`Bearer KEY` for the relay's admin API).
+    pub(crate) authorization: Option<String>,
+    /// An `x-api-key` header.
+    pub(crate) api_key: Option<String>,
+    /// `content-length`, when present and a number (`Some(None)`: present but not one).
+    pub(crate) content_length: Option<Option<usize>>,
+    /// A `transfer-encoding` header was present (bodies are only read with a length).
+    pub(crate) transfer_encoding: bool,
 }
 
 /// Why no head was routed.
@@ -141,6 +149,53 @@ pub(crate) async fn peek_head(stream: &TcpStream) -> Option<Head> {
     }
 }
 
+/// Why a request body was not read: the status line and reason to answer with.
+pub(crate) type BodyError = (&'static str, &'static str);
+
+/// Reads the body of a request whose head is `head` (`rest`: bytes already read after
+/// the head): exactly `content-length` bytes, at most `cap`, within `limit`. A body
+/// without a length (or chunked) is refused with 411, one over the cap with 413.
+pub(crate) async fn read_body<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    head: &Head,
+    mut rest: Vec<u8>,
+    cap: usize,
+    limit: Duration,
+) -> Result<Vec<u8>, BodyError> {
+    let len = match (head.transfer_encoding, head.content_length) {
+        (false, Some(Some(n))) => n,
+        (false, Some(None)) => return Err(("400 Bad Request", "bad content-length")),
+        _ => {
+            return Err((
+                "411 Length Required",
+                "send the body with a content-length (no chunked encoding)",
+            ))
+        }
+    };
+    if len > cap {
+        return Err(("413 Content Too Large", "the request body is too large"));
+    }
+    let reading = async {
+        let mut chunk = [0u8; 4096];
+        while rest.len() < len {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            rest.extend_from_slice(chunk.get(..n)?);
+        }
+        rest.truncate(len);
+        Some(rest)
+    };
+    match tokio::time::timeout(limit, reading).await {
+        Ok(Some(body)) => Ok(body),
+        _ => Err((
+            "408 Request Timeout",
+            "the request body did not arrive in time",
+        )),
+    }
+}
+
 /// Parses a complete request head (request line, headers, blank line).
 pub(crate) fn parse_head(head: &[u8]) -> Result<Head, HeadError> {
     let bad = |why| refuse("400 Bad Request", why);
@@ -192,6 +247,19 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<Head, HeadError> {
             h.origin = Some(v.to_string());
         } else if k.eq_ignore_ascii_case("x-jwt-key") {
             h.jwt_header = Some(v.to_string());
+        } else if k.eq_ignore_ascii_case("authorization") {
+            h.authorization = Some(v.to_string());
+        } else if k.eq_ignore_ascii_case("x-api-key") {
+            h.api_key = Some(v.to_string());
+        } else if k.eq_ignore_ascii_case("content-length") {
+            // Two different lengths are a smuggling attempt: treat as unreadable.
+            let n = v.parse::<usize>().ok();
+            h.content_length = match h.content_length {
+                Some(seen) if seen != n => Some(None),
+                _ => Some(n),
+            };
+        } else if k.eq_ignore_ascii_case("transfer-encoding") {
+            h.transfer_encoding = true;
         }
     }
     Ok(h)

@@ -2,6 +2,7 @@
 //! canonical event JSON), `watch` (a session over a real socket), `mock` (a local
 //! upstream with fault injection), `demo-frame` and `demo-recording` (write the bundled
 //! demo frame and the demo session recording, built by our own encoder), `relay` (a self-hostable JWT relay with fan-out and recording),
+//! `token` (mint a relay token offline), `webhooks test` (send a signed test event),
 //! `replay` and `record` (recordings, see docs/recording.md).
 
 mod demo_recording;
@@ -63,6 +64,13 @@ enum Command {
     Watch(watch::WatchArgs),
     /// Run a self-hostable JWT relay: one upstream per room, fanned out to browsers.
     Relay(Box<relay::RelayArgs>),
+    /// Mint a relay token offline with the relay's HS256 secret (prints it).
+    Token(relay::mint::TokenArgs),
+    /// Webhook tools (`webhooks test --url URL --secret-env VAR`).
+    Webhooks {
+        #[command(subcommand)]
+        command: relay::webhook::WebhooksCommand,
+    },
     /// Play a recording: serve it like a relay (--listen) or print its events.
     Replay(replay::ReplayArgs),
     /// Record a relay-style socket into a recording file (docs/recording.md).
@@ -110,6 +118,8 @@ fn main() -> ExitCode {
         Command::Mock(args) => mock::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Relay(args) => relay::run(*args),
+        Command::Token(args) => relay::mint::run_token(args),
+        Command::Webhooks { command } => relay::webhook::run_command(command),
         Command::Replay(args) => replay::run(args),
         Command::Record(args) => record::run(args),
         Command::DemoRecording {

@@ -8,17 +8,23 @@
 //! relay-style socket such as `tikcast mock` (`mock:URL`), TikTok itself through the
 //! core `Session` and a sign server (`tiktok`), or a recording (`replay:FILE`).
 //! `--record DIR` tees every upstream frame into a recording (`crate::recording`).
+//! `POST /api/jwt` mints tokens for a backend holding the admin key (`mint`); rooms
+//! going live and ending are posted to `--webhook` receivers, `--watch` keeps rooms open
+//! without viewers for them (`webhook`).
 //!
 //! Settings come from flags, then `TIKCAST_RELAY_*`/`TIKCAST_*` environment variables
 //! (clap), then the `--config` TOML file, then defaults. Secrets (JWT secret, sign API
-//! key) are never printed; tokens are logged as a short hash.
+//! key, admin key, webhook secret) are never printed; the last two are read from
+//! environment variables named by flags; tokens are logged as a short hash.
 
 mod auth;
 mod http_client;
 mod hub;
 mod metrics;
+pub(crate) mod mint;
 mod server;
 mod upstream;
+pub(crate) mod webhook;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -140,6 +146,37 @@ pub struct RelayArgs {
     /// silences are the recording's; 0 = never).
     #[arg(long, value_name = "SECS")]
     upstream_idle_close: Option<u64>,
+    /// Name of the environment variable holding the admin API key that opens
+    /// `POST /api/jwt` (token minting; needs --jwt-secret). The key is never logged.
+    #[arg(long, value_name = "VAR")]
+    admin_key_env: Option<String>,
+    /// Longest lifetime of a token minted by `POST /api/jwt` (90s, 10m, 1h, 2d; default 1h).
+    #[arg(long, value_name = "DURATION")]
+    max_token_ttl: Option<String>,
+    /// POST `live.start` and `live.end` events to this URL (repeatable; see docs/relay.md).
+    #[arg(long = "webhook", value_name = "URL")]
+    webhooks: Vec<String>,
+    /// Name of the environment variable holding the webhook signing secret (at least 16
+    /// bytes; never logged).
+    #[arg(long, value_name = "VAR")]
+    webhook_secret_env: Option<String>,
+    /// SQLite file of the webhook delivery queue (created if missing; survives restarts).
+    #[arg(long, value_name = "PATH")]
+    webhook_db: Option<PathBuf>,
+    /// Delay before the first webhook retry; each later one doubles, plus jitter (default 5000).
+    #[arg(long, value_name = "MS")]
+    webhook_backoff_ms: Option<u64>,
+    /// Stop retrying a webhook event this long after it (90s, 10m, 1h, 2d; default 24h).
+    #[arg(long, value_name = "DURATION")]
+    webhook_retry_for: Option<String>,
+    /// Keep an upstream open for this creator without viewers, so its webhooks fire
+    /// (repeatable).
+    #[arg(long = "watch", value_name = "NAME")]
+    watch: Vec<String>,
+    /// A watched creator whose room closed (offline, ended) is tried again after this many
+    /// seconds (default 60).
+    #[arg(long, value_name = "SECS")]
+    watch_interval: Option<u64>,
     /// Exit by itself after this many seconds.
     #[arg(long)]
     max_seconds: Option<f64>,
@@ -164,6 +201,31 @@ struct FileConfig {
     sign: FileSign,
     #[serde(default)]
     replay: FileReplay,
+    #[serde(default)]
+    admin: FileAdmin,
+    #[serde(default)]
+    webhooks: FileWebhooks,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileWebhooks {
+    urls: Option<Vec<String>>,
+    /// Name of the environment variable holding the signing secret (not the secret).
+    secret_env: Option<String>,
+    db: Option<PathBuf>,
+    backoff_ms: Option<u64>,
+    retry_for: Option<String>,
+    watch: Option<Vec<String>>,
+    watch_interval: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileAdmin {
+    /// Name of the environment variable holding the admin API key (not the key).
+    key_env: Option<String>,
+    max_token_ttl: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -262,6 +324,13 @@ pub(crate) struct Settings {
     pub(crate) gifts_json: Option<String>,
     pub(crate) rooms_cache: Option<HashMap<String, serde_json::Value>>,
     pub(crate) public_api: bool,
+    /// The admin API (`POST /api/jwt`), when an admin key is configured.
+    pub(crate) admin: Option<mint::Admin>,
+    /// Webhook receivers and their delivery queue, when configured.
+    pub(crate) webhooks: Option<Arc<webhook::Webhooks>>,
+    /// Creators watched without viewers (`--watch`), normalised.
+    pub(crate) watch: Vec<String>,
+    pub(crate) watch_interval: Duration,
 }
 
 /// Default of `--upstream-idle-close`: the hosted relays close with 4006 after 60 s
@@ -374,10 +443,11 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
     if no_auth && require_scope {
         return Err("--require-scope (auth.require_scope) needs tokens: drop it or --no-auth (auth.disabled)".into());
     }
+    let secret = a.jwt_secret.or(file.auth.jwt_secret);
+    let audience = a.audience.or(file.auth.audience);
     let auth = if no_auth {
         None
     } else {
-        let secret = a.jwt_secret.or(file.auth.jwt_secret);
         let rs = if a.rs256_keys.is_empty() {
             file.auth.rs256_keys.unwrap_or_default()
         } else {
@@ -393,11 +463,36 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
                 secret.as_deref().map(str::as_bytes),
                 &rs,
                 &es,
-                a.audience.or(file.auth.audience),
+                audience.clone(),
                 file.auth.leeway_seconds.unwrap_or(5).min(300),
             )?
             .require_scope(require_scope),
         )
+    };
+    let admin = match a.admin_key_env.or(file.admin.key_env) {
+        Some(var) => {
+            if auth.is_none() {
+                return Err("--admin-key-env mints tokens for a relay that checks them: drop --no-auth (auth.disabled)".into());
+            }
+            let max_ttl = match a.max_token_ttl.or(file.admin.max_token_ttl) {
+                Some(text) => {
+                    mint::parse_duration(&text).map_err(|e| format!("--max-token-ttl: {e}"))?
+                }
+                None => mint::DEFAULT_MAX_TTL,
+            };
+            Some(mint::Admin::from_env(
+                &var,
+                secret.as_deref().map(str::as_bytes),
+                audience,
+                max_ttl,
+            )?)
+        }
+        None if a.max_token_ttl.is_some() => {
+            return Err(
+                "--max-token-ttl needs --admin-key-env VAR (the admin api it limits)".into(),
+            )
+        }
+        None => None,
     };
     let upstream_text = a.upstream.or(file.upstream).ok_or(
         "no upstream: pass --upstream mock:ws://HOST:PORT/ws, --upstream tiktok --sign-url URL, or --upstream replay:FILE",
@@ -440,6 +535,59 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             upstream_text.chars().take(40).collect::<String>()
         ));
     };
+    let fw = file.webhooks;
+    let urls = if a.webhooks.is_empty() {
+        fw.urls.unwrap_or_default()
+    } else {
+        a.webhooks
+    };
+    let secret_env = a.webhook_secret_env.or(fw.secret_env);
+    let webhooks = if urls.is_empty() {
+        if secret_env.is_some() || a.webhook_db.is_some() {
+            return Err(
+                "--webhook-secret-env and --webhook-db need at least one --webhook URL".into(),
+            );
+        }
+        None
+    } else {
+        let db = a.webhook_db.or(fw.db).unwrap_or_else(webhook::default_db);
+        let retry_for = match a.webhook_retry_for.or(fw.retry_for) {
+            Some(t) => mint::parse_duration(&t).map_err(|e| format!("--webhook-retry-for: {e}"))?,
+            None => Duration::from_secs(86_400),
+        };
+        Some(Arc::new(webhook::Webhooks::new(
+            urls,
+            secret_env.as_deref(),
+            &db,
+            Duration::from_millis(a.webhook_backoff_ms.or(fw.backoff_ms).unwrap_or(5000)),
+            retry_for,
+        )?))
+    };
+    let watch_names = if a.watch.is_empty() {
+        fw.watch.unwrap_or_default()
+    } else {
+        a.watch
+    };
+    let mut watch = Vec::new();
+    for name in &watch_names {
+        let h = normalize_handle(name);
+        if !server::valid_handle(&h) {
+            return Err(format!(
+                "--watch {:?}: {}",
+                name.chars().take(32).collect::<String>(),
+                server::HANDLE_RULES
+            ));
+        }
+        if !watch.contains(&h) {
+            watch.push(h);
+        }
+    }
+    let watch_interval = Duration::from_secs(
+        a.watch_interval
+            .or(fw.watch_interval)
+            .unwrap_or(60)
+            .clamp(1, 86_400),
+    );
     let gifts_json = match a.gifts.or(file.gifts) {
         Some(p) => Some(load_gifts(&p)?),
         None => None,
@@ -512,6 +660,10 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             gifts_json,
             rooms_cache,
             public_api: a.public_api || file.public_api == Some(true),
+            admin,
+            webhooks,
+            watch,
+            watch_interval,
         },
         a.max_seconds,
     ))
@@ -636,6 +788,10 @@ pub(crate) fn serve_replay(
         gifts_json: None,
         rooms_cache: None,
         public_api: true,
+        admin: None,
+        webhooks: None,
+        watch: Vec::new(),
+        watch_interval: Duration::from_secs(60),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -690,7 +846,17 @@ async fn serve(settings: Settings, max_seconds: Option<f64>) -> Result<(), Strin
         let _ = out.flush();
     }
     let metrics = Arc::new(metrics::Metrics::default());
+    let webhooks = settings.webhooks.clone();
+    let (watch, watch_interval) = (settings.watch.clone(), settings.watch_interval);
     let hub = hub::Hub::new(Arc::new(settings), metrics, Box::new(upstream::spawn));
+    if let Some(hooks) = webhooks {
+        eprintln!(
+            "relay: webhooks to {} url(s), queue in a sqlite file",
+            hooks.urls.len()
+        );
+        hub.set_notes(webhook::start(hooks));
+    }
+    webhook::watch(Arc::clone(&hub), watch, watch_interval);
     let server = Arc::new(server::Server {
         hub: Arc::clone(&hub),
         limiter: Arc::new(server::Limiter::default()),
@@ -779,6 +945,9 @@ mod tests {
             [replay]
             speed = 2.0
             loop = true
+            [admin]
+            key_env = "TIKCAST_ADMIN_KEY"
+            max_token_ttl = "15m"
             "#,
         )
         .unwrap();
@@ -786,6 +955,7 @@ mod tests {
         assert_eq!(c.replay.looped, Some(true));
         assert_eq!(c.auth.require_scope, Some(true));
         assert_eq!(c.limits.upstream_idle_close, Some(90));
+        assert_eq!(c.admin.key_env.as_deref(), Some("TIKCAST_ADMIN_KEY"));
         assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
     }
 

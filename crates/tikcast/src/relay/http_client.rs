@@ -1,5 +1,5 @@
-//! A small HTTP/1.1 GET client (plain or rustls TLS) for the sign server: one request
-//! per connection, `Connection: close`, chunked or length-delimited bodies, a size cap
+//! A small HTTP/1.1 client (plain or rustls TLS) for the sign server (GET) and webhook
+//! deliveries (POST): one request per connection, `Connection: close`, chunked or length-delimited bodies, a size cap
 //! and a deadline. Error messages never contain the URL's query (it may hold a key).
 
 use std::sync::Arc;
@@ -77,12 +77,34 @@ pub(crate) async fn get(
     limit: Duration,
 ) -> Result<Response, String> {
     let target = parse_url(url)?;
-    tokio::time::timeout(limit, get_inner(&target, headers))
+    tokio::time::timeout(limit, send(&target, "GET", headers, None))
         .await
         .map_err(|_| format!("no answer from {} within {limit:?}", target.host))?
 }
 
-async fn get_inner(t: &Target, headers: &[(&str, &str)]) -> Result<Response, String> {
+/// POST `body` (as `content_type`) to `url` with extra `headers`, within `limit`.
+pub(crate) async fn post(
+    url: &str,
+    headers: &[(&str, &str)],
+    content_type: &str,
+    body: &[u8],
+    limit: Duration,
+) -> Result<Response, String> {
+    let target = parse_url(url)?;
+    tokio::time::timeout(
+        limit,
+        send(&target, "POST", headers, Some((content_type, body))),
+    )
+    .await
+    .map_err(|_| format!("no answer from {} within {limit:?}", target.host))?
+}
+
+async fn send(
+    t: &Target,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> Result<Response, String> {
     let tcp = TcpStream::connect((t.host.as_str(), t.port))
         .await
         .map_err(|e| format!("cannot connect to {}:{}: {}", t.host, t.port, e.kind()))?;
@@ -109,10 +131,16 @@ async fn get_inner(t: &Target, headers: &[(&str, &str)]) -> Result<Response, Str
         t.host.clone()
     };
     let mut req = format!(
-        "GET {} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\naccept: application/json\r\nuser-agent: tikcast-relay/{}\r\n",
+        "{method} {} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\naccept: application/json\r\nuser-agent: tikcast-relay/{}\r\n",
         t.path_and_query,
         env!("CARGO_PKG_VERSION")
     );
+    if let Some((content_type, body)) = body {
+        req.push_str(&format!(
+            "content-type: {content_type}\r\ncontent-length: {}\r\n",
+            body.len()
+        ));
+    }
     for (k, v) in headers {
         if k.contains(['\r', '\n']) || v.contains(['\r', '\n']) {
             return Err("header values must not contain line breaks".into());
@@ -120,7 +148,11 @@ async fn get_inner(t: &Target, headers: &[(&str, &str)]) -> Result<Response, Str
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    io.write_all(req.as_bytes())
+    let mut bytes = req.into_bytes();
+    if let Some((_, body)) = body {
+        bytes.extend_from_slice(body);
+    }
+    io.write_all(&bytes)
         .await
         .map_err(|e| format!("cannot send request to {}: {}", t.host, e.kind()))?;
     let mut raw = Vec::new();

@@ -6,16 +6,21 @@
 //! A room whose upstream delivers no frame for `--upstream-idle-close` is ended with
 //! 4006, as the hosted relays do ([`Hub::watch_idle`]).
 //!
+//! A room going live and a room whose stream ended are reported to the webhooks
+//! ([`Hub::set_notes`], `webhook.rs`); a `--watch` room ([`Hub::watch`]) has no viewers
+//! and is never closed for lack of them.
+//!
 //! Lock order: the hub's room map, then a room's state. Nothing awaits under a lock.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, Notify};
 
 use super::metrics::{add, sub, Metrics};
+use super::webhook::{self, Notes, Totals};
 use super::Settings;
 
 /// Close code for a viewer whose queue overflowed (ours; documented in docs/relay.md). 4008 echoes RFC 6455's 1008 "policy violation".
@@ -89,6 +94,9 @@ struct State {
     viewer_count: Option<u64>,
     /// When the upstream last delivered a frame (the room's opening before the first).
     last_frame: tokio::time::Instant,
+    /// When the room went live (unix ms), and what its upstream told of the session.
+    live_at_ms: i64,
+    totals: Totals,
 }
 
 pub(crate) struct Room {
@@ -96,9 +104,36 @@ pub(crate) struct Room {
     state: Mutex<State>,
     stopped: AtomicBool,
     stop: Notify,
+    /// Opened by `--watch`: kept without viewers.
+    watched: AtomicBool,
 }
 
 impl Room {
+    fn new(unique_id: &str) -> Room {
+        Room {
+            unique_id: unique_id.to_string(),
+            state: Mutex::new(State {
+                phase: Phase::Connecting,
+                info: serde_json::Map::new(),
+                viewers: Vec::new(),
+                ring: VecDeque::new(),
+                grace_gen: 0,
+                viewer_count: None,
+                last_frame: tokio::time::Instant::now(),
+                live_at_ms: 0,
+                totals: Totals::default(),
+            }),
+            stopped: AtomicBool::new(false),
+            stop: Notify::new(),
+            watched: AtomicBool::new(false),
+        }
+    }
+
+    /// Counts the session's events into the totals `live.end` reports.
+    pub(crate) fn observe(&self, events: &[tikcast_core::Event]) {
+        self.lock().totals.observe(events);
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -143,6 +178,8 @@ pub(crate) struct Hub {
     next_viewer: AtomicU64,
     /// Spawns the upstream task of a new room.
     spawn_upstream: Box<dyn Fn(Arc<Hub>, Arc<Room>) + Send + Sync>,
+    /// Where live and ended rooms are reported (webhooks), when configured.
+    notes: OnceLock<Notes>,
 }
 
 impl Hub {
@@ -157,7 +194,35 @@ impl Hub {
             rooms: Mutex::new(HashMap::new()),
             next_viewer: AtomicU64::new(1),
             spawn_upstream,
+            notes: OnceLock::new(),
         })
+    }
+
+    /// Reports rooms going live and ending to `notes` from now on.
+    pub(crate) fn set_notes(&self, notes: Notes) {
+        let _ = self.notes.set(notes);
+    }
+
+    /// Opens the room of `unique_id` for `--watch` (its upstream runs without viewers and
+    /// is not closed for lack of them), or marks the open one so.
+    pub(crate) fn watch(self: &Arc<Self>, unique_id: &str) -> Result<(), (u16, &'static str)> {
+        let mut rooms = self.rooms();
+        if let Some(room) = rooms.get(unique_id) {
+            room.watched.store(true, Ordering::SeqCst);
+            return Ok(());
+        }
+        if rooms.len() >= self.settings.limits.max_rooms {
+            return Err((4429, "too many rooms on this relay"));
+        }
+        let room = Arc::new(Room::new(unique_id));
+        room.watched.store(true, Ordering::SeqCst);
+        rooms.insert(unique_id.to_string(), Arc::clone(&room));
+        add(&self.metrics.rooms, 1);
+        drop(rooms);
+        eprintln!("relay: room {unique_id}: watching it (--watch)");
+        (self.spawn_upstream)(Arc::clone(self), Arc::clone(&room));
+        self.watch_idle(&room);
+        Ok(())
     }
 
     fn rooms(&self) -> MutexGuard<'_, HashMap<String, Arc<Room>>> {
@@ -190,20 +255,7 @@ impl Hub {
                 if rooms.len() >= limits.max_rooms {
                     return Err((4429, "too many rooms on this relay"));
                 }
-                let room = Arc::new(Room {
-                    unique_id: unique_id.to_string(),
-                    state: Mutex::new(State {
-                        phase: Phase::Connecting,
-                        info: serde_json::Map::new(),
-                        viewers: Vec::new(),
-                        ring: VecDeque::new(),
-                        grace_gen: 0,
-                        viewer_count: None,
-                        last_frame: tokio::time::Instant::now(),
-                    }),
-                    stopped: AtomicBool::new(false),
-                    stop: Notify::new(),
-                });
+                let room = Arc::new(Room::new(unique_id));
                 rooms.insert(unique_id.to_string(), Arc::clone(&room));
                 add(&self.metrics.rooms, 1);
                 (room, true)
@@ -264,7 +316,11 @@ impl Hub {
             tokio::time::sleep(grace).await;
             let mut rooms = hub.rooms();
             let mut s = room.lock();
-            if s.grace_gen != gen || !s.viewers.is_empty() || s.phase == Phase::Ended {
+            if s.grace_gen != gen
+                || !s.viewers.is_empty()
+                || s.phase == Phase::Ended
+                || room.watched.load(Ordering::SeqCst)
+            {
                 return;
             }
             if rooms
@@ -331,6 +387,10 @@ impl Hub {
         s.info = info;
         if s.phase == Phase::Connecting {
             s.phase = Phase::Live;
+            s.live_at_ms = webhook::now_ms();
+            if let Some(notes) = self.notes.get() {
+                notes.live(&room.unique_id, &s.info);
+            }
             let state = &mut *s;
             for v in state.viewers.iter_mut() {
                 greet(&state.info, &state.ring, v, &room.unique_id, &self.metrics);
@@ -398,6 +458,12 @@ impl Hub {
         drop(rooms);
         if s.phase == Phase::Ended {
             return;
+        }
+        if s.phase == Phase::Live && webhook::ends_the_stream(code) {
+            if let Some(notes) = self.notes.get() {
+                let totals = std::mem::take(&mut s.totals);
+                notes.ended(&room.unique_id, &s.info, s.live_at_ms, code, totals);
+            }
         }
         s.phase = Phase::Ended;
         sub(&self.metrics.rooms, 1);

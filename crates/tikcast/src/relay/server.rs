@@ -44,6 +44,12 @@ impl Limiter {
     /// Takes one unit from every bucket, or from none: `Err` is how long until each of
     /// them has one again. A bucket of 0 per minute is unlimited.
     fn take(&self, keys: &[(&str, u32)]) -> Result<(), Duration> {
+        self.take_quota(keys).map(|_| ()).map_err(|r| r.wait)
+    }
+
+    /// [`Limiter::take`], also telling the state of the tightest bucket for the
+    /// `X-RateLimit-*` headers (`None`: every bucket is unlimited).
+    pub(crate) fn take_quota(&self, keys: &[(&str, u32)]) -> Result<Option<Quota>, Refused> {
         let now = Instant::now();
         let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if b.len() > 50_000 {
@@ -60,15 +66,25 @@ impl Limiter {
                 wait = wait.max(Duration::from_secs_f64((1.0 - *tokens) * 60.0 / cap));
             }
         }
-        if wait > Duration::ZERO {
-            return Err(wait);
-        }
-        for &(key, _) in keys.iter().filter(|(_, n)| *n > 0) {
+        let refused = wait > Duration::ZERO;
+        let mut tightest: Option<Quota> = None;
+        for &(key, per_minute) in keys.iter().filter(|(_, n)| *n > 0) {
             if let Some((tokens, _)) = b.get_mut(key) {
-                *tokens -= 1.0;
+                if !refused {
+                    *tokens -= 1.0;
+                }
+                let quota = Quota::of(per_minute, *tokens);
+                tightest = Some(match tightest {
+                    Some(t) => t.tighter(quota),
+                    None => quota,
+                });
             }
         }
-        Ok(())
+        match tightest {
+            Some(quota) if refused => Err(Refused { wait, quota }),
+            // Only a bucket that exists can refuse.
+            _ => Ok(tightest),
+        }
     }
 
     /// Holds one of `max` concurrent slots of `key` until the guard drops (0 = no cap).
@@ -99,6 +115,76 @@ impl Limiter {
             key: key.to_string(),
             room: room.to_string(),
         })
+    }
+}
+
+/// A rate-limit bucket after a request was counted: what the `X-RateLimit-*` headers
+/// say. Buckets refill continuously (`limit` per minute, burst `limit`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Quota {
+    /// Requests per minute, and the burst.
+    pub(crate) limit: u32,
+    /// Whole requests left now.
+    pub(crate) remaining: u32,
+    /// Seconds until the bucket is full again (`remaining == limit`).
+    pub(crate) reset_s: u64,
+}
+
+impl Quota {
+    fn of(limit: u32, tokens: f64) -> Quota {
+        let tokens = tokens.clamp(0.0, limit as f64);
+        Quota {
+            limit,
+            remaining: tokens.floor() as u32,
+            reset_s: ((limit as f64 - tokens) * 60.0 / limit.max(1) as f64).ceil() as u64,
+        }
+    }
+
+    /// The one of the two with fewer requests left (the later reset on a tie).
+    pub(crate) fn tighter(self, other: Quota) -> Quota {
+        if (other.remaining, std::cmp::Reverse(other.reset_s))
+            < (self.remaining, std::cmp::Reverse(self.reset_s))
+        {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The three header lines (each ending in CRLF).
+    pub(crate) fn headers(&self) -> String {
+        format!(
+            "x-ratelimit-limit: {}\r\nx-ratelimit-remaining: {}\r\nx-ratelimit-reset: {}\r\n",
+            self.limit, self.remaining, self.reset_s
+        )
+    }
+}
+
+/// A request some bucket had no room for.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    /// Until every bucket has room again.
+    pub(crate) wait: Duration,
+    pub(crate) quota: Quota,
+}
+
+impl Refused {
+    /// Whole seconds to wait, at least 1 (the `Retry-After` value).
+    pub(crate) fn retry_after_s(&self) -> u64 {
+        self.wait.as_secs_f64().ceil().max(1.0) as u64
+    }
+
+    /// `Retry-After` and the `X-RateLimit-*` lines of a 429.
+    pub(crate) fn headers(&self) -> String {
+        let quota = Quota {
+            remaining: 0,
+            ..self.quota
+        };
+        format!(
+            "retry-after: {}\r\n{}",
+            self.retry_after_s(),
+            quota.headers()
+        )
     }
 }
 
@@ -195,7 +281,7 @@ impl Server {
     fn cors(&self, origin: Option<&str>) -> String {
         match origin {
             Some(o) if self.origin_allowed(Some(o)) => {
-                format!("access-control-allow-origin: {o}\r\nvary: origin\r\naccess-control-allow-headers: x-jwt-key\r\naccess-control-allow-methods: GET, OPTIONS\r\naccess-control-max-age: 600\r\n")
+                format!("access-control-allow-origin: {o}\r\nvary: origin\r\naccess-control-allow-headers: x-jwt-key\r\naccess-control-allow-methods: GET, OPTIONS\r\naccess-control-expose-headers: x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after\r\naccess-control-max-age: 600\r\n")
             }
             _ => String::new(),
         }
@@ -205,7 +291,13 @@ impl Server {
 /// Writes a small response and closes. Whatever the client still sends is read and
 /// dropped for up to a second first, so that closing does not reset the connection
 /// under the reply (a client whose request was refused half-way is still sending).
-async fn respond(mut stream: TcpStream, status: &str, extra: &str, ctype: &str, body: &str) {
+pub(crate) async fn respond(
+    mut stream: TcpStream,
+    status: &str,
+    extra: &str,
+    ctype: &str,
+    body: &str,
+) {
     let reply = format!(
         "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\ncache-control: no-store\r\n{extra}connection: close\r\n\r\n{body}",
         body.len()
@@ -233,7 +325,7 @@ async fn respond(mut stream: TcpStream, status: &str, extra: &str, ctype: &str, 
     let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
-fn json_error(code: &str, message: &str) -> String {
+pub(crate) fn json_error(code: &str, message: &str) -> String {
     serde_json::json!({"error": code, "message": message}).to_string()
 }
 
@@ -271,13 +363,27 @@ pub(crate) async fn handle_tcp(mut stream: TcpStream, peer: SocketAddr, server: 
         respond(stream, status, &cors, "text/plain", "").await;
         return;
     }
+    if head.method == "POST" && head.path == "/api/jwt" {
+        // Backends only (the admin key must not live in a browser): no CORS.
+        let body = crate::http_head::read_body(
+            &mut stream,
+            &head,
+            rest,
+            super::mint::MAX_BODY,
+            HEAD_TIMEOUT,
+        )
+        .await;
+        let (status, extra, body) = super::mint::api_jwt(&server, &head, body, peer.ip());
+        respond(stream, status, &extra, json, &body).await;
+        return;
+    }
     if head.method != "GET" {
         respond(
             stream,
             "405 Method Not Allowed",
             "",
             "text/plain",
-            "only GET is served\n",
+            "only GET is served (and POST /api/jwt)\n",
         )
         .await;
         return;
@@ -339,18 +445,52 @@ pub(crate) async fn handle_tcp(mut stream: TcpStream, peer: SocketAddr, server: 
     }
 }
 
-/// `GET /api/...`: (status line, extra header lines, JSON body).
+/// `GET /api/...`: (status line, extra header lines, JSON body). Every answer after the
+/// per-IP API bucket carries its `X-RateLimit-*` headers (or those of a tighter lookup
+/// bucket the request also took from), every 429 a `Retry-After`.
 async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String, String) {
+    let mut quota = match api_quota(server, ip) {
+        Ok(q) => q,
+        Err(refused) => return refused,
+    };
+    let (status, extra, body) = api_routes(server, head, ip, &mut quota).await;
+    let limits = quota.map(|q| q.headers()).unwrap_or_default();
+    (status, format!("{limits}{extra}"), body)
+}
+
+/// Counts one /api request against the client IP's bucket (`--connects-per-minute-per-ip`);
+/// `Err` is the whole 429 answer.
+pub(crate) fn api_quota(
+    server: &Server,
+    ip: IpAddr,
+) -> Result<Option<Quota>, (&'static str, String, String)> {
+    let per_minute = server.hub.settings.limits.connects_per_minute_per_ip;
+    server
+        .limiter
+        .take_quota(&[(&format!("ip:{ip}"), per_minute)])
+        .map_err(|refused| {
+            server.hub.metrics.count_refusal("too_many");
+            let secs = refused.retry_after_s();
+            (
+                "429 Too Many Requests",
+                refused.headers(),
+                json_error(
+                    "too_many",
+                    &format!("too many requests from this address; retry in {secs} s"),
+                ),
+            )
+        })
+}
+
+async fn api_routes(
+    server: &Server,
+    head: &Head,
+    ip: IpAddr,
+    quota: &mut Option<Quota>,
+) -> (&'static str, String, String) {
     let s = &server.hub.settings;
     let m = &server.hub.metrics;
     let plain = |status, body| (status, String::new(), body);
-    if !server
-        .limiter
-        .allow(&format!("ip:{ip}"), s.limits.connects_per_minute_per_ip)
-    {
-        m.count_refusal("too_many");
-        return plain("429 Too Many Requests", json_error("too_many", "slow down"));
-    }
     // The token's grant (`None`: no token needed, every creator allowed).
     let mut grant = None;
     if !s.public_api {
@@ -420,14 +560,16 @@ async fn api(server: &Server, head: &Head, ip: IpAddr) -> (&'static str, String,
             ip: format!("lookup-ip:{ip}"),
             token: grant.as_ref().map(|g| format!("lookup-tok:{}", g.key)),
         };
-        return match room_status(server, &name, &lookup_keys).await {
+        return match room_status(server, &name, &lookup_keys, quota).await {
             Ok(v) => plain("200 OK", v.to_string()),
-            Err(ApiError::Wait(wait)) => {
+            Err(ApiError::Wait(refused)) => {
                 m.count_refusal("too_many");
-                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                let secs = refused.retry_after_s();
+                // The lookup bucket's headers replace the API bucket's (`api` adds none).
+                *quota = None;
                 (
                     "429 Too Many Requests",
-                    format!("retry-after: {secs}\r\n"),
+                    refused.headers(),
                     json_error(
                         "too_many",
                         &format!("too many lookups of unknown creators; retry in {secs} s"),
@@ -451,7 +593,7 @@ struct LookupKeys {
 
 enum ApiError {
     /// Too many lookups: retry after this long.
-    Wait(Duration),
+    Wait(Refused),
     Failed(&'static str, &'static str, String),
 }
 
@@ -462,6 +604,7 @@ async fn room_status(
     server: &Server,
     name: &str,
     keys: &LookupKeys,
+    quota: &mut Option<Quota>,
 ) -> Result<serde_json::Value, ApiError> {
     let s = &server.hub.settings;
     let shape = |info: &serde_json::Value| {
@@ -493,7 +636,13 @@ async fn room_status(
     if let Some(token) = &keys.token {
         buckets.push((token.as_str(), limits.lookups_per_minute_per_token));
     }
-    server.limiter.take(&buckets).map_err(ApiError::Wait)?;
+    if let Some(lookup) = server
+        .limiter
+        .take_quota(&buckets)
+        .map_err(ApiError::Wait)?
+    {
+        *quota = Some(quota.map_or(lookup, |q| q.tighter(lookup)));
+    }
     let failed = |msg: String| ApiError::Failed("502 Bad Gateway", "upstream", msg);
     let info = match &s.upstream {
         UpstreamKind::Relay { url, jwt_secret } => {
@@ -552,7 +701,7 @@ async fn room_status(
 }
 
 /// What [`valid_handle`] accepts, for error messages.
-const HANDLE_RULES: &str =
+pub(crate) const HANDLE_RULES: &str =
     "not a valid uniqueId: 2 to 24 letters, digits, _ and ., not starting or ending with .";
 
 /// TikTok's handle rules, checked after normalising (lowercase, no `@`) and decoding:

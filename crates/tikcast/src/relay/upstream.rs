@@ -640,6 +640,8 @@ impl Sink for RoomSink {
                 self.room.set_viewer_count(r.viewer_count.max(0) as u64);
             }
         }
+        // The session totals a `live.end` webhook reports.
+        self.room.observe(events);
     }
 }
 

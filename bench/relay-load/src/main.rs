@@ -681,6 +681,7 @@ async fn run(args: Args) -> Result<(), String> {
     // Every client comes from 127.0.0.1: raise the per-IP limits above what the run needs.
     let sockets_per_ip = (args.clients + 100).max(1000).to_string();
     let connects_per_minute = (args.clients * 2).max(10_000).to_string();
+    let pending_heads = args.clients.max(32).to_string();
     let relay_args: Vec<String> = vec![
         "relay".into(),
         "--listen".into(),
@@ -692,6 +693,9 @@ async fn run(args: Args) -> Result<(), String> {
         sockets_per_ip.clone(),
         "--connects-per-minute-per-ip".into(),
         connects_per_minute.clone(),
+        // A busy relay may still be reading many heads of the ramp at once.
+        "--max-pending-heads-per-ip".into(),
+        pending_heads.clone(),
         "--max-seconds".into(),
         relay_budget.to_string(),
     ];
@@ -793,7 +797,7 @@ async fn run(args: Args) -> Result<(), String> {
         w,
         "- Setup: `tikcast mock` (release) sends {} messages/s as {frames_per_s:.0} gzipped frames/s of {} \
          generated messages on its relay-style `/ws`; `tikcast relay --no-auth --max-sockets-per-ip {} \
-         --connects-per-minute-per-ip {}` (release, other limits at their defaults) holds the one \
+         --connects-per-minute-per-ip {} --max-pending-heads-per-ip {}` (release, other limits at their defaults) holds the one \
          upstream and fans it out to {} WebSocket clients (tokio tasks in the benchmark process) \
          watching `{ROOM}`; everything on 127.0.0.1. Clients connected {} ms apart; {} of {} had their \
          `roomInfo` after {:.2} s; then {} s of warm-up, then the {} s window. Only frames the mock \
@@ -802,6 +806,7 @@ async fn run(args: Args) -> Result<(), String> {
         args.batch,
         sockets_per_ip,
         connects_per_minute,
+        pending_heads,
         args.clients,
         args.ramp_ms,
         phase.ready,
@@ -932,6 +937,13 @@ async fn run(args: Args) -> Result<(), String> {
             format!("; busiest: {}", busiest_others.join(", "))
         }
     );
+    if a.frames_seen == 0 {
+        let _ = writeln!(
+            w,
+            "| **warning** | no frame stamped in the window reached {}: the relay fell behind by more than the window and the drain, so nothing above counts |",
+            if json { "the probe client" } else { "any client" }
+        );
+    }
     if relay_exited.is_some() || mock_exited.is_some() {
         let _ = writeln!(
             w,

@@ -5,6 +5,9 @@
 //! is cut off with 4008 rather than allowed to slow the room down or grow memory.
 //! A room whose upstream delivers no frame for `--upstream-idle-close` is ended with
 //! 4006, as the hosted relays do ([`Hub::watch_idle`]).
+//! JSON viewers (`format=json`, see `json.rs`) get the events of the room's session
+//! instead of frames ([`Hub::events`]), through the same kind of bounded queue; what
+//! they want decides what the session decodes ([`Hub::wanted_events`]).
 //!
 //! Lock order: the hub's room map, then a room's state. Nothing awaits under a lock.
 

@@ -3,7 +3,8 @@
 //! upstream: a JSON viewer gets exactly the canonical events of the session as the core
 //! `Session` decodes it natively (whole JSON objects compared), an `events=` viewer only
 //! the events it named, a binary viewer in the same room still every frame byte for byte,
-//! and unknown names are refused with HTTP 400 naming the valid ones.
+//! unknown names are refused with HTTP 400 naming the valid ones, and a JSON viewer that
+//! stops reading is cut off with 4008 while the others carry on.
 //! Every child process is killed on drop and has its own `--max-seconds`.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -313,4 +314,81 @@ fn bad_formats_and_event_names_are_refused_with_400() {
     // A good request on the same relay is upgraded.
     let answer = upgrade(&relay.addr, "uniqueId=demo.host&format=json&events=chat");
     assert!(answer.starts_with("HTTP/1.1 101 "), "{answer}");
+}
+
+/// A relay metric from `/metrics`.
+fn metric(relay: &Proc, name: &str) -> u64 {
+    let mut s = std::net::TcpStream::connect(&relay.addr).unwrap();
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no metric {name} in\n{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_json_viewer_is_cut_off_with_4008_and_the_others_carry_on() {
+    let relay = Proc::relay(&[
+        "--upstream",
+        &format!("replay:{}", demo().display()),
+        "--speed",
+        "200",
+        "--loop",
+        "--no-auth",
+        "--client-queue",
+        "256",
+        "--resume-frames",
+        "0",
+        "--viewer-send-buffer",
+        "8192",
+    ]);
+    let q = "uniqueId=demo.host&format=json";
+    // The stalled viewer: a tiny receive buffer, reads the roomInfo, then nothing.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let tcp = sock.connect(relay.addr.parse().unwrap()).await.unwrap();
+    let (mut slow, _) = tokio_tungstenite::client_async(
+        format!("ws://{}/ws?{q}", relay.addr),
+        MaybeTlsStream::Plain(tcp),
+    )
+    .await
+    .unwrap();
+    let first = read_until(&mut slow, Duration::from_secs(5), |s| s.info.is_some()).await;
+    assert!(first.info.is_some());
+    // A reading viewer gets ten passes of the recording (6 s) meanwhile, and stays: its
+    // queue holds 256 frames' worth of events (about 1.3 s at this speed).
+    let mut normal = open(&relay, q).await;
+    let (mut events, mut passes) = (0u64, 0u32);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while passes < 10 {
+        match tokio::time::timeout_at(deadline, normal.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                events += 1;
+                passes += u32::from(t.starts_with(r#"{"event":"streamEnd","#));
+            }
+            Ok(Some(Ok(Message::Close(f)))) => panic!("the reading viewer was closed: {f:?}"),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("the reading viewer's socket ended: {other:?}"),
+        }
+    }
+    assert!(events > 10 * 39, "{events} events in 10 passes");
+    assert_eq!(metric(&relay, "tikcast_relay_slow_viewer_drops_total"), 1);
+    // The stalled viewer finds what was buffered and then the end: a 4008 close frame or,
+    // if even that could not be written, a dropped connection.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let close = loop {
+        match tokio::time::timeout_at(deadline, slow.next()).await {
+            Ok(Some(Ok(Message::Close(f)))) => break f.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => {}
+            Ok(_) => break None,
+            Err(_) => panic!("the stalled viewer was never closed"),
+        }
+    };
+    assert!(matches!(close, Some(4008) | None), "{close:?}");
+    assert_eq!(
+        metric(&relay, "tikcast_relay_viewer_closes_total{code=\"4008\"}"),
+        1
+    );
+    assert!(metric(&relay, "tikcast_relay_json_events_out_total") > 0);
 }

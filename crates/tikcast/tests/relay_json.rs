@@ -392,3 +392,39 @@ async fn a_stalled_json_viewer_is_cut_off_with_4008_and_the_others_carry_on() {
     );
     assert!(metric(&relay, "tikcast_relay_json_events_out_total") > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_only_room_still_follows_the_viewer_count() {
+    // With binary viewers only, the room's session decodes just `roomUser` and control
+    // messages; the viewer count /api/rooms serves must still follow the stream.
+    let recs = records(&demo());
+    // The frames up to the demo's second `roomUser` (196 viewers at 10 s); the next one
+    // (214) comes at 19 s, 0.9 s later at speed 10.
+    let upto = recs.iter().filter(|r| r.0 == 1 && r.1 <= 10_000).count();
+    let relay = Proc::relay(&[
+        "--upstream",
+        &format!("replay:{}", demo().display()),
+        "--speed",
+        "10",
+        "--no-auth",
+        "--public-api",
+    ]);
+    let mut binary = open(&relay, "uniqueId=demo.host").await;
+    let seen = read_until(&mut binary, Duration::from_secs(10), |s| {
+        s.frames.len() >= upto
+    })
+    .await;
+    assert_eq!(seen.frames.len(), upto);
+    assert_eq!(
+        seen.info.unwrap()["viewerCount"],
+        180,
+        "the roomInfo's own count"
+    );
+    let mut s = std::net::TcpStream::connect(&relay.addr).unwrap();
+    write!(s, "GET /api/rooms/demo.host HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body: Value = serde_json::from_str(text.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(body["source"], "relay", "{body}");
+    assert_eq!(body["viewerCount"], 196, "{body}");
+}

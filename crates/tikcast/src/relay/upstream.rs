@@ -881,10 +881,16 @@ pub(crate) async fn replay(
     }
     tokio::pin!(stop);
     let records = Arc::new(rec.records);
+    // What the sink last asked the session to decode (`None`: everything); a new pass's
+    // session starts with it.
+    let mut wanted: Option<Vec<String>> = None;
     loop {
         let start = tokio::time::Instant::now();
         let due = |t_ms: u64| start + Duration::from_secs_f64(t_ms as f64 / 1000.0 / speed);
         let mut player = Some(Box::new(Player::new()));
+        if let Some(p) = player.as_mut() {
+            p.session.set_wanted_events(wanted.clone());
+        }
         let mut last_t = 0;
         for i in 0..records.len() {
             let Some(r) = records.get(i) else { break };
@@ -919,8 +925,9 @@ pub(crate) async fn replay(
                 }
                 Kind::Frame => {
                     let Some(mut p) = player.take() else { break };
-                    if let Some(wanted) = sink.wanted_events() {
-                        p.session.set_wanted_events(wanted);
+                    if let Some(w) = sink.wanted_events() {
+                        wanted = w;
+                        p.session.set_wanted_events(wanted.clone());
                     }
                     // Off the runtime's workers, like live frames (see `drive`).
                     let (recs, t) = (Arc::clone(&records), r.t_ms);

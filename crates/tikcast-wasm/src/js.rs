@@ -33,7 +33,6 @@ pub fn events_into(events: &[Event], out: &Array) -> Result<(), JsValue> {
     crate::tape::objects_into(events, out)
 }
 
-
 pub fn object() -> Object {
     Object::new()
 }

@@ -49,56 +49,13 @@ fn piece_text<'a>(p: &View<'a>) -> &'a str {
     p.str(P::string_value)
 }
 
-/// Renders a display template (see `user::render_text`, whose rules and cap this keeps).
+/// Renders a display template (the rules and cap of `user::render_pattern`).
 fn render_text(text: &View<'_>) -> String {
     let pieces: Vec<&str> = text
         .msgs(slot::Text::pieces)
         .map(|p| piece_text(&p))
         .collect();
-    let pattern = text.str(slot::Text::default_pattern);
-    let cap = pieces
-        .iter()
-        .map(|p| p.len())
-        .fold(pattern.len(), usize::saturating_add)
-        .saturating_mul(2)
-        .saturating_add(256);
-    let mut out = String::with_capacity(pattern.len());
-    let mut rest = pattern;
-    while let Some(open) = rest.find('{') {
-        push_capped(&mut out, rest.get(..open).unwrap_or(""), cap);
-        let after = rest.get(open + 1..).unwrap_or("");
-        let Some(close) = after.find('}') else {
-            push_capped(&mut out, rest.get(open..).unwrap_or(""), cap);
-            return out;
-        };
-        let inner = after.get(..close).unwrap_or("");
-        let index = inner
-            .split(':')
-            .next()
-            .and_then(|i| i.parse::<usize>().ok());
-        if let Some(piece) = index.and_then(|i| pieces.get(i)) {
-            push_capped(&mut out, piece, cap);
-        }
-        if out.len() >= cap {
-            return out;
-        }
-        rest = after.get(close + 1..).unwrap_or("");
-    }
-    push_capped(&mut out, rest, cap);
-    out
-}
-
-fn push_capped(out: &mut String, s: &str, cap: usize) {
-    let room = cap.saturating_sub(out.len());
-    if s.len() <= room {
-        out.push_str(s);
-        return;
-    }
-    let mut end = room;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    out.push_str(s.get(..end).unwrap_or(""));
+    crate::user::render_pattern(text.str(slot::Text::default_pattern), &pieces)
 }
 
 /// The first user a display template's pieces mention.

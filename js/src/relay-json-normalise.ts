@@ -138,6 +138,11 @@ const NESTED_RULES: Record<string, Record<string, Rule>> = {
   CaptionText: { lang: ['lang', 'language'] },
 };
 
+/** `o[k] = v` as an own property, also for `__proto__` (a key any JSON can carry). */
+function put(o: Raw, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 function isObject(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -248,7 +253,7 @@ function shape(name: string, d: Raw, spill: (rest: unknown) => void): Raw {
   const used = fill(out, NESTED_FIELDS[name], NESTED_RULES[name] ?? {}, d, () => {});
   if (name === 'User') {
     const rest: Raw = {};
-    for (const k of Object.keys(d)) if (!used.has(k)) rest[k] = d[k];
+    for (const k of Object.keys(d)) if (!used.has(k)) put(rest, k, d[k]);
     if (Object.keys(rest).length > 0) spill(rest);
   }
   return out;
@@ -264,9 +269,7 @@ export function normaliseRelayMessage(type: string, method: string, d: Raw): Any
   const common = isObject(d.common) ? d.common : {};
   const out: Raw = { type };
   const extra: Raw = {};
-  const spill = (field: string, rest: unknown) => {
-    extra[field] = rest;
-  };
+  const spill = (field: string, rest: unknown) => put(extra, field, rest);
   const meta: Raw = {
     msgId: d.msgId ?? common.msgId,
     roomId: d.roomId ?? common.roomId,
@@ -283,7 +286,7 @@ export function normaliseRelayMessage(type: string, method: string, d: Raw): Any
   } else {
     for (const k of fill(out, EVENT_FIELDS[type] ?? '', EVENT_RULES[type] ?? {}, d, spill)) used.add(k);
   }
-  for (const k of Object.keys(d)) if (!used.has(k) && !(k in extra)) extra[k] = d[k];
+  for (const k of Object.keys(d)) if (!used.has(k) && !Object.hasOwn(extra, k)) put(extra, k, d[k]);
   if (Object.keys(extra).length > 0) out.extra = extra;
   const events = [out as unknown as AnyWebcastEvent];
   if (type === 'social' && (out.action === 1 || out.action === 3)) {

@@ -40,7 +40,9 @@ const INFO = new Set(['roomInfo', 'workerInfo', 'ping', 'pong', '_journal']);
 /** One relay message as our events (see relay-json-normalise.ts), or null for INFO. */
 function toEvents(name: string, data: unknown): AnyWebcastEvent[] | null {
   if (INFO.has(name)) return null;
-  const type = NAMES[name] ?? RELAY_EVENT_ALIASES[name] ?? (OURS.has(name) ? name : 'unknown');
+  // Own keys only: a relay's event name can be anything, `constructor` included.
+  const own = (table: Record<string, string>) => (Object.hasOwn(table, name) ? table[name] : undefined);
+  const type = own(NAMES) ?? own(RELAY_EVENT_ALIASES) ?? (OURS.has(name) ? name : 'unknown');
   const d = (data && typeof data === 'object' && !Array.isArray(data) ? data : {}) as Record<string, unknown>;
   return normaliseRelayMessage(type, name, d);
 }

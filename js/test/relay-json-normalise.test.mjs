@@ -122,6 +122,14 @@ test('hostile payloads: wrong types become defaults (what could not be read stay
   const [b] = fromRelayJson({ event: 'battle', data: { teams: [null, 5, { hostUserId: 99n }] } });
   assert.deepEqual(b.hosts.map((h) => h.userId), ['0', '0', '99']);
   assert.deepEqual(shapeProblems(b), []);
+  // Names and keys that are special in JavaScript are plain data here.
+  const [c] = fromRelayJson(JSON.parse('{"event":"constructor","data":{"__proto__":{"polluted":1},"y":2,"user":{"__proto__":{"z":1}}}}'));
+  assert.deepEqual([c.type, c.method, c.extra.y, Object.keys(c.extra)], ['unknown', 'constructor', 2, ['__proto__', 'y', 'user']]);
+  assert.deepEqual(c.extra.__proto__, { polluted: 1 });
+  assert.equal({}.polluted, undefined);
+  const [g] = fromRelayJson(JSON.parse('{"event":"gift","data":{"user":{"__proto__":{"z":1},"uniqueId":"q"}}}'));
+  assert.deepEqual([g.user.uniqueId, g.extra.user.__proto__], ['q', { z: 1 }]);
+  assert.deepEqual(shapeProblems(g), []);
 });
 
 // The real dumps: read from the shared corpus, never copied into the repository.

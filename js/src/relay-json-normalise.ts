@@ -47,7 +47,7 @@ const EVENT_RULES: Record<string, Record<string, Rule>> = {
     // A relay that leaves out giftType still marks a running streak with repeatEnd false,
     // which only a streakable (type 1) gift has.
     giftType: fn(['giftType'], (d) => d.giftType ?? (d.repeatEnd === false ? 1 : undefined)),
-    user: fn(['user'], (d) => (isObject(d.user) ? d.user : d.senderUserId !== undefined ? { userId: d.senderUserId } : undefined)),
+    user: fn(['user'], (d) => (d.user === undefined && d.senderUserId !== undefined ? { userId: d.senderUserId } : d.user)),
   },
   like: { totalLikeCount: ['totalLikeCount', 'totalLikes'] },
   member: {
@@ -185,42 +185,48 @@ function bool(v: unknown): boolean {
 }
 
 /**
- * `v` as a value of `kind`. `spill` receives what the canonical value cannot hold (an id
- * that is not a number, a user's fields beyond the canonical ones).
+ * `v` as a value of `kind`. `spill` receives what the canonical value cannot hold: a value
+ * of another type (kept as sent), a user's fields beyond the canonical ones.
  */
 function coerce(kind: string, v: unknown, spill: (rest: unknown) => void): unknown {
+  const given = v !== undefined && v !== null;
+  const or = <T>(ok: boolean, value: T, fallback: T): T => {
+    if (ok) return value;
+    if (given) spill(v);
+    return fallback;
+  };
   switch (kind) {
     case 's':
-      return str(v);
+      return or(typeof v !== 'object' || v === null, str(v), '');
     case 'id': {
       const id = idOf(v);
-      if (id === null && v !== undefined && v !== null && v !== '') spill(v);
-      return id ?? '0';
+      return or(id !== null || v === '', id ?? '0', '0');
     }
     case 'n':
-      return num(v);
-    case 'n?':
-      return v === undefined || v === null ? null : num(v);
+    case 'n?': {
+      const ok = typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v));
+      return or(ok, num(v), kind === 'n' ? 0 : null);
+    }
     case 'b':
-      return bool(v);
+      return or(typeof v === 'boolean' || typeof v === 'number' || v === 'true' || v === 'false', bool(v), false);
     case 'U':
-      return shape('User', isObject(v) ? v : {}, spill);
+      return isObject(v) ? shape('User', v, spill) : or(false, null, shape('User', {}, spill));
     case 'U?':
-      return isObject(v) ? shape('User', v, spill) : null;
+      return isObject(v) ? shape('User', v, spill) : or(false, null, null);
     case 'o?':
-      return isObject(v) ? v : null;
+      return or(isObject(v), v, null);
     case 'a':
-      return Array.isArray(v) ? v : [];
+      return or(Array.isArray(v), v, []);
     case 'ids':
-      return (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]).map((x) => idOf(x) ?? '0');
+      return or(true, (Array.isArray(v) ? v : given ? [v] : []).map((x) => idOf(x) ?? '0'), []);
     case 'fansClub?': {
-      if (!isObject(v)) return null;
+      if (!isObject(v)) return or(false, null, null);
       const data = isObject(v.data) ? v.data : v;
       return { name: str(data.name ?? data.clubName), level: num(data.level) };
     }
   }
   const m = /^a<(\w+)>$/.exec(kind);
-  if (m) return Array.isArray(v) ? v.map((x) => shape(m[1], isObject(x) ? x : {}, () => {})) : [];
+  if (m) return or(Array.isArray(v), Array.isArray(v) ? v.map((x) => shape(m[1], isObject(x) ? x : {}, () => {})) : [], []);
   throw new Error(`event-fields: unknown field kind ${kind}`);
 }
 
@@ -278,7 +284,8 @@ export function normaliseRelayMessage(type: string, method: string, d: Raw): Any
   };
   const used = fill(out, BASE_FIELDS, {}, meta, spill);
   used.clear();
-  for (const k of ['type', 'common', 'msgId', 'roomId', 'createTime', 'isHistory']) used.add(k);
+  // `common` stays under extra: its other fields (method, describe, ...) have no place.
+  for (const k of ['type', 'msgId', 'roomId', 'createTime', 'isHistory']) used.add(k);
   if (d.createTime === undefined && common.createTime === undefined) used.add('timestamp');
   if (type === 'unknown') {
     out.method = method;

@@ -65,8 +65,8 @@ function usedUnder(name, key) {
   // A relay's `timestamp` (ms) is our createTime when it sends no createTime.
   if (key === 'timestamp') return true;
   const aliases = {
-    like: ['totalLikes'], member: ['entrySource'], roomUserSeq: ['totalViewers'], chat: ['replyToUser'], emoteChat: ['emoteId', 'emoteUrl'],
-    battle: ['battleDuration'], linkMicBattle: ['battleStatus'], battleArmies: ['status'], roomPin: ['comment', 'durationSeconds', 'pinnedAt', 'originalMsgType', 'originalMsgId', 'operatorUserId', 'user'],
+    like: ['totalLikes'], member: ['entrySource'], roomUserSeq: ['totalViewers'], chat: ['replyToUser'], emoteChat: ['emoteId', 'emoteUrl'], emote: ['emoteId', 'emoteUrl'],
+    battle: ['battleDuration'], linkMicBattle: ['battleStatus'], battleArmies: ['status'], roomPin: ['comment', 'pinnedMessage', 'durationSeconds', 'pinnedAt', 'originalMsgType', 'originalMsgId', 'operatorUserId', 'user'],
     imDelete: ['deletedMsgId'], caption: ['text', 'language', 'isFinal', 'startedAtMs', 'endsAtMs'], linkLayer: ['action', 'sourceType'], link: ['action'],
     envelope: ['coins'], battleNotice: ['noticeCode'], linkMicAnchorGuide: ['guideCode'], rankText: ['userId'], bottomMessage: ['anchorUserId', 'durationSec'],
     envelopePortal: ['kind'], pictionaryUpdate: ['pictionaryId'], pictionaryEnd: ['pictionaryId'], pictionaryExit: ['pictionaryId'], toast: ['durationMs'],

@@ -225,9 +225,20 @@ function coerce(kind: string, v: unknown, spill: (rest: unknown) => void): unkno
       return { name: str(data.name ?? data.clubName), level: num(data.level) };
     }
   }
-  const m = /^a<(\w+)>$/.exec(kind);
-  if (m) return or(Array.isArray(v), Array.isArray(v) ? v.map((x) => shape(m[1], isObject(x) ? x : {}, () => {})) : [], []);
+  if (kind.startsWith('a<')) {
+    const name = kind.slice(2, -1);
+    return or(Array.isArray(v), Array.isArray(v) ? v.map((x) => shape(name, isObject(x) ? x : {}, () => {})) : [], []);
+  }
   throw new Error(`event-fields: unknown field kind ${kind}`);
+}
+
+const PARSED = new Map<string, Array<[string, string]>>();
+
+/** `fieldsOf(spec)`, parsed once per spec (the table is fixed, so this stays small). */
+function parsed(spec: string): Array<[string, string]> {
+  let fields = PARSED.get(spec);
+  if (!fields) PARSED.set(spec, (fields = fieldsOf(spec)));
+  return fields;
 }
 
 /**
@@ -236,7 +247,7 @@ function coerce(kind: string, v: unknown, spill: (rest: unknown) => void): unkno
  */
 function fill(out: Raw, spec: string, rules: Record<string, Rule>, d: Raw, spill: (field: string, rest: unknown) => void): Set<string> {
   const used = new Set<string>();
-  for (const [field, kind] of fieldsOf(spec)) {
+  for (const [field, kind] of parsed(spec)) {
     const rule = rules[field] ?? [field];
     let v: unknown;
     if (!Array.isArray(rule)) {

@@ -3,35 +3,22 @@
 // Their events become ours by name; the payload is the relay's own JSON, with our four
 // common fields filled in where the relay has them.
 import type { AnyWebcastEvent } from './events.generated.js';
-import { EVENT_NAMES } from './events.generated.js';
+import { EVENT_NAMES, METHOD_EVENTS } from './events.generated.js';
 
 const OURS = new Set<string>(EVENT_NAMES);
 
-/** Relay vocabulary (TikTool names and TikTok method names) → our event names. */
+/**
+ * Relay vocabulary → our event names: TikTool's own names here, and every TikTok method
+ * the decoder knows from the generated route table (`METHOD_EVENTS`), so a method added to
+ * the schema is understood here too.
+ */
 const NAMES: Record<string, string> = {
+  ...METHOD_EVENTS,
   roomUserSeq: 'roomUser',
   viewer_count: 'roomUser',
   battle: 'linkMicBattle',
   battleArmies: 'linkMicArmies',
   control: 'controlMessage',
-  WebcastChatMessage: 'chat',
-  WebcastGiftMessage: 'gift',
-  WebcastLikeMessage: 'like',
-  WebcastMemberMessage: 'member',
-  WebcastSocialMessage: 'social',
-  WebcastRoomUserSeqMessage: 'roomUser',
-  WebcastControlMessage: 'controlMessage',
-  WebcastSubNotifyMessage: 'subscribe',
-  WebcastQuestionNewMessage: 'questionNew',
-  WebcastEmoteChatMessage: 'emote',
-  WebcastEnvelopeMessage: 'envelope',
-  WebcastLiveIntroMessage: 'liveIntro',
-  WebcastLinkMicBattle: 'linkMicBattle',
-  WebcastLinkMicArmies: 'linkMicArmies',
-  WebcastRoomPinMessage: 'roomPin',
-  WebcastImDeleteMessage: 'imDelete',
-  WebcastCaptionMessage: 'caption',
-  WebcastBarrageMessage: 'barrage',
 };
 
 /** Relay types that describe the room or the relay rather than being events. */

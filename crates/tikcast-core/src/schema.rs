@@ -6,6 +6,11 @@
 //! (`tests/events_doc.rs`), and `tests/event_shapes.rs` checks every event the reader
 //! writes for the corpus against it, so the description cannot drift from the writers.
 //!
+//! Adding an event: a message in `proto/` plus a row in `routes!` (shape.rs) for a
+//! generic one; a hand-shaped one also gets its writer and its row in `shape::decl`.
+//! Then `TIKCAST_BLESS=1 cargo test -p tikcast-core --test events_doc` regenerates the
+//! docs and the TS types (and `METHOD_EVENTS`, which the JS relay-JSON mapping uses).
+//!
 //! Native only (feature `schema`): the message names and `proto/` comments it carries
 //! stay out of the wasm module.
 

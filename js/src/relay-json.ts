@@ -2,36 +2,23 @@
 // TikTool-style `{ event, data }` and Euler-style bundles `{ messages: [{ type, data }] }`.
 // Their events become ours by name, their payloads ours by relay-json-normalise.ts.
 import type { AnyWebcastEvent } from './events.generated.js';
-import { EVENT_NAMES } from './events.generated.js';
+import { EVENT_NAMES, METHOD_EVENTS } from './events.generated.js';
 import { RELAY_EVENT_ALIASES, normaliseRelayMessage } from './relay-json-normalise.js';
 
 const OURS = new Set<string>(EVENT_NAMES);
 
-/** Relay vocabulary (TikTool names and TikTok method names) → our event names. */
+/**
+ * Relay vocabulary → our event names: TikTool's own names here, and every TikTok method
+ * the decoder knows from the generated route table (`METHOD_EVENTS`), so a method added to
+ * the schema is understood here too.
+ */
 const NAMES: Record<string, string> = {
+  ...METHOD_EVENTS,
   roomUserSeq: 'roomUser',
   viewer_count: 'roomUser',
   battle: 'linkMicBattle',
   battleArmies: 'linkMicArmies',
   control: 'controlMessage',
-  WebcastChatMessage: 'chat',
-  WebcastGiftMessage: 'gift',
-  WebcastLikeMessage: 'like',
-  WebcastMemberMessage: 'member',
-  WebcastSocialMessage: 'social',
-  WebcastRoomUserSeqMessage: 'roomUser',
-  WebcastControlMessage: 'controlMessage',
-  WebcastSubNotifyMessage: 'subscribe',
-  WebcastQuestionNewMessage: 'questionNew',
-  WebcastEmoteChatMessage: 'emote',
-  WebcastEnvelopeMessage: 'envelope',
-  WebcastLiveIntroMessage: 'liveIntro',
-  WebcastLinkMicBattle: 'linkMicBattle',
-  WebcastLinkMicArmies: 'linkMicArmies',
-  WebcastRoomPinMessage: 'roomPin',
-  WebcastImDeleteMessage: 'imDelete',
-  WebcastCaptionMessage: 'caption',
-  WebcastBarrageMessage: 'barrage',
 };
 
 /** Relay types that describe the room or the relay rather than being events. */

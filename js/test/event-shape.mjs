@@ -34,6 +34,11 @@ export const EVENT_TYPES = (() => {
 
 const USER = iface('User');
 
+/** Whether events.generated.ts declares interface `name`. */
+function knownIface(name) {
+  return new RegExp(`export interface ${name}(?: extends \\w+)? \\{`).test(SOURCE);
+}
+
 /** Fields the normaliser states are 64-bit ids: their strings must be decimal. */
 function idFields(spec) {
   return new Set(fieldsOf(spec).filter(([, k]) => k === 'id').map(([f]) => f));
@@ -118,6 +123,23 @@ function checkType(t, v, path, problems) {
   if (m) {
     const fields = Object.fromEntries(splitTop(m[1], ';').map((p) => [p.slice(0, p.indexOf(':')).trim(), p.slice(p.indexOf(':') + 1).trim()]));
     return checkObject(fields, v, path, problems);
+  }
+  // Typed lists and nested interfaces of the generated types (`ChatEmote[]`, `Text`).
+  m = /^(\w+)\[\]$/.exec(t);
+  if (m && knownIface(m[1])) {
+    if (!Array.isArray(v)) return bad();
+    v.forEach((x, i) => checkType(m[1], x, `${path}[${i}]`, problems));
+    return;
+  }
+  if (/^\w+$/.test(t) && knownIface(t)) {
+    const ids = NESTED_FIELDS[t] ? idFields(NESTED_FIELDS[t]) : new Set();
+    return checkObject(iface(t), v, path, problems, ids);
+  }
+  m = /^Record<string, (\w+)>$/.exec(t);
+  if (m) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad();
+    for (const [k, x] of Object.entries(v)) checkType(m[1], x, `${path}.${k}`, problems);
+    return;
   }
   m = /^a<(\w+)>$/.exec(t);
   if (m) {

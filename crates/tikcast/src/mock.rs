@@ -10,6 +10,10 @@
 //!   HS256 JWT auth (`--jwt-secret`), one `{"type":"roomInfo",…}` text message (with the
 //!   requested `uniqueId`: the mock has one room and serves it under any handle), then
 //!   the same push frames with `need_ack` false; nothing is enforced.
+//! * `GET /api-live/user/room/` and `GET /webcast/gift/list/` (plain HTTP) — TikTok's
+//!   web API for a creator's profile and live room, and the gift catalog ([`web`]);
+//!   `--offline NAME` and `--missing NAME` make a handle not live or unknown (its relay
+//!   socket is then closed with 4404).
 //! * `GET /stats` (plain HTTP) — the counters as JSON. Anything else is a 404.
 //!
 //! Output: the first stdout line is `{"listening":"ADDR"}`, the last `{"stats":{…}}`;
@@ -57,6 +61,7 @@ mod conn;
 mod jwt;
 mod source;
 mod state;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -148,6 +153,14 @@ pub struct MockArgs {
     /// Exit once every message has been sent and no client is connected.
     #[arg(long)]
     exit_when_done: bool,
+    /// A creator who exists but is not live (repeatable): its relay socket is closed with
+    /// 4404 and `/api-live/user/room/` shows no room.
+    #[arg(long = "offline", value_name = "NAME")]
+    offline: Vec<String>,
+    /// A handle that names no user (repeatable): 4404 on the relay socket,
+    /// `user_not_found` from `/api-live/user/room/`.
+    #[arg(long = "missing", value_name = "NAME")]
+    missing: Vec<String>,
 }
 
 impl std::fmt::Debug for MockArgs {
@@ -176,6 +189,8 @@ impl std::fmt::Debug for MockArgs {
             .field("ack_timeout_ms", &self.ack_timeout_ms)
             .field("max_seconds", &self.max_seconds)
             .field("exit_when_done", &self.exit_when_done)
+            .field("offline", &self.offline)
+            .field("missing", &self.missing)
             .finish()
     }
 }
@@ -321,6 +336,16 @@ pub fn run(args: MockArgs) -> Result<(), String> {
         hb_timeout: Duration::from_millis(args.hb_timeout_ms),
         ack_timeout: Duration::from_millis(args.ack_timeout_ms),
         started_ms,
+        offline: args
+            .offline
+            .iter()
+            .map(|n| jwt::normalize_handle(n))
+            .collect(),
+        missing: args
+            .missing
+            .iter()
+            .map(|n| jwt::normalize_handle(n))
+            .collect(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -426,6 +451,8 @@ enum Route {
     Direct,
     Relay,
     Stats,
+    UserRoom,
+    GiftList,
     NotFound,
 }
 
@@ -436,6 +463,10 @@ fn route(path: &str) -> Route {
         Route::Relay
     } else if path == "/stats" {
         Route::Stats
+    } else if path == "/api-live/user/room/" || path == "/api-live/user/room" {
+        Route::UserRoom
+    } else if path == "/webcast/gift/list/" || path == "/webcast/gift/list" {
+        Route::GiftList
     } else {
         Route::NotFound
     }
@@ -478,6 +509,22 @@ async fn handle_tcp(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
         (Route::Stats, false) => {
             let body = format!("{}\n", shared.stats_json());
             respond(stream, &head, "200 OK", "application/json", &body).await;
+        }
+        (Route::UserRoom, false) => {
+            shared.count_user_lookup();
+            let (status, body) = web::user_room(&shared.cfg, &Query::parse(&head.query));
+            respond(stream, &head, status, "application/json", &body).await;
+        }
+        (Route::GiftList, false) => {
+            shared.count_gift_list();
+            respond(
+                stream,
+                &head,
+                "200 OK",
+                "application/json",
+                &web::gift_list(),
+            )
+            .await;
         }
         (Route::Direct | Route::Relay, false) => {
             respond(
@@ -531,7 +578,7 @@ async fn handle_tcp(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
                 &head,
                 "404 Not Found",
                 text,
-                "not found: try /webcast/im/ws_proxy/ws_reuse_supplement/, /ws or /stats\n",
+                "not found: try /webcast/im/ws_proxy/ws_reuse_supplement/, /ws, /api-live/user/room/, /webcast/gift/list/ or /stats\n",
             )
             .await;
         }

@@ -9,6 +9,8 @@
 //! relay-style socket such as `tikcast mock` (`mock:URL`), TikTok itself through the
 //! core `Session` and a sign server (`tiktok`), or a recording (`replay:FILE`).
 //! `--record DIR` tees every upstream frame into a recording (`crate::recording`).
+//! `POST /api/rooms/check`, `GET /api/users/NAME` and `GET /api/gifts` answer from the
+//! upstream's web side through caches (`rest`).
 //! `POST /api/jwt` mints tokens for a backend holding the admin key (`mint`); rooms
 //! going live and ending are posted to `--webhook` receivers, `--watch` keeps rooms open
 //! without viewers for them (`webhook`).
@@ -24,6 +26,7 @@ mod hub;
 mod json;
 mod metrics;
 pub(crate) mod mint;
+mod rest;
 mod server;
 mod upstream;
 pub(crate) mod webhook;
@@ -89,9 +92,18 @@ pub struct RelayArgs {
     /// Record every upstream frame of each room into this directory.
     #[arg(long)]
     record: Option<PathBuf>,
-    /// Gift catalog served at /api/gifts (TikTok's gift-list JSON or our own shape).
+    /// Gift catalog served at /api/gifts when the upstream's cannot be fetched (TikTok's
+    /// gift-list JSON or our own shape).
     #[arg(long)]
     gifts: Option<PathBuf>,
+    /// How long /api/gifts serves the catalog fetched from the upstream before fetching
+    /// it again (90s, 10m, 1h, 2d; 0 = every time; default 1h).
+    #[arg(long, value_name = "DURATION")]
+    gift_cache_ttl: Option<String>,
+    /// Base URL of TikTok's web API (user and live lookups, gift list) for the REST
+    /// helpers [default: TikTok's hosts for `tiktok`, the mock's host for `mock:URL`].
+    #[arg(long, value_name = "URL")]
+    web_api_url: Option<String>,
     /// JSON object of uniqueId → room info served by /api/rooms before asking the upstream.
     #[arg(long)]
     rooms: Option<PathBuf>,
@@ -193,6 +205,8 @@ struct FileConfig {
     allowed_origins: Option<Vec<String>>,
     record: Option<PathBuf>,
     gifts: Option<PathBuf>,
+    gift_cache_ttl: Option<String>,
+    web_api_url: Option<String>,
     rooms: Option<PathBuf>,
     public_api: Option<bool>,
     #[serde(default)]
@@ -324,6 +338,10 @@ pub(crate) struct Settings {
     pub(crate) upstream_idle_close: Duration,
     pub(crate) record_dir: Option<PathBuf>,
     pub(crate) gifts_json: Option<String>,
+    /// How long a gift catalog fetched from the upstream is served again.
+    pub(crate) gift_cache_ttl: Duration,
+    /// The upstream's web side (user lookups, live checks, gift list), when it has one.
+    pub(crate) web_api: Option<rest::WebApi>,
     pub(crate) rooms_cache: Option<HashMap<String, serde_json::Value>>,
     pub(crate) public_api: bool,
     /// The admin API (`POST /api/jwt`), when an admin key is configured.
@@ -594,6 +612,21 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
         Some(p) => Some(load_gifts(&p)?),
         None => None,
     };
+    let gift_cache_ttl = match a.gift_cache_ttl.or(file.gift_cache_ttl) {
+        Some(t) => mint::parse_duration(&t).map_err(|e| format!("--gift-cache-ttl: {e}"))?,
+        None => Duration::from_secs(3600),
+    };
+    let web_api = match a.web_api_url.or(file.web_api_url) {
+        Some(url) => {
+            http_client::parse_url(&url).map_err(|e| format!("--web-api-url: {e}"))?;
+            Some(rest::WebApi::under(&url))
+        }
+        None => match &upstream {
+            UpstreamKind::Relay { url, .. } => rest::WebApi::of_socket(url),
+            UpstreamKind::Tiktok { .. } => Some(rest::WebApi::tiktok()),
+            UpstreamKind::Replay { .. } => None,
+        },
+    };
     let rooms_cache = match a.rooms.or(file.rooms) {
         Some(p) => {
             let text = std::fs::read_to_string(&p)
@@ -660,6 +693,8 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             ),
             record_dir,
             gifts_json,
+            gift_cache_ttl,
+            web_api,
             rooms_cache,
             public_api: a.public_api || file.public_api == Some(true),
             admin,
@@ -788,6 +823,8 @@ pub(crate) fn serve_replay(
         upstream_idle_close: Duration::ZERO,
         record_dir: None,
         gifts_json: None,
+        gift_cache_ttl: Duration::from_secs(3600),
+        web_api: None,
         rooms_cache: None,
         public_api: true,
         admin: None,
@@ -863,6 +900,7 @@ async fn serve(settings: Settings, max_seconds: Option<f64>) -> Result<(), Strin
         hub: Arc::clone(&hub),
         limiter: Arc::new(server::Limiter::default()),
         not_live: server::NotLive::default(),
+        rest: rest::Rest::default(),
         started: Instant::now(),
     });
     let deadline = async {

@@ -799,16 +799,33 @@ async fn stats_endpoint_and_unknown_paths() {
             "drops",
             "duplicatesSent",
             "framesSent",
+            "giftLists",
             "heartbeats",
             "messages",
             "messagesSent",
             "reconnectsServed",
             "stalls",
             "uniqueMessagesSent",
-            "uniqueMsgIds"
+            "uniqueMsgIds",
+            "userLookups"
         ]
     );
     assert_eq!(stats["messages"], 5);
+    // TikTok's web side: a user lookup and the gift list, each counted.
+    let (status, body) = mock.http_get("/api-live/user/room/?aid=1988&uniqueId=Ada");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let user: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(user["data"]["user"]["uniqueId"], "ada");
+    assert_eq!(user["data"]["liveRoom"]["status"], 2);
+    let (status, body) = mock.http_get("/webcast/gift/list/?aid=1988");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    let gifts: Value = serde_json::from_str(&body).unwrap();
+    assert!(gifts["data"]["gifts"].as_array().unwrap().len() > 1);
+    let stats = mock.stats();
+    assert_eq!(
+        (&stats["userLookups"], &stats["giftLists"]),
+        (&serde_json::json!(1), &serde_json::json!(1))
+    );
     assert_eq!(mock.http_get("/nope").0, "HTTP/1.1 404 Not Found");
     assert!(tokio_tungstenite::connect_async(mock.url("/nope"))
         .await

@@ -589,6 +589,11 @@ pub(crate) async fn serve_relay(
         close(ws, &shared, conn_id, 4403, reason_for(4403)).await;
         return;
     }
+    if cfg.offline.contains(&requested) || cfg.missing.contains(&requested) {
+        eprintln!("mock: conn {conn_id}: {requested:?} is not live (--offline or --missing)");
+        close(ws, &shared, conn_id, 4404, reason_for(4404)).await;
+        return;
+    }
     let total = shared.messages.len();
     let start = match query.get("cursor").filter(|c| !c.is_empty()) {
         None => 0,

@@ -31,6 +31,10 @@ pub(crate) struct Config {
     pub(crate) ack_timeout: Duration,
     /// Wall-clock start of the run, ms since the epoch (the relay's `startedAt`).
     pub(crate) started_ms: i64,
+    /// Handles that exist but are not live (`--offline`), normalised.
+    pub(crate) offline: Vec<String>,
+    /// Handles that name no user (`--missing`), normalised.
+    pub(crate) missing: Vec<String>,
 }
 
 /// What happens to a connection right after a message frame was written and flushed.
@@ -55,6 +59,8 @@ struct Counters {
     closes: BTreeMap<u16, u64>,
     heartbeats: u64,
     acks: u64,
+    user_lookups: u64,
+    gift_lists: u64,
 }
 
 struct Progress {
@@ -143,6 +149,14 @@ impl Shared {
         self.lock().counters.acks += 1;
     }
 
+    pub(crate) fn count_user_lookup(&self) {
+        self.lock().counters.user_lookups += 1;
+    }
+
+    pub(crate) fn count_gift_list(&self) {
+        self.lock().counters.gift_lists += 1;
+    }
+
     /// Records a message frame that was written and flushed, carrying message indexes
     /// `fresh` (first time on this connection) and `dups` (`--duplicate-rate` resends),
     /// and decides the faults. Unique counts are global, so a resumed connection that
@@ -202,7 +216,8 @@ impl Shared {
     /// messages / msg ids sent), `duplicatesSent`, `framesSent` (message frames),
     /// `connections` (WebSocket upgrades), `reconnectsServed` (connections that started
     /// from a non-zero cursor), `drops`, `stalls`, `closes` (close frames we sent, by
-    /// code), `heartbeats` and `acks` (valid ones received).
+    /// code), `heartbeats` and `acks` (valid ones received), `userLookups` and `giftLists`
+    /// (plain-HTTP requests of `/api-live/user/room/` and `/webcast/gift/list/`).
     pub(crate) fn stats_json(&self) -> serde_json::Value {
         let p = self.lock();
         let c = &p.counters;
@@ -225,6 +240,8 @@ impl Shared {
             "closes": closes,
             "heartbeats": c.heartbeats,
             "acks": c.acks,
+            "userLookups": c.user_lookups,
+            "giftLists": c.gift_lists,
         })
     }
 }

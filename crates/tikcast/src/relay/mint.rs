@@ -141,14 +141,14 @@ impl Admin {
     }
 
     /// Whether `presented` is the admin key, in time independent of where they differ.
-    fn accepts(&self, presented: &[u8]) -> bool {
+    pub(crate) fn accepts(&self, presented: &[u8]) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented).into();
         bool::from(digest.ct_eq(&self.key_digest))
     }
 }
 
 /// The admin key of a request: `authorization: Bearer KEY` or `x-api-key: KEY`.
-fn presented_key(head: &Head) -> Option<&str> {
+pub(crate) fn presented_key(head: &Head) -> Option<&str> {
     let bearer = head.authorization.as_deref().and_then(|a| {
         let (scheme, rest) = a.split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())

@@ -241,7 +241,7 @@ pub(crate) struct NotLive {
 }
 
 impl NotLive {
-    fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
         names
             .get(name)
@@ -264,6 +264,8 @@ pub(crate) struct Server {
     pub(crate) hub: Arc<Hub>,
     pub(crate) limiter: Arc<Limiter>,
     pub(crate) not_live: NotLive,
+    /// The REST helpers' caches (users, gift catalog).
+    pub(crate) rest: super::rest::Rest,
     pub(crate) started: Instant,
 }
 
@@ -282,7 +284,7 @@ impl Server {
     fn cors(&self, origin: Option<&str>) -> String {
         match origin {
             Some(o) if self.origin_allowed(Some(o)) => {
-                format!("access-control-allow-origin: {o}\r\nvary: origin\r\naccess-control-allow-headers: x-jwt-key\r\naccess-control-allow-methods: GET, OPTIONS\r\naccess-control-expose-headers: x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after\r\naccess-control-max-age: 600\r\n")
+                format!("access-control-allow-origin: {o}\r\nvary: origin\r\naccess-control-allow-headers: x-jwt-key, x-api-key, authorization, content-type\r\naccess-control-allow-methods: GET, POST, OPTIONS\r\naccess-control-expose-headers: x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after, x-tikcast-source\r\naccess-control-max-age: 600\r\n")
             }
             _ => String::new(),
         }
@@ -378,13 +380,32 @@ pub(crate) async fn handle_tcp(mut stream: TcpStream, peer: SocketAddr, server: 
         respond(stream, status, &extra, json, &body).await;
         return;
     }
+    if head.method == "POST" && head.path == "/api/rooms/check" {
+        if !server.origin_allowed(origin.as_deref()) {
+            server.hub.metrics.count_refusal("origin");
+            let body = json_error("origin", "origin not allowed");
+            respond(stream, "403 Forbidden", "", json, &body).await;
+            return;
+        }
+        let body = crate::http_head::read_body(
+            &mut stream,
+            &head,
+            rest,
+            super::rest::MAX_CHECK_BODY,
+            HEAD_TIMEOUT,
+        )
+        .await;
+        let (status, extra, body) = super::rest::rooms_check(&server, &head, body, peer.ip()).await;
+        respond(stream, status, &format!("{cors}{extra}"), json, &body).await;
+        return;
+    }
     if head.method != "GET" {
         respond(
             stream,
             "405 Method Not Allowed",
             "",
             "text/plain",
-            "only GET is served (and POST /api/jwt)\n",
+            "only GET is served (and POST /api/jwt, POST /api/rooms/check)\n",
         )
         .await;
         return;
@@ -438,7 +459,7 @@ pub(crate) async fn handle_tcp(mut stream: TcpStream, peer: SocketAddr, server: 
                 json,
                 &json_error(
                     "not_found",
-                    "try /ws, /api/rooms/NAME, /api/gifts, /healthz or /metrics",
+                    "try /ws, /api/rooms/NAME, /api/rooms/check, /api/users/NAME, /api/gifts, /healthz or /metrics",
                 ),
             )
             .await;
@@ -489,52 +510,19 @@ async fn api_routes(
     ip: IpAddr,
     quota: &mut Option<Quota>,
 ) -> (&'static str, String, String) {
-    let s = &server.hub.settings;
     let m = &server.hub.metrics;
     let plain = |status, body| (status, String::new(), body);
-    // The token's grant (`None`: no token needed, every creator allowed).
-    let mut grant = None;
-    if !s.public_api {
-        if let Some(v) = &s.auth {
-            let q = Query::parse(&head.query);
-            let token = head
-                .jwt_header
-                .clone()
-                .or_else(|| q.get("jwtKey").map(String::from))
-                .unwrap_or_default();
-            match v.verify(&token) {
-                Ok(g) => grant = Some(g),
-                Err(e) => {
-                    m.count_refusal("invalid_auth");
-                    eprintln!(
-                        "relay: api {} from {ip}: refused ({e}) {}",
-                        head.path,
-                        token_hash(&token)
-                    );
-                    return plain(
-                        "401 Unauthorized",
-                        json_error(
-                            "invalid_auth",
-                            &format!(
-                                "a valid jwtKey (query) or x-jwt-key (header) is required ({e})"
-                            ),
-                        ),
-                    );
-                }
-            }
-        }
-    }
+    // The token's grant (`None`: no token needed, every creator allowed); the admin api
+    // key counts as an unscoped token.
+    let grant = match super::rest::authorize(server, head, ip) {
+        Ok(g) => g,
+        Err(refused) => return refused,
+    };
     if head.path == "/api/gifts" {
-        return match &s.gifts_json {
-            Some(body) => plain("200 OK", body.clone()),
-            None => plain(
-                "404 Not Found",
-                json_error(
-                    "no_gifts",
-                    "this relay has no gift catalog (start it with --gifts FILE)",
-                ),
-            ),
-        };
+        return super::rest::gifts(server).await;
+    }
+    if let Some(name) = head.path.strip_prefix("/api/users/") {
+        return super::rest::get_user(server, name, ip, grant.as_ref(), quota).await;
     }
     if let Some(name) = head.path.strip_prefix("/api/rooms/") {
         // Checked in its decoded form: `%2e%2e` is `..`.
@@ -582,7 +570,10 @@ async fn api_routes(
     }
     plain(
         "404 Not Found",
-        json_error("not_found", "try /api/rooms/NAME or /api/gifts"),
+        json_error(
+            "not_found",
+            "try /api/rooms/NAME, /api/rooms/check (POST), /api/users/NAME or /api/gifts",
+        ),
     )
 }
 

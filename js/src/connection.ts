@@ -175,7 +175,14 @@ export interface RelayExtra {
   extra?: Record<string, unknown>;
 }
 
-type WithV2<E> = (E extends { user: unknown } ? E & FlatUser : E) & RelayExtra;
+/** v2's name for a battle's hosts (the same array as `hosts`, not enumerable). */
+export interface BattleUsersV2<H> {
+  readonly battleUsers: H;
+}
+
+type WithV2<E> = (E extends { user: unknown } ? E & FlatUser : E) &
+  (E extends { type: 'linkMicBattle'; hosts: infer H } ? BattleUsersV2<H> : unknown) &
+  RelayExtra;
 type GiftNames = 'gift' | 'giftStreak' | 'giftRaw';
 
 /** What each decoded event's listener receives. */
@@ -414,6 +421,12 @@ const SERVER_ONLY: Record<string, string> = {
   wsClientOptions: 'websocket agent options (wsClientOptions) do not exist in a browser: use a relay',
 };
 
+/** v2's `battleUsers`: the battle's hosts, under a non-enumerable second name. */
+function addBattleUsers(e: Record<string, any>): void {
+  if (e.type !== 'linkMicBattle' || 'battleUsers' in e) return;
+  Object.defineProperty(e, 'battleUsers', { value: Array.isArray(e.hosts) ? e.hosts : [], configurable: true, writable: true });
+}
+
 /** The flat v2 sender fields, as non-enumerable copies of `user.*`. */
 function addFlatUser(e: Record<string, any>): void {
   if (!('user' in e) || 'uniqueId' in e) return;
@@ -475,6 +488,8 @@ export class TikTokLiveConnection {
   #delivering = false;
   /** The session rules for events a hosted relay sends as JSON (the wasm session's for frames). */
   #json: RelayJsonSession | undefined;
+  /** A JSON relay's `streamEnd` stopped the connection (`stopWhenOffline`). */
+  #jsonStreamEnded = false;
   #jsonTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(uniqueId: string, options: TikTokLiveConnectionOptions) {
@@ -882,6 +897,7 @@ export class TikTokLiveConnection {
     if (this.#waiters.length > 0) this.#settle();
     if (e.type === 'streamEnd') this.#streamEndSeen = true;
     addFlatUser(e as Record<string, any>);
+    addBattleUsers(e as Record<string, any>);
     if (e.type === 'gift' || e.type === 'giftStreak' || e.type === 'giftRaw') {
       if (this.options.enableExtendedGiftInfo) {
         (e as Record<string, any>).extendedGiftInfo = this.#giftsById.get(e.giftId) ?? null;
@@ -906,8 +922,20 @@ export class TikTokLiveConnection {
     // The same rules as the binary path: exactly once, history, streaks, like windows.
     this.#json ??= new RelayJsonSession(this.options as CommonOptions);
     const now = performance.now();
-    for (const events of messages) for (const e of this.#json.onMessage(now, events)) this.#onEvent(e);
+    let ended = false;
+    for (const events of messages) {
+      for (const e of this.#json.onMessage(now, events)) {
+        ended ||= e.type === 'streamEnd';
+        this.#onEvent(e);
+      }
+    }
     this.#armJsonTimer();
+    // A JSON relay says the stream ended with an event (the binary path's session sees
+    // the control message itself): with `stopWhenOffline`, stop as the session would.
+    if (ended && this.options.reconnect?.stopWhenOffline && !this.#jsonStreamEnded) {
+      this.#jsonStreamEnded = true;
+      queueMicrotask(() => this.#driver?.stop());
+    }
   }
 
   /** Wakes the JSON session when a streak or like window is due. */
@@ -986,6 +1014,11 @@ export class TikTokLiveConnection {
         this.#pendingConnected = undefined;
         for (const push of this.#iterators) push(null);
         this.#driver?.dispose();
+        if (this.#jsonStreamEnded) {
+          this.#jsonStreamEnded = false;
+          const message = 'the stream ended (the relay sent streamEnd); connect again when the creator is live';
+          s = { ...s, code: 'stream_ended', message, error: new TikcastError('stream_ended', message) };
+        }
         const err: TikcastError = s.error ? TikcastError.from(s.error) : new TikcastError('stopped', s.message);
         const relay = (this.options as AnyOptions).relay;
         if (err.code === 'unreachable' && relay) {

@@ -10,6 +10,8 @@ export interface AvailableGift {
   name: string;
   diamondCount: number;
   imageUrl: string;
+  /** v2's spelling of `diamondCount` (the same number, not enumerable). */
+  readonly diamond_count: number;
 }
 
 /** A room as the relay describes it (`GET /api/rooms/NAME`). */
@@ -54,12 +56,14 @@ export async function fetchAvailableGifts(relayUrl: string, options: RelayHttpOp
   return list.flatMap((g) => {
     const id = idString(g?.id);
     if (id === null) return [];
-    return [{
+    const gift = {
       id,
       name: typeof g.name === 'string' ? g.name : '',
       diamondCount: typeof g.diamondCount === 'number' ? g.diamondCount : 0,
       imageUrl: typeof g.imageUrl === 'string' ? g.imageUrl : '',
-    }];
+    };
+    Object.defineProperty(gift, 'diamond_count', { value: gift.diamondCount, configurable: true });
+    return [gift as AvailableGift];
   });
 }
 

@@ -205,3 +205,25 @@ test('a JSON relay through a connection: the streak timeout and like windows fir
   await stopped;
   assert.equal(gifts.length, 1, 'no second final gift at stop');
 });
+
+test('a JSON relay through a connection: streamEnd stops it with stream_ended under stopWhenOffline; battles have v2 battleUsers', async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  t.after(() => new Promise((r) => wss.close(r)));
+  await new Promise((r) => wss.once('listening', r));
+  wss.on('connection', (socket) => {
+    socket.send(JSON.stringify({ event: 'roomInfo', roomId: '7300000000000000001' }));
+    socket.send(JSON.stringify({ event: 'linkMicBattle', data: { msgId: '31', battleId: '77', hosts: [{ userId: '1', uniqueId: 'ada.demo' }, { userId: '2', uniqueId: 'bob.demo' }] } }));
+    socket.send(JSON.stringify({ event: 'control', data: { action: 3, msgId: '32' } }));
+  });
+  const { port } = wss.address();
+  const live = new TikTokLiveConnection('@ada.demo', { relay: { url: `ws://127.0.0.1:${port}/ws` }, WebSocket, reconnect: { stopWhenOffline: true } });
+  const battles = [];
+  live.on('linkMicBattle', (e) => battles.push([e.hosts.map((h) => h.uniqueId), e.battleUsers.map((h) => h.uniqueId), Object.keys(e).includes('battleUsers')]));
+  const stopped = new Promise((r) => live.once('stopped', r));
+  await live.connect();
+  const s = await stopped;
+  assert.deepEqual(battles, [[['ada.demo', 'bob.demo'], ['ada.demo', 'bob.demo'], false]]);
+  assert.equal(s.code, 'stream_ended');
+  assert.equal(s.error?.code, 'stream_ended');
+  assert.match(s.error.message, /stream ended/);
+});

@@ -120,9 +120,8 @@ export function events(RELAY_URL: string, WebSocket: WebSocketConstructor): TikT
   connection.on(WebcastEvent.QUESTION_NEW, (data) => {
     console.log(`question ${data.uniqueId} ${data.questionText}`);
   });
-  // PORT: v2 reads `data.battleUsers[0].uniqueId`; the battle's hosts are `hosts` here.
   connection.on(WebcastEvent.LINK_MIC_BATTLE, (data) => {
-    console.log(`battle ${data.battleId} hosts ${data.hosts.length}`);
+    console.log(`battle ${data.battleId} between ${data.battleUsers.map((u) => u.uniqueId).join(' and ')}`);
   });
   connection.on(WebcastEvent.LINK_MIC_ARMIES, (data) => {
     console.log(`armies ${data.battleId}`);
@@ -160,12 +159,11 @@ export function roomInfo(RELAY_URL: string, WebSocket: WebSocketConstructor): Pr
 /** "Retrieve available gifts". */
 export function availableGifts(RELAY_URL: string, WebSocket: WebSocketConstructor): Promise<void> {
   const connection = new TikTokLiveConnection('@username', { relay: { url: RELAY_URL }, WebSocket });
-  // PORT: the cost is `diamondCount` here (v2: `diamond_count`).
   return connection
     .fetchAvailableGifts()
     .then((giftList: RoomGiftInfo) => {
       giftList.forEach((gift) => {
-        console.log(`catalog ${gift.id} ${gift.name} ${gift.diamondCount}`);
+        console.log(`catalog ${gift.id} ${gift.name} ${gift.diamond_count}`);
       });
     })
     .catch((err) => {

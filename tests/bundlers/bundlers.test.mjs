@@ -322,7 +322,9 @@ test('the packed package in Vite (dev, build), webpack, esbuild (ESM, iife), Rol
         assert.equal(r.pushedStats.messages, ref.stats.messages);
         assert.equal(r.pushedStopped, 'stopped');
         // The mock relay: every message once, in order, with typed values.
-        assert.equal(r.connected, 'connected');
+        // connect() resolves v2's state object.
+        assert.equal(r.connected.isConnected, true);
+        assert.equal(r.connected.roomId, '7300000000000000001');
         assert.deepEqual(r.ids, expectedIds(MESSAGES));
         assert.ok(r.chats.length > 0);
         for (const c of r.chats) {

@@ -100,9 +100,9 @@ FUZZ_SECONDS=$secs bash bench/fuzz.sh
 \`\`\`
 
 - tikcast $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes'); cargo-fuzz $(cargo fuzz --version | awk '{print $2}') (libFuzzer), $(rustc --version | awk '{print $1, $2}') with RUSTC_BOOTSTRAP=1, release with debug assertions and overflow checks, no sanitizer; one fuzzing process at a time. Load average before: $load_before; after: $load_after (other work may share the 2 cores).
-- Each target checks every input against the typed prost decoder (the oracle): no panic, every event text is JSON, the same outcome (error codes included) and frame/batch fields, and each message's events equal to the oracle's or one \`decodeError\` event where the reader refuses (rule in \`crates/tikcast-core/fuzz/src/lib.rs\`). A crash is any failed check or panic; its input is kept in \`target/fuzz/artifacts/$run/\`.
+- Each target checks every input against the typed prost decoder (the oracle): no panic, every event text is JSON, the same outcome (error codes included) and frame/batch fields, and each message's events equal to the oracle's or one \`decodeError\` event where the oracle refuses too or the reader's reason is the documented one (a singular message field sent twice) or the budget (rule in \`crates/tikcast-core/fuzz/src/lib.rs\`). A crash is any failed check or panic; its input is kept in \`target/fuzz/artifacts/$run/\`.
 - $seeds_note.
-- Coverage is libFuzzer's at the end of the target's last run: \`cov\` = code edges reached, \`ft\` = features (edges with hit counts and compare values); corpus = inputs kept (count/size), seeds → end.
+- Coverage is libFuzzer's at the end of the target's last run, over the whole binary (the reader, the oracle, gzip and serde_json alike): \`cov\` = code edges reached, \`ft\` = features (edges with hit counts and compare values); corpus = inputs kept (count/size), seeds → end. exec/s = executions / time, start-up (loading the seeds) included.
 
 | target | time | executions | exec/s | cov / ft | crashes | corpus | peak RSS |
 |---|---:|---:|---:|---:|---:|---|---:|

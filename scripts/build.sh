@@ -3,7 +3,8 @@
 # leaving js/ ready for `npm pack` (dist/ holds the JS, the .d.ts and the .wasm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d js/node_modules ]; then
+# Installed again when the lock changed since (npm writes node_modules/.package-lock.json).
+if [ ! -d js/node_modules ] || [ js/package-lock.json -nt js/node_modules/.package-lock.json ]; then
   (cd js && npm ci --no-audit --no-fund)
 fi
 bash scripts/build-wasm.sh

@@ -38,6 +38,17 @@ step "native tests: core (corpus, fields, frames, hostile input), CLI"
 cargo test --workspace --locked
 cargo test -p tikcast-core --no-default-features --locked
 
+step "relay JSON mode: the Python example of docs/relay.md against the demo replay"
+# A venv under target/ with the pinned websockets package (tests/python/requirements.txt);
+# uses target/debug/tikcast, built by the native tests above.
+if ! python3 -m venv --help > /dev/null 2>&1 || ! python3 -c "import ensurepip" 2> /dev/null; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get install -y python3-venv
+fi
+[ -x target/pyenv/bin/python ] || python3 -m venv target/pyenv
+target/pyenv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+target/pyenv/bin/python tests/python/relay_json_example.py
+
 step "browser toolchain: Chromium and chromedriver for the browser tests"
 if ! command -v chromedriver > /dev/null || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"

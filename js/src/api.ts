@@ -27,6 +27,7 @@ export {
   type WebSocketConstructor,
   type TikTokLiveWebcastEventMap,
   type FlatUser,
+  type RelayExtra,
   type ExtendedGiftInfo,
   type RoomInfoData,
   type RawDataV2Listener,

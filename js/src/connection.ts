@@ -3,7 +3,8 @@ import { EVENT_NAMES } from './events.generated.js';
 import { TikcastError, type TikcastErrorCode } from './errors.js';
 import { diagnoseUnreachable, watchedWebSocket } from './diagnose.js';
 import { init, module } from './loader.js';
-import { fromRelayJson } from './relay-json.js';
+import { relayJsonMessages } from './relay-json.js';
+import { RelayJsonSession } from './relay-json-session.js';
 import { fetchAvailableGifts, fetchRoomInfo, type AvailableGift, type RoomDetails } from './relay-http.js';
 
 /**
@@ -165,7 +166,16 @@ export interface ExtendedGiftInfo {
   extendedGiftInfo?: AvailableGift | null;
 }
 
-type WithV2<E> = E extends { user: unknown } ? E & FlatUser : E;
+/**
+ * On events from a hosted JSON relay: what the relay sent that the canonical shape has
+ * no place for (its own fields, a user's fields beyond the canonical ones under the
+ * user field's name). Absent on events decoded from frames.
+ */
+export interface RelayExtra {
+  extra?: Record<string, unknown>;
+}
+
+type WithV2<E> = (E extends { user: unknown } ? E & FlatUser : E) & RelayExtra;
 type GiftNames = 'gift' | 'giftStreak' | 'giftRaw';
 
 /** What each decoded event's listener receives. */
@@ -463,6 +473,9 @@ export class TikTokLiveConnection {
   #pendingConnected: Record<string, any> | undefined;
   /** A batch is being delivered to listeners (a stop then waits until it is done). */
   #delivering = false;
+  /** The session rules for events a hosted relay sends as JSON (the wasm session's for frames). */
+  #json: RelayJsonSession | undefined;
+  #jsonTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(uniqueId: string, options: TikTokLiveConnectionOptions) {
     if (typeof uniqueId !== 'string' || uniqueId.replace(/^@/, '') === '') {
@@ -793,7 +806,10 @@ export class TikTokLiveConnection {
 
   /** Counters from the session: connects, frames, messages, duplicates, skipped, ... */
   async stats(): Promise<Record<string, number>> {
-    return this.#driver ? this.#driver.stats() : {};
+    const stats = this.#driver ? await this.#driver.stats() : {};
+    if (!this.#json) return stats;
+    const j = this.#json.stats;
+    return { ...stats, jsonMessages: j.messages, jsonDuplicates: j.duplicates, jsonHistoryDropped: j.historyDropped };
   }
 
   #emit(name: string, payload: unknown, v2Args?: () => unknown[]): void {
@@ -880,14 +896,39 @@ export class TikTokLiveConnection {
 
   /** A relay's text message: a room description, or events in a hosted relay's JSON. */
   #onText(data: unknown): void {
-    const events = fromRelayJson(data);
-    if (events === null) this.#noteRoom(data);
+    const messages = relayJsonMessages(data);
+    if (messages === null) this.#noteRoom(data);
     if (this.#waiters.length > 0) this.#settle();
-    if (events === null) {
+    if (messages === null) {
       this.#emit('roomInfo', { type: 'roomInfo', data });
       return;
     }
-    for (const e of events) this.#onEvent(e);
+    // The same rules as the binary path: exactly once, history, streaks, like windows.
+    this.#json ??= new RelayJsonSession(this.options as CommonOptions);
+    const now = performance.now();
+    for (const events of messages) for (const e of this.#json.onMessage(now, events)) this.#onEvent(e);
+    this.#armJsonTimer();
+  }
+
+  /** Wakes the JSON session when a streak or like window is due. */
+  #armJsonTimer(): void {
+    clearTimeout(this.#jsonTimer);
+    this.#jsonTimer = undefined;
+    const at = this.#json?.nextDeadline() ?? null;
+    if (at === null) return;
+    this.#jsonTimer = setTimeout(() => {
+      this.#jsonTimer = undefined;
+      const events = this.#json?.handleTimeout(performance.now()) ?? [];
+      if (events.length > 0) this.#onBatch(events as unknown as Batch);
+      this.#armJsonTimer();
+    }, Math.max(0, Math.ceil(at - performance.now())));
+  }
+
+  /** The session stops: running JSON streaks get their final gift (as the core's do). */
+  #flushJson(): void {
+    clearTimeout(this.#jsonTimer);
+    this.#jsonTimer = undefined;
+    for (const e of this.#json?.flush() ?? []) this.#onEvent(e);
   }
 
   #noteRoom(data: unknown): void {
@@ -938,6 +979,7 @@ export class TikTokLiveConnection {
         s = { ...s, error: new TikcastError('decode_failed', s.message, { detail: s.code }) };
         break;
       case 'stopped': {
+        this.#flushJson();
         this.#state = 'stopped';
         clearTimeout(this.#confirmTimer);
         this.#confirmTimer = undefined;

@@ -18,13 +18,14 @@ test('fromRelayJson: TikTool-style { event, data }', () => {
   assert.equal(e.user.uniqueId, 'ada');
   assert.equal(e.msgId, '7400000000000000001');
   assert.equal(e.createTime, 5);
-  assert.equal(e.roomId, '');
+  // Absent ids are "0", as the binary path gives them.
+  assert.equal(e.roomId, '0');
   assert.equal(e.isHistory, false);
   // Relay vocabulary maps to our names; common fields are read from `common` too.
   const [v] = fromRelayJson({ event: 'roomUserSeq', data: { viewerCount: 12, common: { msgId: 42, roomId: 7, createTime: '9' } } });
   assert.deepEqual([v.type, v.viewerCount, v.msgId, v.roomId, v.createTime], ['roomUser', 12, '42', '7', 9]);
   const [u] = fromRelayJson({ event: 'somethingNew', data: { x: 1 } });
-  assert.deepEqual([u.type, u.method, u.x], ['unknown', 'somethingNew', 1]);
+  assert.deepEqual([u.type, u.method, u.extra.x], ['unknown', 'somethingNew', 1]);
 });
 
 test('fromRelayJson: Euler-style bundles { messages: [{ type, data }] }', () => {

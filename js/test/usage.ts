@@ -62,6 +62,9 @@ export async function usage(bytes: Uint8Array, getJwt: () => Promise<string>): P
     void [d, timedOut];
     // @ts-expect-error a gift has no comment
     void e.comment;
+    // From a hosted JSON relay: its fields our shape has no place for.
+    const extra: Record<string, unknown> | undefined = e.extra;
+    void extra?.transactionId;
   });
   live.on('giftStreak', (e) => void e.repeatCount);
   live.on('like', (e) => void (e.likeCount + e.totalLikeCount));

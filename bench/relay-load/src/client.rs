@@ -1,4 +1,5 @@
-//! The WebSocket clients: each records (log id, receive time) for every binary frame.
+//! The WebSocket clients: each records (log id, receive time) for every binary frame, or
+//! in JSON mode (`format=json`) which messages its events belonged to (see [`JsonSeen`]).
 //! What a frame carries (the mock's `now_ms`, its message count and cursor) is the same
 //! for every client, so it is decoded once per distinct frame, by whichever client sees it
 //! first, into a shared table; clients otherwise only parse the outer push frame. This
@@ -26,6 +27,8 @@ pub struct FrameInfo {
     pub messages: u32,
     /// Index of the message after the frame (the mock's cursor `mock-N`).
     pub cursor: Option<u64>,
+    /// Smallest msg id in the frame (the mock numbers messages consecutively).
+    pub first_msg_id: u64,
 }
 
 /// State shared by the clients of one phase.
@@ -47,8 +50,10 @@ impl Shared {
             return true;
         }
         let mut messages = 0u32;
-        let count = |_, _: &str| {
+        let mut first_msg_id = u64::MAX;
+        let count = |env: tikcast_core::EnvelopeInfo, _: &str| {
             messages += 1;
+            first_msg_id = first_msg_id.min(env.msg_id);
             false
         };
         match tikcast_core::decode_frame_filtered(bytes, &DecodeOptions::default(), count) {
@@ -60,6 +65,7 @@ impl Shared {
                         now_ms: d.now_ms,
                         messages,
                         cursor,
+                        first_msg_id,
                     },
                 );
                 true
@@ -89,6 +95,54 @@ pub struct ClientResult {
     /// Why the socket ended before the benchmark stopped it.
     pub ended: Option<String>,
     pub undecodable: u64,
+    /// JSON mode: what the events carried.
+    pub json: JsonSeen,
+}
+
+/// What a JSON-mode client saw, kept small: 500 clients at thousands of events per second
+/// cannot afford a record per event. The mock numbers messages consecutively and the relay
+/// delivers them in order, so the msg ids received form a few runs; derived events (a
+/// `follow` after its `social`, a `giftRaw` before its `gift`) repeat the msg id before.
+#[derive(Debug, Default)]
+pub struct JsonSeen {
+    /// Runs of consecutive msg ids, `[start, end)`.
+    pub runs: Vec<(u64, u64)>,
+    /// (msg id, receive time in µs since the epoch) of about one message per frame.
+    pub samples: Vec<(u64, i64)>,
+    /// Events in all.
+    pub events: u64,
+    /// Events without a readable msg id.
+    pub unreadable: u64,
+    next_sample: u64,
+}
+
+impl JsonSeen {
+    fn note(&mut self, text: &str, at: i64, sample_every: u64) {
+        self.events += 1;
+        let Some(id) = msg_id(text) else {
+            self.unreadable += 1;
+            return;
+        };
+        match self.runs.last_mut() {
+            Some((_, end)) if id + 1 == *end => return,
+            Some((_, end)) if id == *end => *end += 1,
+            _ => self.runs.push((id, id + 1)),
+        }
+        if id >= self.next_sample {
+            self.samples.push((id, at));
+            self.next_sample = id + sample_every;
+        }
+    }
+}
+
+/// The event's own msg id, read without parsing the whole message: the canonical JSON
+/// puts the meta first, and no event nests another `msgId`.
+fn msg_id(text: &str) -> Option<u64> {
+    const KEY: &str = "\"msgId\":\"";
+    let at = text.find(KEY)? + KEY.len();
+    let rest = text.get(at..)?;
+    let end = rest.find('"')?;
+    rest.get(..end)?.parse().ok()
 }
 
 /// Connects after `delay`, then reads until `stop` turns true or the socket ends.
@@ -97,6 +151,7 @@ pub async fn run(
     delay: Duration,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
+    json_sample_every: u64,
 ) -> ClientResult {
     let mut r = ClientResult::default();
     tokio::time::sleep(delay).await;
@@ -126,10 +181,12 @@ pub async fn run(
                     _ => r.undecodable += 1,
                 }
             }
-            Some(Ok(Message::Text(_))) => {
+            Some(Ok(Message::Text(text))) => {
                 if !r.got_info {
                     r.got_info = true;
                     shared.ready.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    r.json.note(text.as_str(), wall_us(), json_sample_every);
                 }
             }
             Some(Ok(Message::Close(frame))) => {

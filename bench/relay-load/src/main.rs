@@ -76,6 +76,11 @@ struct Args {
     /// Directory for the mock's and relay's stderr logs [default: target/relay-load].
     #[arg(long)]
     log_dir: Option<PathBuf>,
+    /// What the clients ask the relay for: `binary` push frames (the SDK's mode) or
+    /// `json` events (`format=json`, decoded and serialized by the relay). In JSON mode
+    /// one more client, in binary mode, records the frames' timestamps for the latency.
+    #[arg(long, default_value = "binary", value_parser = ["binary", "json"])]
+    format: String,
 }
 
 fn main() -> ExitCode {
@@ -193,6 +198,10 @@ struct Phase {
 
 struct PhasePlan<'a> {
     url: String,
+    /// JSON mode: a binary client in the same room whose frames give the timestamps.
+    probe_url: Option<String>,
+    /// JSON mode: clients sample the latency of about one message in this many.
+    json_sample_every: u64,
     clients: u64,
     ramp_ms: u64,
     warmup: Duration,
@@ -209,6 +218,15 @@ async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
     let shared = Arc::new(Shared::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
+    let probe = plan.probe_url.clone().map(|url| {
+        tokio::spawn(client::run(
+            url,
+            Duration::ZERO,
+            Arc::clone(&shared),
+            stop_rx.clone(),
+            plan.json_sample_every,
+        ))
+    });
     let handles: Vec<_> = (0..plan.clients)
         .map(|i| {
             tokio::spawn(client::run(
@@ -216,11 +234,12 @@ async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
                 Duration::from_millis(i * plan.ramp_ms),
                 Arc::clone(&shared),
                 stop_rx.clone(),
+                plan.json_sample_every,
             ))
         })
         .collect();
     let ready_by = started + Duration::from_millis(plan.clients * plan.ramp_ms) + READY_TIMEOUT;
-    let clients = plan.clients as usize;
+    let clients = plan.clients as usize + usize::from(probe.is_some());
     loop {
         let ready = shared.ready.load(Ordering::SeqCst);
         if ready >= clients || Instant::now() > ready_by {
@@ -299,6 +318,10 @@ async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
     for h in handles {
         results.push(h.await.map_err(|e| format!("a client task failed: {e}"))?);
     }
+    if let Some(p) = probe {
+        p.await
+            .map_err(|e| format!("the probe client failed: {e}"))?;
+    }
     Ok(Phase {
         results,
         frames: shared.frames(),
@@ -371,6 +394,60 @@ struct Analysis {
     out_of_order: u64,
     /// Latency samples in µs, sorted.
     latency_us: Vec<i64>,
+}
+
+/// JSON mode: messages are counted by msg id (each event names its message), latency is
+/// sampled about once per frame, against the `now_ms` of the frame holding the message.
+fn analyse_json(phase: &Phase) -> Analysis {
+    let mut a = analyse(phase);
+    let (w0, w1) = phase.window;
+    let mut frames: Vec<&FrameInfo> = phase.frames.values().collect();
+    frames.sort_by_key(|f| f.first_msg_id);
+    let window: Vec<&&FrameInfo> = frames
+        .iter()
+        .filter(|f| f.now_ms >= w0 && f.now_ms < w1)
+        .collect();
+    let lo = window.iter().map(|f| f.first_msg_id).min().unwrap_or(0);
+    let hi = window
+        .iter()
+        .map(|f| f.first_msg_id + u64::from(f.messages))
+        .max()
+        .unwrap_or(0);
+    let frame_of = |id: u64| {
+        let i = frames.partition_point(|f| f.first_msg_id <= id);
+        frames
+            .get(i.checked_sub(1)?)
+            .filter(|f| id < f.first_msg_id + u64::from(f.messages))
+            .copied()
+    };
+    a.delivered.clear();
+    a.latency_us.clear();
+    a.out_of_order = 0;
+    for r in &phase.results {
+        let mut runs = r.json.runs.clone();
+        a.out_of_order += runs.windows(2).filter(|p| p[1].0 < p[0].1).count() as u64;
+        runs.sort_unstable();
+        // Distinct msg ids inside the window, over the merged runs.
+        let (mut n, mut upto) = (0u64, lo);
+        for (s, e) in runs {
+            let (s, e) = (s.max(upto), e.min(hi));
+            if e > s {
+                n += e - s;
+                upto = e;
+            }
+        }
+        a.delivered.push(n);
+        for &(id, at) in &r.json.samples {
+            if (lo..hi).contains(&id) {
+                if let Some(f) = frame_of(id) {
+                    a.latency_us.push(at - f.now_ms * 1000);
+                }
+            }
+        }
+    }
+    a.delivered.sort_unstable();
+    a.latency_us.sort_unstable();
+    a
 }
 
 fn analyse(phase: &Phase) -> Analysis {
@@ -501,6 +578,7 @@ async fn run(args: Args) -> Result<(), String> {
         return Err("--rate must be at least --batch (one frame per second or more)".into());
     }
     let root = workspace_root();
+    let json = args.format == "json";
     let command = {
         let given: Vec<String> = std::env::args().skip(1).collect();
         if given.is_empty() {
@@ -564,6 +642,8 @@ async fn run(args: Args) -> Result<(), String> {
         )?;
         let phase = run_phase(PhasePlan {
             url: format!("ws://{}/ws?uniqueId={ROOM}", mock.addr),
+            probe_url: None,
+            json_sample_every: args.batch,
             clients: 1,
             ramp_ms: 0,
             warmup,
@@ -601,6 +681,7 @@ async fn run(args: Args) -> Result<(), String> {
     // Every client comes from 127.0.0.1: raise the per-IP limits above what the run needs.
     let sockets_per_ip = (args.clients + 100).max(1000).to_string();
     let connects_per_minute = (args.clients * 2).max(10_000).to_string();
+    let pending_heads = args.clients.max(32).to_string();
     let relay_args: Vec<String> = vec![
         "relay".into(),
         "--listen".into(),
@@ -612,12 +693,21 @@ async fn run(args: Args) -> Result<(), String> {
         sockets_per_ip.clone(),
         "--connects-per-minute-per-ip".into(),
         connects_per_minute.clone(),
+        // A busy relay may still be reading many heads of the ramp at once.
+        "--max-pending-heads-per-ip".into(),
+        pending_heads.clone(),
         "--max-seconds".into(),
         relay_budget.to_string(),
     ];
     let mut relay = Proc::start(&bin, "relay", &relay_args, &log_dir.join("relay.log"))?;
     let phase = run_phase(PhasePlan {
-        url: format!("ws://{}/ws?uniqueId={ROOM}", relay.addr),
+        url: format!(
+            "ws://{}/ws?uniqueId={ROOM}{}",
+            relay.addr,
+            if json { "&format=json" } else { "" }
+        ),
+        probe_url: json.then(|| format!("ws://{}/ws?uniqueId={ROOM}", relay.addr)),
+        json_sample_every: args.batch,
         clients: args.clients,
         ramp_ms: args.ramp_ms,
         warmup,
@@ -637,7 +727,11 @@ async fn run(args: Args) -> Result<(), String> {
     let load_after = sys::load_average();
 
     // ------------------------------------------------------------------ report
-    let a = analyse(&phase);
+    let a = if json {
+        analyse_json(&phase)
+    } else {
+        analyse(&phase)
+    };
     let d = direct.as_ref().map(analyse);
     let secs = phase.end.at.duration_since(phase.start.at).as_secs_f64();
     let cpu =
@@ -685,8 +779,11 @@ async fn run(args: Args) -> Result<(), String> {
     let w = &mut md;
     let _ = writeln!(
         w,
-        "## Relay fan-out: {} clients, {} messages/s, {} s ({date})\n",
-        args.clients, args.rate, args.seconds
+        "## Relay fan-out{}: {} clients, {} messages/s, {} s ({date})\n",
+        if json { ", JSON mode" } else { "" },
+        args.clients,
+        args.rate,
+        args.seconds
     );
     let _ = writeln!(w, "```sh\n{command}\n```\n");
     let _ = writeln!(w, "- Machine: {machine}; tikcast {version}.");
@@ -700,7 +797,7 @@ async fn run(args: Args) -> Result<(), String> {
         w,
         "- Setup: `tikcast mock` (release) sends {} messages/s as {frames_per_s:.0} gzipped frames/s of {} \
          generated messages on its relay-style `/ws`; `tikcast relay --no-auth --max-sockets-per-ip {} \
-         --connects-per-minute-per-ip {}` (release, other limits at their defaults) holds the one \
+         --connects-per-minute-per-ip {} --max-pending-heads-per-ip {}` (release, other limits at their defaults) holds the one \
          upstream and fans it out to {} WebSocket clients (tokio tasks in the benchmark process) \
          watching `{ROOM}`; everything on 127.0.0.1. Clients connected {} ms apart; {} of {} had their \
          `roomInfo` after {:.2} s; then {} s of warm-up, then the {} s window. Only frames the mock \
@@ -709,6 +806,7 @@ async fn run(args: Args) -> Result<(), String> {
         args.batch,
         sockets_per_ip,
         connects_per_minute,
+        pending_heads,
         args.clients,
         args.ramp_ms,
         phase.ready,
@@ -717,6 +815,22 @@ async fn run(args: Args) -> Result<(), String> {
         args.warmup,
         args.seconds,
     );
+    if json {
+        let events: u64 = phase.results.iter().map(|r| r.json.events).sum();
+        let unreadable: u64 = phase.results.iter().map(|r| r.json.unreadable).sum();
+        let _ = writeln!(
+            w,
+            "- **JSON mode**: the clients connect with `&format=json` (every event, no `events=` filter), \
+             so the relay decodes every message once, serializes each event once and writes one text \
+             message per event to each client; one more client, in binary mode, records the frames' \
+             `now_ms` (the room thus also has one binary viewer). A client counts a message delivered \
+             when an event carrying its msg id arrives (derived events repeat it), and samples the \
+             latency of about one message per frame against the `now_ms` of the frame that carried it. \
+             Events received by all clients over the whole run: {} ({} without a readable msg id).",
+            int(events),
+            int(unreadable)
+        );
+    }
     let _ = writeln!(w);
     let _ = writeln!(w, "| measure | result |\n|---|---|");
     let _ = writeln!(
@@ -823,6 +937,13 @@ async fn run(args: Args) -> Result<(), String> {
             format!("; busiest: {}", busiest_others.join(", "))
         }
     );
+    if a.frames_seen == 0 {
+        let _ = writeln!(
+            w,
+            "| **warning** | no frame stamped in the window reached {}: the relay fell behind by more than the window and the drain, so nothing above counts |",
+            if json { "the probe client" } else { "any client" }
+        );
+    }
     if relay_exited.is_some() || mock_exited.is_some() {
         let _ = writeln!(
             w,

@@ -94,6 +94,39 @@ fn benches(c: &mut Criterion) {
         })
     });
     let opts = DecodeOptions::default();
+    // Decoder v2: the schema reader writing every event's canonical JSON (what the CLI
+    // and a JSON relay send) against the typed decoder plus serde_json.
+    let mut sink = tikcast_core::JsonSink::new();
+    g.bench_function("v2 write_frame json", |b| {
+        b.iter(|| {
+            frames
+                .iter()
+                .map(|f| {
+                    sink.clear();
+                    tikcast_core::write_frame(f, &opts, |_, _| true, &mut sink)
+                        .map(|_| sink.events.len())
+                        .unwrap_or(0)
+                })
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("decode_frame + serde_json", |b| {
+        b.iter(|| {
+            frames
+                .iter()
+                .map(|f| {
+                    decode_frame(f)
+                        .map(|d| {
+                            d.events
+                                .iter()
+                                .map(|e| serde_json::to_string(e).map_or(0, |j| j.len()))
+                                .sum::<usize>()
+                        })
+                        .unwrap_or(0)
+                })
+                .sum::<usize>()
+        })
+    });
     g.bench_function("decode_frame chat+gift", |b| {
         b.iter(|| {
             frames

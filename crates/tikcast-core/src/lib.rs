@@ -20,6 +20,8 @@
 //! Features:
 //! - `serde` (default): `Serialize` for every event, giving the canonical event JSON of
 //!   `docs/events.md` (camelCase, 64-bit ids as strings, `type` = event name).
+//! - `schema` (default, native only): [`schema`], the shape of every event, from which
+//!   docs/events.md and the TS types are generated.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -35,6 +37,8 @@ pub mod gzip;
 #[cfg(feature = "serde")]
 mod json;
 pub mod reader;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod session;
 mod shape;
 pub mod user;

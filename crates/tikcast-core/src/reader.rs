@@ -792,6 +792,11 @@ pub(crate) fn fmt_int(neg: bool, mut mag: u64, buf: &mut [u8; 21]) -> &str {
         .unwrap_or("0")
 }
 
+/// Appends `bytes` as padded standard base64 to `out` (for sinks writing `base64`).
+pub fn base64_into(bytes: &[u8], out: &mut String) {
+    crate::base64::encode_into(bytes, out);
+}
+
 // ------------------------------------------------------------------ JSON sink
 
 /// Writes the canonical event JSON (what `serde_json` writes for the typed events): one

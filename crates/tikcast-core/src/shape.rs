@@ -49,56 +49,13 @@ fn piece_text<'a>(p: &View<'a>) -> &'a str {
     p.str(P::string_value)
 }
 
-/// Renders a display template (see `user::render_text`, whose rules and cap this keeps).
+/// Renders a display template (the rules and cap of `user::render_pattern`).
 fn render_text(text: &View<'_>) -> String {
     let pieces: Vec<&str> = text
         .msgs(slot::Text::pieces)
         .map(|p| piece_text(&p))
         .collect();
-    let pattern = text.str(slot::Text::default_pattern);
-    let cap = pieces
-        .iter()
-        .map(|p| p.len())
-        .fold(pattern.len(), usize::saturating_add)
-        .saturating_mul(2)
-        .saturating_add(256);
-    let mut out = String::with_capacity(pattern.len());
-    let mut rest = pattern;
-    while let Some(open) = rest.find('{') {
-        push_capped(&mut out, rest.get(..open).unwrap_or(""), cap);
-        let after = rest.get(open + 1..).unwrap_or("");
-        let Some(close) = after.find('}') else {
-            push_capped(&mut out, rest.get(open..).unwrap_or(""), cap);
-            return out;
-        };
-        let inner = after.get(..close).unwrap_or("");
-        let index = inner
-            .split(':')
-            .next()
-            .and_then(|i| i.parse::<usize>().ok());
-        if let Some(piece) = index.and_then(|i| pieces.get(i)) {
-            push_capped(&mut out, piece, cap);
-        }
-        if out.len() >= cap {
-            return out;
-        }
-        rest = after.get(close + 1..).unwrap_or("");
-    }
-    push_capped(&mut out, rest, cap);
-    out
-}
-
-fn push_capped(out: &mut String, s: &str, cap: usize) {
-    let room = cap.saturating_sub(out.len());
-    if s.len() <= room {
-        out.push_str(s);
-        return;
-    }
-    let mut end = room;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    out.push_str(s.get(..end).unwrap_or(""));
+    crate::user::render_pattern(text.str(slot::Text::default_pattern), &pieces)
 }
 
 /// The first user a display template's pieces mention.
@@ -976,187 +933,635 @@ const fn generic(name: &'static str, ty: usize) -> Route {
     }
 }
 
-/// The route of a method, `None` for a method the decoder does not know.
-pub(crate) fn route(method: &str) -> Option<Route> {
-    Some(match method {
-        "WebcastChatMessage" => shaped("chat", msg::ChatMessage, chat, None),
-        "WebcastGiftMessage" => shaped("gift", msg::GiftMessage, gift, None),
-        "WebcastLikeMessage" => shaped("like", msg::LikeMessage, like, None),
-        "WebcastMemberMessage" => shaped("member", msg::MemberMessage, member, None),
-        "WebcastSocialMessage" => {
-            shaped("social", msg::SocialMessage, social, Some(social_derived))
+/// The one table of routes: it generates both [`route`] (the dispatch) and
+/// `ROUTED_METHODS` (every method, for the shape description), so they cannot disagree.
+macro_rules! routes {
+    ($( [$($method:literal),+] => $route:expr; )*) => {
+        /// The route of a method, `None` for a method the decoder does not know.
+        pub(crate) fn route(method: &str) -> Option<Route> {
+            Some(match method {
+                $( $($method)|+ => $route, )*
+                _ => return None,
+            })
         }
-        "WebcastRoomUserSeqMessage" => shaped("roomUser", msg::RoomUserSeqMessage, room_user, None),
-        "WebcastControlMessage" => shaped(
+
+        /// Every method [`route`] knows, in table order.
+        #[cfg(feature = "schema")]
+        pub(crate) const ROUTED_METHODS: &[&str] = &[$($($method,)+)*];
+    };
+}
+
+routes! {
+    ["WebcastChatMessage"] => shaped("chat", msg::ChatMessage, chat, None);
+    ["WebcastGiftMessage"] => shaped("gift", msg::GiftMessage, gift, None);
+    ["WebcastLikeMessage"] => shaped("like", msg::LikeMessage, like, None);
+    ["WebcastMemberMessage"] => shaped("member", msg::MemberMessage, member, None);
+    ["WebcastSocialMessage"] => shaped("social", msg::SocialMessage, social, Some(social_derived));
+    ["WebcastRoomUserSeqMessage"] => shaped("roomUser", msg::RoomUserSeqMessage, room_user, None);
+    ["WebcastControlMessage"] => shaped("controlMessage", msg::ControlMessage, control, Some(control_derived));
+    ["WebcastSubNotifyMessage"] => shaped("subscribe", msg::SubNotifyMessage, subscribe, None);
+    ["WebcastQuestionNewMessage"] => shaped("questionNew", msg::QuestionNewMessage, question, None);
+    ["WebcastEmoteChatMessage"] => shaped("emote", msg::EmoteChatMessage, emote_chat, None);
+    ["WebcastEnvelopeMessage"] => shaped("envelope", msg::EnvelopeMessage, envelope, Some(envelope_derived));
+    ["WebcastLiveIntroMessage"] => shaped("liveIntro", msg::LiveIntroMessage, live_intro, None);
+    ["WebcastLinkMicBattle"] => shaped("linkMicBattle", msg::LinkMicBattleMessage, battle, None);
+    ["WebcastLinkMicArmies"] => shaped("linkMicArmies", msg::LinkMicArmiesMessage, armies, None);
+    ["WebcastRoomPinMessage"] => shaped("roomPin", msg::RoomPinMessage, room_pin, None);
+    ["WebcastImDeleteMessage"] => shaped("imDelete", msg::ImDeleteMessage, im_delete, None);
+    ["WebcastCaptionMessage"] => shaped("caption", msg::CaptionMessage, caption, None);
+    ["WebcastBarrageMessage"] => shaped("barrage", msg::BarrageMessage, barrage, Some(barrage_derived));
+    ["WebcastPollMessage"] => generic("poll", msg::PollMessage);
+    ["WebcastGoalUpdateMessage"] => generic("goalUpdate", msg::GoalUpdateMessage);
+    ["WebcastRankUpdateMessage"] => generic("rankUpdate", msg::RankUpdateMessage);
+    ["WebcastRankTextMessage"] => generic("rankText", msg::RankTextMessage);
+    ["WebcastHourlyRankRewardMessage"] => generic("hourlyRank", msg::HourlyRankRewardMessage);
+    ["WebcastHourlyRankMessage"] => generic("hourlyRankLegacy", msg::HourlyRankMessage);
+    ["WebcastWeeklyRankRewardMessage"] => generic("weeklyRankReward", msg::WeeklyRankRewardMessage);
+    ["WebcastGameRankNotifyMessage"] => generic("gameRankNotify", msg::GameRankNotifyMessage);
+    ["WebcastInRoomBannerMessage"] => generic("inRoomBanner", msg::InRoomBannerMessage);
+    ["WebcastInRoomBannerRefreshMessage"] => generic("inRoomBannerRefresh", msg::InRoomBannerRefreshMessage);
+    ["WebcastRoomMessage", "RoomMessage"] => generic("roomMessage", msg::RoomMessage);
+    ["WebcastSystemMessage"] => generic("system", msg::SystemMessage);
+    ["WebcastRoomNotifyMessage"] => generic("roomNotify", msg::RoomNotifyMessage);
+    ["WebcastRoomVerifyMessage", "RoomVerifyMessage"] => generic("roomVerify", msg::RoomVerifyMessage);
+    ["WebcastMarqueeAnnouncementMessage"] => generic("marqueeAnnouncement", msg::MarqueeAnnouncementMessage);
+    ["WebcastBottomMessage"] => generic("bottomMessage", msg::BottomMessage);
+    ["WebcastToastMessage"] => generic("toast", msg::ToastMessage);
+    ["WebcastNoticeMessage"] => generic("notice", msg::NoticeMessage);
+    ["WebcastAccessControlMessage"] => generic("accessControl", msg::AccessControlMessage);
+    ["WebcastAccessRecallMessage"] => generic("accessRecall", msg::AccessRecallMessage);
+    ["WebcastMsgDetectMessage"] => generic("msgDetect", msg::MsgDetectMessage);
+    ["WebcastPerceptionMessage"] => generic("perception", msg::PerceptionMessage);
+    ["WebcastUnauthorizedMemberMessage"] => generic("unauthorizedMember", msg::UnauthorizedMemberMessage);
+    ["WebcastHashtagMessage"] => generic("hashtag", msg::HashtagMessage);
+    ["WebcastRoomStickerMessage"] => generic("roomSticker", msg::RoomStickerMessage);
+    ["WebcastAnchorToolModificationMessage"] => generic("anchorToolModification", msg::AnchorToolModificationMessage);
+    ["WebcastSubTimerStickerMessage"] => generic("subTimerSticker", msg::SubTimerStickerMessage);
+    ["WebcastSubWaveMessage"] => generic("subWave", msg::SubWaveMessage);
+    ["WebcastSubscriptionGuideMessage"] => generic("subscriptionGuide", msg::SubscriptionGuideMessage);
+    ["WebcastSubPinEventMessage"] => generic("subPinEvent", msg::SubPinEventMessage);
+    ["WebcastCapsuleMessage"] => generic("capsule", msg::CapsuleMessage);
+    ["WebcastGiftBroadcastMessage"] => generic("giftBroadcast", msg::GiftBroadcastMessage);
+    ["WebcastGiftPanelUpdateMessage"] => generic("giftPanelUpdate", msg::GiftPanelUpdateMessage);
+    ["WebcastGiftDynamicRestrictionMessage"] => generic("giftDynamicRestriction", msg::GiftDynamicRestrictionMessage);
+    ["WebcastGiftPromptMessage"] => generic("giftPrompt", msg::GiftPromptMessage);
+    ["WebcastGiftCollectionUpdateMessage"] => generic("giftCollectionUpdate", msg::GiftCollectionUpdateMessage);
+    ["WebcastEnvelopePortalMessage"] => generic("envelopePortal", msg::EnvelopePortalMessage);
+    ["WebcastGoodyBagMessage"] => generic("goodyBag", msg::GoodyBagMessage);
+    ["WebcastQuestionSelectedMessage"] => generic("questionSelected", msg::QuestionSelectedMessage);
+    ["WebcastQuestionDeleteMessage"] => generic("questionDelete", msg::QuestionDeleteMessage);
+    ["WebcastQuestionSlideDownMessage"] => generic("questionSlideDown", msg::QuestionSlideDownMessage);
+    ["WebcastQuestionSwitchMessage"] => generic("questionSwitch", msg::QuestionSwitchMessage);
+    ["WebcastPictionaryStartMessage"] => generic("pictionaryStart", msg::PictionaryStartMessage);
+    ["WebcastPictionaryUpdateMessage"] => generic("pictionaryUpdate", msg::PictionaryUpdateMessage);
+    ["WebcastPictionaryEndMessage"] => generic("pictionaryEnd", msg::PictionaryEndMessage);
+    ["WebcastPictionaryExitMessage"] => generic("pictionaryExit", msg::PictionaryExitMessage);
+    ["WebcastLiveGameIntroMessage"] => generic("liveGameIntro", msg::LiveGameIntroMessage);
+    ["WebcastViewerPicksUpdateMessage"] => generic("viewerPicksUpdate", msg::ViewerPicksUpdateMessage);
+    ["WebcastBoostCardMessage"] => generic("boostCard", msg::BoostCardMessage);
+    ["WebcastGuideMessage"] => generic("guide", msg::GuideMessage);
+    ["WebcastSpeakerMessage"] => generic("speaker", msg::SpeakerMessage);
+    ["WebcastLinkMicBattlePunishFinish"] => generic("linkMicBattlePunishFinish", msg::LinkMicBattlePunishFinishMessage);
+    ["WebcastLinkMicBattleItemCard"] => generic("linkMicBattleItemCard", msg::LinkMicBattleItemCardMessage);
+    ["WebcastLinkmicBattleTaskMessage"] => generic("linkMicBattleTask", msg::LinkMicBattleTaskMessage);
+    ["WebcastLinkmicBattleNoticeMessage"] => generic("linkMicBattleNotice", msg::LinkMicBattleNoticeMessage);
+    ["WebcastLinkMicMethod", "LinkMicMethod"] => generic("linkMicMethod", msg::LinkMicMethodMessage);
+    ["WebcastLinkMicFanTicketMethod"] => generic("linkMicFanTicketMethod", msg::LinkMicFanTicketMethodMessage);
+    ["WebcastLinkMicAnchorGuideMessage"] => generic("linkMicAnchorGuide", msg::LinkMicAnchorGuideMessage);
+    ["WebcastLinkMicLayoutStateMessage"] => generic("linkMicLayoutState", msg::LinkMicLayoutStateMessage);
+    ["WebcastLinkMessage"] => generic("linkMessage", msg::LinkMessage);
+    ["WebcastLinkLayerMessage"] => generic("linkLayer", msg::LinkLayerMessage);
+    ["WebcastLinkScreenChangeMessage"] => generic("linkScreenChange", msg::LinkScreenChangeMessage);
+    ["WebcastLinkStateMessage"] => generic("linkState", msg::LinkStateMessage);
+    ["WebcastOecLiveShoppingMessage"] => generic("oecLiveShopping", msg::OecLiveShoppingMessage);
+    ["WebcastPaidContentLiveShoppingMessage"] => generic("paidContentLiveShopping", msg::PaidContentLiveShoppingMessage);
+    ["WebcastEcShortItemRefreshMessage"] => generic("ecShortItemRefresh", msg::EcShortItemRefreshMessage);
+    ["WebcastEcTaskRegisterMessage"] => generic("ecTaskRegister", msg::EcTaskRegisterMessage);
+    ["WebcastBALeadGenMessage"] => generic("baLeadGen", msg::BaLeadGenMessage);
+    ["WebcastDonationStickerModifyMethod"] => generic("donationStickerModify", msg::DonationStickerModifyMethod);
+    ["WebcastPartnershipCardChangeMessage"] => generic("partnershipCardChange", msg::PartnershipCardChangeMessage);
+    ["WebcastPartnershipDownloadCountMessage"] => generic("partnershipDownloadCount", msg::PartnershipDownloadCountMessage);
+    ["WebcastPartnershipDropsUpdateMessage"] => generic("partnershipDropsUpdate", msg::PartnershipDropsUpdateMessage);
+    ["WebcastPartnershipGameOfflineMessage"] => generic("partnershipGameOffline", msg::PartnershipGameOfflineMessage);
+    ["WebcastPartnershipPunishMessage"] => generic("partnershipPunish", msg::PartnershipPunishMessage);
+    ["WebcastUpdateShareRevenueNoticeMessage"] => generic("updateShareRevenueNotice", msg::UpdateShareRevenueNoticeMessage);
+}
+
+/// The declared shapes of the hand-shaped events, next to their writers above: each
+/// writer's keys and types, in the order it writes them. `schema` builds the event
+/// descriptions from these (docs/events.md, js/src/events.generated.ts), and
+/// `tests/event_shapes.rs` checks every corpus event against them, so a writer that
+/// changes without its row here fails that test. Native only (feature `schema`).
+#[cfg(feature = "schema")]
+pub(crate) mod decl {
+    use crate::schema::{Base, FieldShape, NamedShape, Ty};
+
+    const fn f(key: &'static str, ty: Ty, doc: &'static str) -> FieldShape {
+        FieldShape { key, ty, doc }
+    }
+    const NUM: Ty = Ty::of(Base::Number);
+    const ID: Ty = Ty::of(Base::Id);
+    const BOOL: Ty = Ty::of(Base::Bool);
+    const STR: Ty = Ty::of(Base::Str);
+    const B64: Ty = Ty::of(Base::Base64);
+    const USER: Ty = Ty::of(Base::User);
+    const fn shape(name: &'static str) -> Ty {
+        Ty::of(Base::Shape(name))
+    }
+
+    /// The named shapes: the event base (`event`), the canonical user (`write_user_with`)
+    /// and the nested objects of the hand-shaped events.
+    pub(crate) static NAMED: &[NamedShape] = &[
+        NamedShape {
+            name: "EventBase",
+            doc: "Fields every event has. 64-bit ids are decimal strings.",
+            fields: &[
+                f("type", STR, "the event name"),
+                f("msgId", ID, "the message id"),
+                f("roomId", ID, "the room id"),
+                f("createTime", NUM, "milliseconds since the epoch"),
+                f(
+                    "isHistory",
+                    BOOL,
+                    "true for messages the server replayed from before the connection",
+                ),
+            ],
+        },
+        NamedShape {
+            name: "User",
+            doc: "The canonical user shape carried by user-bearing events.",
+            fields: &[
+                f("userId", ID, "numeric user id"),
+                f("uniqueId", STR, "the @handle"),
+                f("nickname", STR, "display name"),
+                f("secUid", STR, "secure user id"),
+                f("profilePictureUrl", STR, "first avatar URL"),
+                f(
+                    "followRole",
+                    NUM,
+                    "relation to the streamer: 0 none, 1 follower, 2 friend",
+                ),
+                f("isModerator", BOOL, "moderator badge or identity flag"),
+                f("isSubscriber", BOOL, "subscriber badge or identity flag"),
+                f("isNewGifter", BOOL, "\"New gifter\" badge"),
+                f(
+                    "topGifterRank",
+                    NUM.or_null(),
+                    "rank from a top-gifter badge",
+                ),
+                f("gifterLevel", NUM, "gifter level badge, 0 when none"),
+                f(
+                    "fansClub",
+                    shape("FansClub").or_null(),
+                    "`{ name, level }` of the streamer's fan club",
+                ),
+                f(
+                    "badges",
+                    shape("UserBadge").list(),
+                    "`{ kind, sceneType, label, url, level }` per badge",
+                ),
+            ],
+        },
+        NamedShape {
+            name: "FansClub",
+            doc: "The streamer's fan club a user belongs to.",
+            fields: &[
+                f("name", STR, "the club's name"),
+                f("level", NUM, "the user's level in it"),
+            ],
+        },
+        NamedShape {
+            name: "UserBadge",
+            doc: "One badge, flattened.",
+            fields: &[
+                f("kind", STR, "`image`, `text`, `string` or `combine`"),
+                f(
+                    "sceneType",
+                    NUM,
+                    "1 moderator, 4 subscriber, 7 new subscriber, 8 gifter level, 10 fans club, ...",
+                ),
+                f("label", STR, "the badge's text"),
+                f("url", STR, "the badge's image URL"),
+                f("level", NUM, "the level the badge shows, 0 when none"),
+            ],
+        },
+        NamedShape {
+            name: "ChatEmote",
+            doc: "An emote inside a comment, inserted at `index` (in UTF-16 units of `comment`).",
+            fields: &[
+                f("index", NUM, "where it is inserted (0 in `emote`)"),
+                f("emoteId", STR, "the emote's id"),
+                f("imageUrl", STR, "the emote's image URL"),
+            ],
+        },
+        NamedShape {
+            name: "TopViewer",
+            doc: "A viewer of the room's top list.",
+            fields: &[
+                f("user", USER.or_null(), "the viewer"),
+                f("coinCount", NUM, "coins the viewer gave"),
+                f("rank", NUM, "place in the list"),
+            ],
+        },
+        NamedShape {
+            name: "BattleHost",
+            doc: "A host taking part in a battle.",
+            fields: &[
+                f("userId", ID, "numeric user id"),
+                f("uniqueId", STR, "the @handle"),
+                f("nickname", STR, "display name"),
+                f("profilePictureUrl", STR, "first avatar URL"),
+                f("roomId", ID, "the host's room"),
+            ],
+        },
+        NamedShape {
+            name: "BattleOutcome",
+            doc: "One host's result of a finished battle.",
+            fields: &[
+                f("userId", ID, "the host"),
+                f("result", NUM, "0 win, 1 lose, 2 draw"),
+                f("score", NUM, "final score"),
+            ],
+        },
+        NamedShape {
+            name: "BattleArmy",
+            doc: "One host's side: score and top contributors.",
+            fields: &[
+                f("hostUserId", ID, "the host"),
+                f("points", NUM, "the side's score"),
+                f(
+                    "contributors",
+                    shape("BattleContributor").list(),
+                    "top gifters of this side",
+                ),
+            ],
+        },
+        NamedShape {
+            name: "BattleContributor",
+            doc: "A viewer who gave points to one side of a battle.",
+            fields: &[
+                f("userId", ID, "numeric user id"),
+                f("nickname", STR, "display name"),
+                f("profilePictureUrl", STR, "first avatar URL"),
+                f("score", NUM, "points given"),
+            ],
+        },
+        NamedShape {
+            name: "CaptionText",
+            doc: "A caption in one language.",
+            fields: &[f("lang", STR, "language code"), f("text", STR, "the caption")],
+        },
+    ];
+
+    static CHAT: &[FieldShape] = &[
+        f("user", USER, "who commented"),
+        f("comment", STR, "the comment"),
+        f(
+            "language",
+            STR,
+            "language TikTok detected for the comment (`en`, `un` for unknown)",
+        ),
+        f("emotes", shape("ChatEmote").list(), "emotes in the comment"),
+        f(
+            "atUser",
+            USER.or_null(),
+            "the user the comment replies to, if any",
+        ),
+        f("visibleToSender", BOOL, "shown only to its sender"),
+    ];
+
+    static GIFT: &[FieldShape] = &[
+        f("user", USER, "the sender"),
+        f("giftId", ID, "the gift's id"),
+        f("giftName", STR, "the gift's name"),
+        f("giftPictureUrl", STR, "the gift's image URL"),
+        f(
+            "giftType",
+            NUM,
+            "1 = streakable: repeats with a growing `repeatCount` until `repeatEnd`",
+        ),
+        f("diamondCount", NUM, "coins per unit"),
+        f("repeatCount", NUM, "count so far within the current streak"),
+        f(
+            "repeatEnd",
+            BOOL,
+            "true on the final message of a streak (and on every non-streakable gift)",
+        ),
+        f("comboCount", NUM, "combo count"),
+        f("groupCount", NUM, "units per send"),
+        f("groupId", ID, "same for every message of one streak"),
+        f(
+            "receiverUserId",
+            ID,
+            "the recipient (host or a guest in multi-guest rooms)",
+        ),
+        f("toUser", USER.or_null(), "the recipient, when the message names it"),
+        f("describe", STR, "TikTok's description, e.g. `sent Rose`"),
+        f(
+            "timedOut",
+            BOOL,
+            "session only: the streak's end never arrived; this final `gift` was emitted after the streak timeout with the last count seen",
+        ),
+    ];
+
+    static LIKE: &[FieldShape] = &[
+        f("user", USER, "who liked"),
+        f("likeCount", NUM, "likes in this batch"),
+        f("totalLikeCount", NUM, "room total after this batch"),
+    ];
+
+    static MEMBER: &[FieldShape] = &[
+        f("user", USER, "who joined"),
+        f("actionId", NUM, "1 joined, 3 subscribed"),
+        f("memberCount", NUM, "viewers in the room"),
+        f(
+            "enterSource",
+            STR,
+            "where the viewer came from, e.g. `homepage_hot-live_cell`",
+        ),
+        f("label", STR, "the toast text, e.g. `nickname joined`"),
+    ];
+
+    static SOCIAL: &[FieldShape] = &[
+        f("user", USER, "who followed or shared"),
+        f("action", NUM, "1 follow, 3 share"),
+        f(
+            "displayType",
+            STR,
+            "the display template key, e.g. `pm_main_follow_message_viewer_2`",
+        ),
+        f("label", STR, "the rendered display text"),
+        f(
+            "followCount",
+            NUM,
+            "the streamer's follower count after a follow",
+        ),
+        f("shareType", NUM, "how it was shared"),
+        f("shareTarget", STR, "where it was shared to"),
+        f("shareCount", NUM, "shares"),
+    ];
+
+    static ROOM_USER: &[FieldShape] = &[
+        f("viewerCount", NUM, "current viewers"),
+        f("totalUser", NUM, "cumulative viewers of this stream"),
+        f("topViewers", shape("TopViewer").list(), "the top viewers"),
+        f("popularity", NUM, "TikTok's popularity figure"),
+    ];
+
+    static CONTROL: &[FieldShape] = &[
+        f("action", NUM, "1 paused, 2 unpaused, 3 ended, 4 suspended"),
+        f("tips", STR, "the notice shown"),
+        f(
+            "reason",
+            STR,
+            "why the stream was suspended, when TikTok says",
+        ),
+    ];
+
+    static SUBSCRIBE: &[FieldShape] = &[
+        f("user", USER, "the subscriber"),
+        f("subMonth", NUM, "months subscribed"),
+        f("subscribeType", NUM, "0 once, 1 auto-renew"),
+        f("messageType", NUM, "the notice's kind"),
+        f("isCustom", BOOL, "a custom subscription notice"),
+    ];
+
+    static QUESTION: &[FieldShape] = &[
+        f("questionId", ID, "the question's id"),
+        f("questionText", STR, "the question"),
+        f("user", USER.or_null(), "who asked"),
+    ];
+
+    static EMOTE: &[FieldShape] = &[
+        f("user", USER, "who sent the emotes"),
+        f("emotes", shape("ChatEmote").list(), "the emotes"),
+    ];
+
+    static ENVELOPE: &[FieldShape] = &[
+        f("envelopeId", STR, "the chest's id"),
+        f(
+            "businessType",
+            NUM,
+            "1 user diamonds, 2 platform diamonds, ..., 19 super-fan box",
+        ),
+        f("diamondCount", NUM, "coins in the chest"),
+        f("peopleCount", NUM, "how many can open it"),
+        f("unpackAt", NUM, "Unix seconds when the chest opens"),
+        f("senderName", STR, "the sender's display name"),
+        f("senderUserId", STR, "the sender's user id"),
+        f("senderAvatarUrl", STR, "the sender's avatar URL"),
+        f("display", NUM, "1 show, 2 hide"),
+    ];
+
+    static LIVE_INTRO: &[FieldShape] = &[
+        f("host", USER.or_null(), "the streamer"),
+        f("description", STR, "the room's introduction"),
+        f("language", STR, "its language"),
+    ];
+
+    static BATTLE: &[FieldShape] = &[
+        f("battleId", ID, "the battle's id"),
+        f(
+            "action",
+            NUM,
+            "1 invite, 2 reject, 3 cancel, 4 open, 5 finish, 6 cut short, 7 accept, ...",
+        ),
+        f(
+            "status",
+            NUM,
+            "0 not started, 1 started, 2 finished, 3 punishment, 4 punishment over",
+        ),
+        f("battleType", NUM, "the battle's kind"),
+        f("startTimeMs", NUM, "when it started (ms since the epoch)"),
+        f("duration", NUM, "battle length in seconds"),
+        f("hosts", shape("BattleHost").list(), "the hosts taking part"),
+        f(
+            "results",
+            shape("BattleOutcome").list(),
+            "present when the battle finished",
+        ),
+    ];
+
+    static ARMIES: &[FieldShape] = &[
+        f("battleId", ID, "the battle's id"),
+        f("battleStatus", NUM, "battle status (see `linkMicBattle`)"),
+        f(
+            "triggerReason",
+            NUM,
+            "1 score update, 2 battle end, 3 opt-out, 4 keep-alive, 5 effect update",
+        ),
+        f("armies", shape("BattleArmy").list(), "each host's side"),
+        f(
+            "fromUserId",
+            ID,
+            "the gifter whose gift triggered the update",
+        ),
+        f("giftId", ID, "that gift"),
+        f("repeatCount", NUM, "its count"),
+        f("totalDiamondCount", NUM, "its value in coins"),
+    ];
+
+    static ROOM_PIN: &[FieldShape] = &[
+        f("action", NUM, "1 pin, 2 unpin"),
+        f(
+            "pinnedMethod",
+            STR,
+            "method of the pinned message, e.g. `WebcastChatMessage`",
+        ),
+        f("pinnedMsgId", ID, "the pinned message's id"),
+        f("pinTime", NUM, "when it was pinned"),
+        f("displayDuration", NUM, "seconds the pin stays"),
+        f("operator", USER.or_null(), "who pinned it"),
+        f(
+            "pinnedComment",
+            STR,
+            "the pinned comment, when a chat message is pinned",
+        ),
+        f("pinnedUser", USER.or_null(), "the pinned comment's author"),
+    ];
+
+    static IM_DELETE: &[FieldShape] = &[
+        f("deleteMsgIds", ID.list(), "messages to remove"),
+        f("deleteUserIds", ID.list(), "users whose messages to remove"),
+    ];
+
+    static CAPTION: &[FieldShape] = &[
+        f("timestampMs", NUM, "where the caption starts"),
+        f("durationMs", NUM, "how long it shows"),
+        f(
+            "content",
+            shape("CaptionText").list(),
+            "the caption per language",
+        ),
+        f(
+            "definite",
+            BOOL,
+            "true when the sentence is final (later captions will not revise it)",
+        ),
+    ];
+
+    static BARRAGE: &[FieldShape] = &[
+        f(
+            "msgType",
+            NUM,
+            "3 normal, 4 subscribe, 8 user upgrade, 9 grade entrance, 10 fans level up, 11 fans entrance, ...",
+        ),
+        f("displayType", STR, "the display template key"),
+        f("label", STR, "the rendered banner text"),
+        f("user", USER.or_null(), "the user the banner is about"),
+        f("iconUrl", STR, "the banner's icon URL"),
+        f("duration", NUM, "how long it shows"),
+        f("level", NUM, "new level for level-up banners"),
+    ];
+
+    static LIKE_AGGREGATE: &[FieldShape] = &[
+        f("user", USER, "who liked"),
+        f("likeCount", NUM, "likes merged in this window"),
+        f(
+            "totalLikeCount",
+            NUM,
+            "room total after the last merged batch",
+        ),
+        f("batches", NUM, "how many like messages were merged"),
+    ];
+
+    static UNKNOWN: &[FieldShape] = &[
+        f("method", STR, "the message's method"),
+        f("payload", B64, "the raw payload"),
+    ];
+
+    static DECODE_ERROR: &[FieldShape] = &[
+        f("method", STR, "the message's method"),
+        f(
+            "error",
+            STR,
+            "what was wrong, e.g. `WebcastGiftMessage: malformed protobuf (...)`",
+        ),
+        f("payload", B64, "the raw payload"),
+    ];
+
+    /// The fields of a hand-shaped event (by the name its route gives it).
+    pub(crate) fn shaped(event: &str) -> &'static [FieldShape] {
+        match event {
+            "chat" => CHAT,
+            "gift" => GIFT,
+            "like" => LIKE,
+            "member" => MEMBER,
+            "social" => SOCIAL,
+            "roomUser" => ROOM_USER,
+            "controlMessage" => CONTROL,
+            "subscribe" => SUBSCRIBE,
+            "questionNew" => QUESTION,
+            "emote" => EMOTE,
+            "envelope" => ENVELOPE,
+            "liveIntro" => LIVE_INTRO,
+            "linkMicBattle" => BATTLE,
+            "linkMicArmies" => ARMIES,
+            "roomPin" => ROOM_PIN,
+            "imDelete" => IM_DELETE,
+            "caption" => CAPTION,
+            "barrage" => BARRAGE,
+            _ => &[],
+        }
+    }
+
+    /// The derived events (`Derive` above): name, source event (same fields), meaning.
+    pub(crate) static DERIVED: &[(&str, &str, &str)] = &[
+        (
+            "follow",
+            "social",
+            "Derived from a `social` with action 1 (or a follow display key).",
+        ),
+        (
+            "share",
+            "social",
+            "Derived from a `social` with action 3 (or a share display key).",
+        ),
+        (
+            "streamEnd",
             "controlMessage",
-            msg::ControlMessage,
-            control,
-            Some(control_derived),
+            "Derived from a `controlMessage` with action 3 (ended) or 4 (suspended).",
         ),
-        "WebcastSubNotifyMessage" => shaped("subscribe", msg::SubNotifyMessage, subscribe, None),
-        "WebcastQuestionNewMessage" => {
-            shaped("questionNew", msg::QuestionNewMessage, question, None)
-        }
-        "WebcastEmoteChatMessage" => shaped("emote", msg::EmoteChatMessage, emote_chat, None),
-        "WebcastEnvelopeMessage" => shaped(
+        (
+            "superFanBox",
             "envelope",
-            msg::EnvelopeMessage,
-            envelope,
-            Some(envelope_derived),
+            "Derived from an envelope that is a super-fan box.",
         ),
-        "WebcastLiveIntroMessage" => shaped("liveIntro", msg::LiveIntroMessage, live_intro, None),
-        "WebcastLinkMicBattle" => shaped("linkMicBattle", msg::LinkMicBattleMessage, battle, None),
-        "WebcastLinkMicArmies" => shaped("linkMicArmies", msg::LinkMicArmiesMessage, armies, None),
-        "WebcastRoomPinMessage" => shaped("roomPin", msg::RoomPinMessage, room_pin, None),
-        "WebcastImDeleteMessage" => shaped("imDelete", msg::ImDeleteMessage, im_delete, None),
-        "WebcastCaptionMessage" => shaped("caption", msg::CaptionMessage, caption, None),
-        "WebcastBarrageMessage" => shaped(
+        ("superFan", "barrage", "Derived from a super-fan barrage."),
+        (
+            "superFanJoin",
             "barrage",
-            msg::BarrageMessage,
-            barrage,
-            Some(barrage_derived),
+            "Derived from a \"joined as super fan\" barrage.",
         ),
-        "WebcastPollMessage" => generic("poll", msg::PollMessage),
-        "WebcastGoalUpdateMessage" => generic("goalUpdate", msg::GoalUpdateMessage),
-        "WebcastRankUpdateMessage" => generic("rankUpdate", msg::RankUpdateMessage),
-        "WebcastRankTextMessage" => generic("rankText", msg::RankTextMessage),
-        "WebcastHourlyRankRewardMessage" => generic("hourlyRank", msg::HourlyRankRewardMessage),
-        "WebcastHourlyRankMessage" => generic("hourlyRankLegacy", msg::HourlyRankMessage),
-        "WebcastWeeklyRankRewardMessage" => {
-            generic("weeklyRankReward", msg::WeeklyRankRewardMessage)
-        }
-        "WebcastGameRankNotifyMessage" => generic("gameRankNotify", msg::GameRankNotifyMessage),
-        "WebcastInRoomBannerMessage" => generic("inRoomBanner", msg::InRoomBannerMessage),
-        "WebcastInRoomBannerRefreshMessage" => {
-            generic("inRoomBannerRefresh", msg::InRoomBannerRefreshMessage)
-        }
-        "WebcastRoomMessage" | "RoomMessage" => generic("roomMessage", msg::RoomMessage),
-        "WebcastSystemMessage" => generic("system", msg::SystemMessage),
-        "WebcastRoomNotifyMessage" => generic("roomNotify", msg::RoomNotifyMessage),
-        "WebcastRoomVerifyMessage" | "RoomVerifyMessage" => {
-            generic("roomVerify", msg::RoomVerifyMessage)
-        }
-        "WebcastMarqueeAnnouncementMessage" => {
-            generic("marqueeAnnouncement", msg::MarqueeAnnouncementMessage)
-        }
-        "WebcastBottomMessage" => generic("bottomMessage", msg::BottomMessage),
-        "WebcastToastMessage" => generic("toast", msg::ToastMessage),
-        "WebcastNoticeMessage" => generic("notice", msg::NoticeMessage),
-        "WebcastAccessControlMessage" => generic("accessControl", msg::AccessControlMessage),
-        "WebcastAccessRecallMessage" => generic("accessRecall", msg::AccessRecallMessage),
-        "WebcastMsgDetectMessage" => generic("msgDetect", msg::MsgDetectMessage),
-        "WebcastPerceptionMessage" => generic("perception", msg::PerceptionMessage),
-        "WebcastUnauthorizedMemberMessage" => {
-            generic("unauthorizedMember", msg::UnauthorizedMemberMessage)
-        }
-        "WebcastHashtagMessage" => generic("hashtag", msg::HashtagMessage),
-        "WebcastRoomStickerMessage" => generic("roomSticker", msg::RoomStickerMessage),
-        "WebcastAnchorToolModificationMessage" => {
-            generic("anchorToolModification", msg::AnchorToolModificationMessage)
-        }
-        "WebcastSubTimerStickerMessage" => generic("subTimerSticker", msg::SubTimerStickerMessage),
-        "WebcastSubWaveMessage" => generic("subWave", msg::SubWaveMessage),
-        "WebcastSubscriptionGuideMessage" => {
-            generic("subscriptionGuide", msg::SubscriptionGuideMessage)
-        }
-        "WebcastSubPinEventMessage" => generic("subPinEvent", msg::SubPinEventMessage),
-        "WebcastCapsuleMessage" => generic("capsule", msg::CapsuleMessage),
-        "WebcastGiftBroadcastMessage" => generic("giftBroadcast", msg::GiftBroadcastMessage),
-        "WebcastGiftPanelUpdateMessage" => generic("giftPanelUpdate", msg::GiftPanelUpdateMessage),
-        "WebcastGiftDynamicRestrictionMessage" => {
-            generic("giftDynamicRestriction", msg::GiftDynamicRestrictionMessage)
-        }
-        "WebcastGiftPromptMessage" => generic("giftPrompt", msg::GiftPromptMessage),
-        "WebcastGiftCollectionUpdateMessage" => {
-            generic("giftCollectionUpdate", msg::GiftCollectionUpdateMessage)
-        }
-        "WebcastEnvelopePortalMessage" => generic("envelopePortal", msg::EnvelopePortalMessage),
-        "WebcastGoodyBagMessage" => generic("goodyBag", msg::GoodyBagMessage),
-        "WebcastQuestionSelectedMessage" => {
-            generic("questionSelected", msg::QuestionSelectedMessage)
-        }
-        "WebcastQuestionDeleteMessage" => generic("questionDelete", msg::QuestionDeleteMessage),
-        "WebcastQuestionSlideDownMessage" => {
-            generic("questionSlideDown", msg::QuestionSlideDownMessage)
-        }
-        "WebcastQuestionSwitchMessage" => generic("questionSwitch", msg::QuestionSwitchMessage),
-        "WebcastPictionaryStartMessage" => generic("pictionaryStart", msg::PictionaryStartMessage),
-        "WebcastPictionaryUpdateMessage" => {
-            generic("pictionaryUpdate", msg::PictionaryUpdateMessage)
-        }
-        "WebcastPictionaryEndMessage" => generic("pictionaryEnd", msg::PictionaryEndMessage),
-        "WebcastPictionaryExitMessage" => generic("pictionaryExit", msg::PictionaryExitMessage),
-        "WebcastLiveGameIntroMessage" => generic("liveGameIntro", msg::LiveGameIntroMessage),
-        "WebcastViewerPicksUpdateMessage" => {
-            generic("viewerPicksUpdate", msg::ViewerPicksUpdateMessage)
-        }
-        "WebcastBoostCardMessage" => generic("boostCard", msg::BoostCardMessage),
-        "WebcastGuideMessage" => generic("guide", msg::GuideMessage),
-        "WebcastSpeakerMessage" => generic("speaker", msg::SpeakerMessage),
-        "WebcastLinkMicBattlePunishFinish" => generic(
-            "linkMicBattlePunishFinish",
-            msg::LinkMicBattlePunishFinishMessage,
+    ];
+
+    /// The events no known method's route writes: the passthrough events (`write.rs`)
+    /// and the session's own (`session/`): name, source, meaning, fields.
+    pub(crate) static OTHER: &[(&str, &str, &str, &[FieldShape])] = &[
+        (
+            "unknown",
+            "any unknown method",
+            "A message whose method this decoder does not know; the payload is passed through.",
+            UNKNOWN,
         ),
-        "WebcastLinkMicBattleItemCard" => {
-            generic("linkMicBattleItemCard", msg::LinkMicBattleItemCardMessage)
-        }
-        "WebcastLinkmicBattleTaskMessage" => {
-            generic("linkMicBattleTask", msg::LinkMicBattleTaskMessage)
-        }
-        "WebcastLinkmicBattleNoticeMessage" => {
-            generic("linkMicBattleNotice", msg::LinkMicBattleNoticeMessage)
-        }
-        "WebcastLinkMicMethod" | "LinkMicMethod" => {
-            generic("linkMicMethod", msg::LinkMicMethodMessage)
-        }
-        "WebcastLinkMicFanTicketMethod" => {
-            generic("linkMicFanTicketMethod", msg::LinkMicFanTicketMethodMessage)
-        }
-        "WebcastLinkMicAnchorGuideMessage" => {
-            generic("linkMicAnchorGuide", msg::LinkMicAnchorGuideMessage)
-        }
-        "WebcastLinkMicLayoutStateMessage" => {
-            generic("linkMicLayoutState", msg::LinkMicLayoutStateMessage)
-        }
-        "WebcastLinkMessage" => generic("linkMessage", msg::LinkMessage),
-        "WebcastLinkLayerMessage" => generic("linkLayer", msg::LinkLayerMessage),
-        "WebcastLinkScreenChangeMessage" => {
-            generic("linkScreenChange", msg::LinkScreenChangeMessage)
-        }
-        "WebcastLinkStateMessage" => generic("linkState", msg::LinkStateMessage),
-        "WebcastOecLiveShoppingMessage" => generic("oecLiveShopping", msg::OecLiveShoppingMessage),
-        "WebcastPaidContentLiveShoppingMessage" => generic(
-            "paidContentLiveShopping",
-            msg::PaidContentLiveShoppingMessage,
+        (
+            "decodeError",
+            "any known method",
+            "A message of a known method that failed to decode; the rest of its frame still decoded.",
+            DECODE_ERROR,
         ),
-        "WebcastEcShortItemRefreshMessage" => {
-            generic("ecShortItemRefresh", msg::EcShortItemRefreshMessage)
-        }
-        "WebcastEcTaskRegisterMessage" => generic("ecTaskRegister", msg::EcTaskRegisterMessage),
-        "WebcastBALeadGenMessage" => generic("baLeadGen", msg::BaLeadGenMessage),
-        "WebcastDonationStickerModifyMethod" => {
-            generic("donationStickerModify", msg::DonationStickerModifyMethod)
-        }
-        "WebcastPartnershipCardChangeMessage" => {
-            generic("partnershipCardChange", msg::PartnershipCardChangeMessage)
-        }
-        "WebcastPartnershipDownloadCountMessage" => generic(
-            "partnershipDownloadCount",
-            msg::PartnershipDownloadCountMessage,
+        (
+            "giftStreak",
+            "a session",
+            "A streakable gift's streak while it runs (`gift` comes once it ends).",
+            GIFT,
         ),
-        "WebcastPartnershipDropsUpdateMessage" => {
-            generic("partnershipDropsUpdate", msg::PartnershipDropsUpdateMessage)
-        }
-        "WebcastPartnershipGameOfflineMessage" => {
-            generic("partnershipGameOffline", msg::PartnershipGameOfflineMessage)
-        }
-        "WebcastPartnershipPunishMessage" => {
-            generic("partnershipPunish", msg::PartnershipPunishMessage)
-        }
-        "WebcastUpdateShareRevenueNoticeMessage" => generic(
-            "updateShareRevenueNotice",
-            msg::UpdateShareRevenueNoticeMessage,
+        ("giftRaw", "a session", "Every gift message as sent (when `giftRaw` is on).", GIFT),
+        (
+            "likeAggregate",
+            "a session",
+            "One user's likes merged over a window (when like aggregation is on).",
+            LIKE_AGGREGATE,
         ),
-        _ => return None,
-    })
+    ];
 }

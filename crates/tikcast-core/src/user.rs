@@ -206,17 +206,23 @@ fn first_url<const N: usize>(images: [&Option<pb::Image>; N]) -> String {
 /// Renders a display template: `{0:user} joined` with piece 0 a user → `nickname joined`.
 /// Unknown placeholders are left out; the output is plain text (never markup).
 pub fn render_text(text: &pb::Text) -> String {
-    // A pattern can name one piece many times ("{0}{0}{0}..."): the output is capped at
-    // twice the template's own text, so a small message cannot render to gigabytes.
-    let cap = text
-        .pieces
+    let pieces: Vec<&str> = text.pieces.iter().map(piece_text).collect();
+    render_pattern(&text.default_pattern, &pieces)
+}
+
+/// Renders `pattern` with `pieces` (each piece's text): `{N}` or `{N:kind}` becomes
+/// piece N, unknown placeholders are left out. The output is capped at twice the
+/// template's own text (pattern and pieces) plus 256 bytes, since a pattern can name one
+/// piece many times ("{0}{0}{0}..."): a small message cannot render to gigabytes.
+pub(crate) fn render_pattern(pattern: &str, pieces: &[&str]) -> String {
+    let cap = pieces
         .iter()
-        .map(|p| piece_text(p).len())
-        .fold(text.default_pattern.len(), usize::saturating_add)
+        .map(|p| p.len())
+        .fold(pattern.len(), usize::saturating_add)
         .saturating_mul(2)
         .saturating_add(256);
-    let mut out = String::with_capacity(text.default_pattern.len());
-    let mut rest = text.default_pattern.as_str();
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
     while let Some(open) = rest.find('{') {
         push_capped(&mut out, rest.get(..open).unwrap_or(""), cap);
         let after = rest.get(open + 1..).unwrap_or("");
@@ -229,8 +235,8 @@ pub fn render_text(text: &pb::Text) -> String {
             .split(':')
             .next()
             .and_then(|i| i.parse::<usize>().ok());
-        if let Some(piece) = index.and_then(|i| text.pieces.get(i)) {
-            push_capped(&mut out, piece_text(piece), cap);
+        if let Some(piece) = index.and_then(|i| pieces.get(i)) {
+            push_capped(&mut out, piece, cap);
         }
         if out.len() >= cap {
             return out;

@@ -33,12 +33,6 @@ pub fn events_into(events: &[Event], out: &Array) -> Result<(), JsValue> {
     crate::tape::objects_into(events, out)
 }
 
-pub fn events(events: &[Event]) -> Result<JsValue, JsValue> {
-    let out = Array::new();
-    events_into(events, &out)?;
-    Ok(out.into())
-}
-
 pub fn object() -> Object {
     Object::new()
 }

@@ -64,7 +64,13 @@ pub fn build_info() -> JsValue {
 /// ```
 #[wasm_bindgen(js_name = decodeFrame)]
 pub fn decode_frame(bytes: &[u8]) -> Result<JsValue, JsValue> {
-    let d = tikcast_core::decode_frame(bytes).map_err(|e| error::decode_failed(&e))?;
+    // Decoder v2: the schema reader writes the events straight into the batch tape.
+    let events = js_sys::Array::new();
+    let opts = tikcast_core::DecodeOptions::default();
+    let d = tape::with_tape(&events, |t| {
+        tikcast_core::write_frame(bytes, &opts, |_, _| true, t)
+    })?
+    .map_err(|e| error::decode_failed(&e))?;
     let o = js_sys::Object::new();
     js::set(&o, "payloadType", &d.payload_type.as_str().into());
     js::set(&o, "seqId", &d.seq_id.to_string().into());
@@ -79,7 +85,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<JsValue, JsValue> {
     );
     js::set(&o, "nowMs", &(d.now_ms as f64).into());
     js::set(&o, "isFirst", &d.is_first.into());
-    js::set(&o, "events", &js::events(&d.events)?);
+    js::set(&o, "events", &events);
     Ok(o.into())
 }
 
@@ -88,5 +94,9 @@ pub fn decode_frame(bytes: &[u8]) -> Result<JsValue, JsValue> {
 /// `decodeError` event.
 #[wasm_bindgen(js_name = decodeMessage)]
 pub fn decode_message(method: &str, bytes: &[u8]) -> Result<JsValue, JsValue> {
-    js::events(&tikcast_core::decode_message(method, bytes))
+    let events = js_sys::Array::new();
+    tape::with_tape(&events, |t| {
+        tikcast_core::write_message(method, bytes, tikcast_core::EnvelopeInfo::default(), t)
+    })?;
+    Ok(events.into())
 }

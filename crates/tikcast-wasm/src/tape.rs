@@ -59,6 +59,20 @@ pub fn objects_into<T: Serialize>(items: &[T], out: &Array) -> std::result::Resu
     if items.is_empty() {
         return Ok(());
     }
+    with_tape(out, |tape| {
+        for item in items {
+            let _ = tape.push(item);
+        }
+    })
+}
+
+/// Runs `write` on the batch tape (emptied first; decoder v2 writes events into it as a
+/// [`tikcast_core::Sink`]), then appends the tape's values to `out` as JS objects in one
+/// crossing.
+pub fn with_tape<R>(
+    out: &Array,
+    write: impl FnOnce(&mut Tape) -> R,
+) -> std::result::Result<R, JsValue> {
     TAPE.with(|cell| {
         // Never re-entered (reading the tape does not call back into wasm); a fresh tape
         // keeps this correct even if it were.
@@ -69,24 +83,26 @@ pub fn objects_into<T: Serialize>(items: &[T], out: &Array) -> std::result::Resu
             Err(_) => &mut fresh,
         };
         tape.clear();
-        for item in items {
-            let _ = tape.push(item);
-        }
-        let result = read_tape(
-            &tape.ops,
-            &tape.nums,
-            &tape.events,
-            tape.text.as_bytes(),
-            &tape.key_text,
-            &tape.keys,
-            out,
-        );
+        let r = write(tape);
+        let result = if tape.is_empty() {
+            Ok(JsValue::UNDEFINED)
+        } else {
+            read_tape(
+                &tape.ops,
+                &tape.nums,
+                &tape.events,
+                tape.text.as_bytes(),
+                &tape.key_text,
+                &tape.keys,
+                out,
+            )
+        };
         if tape.capacity_bytes() > KEEP_TAPE_BYTES {
             *tape = Tape::default();
         } else {
             tape.clear();
         }
-        result.map(drop).map_err(|e| {
+        result.map(|_| r).map_err(|e| {
             let why = e
                 .dyn_ref::<js_sys::Error>()
                 .map(|e| String::from(e.message()))
@@ -153,6 +169,9 @@ pub struct Tape {
     /// Start of the current event's text (bytes) and its length so far in UTF-16 units.
     event_start: usize,
     units: u32,
+    /// Where each event written as a `Sink` started: (size, ops, nums, text, events), so
+    /// `truncate` can drop whole events.
+    starts: Vec<(usize, usize, usize, usize, usize)>,
 }
 
 /// Why an event could not be written (then it is left out of the batch).
@@ -185,6 +204,7 @@ impl Tape {
         self.keys.clear();
         self.key_index.clear();
         self.key_units = 0;
+        self.starts.clear();
     }
 
     pub fn is_empty(&self) -> bool {
@@ -672,5 +692,90 @@ impl ser::Serializer for KeyName<'_> {
         _len: usize,
     ) -> Result<Self::SerializeStructVariant> {
         bad_key()
+    }
+}
+
+/// Decoder v2 writes events straight into the tape (no typed events, no serde).
+impl tikcast_core::Sink for Tape {
+    fn event_start(&mut self) {
+        self.starts.push((
+            tikcast_core::Sink::size(self),
+            self.ops.len(),
+            self.nums.len(),
+            self.text.len(),
+            self.events.len(),
+        ));
+        self.event_start = self.text.len();
+        self.units = 0;
+    }
+    fn event_end(&mut self) {
+        let ops = self.starts.last().map_or(0, |s| s.1);
+        self.events
+            .extend([ops as u32, self.event_start as u32, self.text.len() as u32]);
+    }
+    fn begin_object(&mut self) {
+        self.ops.push(OP_OBJ);
+    }
+    fn end_object(&mut self) {
+        self.ops.push(OP_END);
+    }
+    fn begin_array(&mut self) {
+        self.ops.push(OP_ARR);
+    }
+    fn end_array(&mut self) {
+        self.ops.push(OP_END);
+    }
+    fn key(&mut self, key: &'static str) {
+        self.key_str(key);
+    }
+    fn key_str(&mut self, key: &str) {
+        // Past MAX_KEYS distinct keys a batch stops naming new ones (never in practice:
+        // the schema has a few hundred names; map keys are the only open set).
+        let k = self.key(key).unwrap_or(0);
+        self.ops.push(k);
+    }
+    fn str(&mut self, v: &str) {
+        self.string(v);
+    }
+    fn id(&mut self, v: u64) {
+        // Straight into the event's text (an id is never empty).
+        let start = self.units;
+        let _ = write!(TextSink(self), "{v}");
+        self.ops.extend([OP_STR, start, self.units]);
+    }
+    fn int(&mut self, v: i64) {
+        self.number(v as f64);
+    }
+    fn uint(&mut self, v: u64) {
+        match u32::try_from(v) {
+            Ok(v) => self.ops.extend([OP_INT, v]),
+            Err(_) => self.number(v as f64),
+        }
+    }
+    fn bool(&mut self, v: bool) {
+        self.ops.push(if v { OP_TRUE } else { OP_FALSE });
+    }
+    fn null(&mut self) {
+        self.ops.push(OP_NULL);
+    }
+    fn base64(&mut self, v: &[u8]) {
+        let mut s = String::with_capacity(v.len().div_ceil(3) * 4);
+        tikcast_core::reader::base64_into(v, &mut s);
+        self.string(&s);
+    }
+    fn size(&self) -> usize {
+        self.ops.len() * 4 + self.nums.len() * 8 + self.text.len()
+    }
+    fn truncate(&mut self, mark: usize) {
+        while let Some(&(size, ops, nums, text, events)) = self.starts.last() {
+            if size < mark {
+                break;
+            }
+            self.starts.pop();
+            self.ops.truncate(ops);
+            self.nums.truncate(nums);
+            self.text.truncate(text);
+            self.events.truncate(events);
+        }
     }
 }

@@ -21,7 +21,9 @@ use std::process::ExitCode;
 
 use base64::Engine;
 use clap::{Parser, Subcommand};
-use tikcast_core::{decode_batch_with, decode_frame_with, decode_message, DecodeOptions, Event};
+use tikcast_core::{
+    write_batch, write_frame, write_message, DecodeOptions, EnvelopeInfo, JsonSink,
+};
 
 #[derive(Parser)]
 #[command(
@@ -201,13 +203,17 @@ fn decode(
             .decode(text.as_bytes())
             .map_err(|e| format!("input is not valid base64 ({e}); drop --base64 for raw bytes"))?;
     }
-    let events: Vec<Event> = if let Some(method) = method {
-        decode_message(method, &bytes)
+    // Decoder v2: the schema reader writes each event's canonical JSON straight from the
+    // input (no typed events in between); tikcast-core's tests hold it to the typed
+    // decoder's output.
+    let mut sink = JsonSink::new();
+    if let Some(method) = method {
+        write_message(method, &bytes, EnvelopeInfo::default(), &mut sink);
     } else {
         let decoded = if batch {
-            decode_batch_with(&bytes, &opts)
+            write_batch(&bytes, &opts, |_, _| true, &mut sink)
         } else {
-            decode_frame_with(&bytes, &opts)
+            write_frame(&bytes, &opts, |_, _| true, &mut sink)
         };
         let decoded = decoded.map_err(|e| {
             let hint = if batch || e.code() != "protobuf" {
@@ -230,16 +236,14 @@ fn decode(
                 "nowMs": decoded.now_ms,
                 "isFirst": decoded.is_first,
                 "pushServer": decoded.push_server,
-                "events": decoded.events.len(),
+                "events": sink.events.len(),
             });
             println!("{info}");
         }
-        decoded.events
-    };
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for e in &events {
-        let line = serde_json::to_string(e).map_err(|e| format!("cannot serialize event: {e}"))?;
+    for line in sink.texts() {
         writeln!(out, "{line}").map_err(|e| format!("cannot write standard output: {e}"))?;
     }
     out.flush()

@@ -2,7 +2,8 @@
 //!
 //! Browsers connect to `GET /ws?uniqueId=NAME&jwtKey=JWT[&cursor=C]`, get one
 //! `{"type":"roomInfo",…}` text message and then the upstream's push frames as binary,
-//! unchanged, decoded in the browser. One upstream per room is shared by every viewer
+//! unchanged, decoded in the browser; with `format=json` any client gets one JSON text
+//! message per event instead (`json`). One upstream per room is shared by every viewer
 //! (`hub`), opened by the first and closed a grace period after the last leaves; a viewer
 //! whose bounded queue overflows is cut off with 4008. Upstreams (`upstream`): a
 //! relay-style socket such as `tikcast mock` (`mock:URL`), TikTok itself through the
@@ -20,6 +21,7 @@
 mod auth;
 mod http_client;
 mod hub;
+mod json;
 mod metrics;
 pub(crate) mod mint;
 mod server;

@@ -5,6 +5,9 @@
 //! is cut off with 4008 rather than allowed to slow the room down or grow memory.
 //! A room whose upstream delivers no frame for `--upstream-idle-close` is ended with
 //! 4006, as the hosted relays do ([`Hub::watch_idle`]).
+//! JSON viewers (`format=json`, see `json.rs`) get the events of the room's session
+//! instead of frames ([`Hub::events`]), through the same kind of bounded queue; what
+//! they want decides what the session decodes ([`Hub::wanted_events`]).
 //!
 //! A room going live and a room whose stream ended are reported to the webhooks
 //! ([`Hub::set_notes`], `webhook.rs`); a `--watch` room ([`Hub::watch`]) has no viewers
@@ -17,8 +20,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
+use tikcast_core::Event;
 use tokio::sync::{mpsc, Notify};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use super::json::{self, Format, RoomWants};
 use super::metrics::{add, sub, Metrics};
 use super::webhook::{self, Notes, Totals};
 use super::Settings;
@@ -35,6 +41,9 @@ pub(crate) const CLOSE_UPSTREAM_IDLE: u16 = 4006;
 pub(crate) enum Out {
     Info(String),
     Frame(Bytes),
+    /// JSON mode: the events of one upstream frame (or timer) this viewer wants, each
+    /// text shared with every other viewer that wants it.
+    Events(Vec<Utf8Bytes>),
     Close(u16, String),
 }
 
@@ -75,6 +84,7 @@ struct Viewer {
     ctl: Arc<ViewerCtl>,
     /// The cursor it asked to resume from, until the room is live.
     cursor: Option<String>,
+    format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +107,33 @@ struct State {
     /// When the room went live (unix ms), and what its upstream told of the session.
     live_at_ms: i64,
     totals: Totals,
+    /// Bumped whenever a JSON viewer joins or leaves (see [`Hub::wanted_events`]).
+    json_gen: u64,
+}
+
+impl State {
+    /// What the room's JSON viewers want, together.
+    fn wants(&self) -> RoomWants {
+        let mut w = RoomWants::default();
+        for v in &self.viewers {
+            w.add(&v.format);
+        }
+        w
+    }
+
+    /// Removes viewers for which `keep` is false; a JSON viewer's leaving changes what
+    /// the room decodes.
+    fn retain_viewers(&mut self, mut keep: impl FnMut(&Viewer) -> bool) {
+        let mut json_left = false;
+        self.viewers.retain(|v| {
+            let k = keep(v);
+            json_left |= !k && v.format != Format::Binary;
+            k
+        });
+        if json_left {
+            self.json_gen += 1;
+        }
+    }
 }
 
 pub(crate) struct Room {
@@ -122,6 +159,7 @@ impl Room {
                 last_frame: tokio::time::Instant::now(),
                 live_at_ms: 0,
                 totals: Totals::default(),
+                json_gen: 0,
             }),
             stopped: AtomicBool::new(false),
             stop: Notify::new(),
@@ -243,6 +281,7 @@ impl Hub {
         self: &Arc<Self>,
         unique_id: &str,
         cursor: Option<String>,
+        format: Format,
     ) -> Result<Joined, (u16, &'static str)> {
         let limits = &self.settings.limits;
         let (tx, rx) = mpsc::channel(limits.client_queue + limits.resume_frames + 2);
@@ -264,11 +303,17 @@ impl Hub {
         {
             let mut s = room.lock();
             s.grace_gen += 1;
+            // JSON viewers get live events only: a frame ring replay means nothing to them.
+            let cursor = cursor.filter(|_| format == Format::Binary);
+            if format != Format::Binary {
+                s.json_gen += 1;
+            }
             let mut viewer = Viewer {
                 id,
                 tx,
                 ctl: Arc::clone(&ctl),
                 cursor,
+                format,
             };
             if s.phase == Phase::Live {
                 greet(
@@ -294,7 +339,7 @@ impl Hub {
         let empty = {
             let mut s = room.lock();
             let before = s.viewers.len();
-            s.viewers.retain(|v| v.id != id);
+            s.retain_viewers(|v| v.id != id);
             before != s.viewers.len() && s.viewers.is_empty() && s.phase != Phase::Ended
         };
         if empty {
@@ -426,7 +471,10 @@ impl Hub {
             }
             let before = s.viewers.len();
             let metrics = &self.metrics;
-            s.viewers.retain(|v| {
+            s.retain_viewers(|v| {
+                if v.format != Format::Binary {
+                    return true;
+                }
                 match v.tx.try_send(Out::Frame(bytes.clone())) {
                     Ok(()) => true,
                     Err(mpsc::error::TrySendError::Full(_)) => {
@@ -435,6 +483,84 @@ impl Hub {
                         false
                     }
                     // The socket task is gone; `leave` will find nothing to remove.
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                }
+            });
+            before > 0 && s.viewers.is_empty()
+        };
+        if became_empty {
+            self.schedule_grace(room);
+        }
+    }
+
+    /// What the room's session should decode, when that changed since `seen` (the room's
+    /// JSON generation the caller last applied, updated here): `Some(None)` decodes every
+    /// message, `Some(Some(names))` only what produces those events. See `json.rs`.
+    pub(crate) fn wanted_events(
+        &self,
+        room: &Room,
+        seen: &mut Option<u64>,
+    ) -> Option<Option<Vec<String>>> {
+        let s = room.lock();
+        if *seen == Some(s.json_gen) {
+            return None;
+        }
+        *seen = Some(s.json_gen);
+        // Webhooks report session totals, counted from these events.
+        let extra: &[&str] = if self.notes.get().is_some() {
+            webhook::TOTALS_NEED
+        } else {
+            &[]
+        };
+        Some(s.wants().session_filter(extra))
+    }
+
+    /// JSON mode: fans events of the room's session out to the JSON viewers that want
+    /// them. Each event is serialized once, outside the room's lock, and the same text is
+    /// queued to every viewer that wants it; a full queue cuts the viewer off with 4008,
+    /// as for frames.
+    pub(crate) fn events(self: &Arc<Self>, room: &Arc<Room>, events: &[Event]) {
+        let wants = {
+            let s = room.lock();
+            if s.phase != Phase::Live {
+                return;
+            }
+            s.wants()
+        };
+        if wants.is_empty() {
+            return;
+        }
+        let encoded: Vec<(&'static str, Utf8Bytes)> = events
+            .iter()
+            .filter(|e| wants.wants(e.name()))
+            .filter_map(|e| Some((e.name(), json::encode(e)?)))
+            .collect();
+        if encoded.is_empty() {
+            return;
+        }
+        let became_empty = {
+            let mut s = room.lock();
+            if s.phase != Phase::Live {
+                return;
+            }
+            let before = s.viewers.len();
+            let metrics = &self.metrics;
+            s.retain_viewers(|v| {
+                let batch: Vec<Utf8Bytes> = encoded
+                    .iter()
+                    .filter(|(name, _)| json::viewer_wants(&v.format, name))
+                    .map(|(_, text)| text.clone())
+                    .collect();
+                if batch.is_empty() {
+                    return true;
+                }
+                match v.tx.try_send(Out::Events(batch)) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        add(&metrics.slow_viewer_drops, 1);
+                        v.ctl.cut(CLOSE_SLOW, "slow consumer");
+                        false
+                    }
                     Err(mpsc::error::TrySendError::Closed(_)) => false,
                 }
             });
@@ -519,15 +645,16 @@ fn greet(
     let mut msg = info.clone();
     msg.insert("type".into(), "roomInfo".into());
     msg.insert("uniqueId".into(), unique_id.into());
-    msg.insert(
-        "relay".into(),
-        serde_json::json!({
-            "name": "tikcast",
-            "version": env!("CARGO_PKG_VERSION"),
-            "resume": resume,
-            "replayed": replay.len(),
-        }),
-    );
+    let mut relay = serde_json::json!({
+        "name": "tikcast",
+        "version": env!("CARGO_PKG_VERSION"),
+        "resume": resume,
+        "replayed": replay.len(),
+    });
+    if v.format != Format::Binary {
+        relay["format"] = "json".into();
+    }
+    msg.insert("relay".into(), relay);
     // The queue has room for the whole ring plus the greeting (see `join`).
     let _ =
         v.tx.try_send(Out::Info(serde_json::Value::Object(msg).to_string()));

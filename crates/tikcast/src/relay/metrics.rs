@@ -13,6 +13,8 @@ pub(crate) struct Metrics {
     pub(crate) frames_in: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
     pub(crate) frames_out: AtomicU64,
+    /// JSON mode: event text messages written to viewers.
+    pub(crate) events_out: AtomicU64,
     pub(crate) bytes_out: AtomicU64,
     pub(crate) slow_viewer_drops: AtomicU64,
     pub(crate) recorded_bytes: AtomicU64,
@@ -95,6 +97,12 @@ impl Metrics {
             "counter",
             "Frames written to browser sockets.",
             get(&self.frames_out),
+        );
+        one(
+            "tikcast_relay_json_events_out_total",
+            "counter",
+            "Event text messages written to JSON-mode viewers (format=json).",
+            get(&self.events_out),
         );
         one(
             "tikcast_relay_bytes_out_total",

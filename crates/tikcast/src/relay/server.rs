@@ -19,6 +19,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::auth::{token_hash, Grant};
 use super::hub::{Hub, Out, ViewerCtl};
+use super::json;
 use super::metrics::{add, sub};
 use super::{normalize_handle, UpstreamKind};
 use crate::mock::Query;
@@ -803,11 +804,26 @@ async fn serve_viewer(
         .await;
         return;
     }
+    let q = Query::parse(&head.query);
+    let format = match json::parse_format(q.get("format"), q.get("events")) {
+        Ok(f) => f,
+        Err(why) => {
+            m.count_refusal("bad_request");
+            respond(
+                stream,
+                "400 Bad Request",
+                "",
+                "text/plain",
+                &format!("{why}\n"),
+            )
+            .await;
+            return;
+        }
+    };
     let _ = socket2::SockRef::from(&stream).set_send_buffer_size(s.limits.viewer_send_buffer);
     let Some(mut ws) = accept_ws(stream, &head, rest).await else {
         return;
     };
-    let q = Query::parse(&head.query);
     let ip = peer.ip();
     let refuse = |code: u16, reason: &'static str, why: &str, tok: &str| {
         m.count_close(code);
@@ -929,7 +945,7 @@ async fn serve_viewer(
         .get("cursor")
         .filter(|c| !c.is_empty() && c.len() <= 512)
         .map(String::from);
-    let joined = match hub.join(&unique_id, cursor) {
+    let joined = match hub.join(&unique_id, cursor, format) {
         Ok(j) => j,
         Err((code, why)) => {
             refuse(code, "too_many", why, &tok);
@@ -1063,7 +1079,7 @@ async fn run_viewer(
             }
         }
         let mut close = None;
-        let (mut frames, mut bytes) = (0u64, 0u64);
+        let (mut frames, mut events, mut bytes) = (0u64, 0u64, 0u64);
         let write = async {
             for item in batch {
                 match item {
@@ -1072,6 +1088,13 @@ async fn run_viewer(
                         frames += 1;
                         bytes += b.len() as u64;
                         sink.feed(Message::Binary(b)).await?;
+                    }
+                    Out::Events(texts) => {
+                        for text in texts {
+                            events += 1;
+                            bytes += text.len() as u64;
+                            sink.feed(Message::Text(text)).await?;
+                        }
                     }
                     Out::Close(code, reason) => {
                         close = Some((code, reason));
@@ -1087,6 +1110,7 @@ async fn run_viewer(
             r = write => Ok(r.is_ok()),
         };
         add(&m.frames_out, frames);
+        add(&m.events_out, events);
         add(&m.bytes_out, bytes);
         match wrote {
             Err(why) => break Some(why),

@@ -8,8 +8,10 @@
 //! * `replay:FILE` — a recording, in real time or faster, optionally looped.
 //!
 //! The first two share one native Session driver ([`drive`]); `tikcast record` and
-//! `tikcast watch` use it too. Frames are forwarded exactly as received: the session
-//! decodes them only to keep the protocol alive, follow the cursor and count viewers.
+//! `tikcast watch` use it too. A recording is played through a session too
+//! ([`replay`]). Frames are forwarded exactly as received: the session decodes only
+//! what the room needs (the cursor, control messages, the viewer count, and the events
+//! its JSON viewers asked for, see `json.rs`).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -22,7 +24,7 @@ use futures_util::{SinkExt, StreamExt};
 use tikcast_core::session::{
     GiveUp, GiveUpKind, Mode, Output, ReconnectPolicy, SessionConfig, SessionStats,
 };
-use tikcast_core::{ConnId, DecodeOptions, Event, Session, StateChange};
+use tikcast_core::{ConnId, Event, Session, StateChange};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -50,6 +52,11 @@ pub(crate) trait Sink: Send {
     fn frame(&mut self, bytes: Bytes, cursor: &str);
     fn events(&mut self, _events: &[Event]) {}
     fn state(&mut self, _state: &StateChange) {}
+    /// Asked before each frame is decoded: the events the session should decode, when
+    /// that changed (`Some(None)`: everything). The default never changes it.
+    fn wanted_events(&mut self) -> Option<Option<Vec<String>>> {
+        None
+    }
 }
 
 /// Where a relay-style (or any URL-named) socket's credential comes from, per attempt.
@@ -531,6 +538,9 @@ pub(crate) async fn drive(
                         // Decoded on a blocking thread: a frame that is slow to decode
                         // (a hostile upstream) holds up this room only, never the
                         // runtime's workers (other rooms, viewers, /healthz).
+                        if let Some(wanted) = sink.wanted_events() {
+                            session.set_wanted_events(wanted);
+                        }
                         let (t, frame) = (now(), bytes.clone());
                         let decoded = tokio::task::spawn_blocking(move || {
                             session.on_frame(t, conn, &frame);
@@ -605,6 +615,15 @@ pub(crate) fn session_config(mode: Mode, room_id: u64, liveness_ms: u64) -> Sess
     }
 }
 
+/// A relay room's session: [`session_config`] with the SDK's event rules (`giftRaw`
+/// too), since JSON viewers get its events as the SDK's listeners would.
+fn room_session_config(mode: Mode, room_id: u64, liveness_ms: u64) -> SessionConfig {
+    SessionConfig {
+        gift_raw: SessionConfig::default().gift_raw,
+        ..session_config(mode, room_id, liveness_ms)
+    }
+}
+
 /// The close code viewers get when the upstream session gives up.
 pub(crate) fn close_for(g: &GiveUp) -> (u16, String) {
     match g.kind {
@@ -621,6 +640,8 @@ struct RoomSink {
     hub: Arc<Hub>,
     room: Arc<Room>,
     recorder: Recorder,
+    /// The room's JSON generation last applied to the session's filter.
+    json_gen: Option<u64>,
 }
 
 impl Sink for RoomSink {
@@ -642,6 +663,11 @@ impl Sink for RoomSink {
         }
         // The session totals a `live.end` webhook reports.
         self.room.observe(events);
+        self.hub.events(&self.room, events);
+    }
+
+    fn wanted_events(&mut self) -> Option<Option<Vec<String>>> {
+        self.hub.wanted_events(&self.room, &mut self.json_gen)
     }
 }
 
@@ -740,6 +766,7 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
             hub: Arc::clone(&hub),
             room: Arc::clone(&room),
             recorder: Recorder::new(settings.record_dir.clone(), &room.unique_id, kind),
+            json_gen: None,
         };
         let label = format!("room {}", room.unique_id);
         let metrics = Arc::clone(&hub.metrics);
@@ -757,7 +784,7 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                     direct: false,
                     timeout: Duration::from_secs(10),
                 };
-                let session = Session::new(session_config(
+                let session = Session::new(room_session_config(
                     Mode::Relay,
                     0,
                     settings.upstream_liveness_ms,
@@ -791,7 +818,7 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                             unique_id: room.unique_id.clone(),
                             first: Some(signed),
                         };
-                        let session = Session::new(session_config(
+                        let session = Session::new(room_session_config(
                             Mode::Direct,
                             room_id,
                             settings.upstream_liveness_ms,
@@ -827,6 +854,11 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
 }
 
 /// Plays a recording into `sink` at `speed`; `Some(close)` when it is over.
+///
+/// Frames go through a relay-mode [`Session`] (one per pass, so a loop delivers its
+/// events again) whose clock is the recording's own (`t_ms`): de-duplication, gift
+/// streaks and their timeouts act as they did live, and every speed gives the same
+/// events. The session decodes only what the sink wants (see `json.rs`).
 pub(crate) async fn replay(
     sink: &mut dyn Sink,
     file: &std::path::Path,
@@ -850,14 +882,39 @@ pub(crate) async fn replay(
         );
     }
     tokio::pin!(stop);
-    let opts = Arc::new(DecodeOptions::default());
+    let records = Arc::new(rec.records);
+    // What the sink last asked the session to decode (`None`: everything); a new pass's
+    // session starts with it.
+    let mut wanted: Option<Vec<String>> = None;
     loop {
         let start = tokio::time::Instant::now();
-        for r in &rec.records {
-            let due = start + Duration::from_secs_f64(r.t_ms as f64 / 1000.0 / speed);
-            tokio::select! {
-                _ = tokio::time::sleep_until(due) => {}
-                _ = &mut stop => return None,
+        let due = |t_ms: u64| start + Duration::from_secs_f64(t_ms as f64 / 1000.0 / speed);
+        let mut player = Some(Box::new(Player::new()));
+        if let Some(p) = player.as_mut() {
+            p.session.set_wanted_events(wanted.clone());
+        }
+        let mut last_t = 0;
+        for i in 0..records.len() {
+            let Some(r) = records.get(i) else { break };
+            last_t = r.t_ms;
+            // Session timers (gift streaks) that fall before this record fire first.
+            loop {
+                let timer = player
+                    .as_ref()
+                    .and_then(|p| p.session.poll_timeout())
+                    .filter(|&t| t <= r.t_ms);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due(timer.unwrap_or(r.t_ms))) => {}
+                    _ = &mut stop => return None,
+                }
+                let (Some(t), Some(p)) = (timer, player.as_mut()) else {
+                    break;
+                };
+                p.session.handle_timeout(t);
+                p.deliver(sink);
+                if p.session.poll_timeout() == Some(t) {
+                    break;
+                }
             }
             match r.kind {
                 Kind::Text => {
@@ -869,22 +926,84 @@ pub(crate) async fn replay(
                     sink.info(info, &text);
                 }
                 Kind::Frame => {
+                    let Some(mut p) = player.take() else { break };
+                    if let Some(w) = sink.wanted_events() {
+                        wanted = w;
+                        p.session.set_wanted_events(wanted.clone());
+                    }
                     // Off the runtime's workers, like live frames (see `drive`).
-                    let (bytes, opts) = (Bytes::from(r.body.clone()), Arc::clone(&opts));
-                    let frame = bytes.clone();
-                    let cursor = tokio::task::spawn_blocking(move || {
-                        tikcast_core::decode_frame_filtered(&frame, &opts, |_, _| false)
-                            .map(|d| d.cursor)
-                            .unwrap_or_default()
+                    let (recs, t) = (Arc::clone(&records), r.t_ms);
+                    let decoded = tokio::task::spawn_blocking(move || {
+                        let before = p.session.cursor().to_string();
+                        if let Some(r) = recs.get(i) {
+                            p.session.on_frame(t, p.conn, &r.body);
+                        }
+                        // Ring entries need this frame's own cursor (none: not resumable).
+                        let cursor = p.session.cursor();
+                        let cursor = if cursor == before {
+                            String::new()
+                        } else {
+                            cursor.to_string()
+                        };
+                        (p, cursor)
                     })
-                    .await
-                    .unwrap_or_default();
-                    sink.frame(bytes, &cursor);
+                    .await;
+                    let Ok((p, cursor)) = decoded else {
+                        // Only a panic in the decoder gets here; the room ends.
+                        return Some((4500, "upstream failed: decoder".into()));
+                    };
+                    let p = player.insert(p);
+                    sink.frame(Bytes::from(r.body.clone()), &cursor);
+                    p.deliver(sink);
                 }
             }
         }
-        if !looped || rec.records.is_empty() {
+        // The recording is over: close what is still open (gift streaks).
+        if let Some(p) = player.as_mut() {
+            p.session.stop(last_t);
+            p.deliver(sink);
+        }
+        if !looped || records.is_empty() {
             return Some((4005, "stream end".into()));
+        }
+    }
+}
+
+/// A relay-mode session fed a recording's frames: its one socket is "open" from the start
+/// and never times out (a recording's silences are real).
+struct Player {
+    session: Session,
+    conn: ConnId,
+}
+
+impl Player {
+    fn new() -> Player {
+        let mut session = Session::new(SessionConfig {
+            mode: Mode::Relay,
+            liveness_timeout_ms: u64::MAX,
+            seed: crate::relay::random_seed(),
+            ..Default::default()
+        });
+        session.start(0);
+        let conn = session
+            .poll_outputs()
+            .into_iter()
+            .find_map(|o| match o {
+                Output::Connect { conn, .. } => Some(conn),
+                _ => None,
+            })
+            .unwrap_or(ConnId(1));
+        session.on_open(0, conn);
+        let _ = session.poll_outputs();
+        Player { session, conn }
+    }
+
+    /// Hands the session's events to `sink` (nothing else it says matters here).
+    fn deliver(&mut self, sink: &mut dyn Sink) {
+        while let Some(output) = self.session.poll_output() {
+            if let Output::Events(events) = output {
+                sink.events(&events);
+            }
         }
     }
 }

@@ -36,6 +36,10 @@ use tokio::sync::{mpsc, Notify};
 use super::http_client;
 
 /// Longest wait between two attempts.
+/// The events [`Totals`] counts: a relay with webhooks decodes them even when no JSON
+/// viewer asks for them (`Hub::wanted_events`).
+pub(crate) const TOTALS_NEED: &[&str] = &["chat", "like", "gift", "roomUser"];
+
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// How long one attempt may take (connect, send, answer).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);

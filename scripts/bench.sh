@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `npm run bench`: tikcast against the JavaScript decoders on identical frames (bench/),
 # appending a section to bench/RESULTS.md. Not part of `npm test`.
-#   npm run bench                 # build js/dist, then everything (about 10 minutes)
+#   npm run bench                 # build js/dist, then everything (about 20 minutes)
 #   npm run bench -- --no-build   # use the js/dist that is there
-#   npm run bench -- --quick      # fewer rounds and messages (tries the harness)
+#   npm run bench -- --quick      # fewer rounds and messages, 20 s a fuzz target (tries the harness)
 #   npm run bench -- --no-write   # print the section only
 # Reads the real captures from $TIKCAST_CORPUS (default ../shared/corpus) and says
-# SKIPPED when they are absent.
+# SKIPPED when they are absent. Fuzzing (bench/fuzz.sh, 10 minutes; FUZZ_SECONDS per
+# target, default 200) needs cargo-fuzz; a crash it finds fails the run at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=1
@@ -19,14 +20,24 @@ for a in "$@"; do
 done
 # Hostile inputs need no corpus: CPU and peak RSS of `tikcast decode` on the worst
 # frames within the decode caps.
-if [[ " ${args[*]+"${args[*]}"} " == *" --no-write "* ]]; then
-  bash bench/hostile.sh --no-write
-else
-  bash bench/hostile.sh
-fi
+no_write=()
+[[ " ${args[*]+"${args[*]}"} " == *" --quick "* ]] && export FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+[[ " ${args[*]+"${args[*]}"} " == *" --no-write "* ]] && no_write=(--no-write)
+bash bench/hostile.sh "${no_write[@]+"${no_write[@]}"}"
+# Coverage-guided fuzzing of the reader against the oracle (seeds from the captures when
+# they are there); the rest of the benchmarks still run after a crash.
+fuzz_failed=0
+bash bench/fuzz.sh "${no_write[@]+"${no_write[@]}"}" || fuzz_failed=1
+fuzz_verdict() {
+  if [ "$fuzz_failed" = 1 ]; then
+    echo "FAILED: bench/fuzz.sh (crashes or no cargo-fuzz; see its output above)" >&2
+    exit 1
+  fi
+}
 corpus="${TIKCAST_CORPUS:-../shared/corpus}"
 if ! ls "$corpus"/*.json >/dev/null 2>&1; then
   echo "SKIPPED: no corpus at $corpus (set TIKCAST_CORPUS to the directory of real captures); nothing measured" >&2
+  fuzz_verdict
   exit 0
 fi
 if [ "$build" = 1 ] || [ ! -f js/dist/wasm/tikcast_wasm_bg.wasm ]; then
@@ -47,3 +58,4 @@ rm -rf target/criterion/workload
 echo "[bench] native criterion (load $(uptime | sed 's/.*load average: //'))" >&2
 TIKCAST_BENCH_FRAMES="$PWD/bench/data/frames.bin" cargo bench -q -p tikcast-core --bench decode >&2
 TIKCAST_CORPUS="$corpus" node bench/run.mjs "${args[@]+"${args[@]}"}"
+fuzz_verdict

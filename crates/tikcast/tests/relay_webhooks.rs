@@ -374,10 +374,20 @@ async fn live_start_and_end_are_delivered_once_each_across_a_sigkill() {
         let tries: Vec<&Delivery> = all.iter().filter(|d| d.event_type == t).collect();
         // Refused three times (before and after the kill), accepted on the fourth.
         assert_eq!(tries.len(), 4, "{t}: {tries:#?}");
-        assert_eq!(
-            tries.iter().map(|d| d.attempt).collect::<Vec<_>>(),
-            [1, 2, 3, 4],
-            "{t}: the attempt count survives the restart"
+        // The attempt count survives the restart: it never goes back to 1. A delivery
+        // in flight when the relay was killed is sent again with the same number (the
+        // relay died before recording it), so one number may repeat: [1, 2, 2, 3] was
+        // seen on a loaded machine, [1, 2, 3, 4] is the usual.
+        let attempts: Vec<u32> = tries.iter().map(|d| d.attempt).collect();
+        let repeats = attempts.windows(2).filter(|w| w[1] == w[0]).count();
+        assert!(
+            attempts.first() == Some(&1)
+                && attempts
+                    .windows(2)
+                    .all(|w| w[1] == w[0] || w[1] == w[0] + 1)
+                && repeats <= 1
+                && attempts.last().is_some_and(|&a| a >= 3),
+            "{t}: the attempt count survives the restart: {attempts:?}"
         );
         assert_eq!(tries.last().unwrap().status, 200);
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use common::{header, mock_args, relay_args, ws_open, ws_tally, Proc, BIN};
+use common::{header, mock_args, refused_start, relay_args, ws_open, ws_tally, Proc, BIN};
 
 const SECRET: &str = "relay-admin-test-secret-0123456789";
 const ADMIN_KEY: &str = "admin-key-for-tests-5f3a9c1e77";
@@ -197,15 +197,10 @@ async fn minted_tokens_are_scoped_capped_and_the_admin_key_is_guarded() {
 #[test]
 fn minting_is_off_without_an_admin_key_and_misconfiguration_stops_the_start() {
     let refused = |args: &[&str], env: &[(&str, &str)]| {
-        let out = Command::new(BIN)
-            .args(["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"])
-            .args(["--upstream", "mock:ws://127.0.0.1:9/ws"])
-            .args(args)
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        assert!(!out.status.success() && out.stdout.is_empty(), "{args:?}");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        let mut all = vec!["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"];
+        all.extend_from_slice(&["--upstream", "mock:ws://127.0.0.1:9/ws"]);
+        all.extend_from_slice(args);
+        refused_start(&all, env)
     };
     let e = refused(
         &[

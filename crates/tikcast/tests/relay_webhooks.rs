@@ -16,7 +16,7 @@ use serde_json::Value;
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use common::{mock_args, relay_args, ws_open, ws_tally, Proc, BIN};
+use common::{mock_args, refused_start, relay_args, ws_open, ws_tally, Proc, BIN};
 
 const JWT_SECRET: &str = "relay-webhook-test-jwt-0123456789";
 const HOOK_SECRET: &str = "webhook-signing-secret-for-tests-0042";
@@ -410,20 +410,11 @@ async fn webhooks_test_sends_one_signed_event() {
 #[test]
 fn webhook_mistakes_stop_the_start() {
     let refused = |args: &[&str], env: &[(&str, &str)]| {
-        let out = Command::new(BIN)
-            .args(["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"])
-            .args([
-                "--upstream",
-                "mock:ws://127.0.0.1:9/ws",
-                "--jwt-secret",
-                JWT_SECRET,
-            ])
-            .args(args)
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        assert!(!out.status.success() && out.stdout.is_empty(), "{args:?}");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        let mut all = vec!["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"];
+        all.extend_from_slice(&["--upstream", "mock:ws://127.0.0.1:9/ws"]);
+        all.extend_from_slice(&["--jwt-secret", JWT_SECRET]);
+        all.extend_from_slice(args);
+        refused_start(&all, env)
     };
     let dir = temp_dir("config");
     let db = dir.join("q.sqlite3");

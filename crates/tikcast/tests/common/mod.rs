@@ -207,6 +207,18 @@ impl Drop for Proc {
     }
 }
 
+/// Runs `tikcast ARGS` with the extra environment `env`, expecting it to refuse to start
+/// (a failure exit with nothing on stdout); returns its stderr.
+pub fn refused_start(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && out.stdout.is_empty(), "{args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// `mock --listen 127.0.0.1:0 --max-seconds 40` followed by `args`.
 pub fn mock_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec!["mock", "--listen", "127.0.0.1:0", "--max-seconds", "40"];

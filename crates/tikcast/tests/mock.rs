@@ -4,8 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use common::{http_exchange, Proc};
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -25,37 +27,16 @@ const DIRECT: &str = "/webcast/im/ws_proxy/ws_reuse_supplement/";
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// A running `tikcast mock`; killed when dropped.
-struct Mock {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
-    addr: String,
+/// A running `tikcast mock` on 127.0.0.1 that stops by itself after 60 s.
+fn start_mock(args: &[&str]) -> Proc {
+    let mut all = vec!["mock", "--listen", "127.0.0.1:0", "--max-seconds", "60"];
+    all.extend_from_slice(args);
+    let mock = Proc::start(&all, &[]);
+    assert!(mock.addr.starts_with("127.0.0.1:"), "{}", mock.addr);
+    mock
 }
 
-impl Mock {
-    fn start(args: &[&str]) -> Mock {
-        let log = std::env::var_os("TIKCAST_MOCK_TEST_LOG").is_some();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tikcast"))
-            .args(["mock", "--listen", "127.0.0.1:0", "--max-seconds", "60"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(if log { Stdio::inherit() } else { Stdio::null() })
-            .spawn()
-            .expect("spawn tikcast mock");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        let line: Value = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("first stdout line {first:?} is not JSON: {e}"));
-        let addr = line["listening"].as_str().expect("listening").to_string();
-        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
-        Mock {
-            child,
-            stdout,
-            addr,
-        }
-    }
-
+impl Proc {
     fn url(&self, path_and_query: &str) -> String {
         format!("ws://{}{path_and_query}", self.addr)
     }
@@ -64,47 +45,24 @@ impl Mock {
         self.url(&format!("{DIRECT}?room_id={ROOM}&compress=gzip"))
     }
 
-    /// GET /stats over plain HTTP: (status line, body).
-    fn http_get(&self, path: &str) -> (String, String) {
-        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.addr).unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
+    /// GET over plain HTTP: (status line, body).
+    fn status_line_and_body(&self, path: &str) -> (String, String) {
+        let text = http_exchange(&self.addr, "GET", path, &[], "");
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         (head.lines().next().unwrap().to_string(), body.to_string())
-    }
-
-    fn stats(&self) -> Value {
-        let (status, body) = self.http_get("/stats");
-        assert_eq!(status, "HTTP/1.1 200 OK");
-        serde_json::from_str(&body).unwrap()
     }
 
     /// Waits for the server to exit by itself (`--exit-when-done`) and returns the
     /// final `{"stats":…}` line.
     fn final_stats(mut self) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "mock exited with {status}");
-                break;
-            }
-            assert!(Instant::now() < deadline, "mock did not exit when done");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let mut rest = String::new();
-        self.stdout.read_to_string(&mut rest).unwrap();
+        let status = self.wait_for_exit(Duration::from_secs(10));
+        let status = status.expect("mock did not exit when done");
+        assert!(status.success(), "mock exited with {status}");
+        let rest = self.rest_of_stdout();
         let lines: Vec<&str> = rest.lines().collect();
         assert_eq!(lines.len(), 1, "only the stats line follows: {rest}");
         let v: Value = serde_json::from_str(lines[0]).unwrap();
         v["stats"].clone()
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -267,7 +225,7 @@ fn unix_now() -> u64 {
 
 #[tokio::test]
 async fn direct_endpoint_enforces_enter_room_and_heartbeats() {
-    let mock = Mock::start(&["--hb-timeout-ms", "300", "--messages", "3", "--rate", "0"]);
+    let mock = start_mock(&["--hb-timeout-ms", "300", "--messages", "3", "--rate", "0"]);
 
     // Silent client: closed for lack of heartbeats, without any message frame first.
     let mut ws = connect(&mock.direct_url()).await;
@@ -326,7 +284,7 @@ async fn direct_endpoint_enforces_enter_room_and_heartbeats() {
 
 #[tokio::test]
 async fn direct_endpoint_enforces_acks() {
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--ack-timeout-ms",
         "300",
         "--hb-timeout-ms",
@@ -350,7 +308,7 @@ async fn direct_endpoint_enforces_acks() {
 
     // An ack with the right log id but another frame's internal_ext (a mock with a
     // long ack timeout, so a slow machine cannot turn this into a timeout case).
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--ack-timeout-ms",
         "20000",
         "--hb-timeout-ms",
@@ -384,7 +342,7 @@ async fn direct_endpoint_enforces_acks() {
 #[tokio::test]
 async fn rate_paces_frames() {
     // 100 messages/s in frames of 5: a frame every 50 ms.
-    let mock = Mock::start(&["--messages", "20", "--rate", "100", "--batch", "5"]);
+    let mock = start_mock(&["--messages", "20", "--rate", "100", "--batch", "5"]);
     let mut ws = connect(&mock.url("/ws?uniqueId=mock.host")).await;
     let mut arrivals = Vec::new();
     let mut n = 0;
@@ -409,7 +367,7 @@ fn close_frame(code: u16, reason: &str) -> tokio_tungstenite::tungstenite::proto
 
 #[tokio::test]
 async fn well_behaved_client_gets_every_message_in_order() {
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--messages",
         "23",
         "--batch",
@@ -522,7 +480,7 @@ async fn well_behaved_client_gets_every_message_in_order() {
 
 #[tokio::test]
 async fn resuming_from_a_cursor_yields_exactly_the_rest() {
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--messages",
         "20",
         "--batch",
@@ -581,7 +539,7 @@ async fn resuming_from_a_cursor_yields_exactly_the_rest() {
 
 /// Reads the relay until the server closes (with `--close-code`), resuming after every
 /// drop; returns the msg ids as received, per connection.
-async fn drain_with_resume(mock: &Mock) -> Vec<Vec<u64>> {
+async fn drain_with_resume(mock: &Proc) -> Vec<Vec<u64>> {
     let mut cursor = String::new();
     let mut per_connection = Vec::new();
     loop {
@@ -633,7 +591,7 @@ async fn duplicates_and_drops_are_deterministic_for_a_seed() {
     };
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let mock = Mock::start(&args("42"));
+        let mock = start_mock(&args("42"));
         let received = drain_with_resume(&mock).await;
         runs.push((received, mock.final_stats()));
     }
@@ -666,14 +624,14 @@ async fn duplicates_and_drops_are_deterministic_for_a_seed() {
     assert_eq!(unique, range(0, 40));
 
     // Another seed, other duplicates.
-    let mock = Mock::start(&args("7"));
+    let mock = start_mock(&args("7"));
     let received = drain_with_resume(&mock).await;
     assert_ne!(received, runs[0].0);
 }
 
 #[tokio::test]
 async fn stall_goes_silent_once_and_the_next_connection_resumes() {
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--messages",
         "12",
         "--batch",
@@ -706,7 +664,7 @@ async fn stall_goes_silent_once_and_the_next_connection_resumes() {
 #[tokio::test]
 async fn relay_checks_the_jwt_and_the_creator() {
     let secret = b"relay-test-secret";
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--jwt-secret",
         "relay-test-secret",
         "--messages",
@@ -781,7 +739,7 @@ async fn relay_checks_the_jwt_and_the_creator() {
 
 #[tokio::test]
 async fn stats_endpoint_and_unknown_paths() {
-    let mock = Mock::start(&["--messages", "5"]);
+    let mock = start_mock(&["--messages", "5"]);
     let stats = mock.stats();
     let mut keys: Vec<&str> = stats
         .as_object()
@@ -812,12 +770,12 @@ async fn stats_endpoint_and_unknown_paths() {
     );
     assert_eq!(stats["messages"], 5);
     // TikTok's web side: a user lookup and the gift list, each counted.
-    let (status, body) = mock.http_get("/api-live/user/room/?aid=1988&uniqueId=Ada");
+    let (status, body) = mock.status_line_and_body("/api-live/user/room/?aid=1988&uniqueId=Ada");
     assert_eq!(status, "HTTP/1.1 200 OK");
     let user: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(user["data"]["user"]["uniqueId"], "ada");
     assert_eq!(user["data"]["liveRoom"]["status"], 2);
-    let (status, body) = mock.http_get("/webcast/gift/list/?aid=1988");
+    let (status, body) = mock.status_line_and_body("/webcast/gift/list/?aid=1988");
     assert_eq!(status, "HTTP/1.1 200 OK");
     let gifts: Value = serde_json::from_str(&body).unwrap();
     assert!(gifts["data"]["gifts"].as_array().unwrap().len() > 1);
@@ -826,7 +784,10 @@ async fn stats_endpoint_and_unknown_paths() {
         (&stats["userLookups"], &stats["giftLists"]),
         (&serde_json::json!(1), &serde_json::json!(1))
     );
-    assert_eq!(mock.http_get("/nope").0, "HTTP/1.1 404 Not Found");
+    assert_eq!(
+        mock.status_line_and_body("/nope").0,
+        "HTTP/1.1 404 Not Found"
+    );
     assert!(tokio_tungstenite::connect_async(mock.url("/nope"))
         .await
         .is_err());
@@ -834,7 +795,7 @@ async fn stats_endpoint_and_unknown_paths() {
 
 #[tokio::test]
 async fn close_code_without_messages_closes_at_once() {
-    let mock = Mock::start(&["--messages", "0", "--close-code", "4404"]);
+    let mock = start_mock(&["--messages", "0", "--close-code", "4404"]);
     let mut ws = connect(&mock.url("/ws?uniqueId=mock.host")).await;
     assert_eq!(
         next(&mut ws).await,
@@ -874,7 +835,7 @@ async fn script_events_are_encoded_by_our_encoder() {
     let path =
         std::env::temp_dir().join(format!("tikcast-mock-script-{}.jsonl", std::process::id()));
     std::fs::write(&path, script).unwrap();
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--script",
         path.to_str().unwrap(),
         "--rate",
@@ -985,7 +946,7 @@ async fn corpus_samples_get_mock_msg_ids() {
     let Some(dir) = common::corpus("log.json", "corpus_samples_get_mock_msg_ids") else {
         return;
     };
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--corpus",
         dir.to_str().unwrap(),
         "--messages",

@@ -6,10 +6,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use common::{relay_args, ws_open, ws_open_small_buffer, Proc, Ws};
+
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -18,116 +20,30 @@ use serde_json::{json, Value};
 use tikcast_core::pb;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tikcast");
 const SECRET: &str = "relay-test-secret-0123456789";
 const ROOM: u64 = 7_300_000_000_000_000_001;
 
-/// A child process printing `{"listening":ADDR}` first; killed on drop.
-struct Proc {
-    child: Child,
-    addr: String,
-}
-
 impl Proc {
-    fn start(args: &[&str]) -> Proc {
-        Proc::start_env(args, &[])
-    }
-
-    fn start_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let log = std::env::var_os("TIKCAST_RELAY_TEST_LOG").is_some();
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(if log { Stdio::inherit() } else { Stdio::null() })
-            .spawn()
-            .expect("spawn tikcast");
-        let mut first = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let v: Value = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("first line {first:?} is not JSON: {e}"));
-        Proc {
-            child,
-            addr: v["listening"].as_str().unwrap().to_string(),
-        }
-    }
-
-    fn mock(args: &[&str]) -> Proc {
-        let mut all = vec!["mock", "--listen", "127.0.0.1:0", "--max-seconds", "40"];
-        all.extend_from_slice(args);
-        Proc::start(&all)
-    }
-
     fn relay(upstream: &str, args: &[&str]) -> Proc {
         Proc::relay_env(upstream, args, &[])
     }
 
     fn relay_env(upstream: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let mut all = vec![
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-seconds",
-            "40",
-            "--upstream",
-            upstream,
-            "--jwt-secret",
-            SECRET,
-            "--grace-ms",
-            "200",
-        ];
-        all.extend_from_slice(args);
-        Proc::start_env(&all, env)
+        let mut extra = vec!["--grace-ms", "200"];
+        extra.extend_from_slice(args);
+        Proc::start(&relay_args(upstream, SECRET, &extra), env)
     }
 
     /// CPU time (user + system) the process has used so far.
     fn cpu_time(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.id())).unwrap();
         // Fields after the command name (which is in parentheses and may hold spaces):
         // state is field 3, utime field 14 and stime field 15.
         let rest = &stat[stat.rfind(')').unwrap() + 2..];
         let fields: Vec<&str> = rest.split(' ').collect();
         let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
         Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
-    }
-
-    /// GET over plain HTTP: (status code, headers, body).
-    fn get(&self, path: &str, headers: &[&str]) -> (u16, String, String) {
-        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-        let mut req = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
-        for h in headers {
-            req.push_str(h);
-            req.push_str("\r\n");
-        }
-        req.push_str("\r\n");
-        s.write_all(req.as_bytes()).unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, head.to_lowercase(), body.to_string())
-    }
-
-    fn stats(&self) -> Value {
-        serde_json::from_str(&self.get("/stats", &[]).2).unwrap()
-    }
-
-    fn metric(&self, name: &str) -> u64 {
-        let (_, _, body) = self.get("/metrics", &[]);
-        body.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|r| r.trim().parse().ok()))
-            .unwrap_or_else(|| panic!("no metric {name} in\n{body}"))
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -160,13 +76,6 @@ fn good_token() -> String {
         json!({"exp": now() + 60, "allowedCreators": "*", "maxWebSockets": 10}),
         SECRET,
     )
-}
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn open(relay: &Proc, query: &str) -> Ws {
-    let url = format!("ws://{}/ws?{query}", relay.addr);
-    tokio_tungstenite::connect_async(url).await.unwrap().0
 }
 
 /// What a viewer saw: the roomInfo, every binary frame, and the close code.
@@ -205,7 +114,7 @@ async fn close_code(relay: &Proc, query: &str) -> Option<u16> {
 
 /// The close code and reason a socket opened with `query` ends with (within 5 s).
 async fn close_of(relay: &Proc, query: &str) -> (Option<u16>, String) {
-    let mut ws = open(relay, query).await;
+    let mut ws = ws_open(relay, query).await;
     let seen = read(&mut ws, usize::MAX, Duration::from_secs(5)).await;
     (seen.close, seen.reason)
 }
@@ -302,7 +211,7 @@ async fn bad_tokens_and_parameters_get_their_close_codes() {
     );
     // maxWebSockets 1: the second socket with the same token is refused.
     let one = token(json!({"exp": now() + 60, "maxWebSockets": 1}), SECRET);
-    let mut first = open(&relay, &format!("uniqueId=ada&jwtKey={one}")).await;
+    let mut first = ws_open(&relay, &format!("uniqueId=ada&jwtKey={one}")).await;
     let seen = read(&mut first, 1, Duration::from_secs(5)).await;
     assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
     assert_eq!(
@@ -330,8 +239,8 @@ async fn viewers_share_one_upstream_get_every_frame_and_recordings_replay() {
         &["--record", dir.to_str().unwrap()],
     );
     let q = format!("uniqueId=@Ada&jwtKey={}", good_token());
-    let mut a = open(&relay, &q).await;
-    let mut b = open(&relay, &q).await;
+    let mut a = ws_open(&relay, &q).await;
+    let mut b = ws_open(&relay, &q).await;
     let (sa, sb) = tokio::join!(
         read(&mut a, 60, Duration::from_secs(10)),
         read(&mut b, 60, Duration::from_secs(10))
@@ -358,7 +267,7 @@ async fn viewers_share_one_upstream_get_every_frame_and_recordings_replay() {
 
     // A viewer resuming from the cursor of frame 10 gets frames 11.. from the ring.
     let cursor = batch(&sa.frames[9]).unwrap().cursor;
-    let mut c = open(&relay, &format!("{q}&cursor={cursor}")).await;
+    let mut c = ws_open(&relay, &format!("{q}&cursor={cursor}")).await;
     let sc = read(&mut c, 50, Duration::from_secs(5)).await;
     assert_eq!(sc.info.as_ref().unwrap()["relay"]["resume"], "exact");
     assert_eq!(sc.frames, sa.frames[10..].to_vec());
@@ -386,7 +295,7 @@ async fn viewers_share_one_upstream_get_every_frame_and_recordings_replay() {
 
     // Replayed (10x) through a relay: byte-identical frames, then 4005.
     let replay = Proc::relay(&format!("replay:{}", file.display()), &["--speed", "10"]);
-    let mut r = open(&replay, &q).await;
+    let mut r = ws_open(&replay, &q).await;
     let sr = read(&mut r, usize::MAX, Duration::from_secs(10)).await;
     assert_eq!(sr.info.as_ref().unwrap()["title"], "tikcast mock room");
     assert_eq!(sr.frames, sa.frames);
@@ -397,24 +306,27 @@ async fn viewers_share_one_upstream_get_every_frame_and_recordings_replay() {
     let mut bytes = std::fs::read(&file).unwrap();
     bytes.truncate(bytes.len() - 7);
     std::fs::write(&torn, &bytes).unwrap();
-    let info = Command::new(BIN)
+    let info = Command::new(common::BIN)
         .args(["replay", torn.to_str().unwrap(), "--info"])
         .output()
         .unwrap();
     let info: Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(info["frames"], 59);
     assert!(info["tornBytes"].as_u64().unwrap() > 0, "{info}");
-    let served = Proc::start(&[
-        "replay",
-        torn.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--speed",
-        "20",
-        "--max-seconds",
-        "20",
-    ]);
-    let mut t = open(&served, "uniqueId=ada").await;
+    let served = Proc::start(
+        &[
+            "replay",
+            torn.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--speed",
+            "20",
+            "--max-seconds",
+            "20",
+        ],
+        &[],
+    );
+    let mut t = ws_open(&served, "uniqueId=ada").await;
     let st = read(&mut t, usize::MAX, Duration::from_secs(10)).await;
     assert_eq!(st.frames, sa.frames[..59].to_vec());
     assert_eq!(st.close, Some(4005));
@@ -439,18 +351,10 @@ async fn a_stalled_viewer_is_cut_off_and_the_others_get_everything() {
     );
     let q = format!("uniqueId=ada&jwtKey={}", good_token());
     // The stalled viewer: a tiny receive buffer, reads the roomInfo, then nothing.
-    let sock = tokio::net::TcpSocket::new_v4().unwrap();
-    sock.set_recv_buffer_size(4096).unwrap();
-    let tcp = sock.connect(relay.addr.parse().unwrap()).await.unwrap();
-    let (mut slow, _) = tokio_tungstenite::client_async(
-        format!("ws://{}/ws?{q}", relay.addr),
-        MaybeTlsStream::Plain(tcp),
-    )
-    .await
-    .unwrap();
+    let mut slow = ws_open_small_buffer(&relay, &q).await;
     let first = read(&mut slow, 1, Duration::from_secs(5)).await;
     assert!(first.close.is_none());
-    let mut normal = open(&relay, &q).await;
+    let mut normal = ws_open(&relay, &q).await;
     let sn = read(&mut normal, 2990, Duration::from_secs(15)).await;
     assert!(
         sn.close.is_none(),
@@ -479,7 +383,7 @@ async fn upstream_end_offline_and_lifetime_codes() {
     let ended = Proc::mock(&["--messages", "20", "--rate", "1000", "--close-code", "4005"]);
     let relay = Proc::relay(&format!("mock:ws://{}/ws", ended.addr), &[]);
     let q = format!("uniqueId=ada&jwtKey={}", good_token());
-    let mut ws = open(&relay, &q).await;
+    let mut ws = ws_open(&relay, &q).await;
     let s = read(&mut ws, usize::MAX, Duration::from_secs(5)).await;
     assert_eq!((msg_ids(&s.frames).len(), s.close), (20, Some(4005)));
 
@@ -552,7 +456,7 @@ async fn tiktok_upstream_drives_a_direct_session_through_the_sign_server() {
             "sign-key",
         ],
     );
-    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    let mut ws = ws_open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
     let mut seen = Seen::default();
     let deadline = Instant::now() + Duration::from_secs(10);
     while msg_ids(&seen.frames).len() < 200 && Instant::now() < deadline {
@@ -572,7 +476,7 @@ async fn tiktok_upstream_drives_a_direct_session_through_the_sign_server() {
     assert_eq!(stats["closes"], json!({}), "{stats}");
     assert_eq!(stats["connections"], 1);
     // /api/rooms answers from the open room.
-    let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={}", good_token()), &[]);
+    let (status, _, body) = relay.http_get(&format!("/api/rooms/ada?jwtKey={}", good_token()), &[]);
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
@@ -619,7 +523,7 @@ async fn http_helpers_cors_health_and_metrics() {
         args.extend(["--gifts", g.as_str()]);
     }
     let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &args);
-    let (status, _, body) = relay.get("/healthz", &[]);
+    let (status, _, body) = relay.http_get("/healthz", &[]);
     assert_eq!(
         (
             status,
@@ -629,9 +533,9 @@ async fn http_helpers_cors_health_and_metrics() {
     );
     let tok = good_token();
     // API: token required, CORS for allowed origins only.
-    let (status, _, _) = relay.get("/api/rooms/ada", &[]);
+    let (status, _, _) = relay.http_get("/api/rooms/ada", &[]);
     assert_eq!(status, 401);
-    let (status, head, body) = relay.get(
+    let (status, head, body) = relay.http_get(
         &format!("/api/rooms/ada?jwtKey={tok}"),
         &["Origin: https://overlay.example"],
     );
@@ -653,15 +557,15 @@ async fn http_helpers_cors_health_and_metrics() {
             Some("upstream")
         )
     );
-    let (status, _, _) = relay.get(
+    let (status, _, _) = relay.http_get(
         &format!("/api/rooms/ada?jwtKey={tok}"),
         &["Origin: https://evil.example"],
     );
     assert_eq!(status, 403);
-    let (status, head, _) = relay.get("/api/gifts", &["Origin: https://overlay.example"]);
+    let (status, head, _) = relay.http_get("/api/gifts", &["Origin: https://overlay.example"]);
     let _ = head;
     assert_eq!(status, 401);
-    let (status, _, body) = relay.get("/api/gifts", &[&format!("x-jwt-key: {tok}")]);
+    let (status, _, body) = relay.http_get("/api/gifts", &[&format!("x-jwt-key: {tok}")]);
     if have_gifts {
         assert_eq!(status, 200);
         let g: Value = serde_json::from_str(&body).unwrap();
@@ -686,7 +590,7 @@ async fn http_helpers_cors_health_and_metrics() {
     req.headers_mut()
         .insert("origin", "https://evil.example".parse().unwrap());
     assert!(tokio_tungstenite::connect_async(req).await.is_err());
-    let (status, head, body) = relay.get("/metrics", &[]);
+    let (status, head, body) = relay.http_get("/metrics", &[]);
     assert_eq!(status, 200);
     assert!(head.contains("text/plain"));
     for name in [
@@ -733,7 +637,7 @@ async fn an_open_socket_is_closed_when_its_token_expires() {
     let mock = Proc::mock(&["--messages", "100000", "--rate", "40", "--batch", "2"]);
     let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
     // Another viewer keeps the room (and its resume ring) open meanwhile.
-    let mut keeper = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    let mut keeper = ws_open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
     let keeper_task = tokio::spawn(async move {
         let seen = read(&mut keeper, usize::MAX, Duration::from_secs(14)).await;
         (seen, keeper)
@@ -744,7 +648,7 @@ async fn an_open_socket_is_closed_when_its_token_expires() {
         SECRET,
     );
     let started = Instant::now();
-    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={short}")).await;
+    let mut ws = ws_open(&relay, &format!("uniqueId=ada&jwtKey={short}")).await;
     // The relay's leeway for exp is 5 s (docs/relay.md); exp is at most 2 s away.
     let seen = read(&mut ws, usize::MAX, Duration::from_secs(2 + 5 + 3)).await;
     let took = started.elapsed();
@@ -762,7 +666,7 @@ async fn an_open_socket_is_closed_when_its_token_expires() {
         json!({"exp": now() + 60, "allowedCreators": "*", "maxWebSockets": 5}),
         SECRET,
     );
-    let mut again = open(
+    let mut again = ws_open(
         &relay,
         &format!("uniqueId=ada&jwtKey={fresh}&cursor={}", last.cursor),
     )
@@ -797,7 +701,7 @@ async fn max_web_sockets_is_checked_and_a_token_cannot_take_every_room() {
     let t = token(json!({"exp": now() + 60, "maxWebSockets": 10}), SECRET);
     let mut held = Vec::new();
     for room in ["ada", "bob", "ada"] {
-        let mut ws = open(&relay, &format!("uniqueId={room}&jwtKey={t}")).await;
+        let mut ws = ws_open(&relay, &format!("uniqueId={room}&jwtKey={t}")).await;
         let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
         assert!(
             seen.info.is_some() && seen.close.is_none(),
@@ -811,13 +715,13 @@ async fn max_web_sockets_is_checked_and_a_token_cannot_take_every_room() {
         (Some(4429), "too many rooms for this token")
     );
     // Another token still gets the room.
-    let mut other = open(&relay, &format!("uniqueId=cat&jwtKey={}", good_token())).await;
+    let mut other = ws_open(&relay, &format!("uniqueId=cat&jwtKey={}", good_token())).await;
     let seen = read(&mut other, 1, Duration::from_secs(5)).await;
     assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
     // A room the token left frees its slot.
     drop(held.remove(1));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut cat = open(&relay, &format!("uniqueId=cat&jwtKey={t}")).await;
+    let mut cat = ws_open(&relay, &format!("uniqueId=cat&jwtKey={t}")).await;
     let seen = read(&mut cat, 1, Duration::from_secs(5)).await;
     assert!(seen.info.is_some() && seen.close.is_none(), "{seen:?}");
 }
@@ -827,7 +731,7 @@ async fn max_web_sockets_is_checked_and_a_token_cannot_take_every_room() {
 /// Runs `tikcast relay` (127.0.0.1:0, a test secret unless `--no-auth`, `args`) expecting
 /// it to refuse to start: asserts it failed without listening and returns its stderr.
 fn refused_start(args: &[&str]) -> String {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(common::BIN);
     cmd.args(["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"]);
     if !args.contains(&"--no-auth") {
         cmd.args(["--jwt-secret", SECRET]);
@@ -871,13 +775,13 @@ async fn api_lookups_obey_the_token_and_are_limited() {
         json!({"exp": now() + 60, "allowedCreators": ["ada"]}),
         SECRET,
     );
-    let (status, _, body) = relay.get(&format!("/api/rooms/bob?jwtKey={ada_only}"), &[]);
+    let (status, _, body) = relay.http_get(&format!("/api/rooms/bob?jwtKey={ada_only}"), &[]);
     assert_eq!(status, 403, "{body}");
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["error"],
         "no_permission"
     );
-    let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={ada_only}"), &[]);
+    let (status, _, body) = relay.http_get(&format!("/api/rooms/ada?jwtKey={ada_only}"), &[]);
     assert_eq!(status, 200, "{body}");
     assert_eq!(mock.stats()["connections"], 1);
     let star = token(json!({"exp": now() + 60, "allowedCreators": "*"}), SECRET);
@@ -892,7 +796,7 @@ async fn api_lookups_obey_the_token_and_are_limited() {
         "abcdefghijklmnopqrstuvwxy",
         "%C3%A9t%C3%A9",
     ] {
-        let (status, _, body) = relay.get(&format!("/api/rooms/{bad}?jwtKey={star}"), &[]);
+        let (status, _, body) = relay.http_get(&format!("/api/rooms/{bad}?jwtKey={star}"), &[]);
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(
             serde_json::from_str::<Value>(&body).unwrap()["error"],
@@ -903,7 +807,7 @@ async fn api_lookups_obey_the_token_and_are_limited() {
     // 5 lookups per token per minute: the 6th unknown name waits.
     let mut statuses = Vec::new();
     for i in 0..12 {
-        let (status, head, _) = relay.get(&format!("/api/rooms/name{i}?jwtKey={star}"), &[]);
+        let (status, head, _) = relay.http_get(&format!("/api/rooms/name{i}?jwtKey={star}"), &[]);
         if status == 429 {
             let after: u64 = head
                 .lines()
@@ -922,7 +826,7 @@ async fn api_lookups_obey_the_token_and_are_limited() {
     let star2 = token(json!({"exp": now() + 60, "jti": "second"}), SECRET);
     let mut statuses = Vec::new();
     for i in 20..24 {
-        let (status, _, _) = relay.get(&format!("/api/rooms/name{i}?jwtKey={star2}"), &[]);
+        let (status, _, _) = relay.http_get(&format!("/api/rooms/name{i}?jwtKey={star2}"), &[]);
         statuses.push(status);
     }
     assert_eq!(statuses, [200, 200, 429, 429]);
@@ -932,7 +836,7 @@ async fn api_lookups_obey_the_token_and_are_limited() {
     let offline = Proc::mock(&["--messages", "0", "--close-code", "4404"]);
     let relay = Proc::relay(&format!("mock:ws://{}/ws", offline.addr), &[]);
     for _ in 0..3 {
-        let (status, _, body) = relay.get(&format!("/api/rooms/gone.user?jwtKey={star}"), &[]);
+        let (status, _, body) = relay.http_get(&format!("/api/rooms/gone.user?jwtKey={star}"), &[]);
         assert_eq!(status, 200, "{body}");
         assert_eq!(
             serde_json::from_str::<Value>(&body).unwrap()["isLive"],
@@ -1065,7 +969,7 @@ async fn malformed_requests_get_a_proper_answer() {
 
     // A viewer sending a message over the 64 KiB cap gets 1009.
     let q = format!("uniqueId=ada&jwtKey={tok}");
-    let mut ws = open(&relay, &q).await;
+    let mut ws = ws_open(&relay, &q).await;
     assert!(read(&mut ws, 1, Duration::from_secs(5))
         .await
         .info
@@ -1242,7 +1146,7 @@ async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
         &[("TOKIO_WORKER_THREADS", "2")],
     );
     let q = |room: &str| format!("uniqueId={room}&jwtKey={}", good_token());
-    let mut calm = open(&relay, &q("calm")).await;
+    let mut calm = ws_open(&relay, &q("calm")).await;
     assert!(
         read(&mut calm, 2, Duration::from_secs(5))
             .await
@@ -1264,7 +1168,7 @@ async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
     });
     let evil_queries = ["evil1", "evil2", "evil3"].map(q);
     let evil: Vec<Ws> =
-        futures_util::future::join_all(evil_queries.iter().map(|eq| open(&relay, eq))).await;
+        futures_util::future::join_all(evil_queries.iter().map(|eq| ws_open(&relay, eq))).await;
     // Their viewers read (and drop) what they get, so no queue holds 4 MiB frames.
     let drains: Vec<_> = evil
         .into_iter()
@@ -1328,7 +1232,7 @@ async fn snake_case_scopes_conflicts_and_unknown_scope_claims() {
         close_of(&relay, &format!("uniqueId=ada&jwtKey={bob_only}")).await,
         (Some(4403), "no permission".to_string())
     );
-    let mut ws = open(&relay, &format!("uniqueId=bob&jwtKey={bob_only}")).await;
+    let mut ws = ws_open(&relay, &format!("uniqueId=bob&jwtKey={bob_only}")).await;
     let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
     assert!(
         seen.info.is_some() && seen.close.is_none(),
@@ -1377,7 +1281,7 @@ async fn snake_case_scopes_conflicts_and_unknown_scope_claims() {
         json!({"exp": now() + 60, "allowedCreators": ["@Ada"], "allowed_creators": "ada"}),
         SECRET,
     );
-    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={agree}")).await;
+    let mut ws = ws_open(&relay, &format!("uniqueId=ada&jwtKey={agree}")).await;
     let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
     assert!(
         seen.info.is_some() && seen.close.is_none(),
@@ -1411,10 +1315,10 @@ async fn snake_case_scopes_conflicts_and_unknown_scope_claims() {
     assert!(reason.contains("allowedRooms"), "{reason}");
 
     // /api/* follows: 403 for another creator, 401 for a refused token.
-    let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={bob_only}"), &[]);
+    let (status, _, body) = relay.http_get(&format!("/api/rooms/ada?jwtKey={bob_only}"), &[]);
     assert_eq!(status, 403, "{body}");
     let rooms = token(json!({"exp": now() + 60, "allowed_rooms": ["bob"]}), SECRET);
-    let (status, _, body) = relay.get(&format!("/api/rooms/bob?jwtKey={rooms}"), &[]);
+    let (status, _, body) = relay.http_get(&format!("/api/rooms/bob?jwtKey={rooms}"), &[]);
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("allowed_rooms"), "{body}");
 }
@@ -1439,14 +1343,14 @@ async fn require_scope_refuses_unscoped_tokens() {
                 "invalid auth: token has no creator scope".to_string()
             )
         );
-        let (status, _, body) = relay.get(&format!("/api/rooms/ada?jwtKey={unscoped}"), &[]);
+        let (status, _, body) = relay.http_get(&format!("/api/rooms/ada?jwtKey={unscoped}"), &[]);
         assert_eq!(status, 401, "{body}");
         for scoped in [
             json!({"exp": now() + 60, "allowedCreators": ["ada"]}),
             json!({"exp": now() + 60, "allowed_creators": "*"}),
         ] {
             let t = token(scoped.clone(), SECRET);
-            let mut ws = open(relay, &format!("uniqueId=ada&jwtKey={t}")).await;
+            let mut ws = ws_open(relay, &format!("uniqueId=ada&jwtKey={t}")).await;
             let seen = read(&mut ws, 1, Duration::from_secs(5)).await;
             assert!(
                 seen.info.is_some() && seen.close.is_none(),
@@ -1471,7 +1375,7 @@ async fn a_viewer_close_is_answered_and_pings_get_pongs() {
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
     let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
     let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
-    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    let mut ws = ws_open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
     assert!(read(&mut ws, 1, Duration::from_secs(5))
         .await
         .info
@@ -1527,7 +1431,7 @@ async fn viewers_that_flood_data_messages_are_closed_with_1008() {
     let mock = Proc::mock(&["--messages", "100000", "--rate", "20"]);
     let relay = Proc::relay(&format!("mock:ws://{}/ws", mock.addr), &[]);
     let q = format!("uniqueId=ada&jwtKey={}", good_token());
-    let mut quiet = open(&relay, &q).await;
+    let mut quiet = ws_open(&relay, &q).await;
     assert!(read(&mut quiet, 1, Duration::from_secs(5))
         .await
         .info
@@ -1551,7 +1455,7 @@ async fn viewers_that_flood_data_messages_are_closed_with_1008() {
         seen.reason
     );
 
-    let mut noisy = open(&relay, &q).await;
+    let mut noisy = ws_open(&relay, &q).await;
     assert!(read(&mut noisy, 1, Duration::from_secs(5))
         .await
         .info
@@ -1602,7 +1506,7 @@ async fn a_silent_upstream_closes_its_viewers_with_4006() {
         &format!("mock:ws://{}/ws", mock.addr),
         &["--upstream-idle-close", "1"],
     );
-    let mut ws = open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
+    let mut ws = ws_open(&relay, &format!("uniqueId=ada&jwtKey={}", good_token())).await;
     let started = Instant::now();
     let seen = read(&mut ws, usize::MAX, Duration::from_secs(10)).await;
     assert_eq!(seen.close, Some(4006), "{:?} {:?}", seen.close, seen.reason);

@@ -2,128 +2,29 @@
 //! token`) and the rate-limit headers of `/api`. Every server is a child process that
 //! stops by itself (`--max-seconds`), and is killed when its test ends.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tikcast");
+use common::{header, mock_args, refused_start, relay_args, ws_open, ws_tally, Proc, BIN};
+
 const SECRET: &str = "relay-admin-test-secret-0123456789";
 const ADMIN_KEY: &str = "admin-key-for-tests-5f3a9c1e77";
 
-/// A child process printing `{"listening":ADDR}` first; killed on drop. Its stderr goes
-/// to a file, read by `log()`.
-struct Proc {
-    child: Child,
-    addr: String,
-    log: std::path::PathBuf,
-}
-
-static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
+// Every process keeps its stderr in a file, read by `log()`.
 impl Proc {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let log = std::env::temp_dir().join(format!(
-            "tikcast-relay-admin-{}-{n}.log",
-            std::process::id()
-        ));
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("spawn tikcast");
-        let mut first = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let v: Value = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("first line {first:?} is not JSON: {e}"));
-        Proc {
-            child,
-            addr: v["listening"].as_str().unwrap().to_string(),
-            log,
-        }
-    }
-
-    fn mock() -> Proc {
-        Proc::start(
-            &[
-                "mock",
-                "--listen",
-                "127.0.0.1:0",
-                "--max-seconds",
-                "40",
-                "--messages",
-                "100000",
-                "--rate",
-                "50",
-            ],
-            &[],
-        )
+    fn logged_mock() -> Proc {
+        Proc::start_logged(&mock_args(&["--messages", "100000", "--rate", "50"]), &[])
     }
 
     fn relay(mock: &Proc, args: &[&str], env: &[(&str, &str)]) -> Proc {
         let upstream = format!("mock:ws://{}/ws", mock.addr);
-        let mut all = vec![
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-seconds",
-            "40",
-            "--upstream",
-            &upstream,
-            "--jwt-secret",
-            SECRET,
-            "--grace-ms",
-            "200",
-        ];
-        all.extend_from_slice(args);
-        Proc::start(&all, env)
-    }
-
-    /// One HTTP request: (status, lowercase head, body).
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[&str],
-        body: &str,
-    ) -> (u16, String, String) {
-        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-        let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n", self.addr);
-        for h in headers {
-            req.push_str(h);
-            req.push_str("\r\n");
-        }
-        if method == "POST" && !headers.iter().any(|h| h.starts_with("content-length")) {
-            req.push_str(&format!("content-length: {}\r\n", body.len()));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        s.write_all(req.as_bytes()).unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, head.to_lowercase(), body.to_string())
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
+        let mut extra = vec!["--grace-ms", "200"];
+        extra.extend_from_slice(args);
+        Proc::start_logged(&relay_args(&upstream, SECRET, &extra), env)
     }
 }
 
@@ -132,13 +33,6 @@ fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// A header's value in a lowercase head.
-fn header(head: &str, name: &str) -> Option<String> {
-    head.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-        .map(|v| v.trim().to_string())
 }
 
 /// The claims of a token (its signature is the relay's business).
@@ -153,25 +47,14 @@ fn claims(token: &str) -> Value {
 
 /// What a viewer socket with `query` gets: (room info seen, binary frames, close code).
 async fn watch(relay: &Proc, query: &str) -> (bool, usize, Option<u16>) {
-    let url = format!("ws://{}/ws?{query}", relay.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let (mut info, mut frames, mut close) = (false, 0, None);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while frames < 3 {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => {
-                info = serde_json::from_str::<Value>(&t).unwrap()["type"] == "roomInfo";
-            }
-            Ok(Some(Ok(Message::Binary(_)))) => frames += 1,
-            Ok(Some(Ok(Message::Close(f)))) => {
-                close = f.map(|f| u16::from(f.code));
-                break;
-            }
-            Ok(Some(Ok(_))) => {}
-            _ => break,
-        }
+    let mut ws = ws_open(relay, query).await;
+    let got = ws_tally(&mut ws, 3, Duration::from_secs(5)).await;
+    // Whether the last text message is the roomInfo (each one must be JSON).
+    let mut info = false;
+    for t in &got.texts {
+        info = serde_json::from_str::<Value>(t).unwrap()["type"] == "roomInfo";
     }
-    (info, frames, close)
+    (info, got.frames, got.close)
 }
 
 fn mint(relay: &Proc, key: &str, body: Value) -> (u16, String, Value) {
@@ -183,7 +66,7 @@ fn mint(relay: &Proc, key: &str, body: Value) -> (u16, String, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minted_tokens_are_scoped_capped_and_the_admin_key_is_guarded() {
-    let mock = Proc::mock();
+    let mock = Proc::logged_mock();
     let relay = Proc::relay(
         &mock,
         &[
@@ -314,15 +197,10 @@ async fn minted_tokens_are_scoped_capped_and_the_admin_key_is_guarded() {
 #[test]
 fn minting_is_off_without_an_admin_key_and_misconfiguration_stops_the_start() {
     let refused = |args: &[&str], env: &[(&str, &str)]| {
-        let out = Command::new(BIN)
-            .args(["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"])
-            .args(["--upstream", "mock:ws://127.0.0.1:9/ws"])
-            .args(args)
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        assert!(!out.status.success() && out.stdout.is_empty(), "{args:?}");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        let mut all = vec!["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"];
+        all.extend_from_slice(&["--upstream", "mock:ws://127.0.0.1:9/ws"]);
+        all.extend_from_slice(args);
+        refused_start(&all, env)
     };
     let e = refused(
         &[
@@ -360,7 +238,7 @@ fn minting_is_off_without_an_admin_key_and_misconfiguration_stops_the_start() {
     let e = refused(&["--jwt-secret", SECRET, "--max-token-ttl", "1h"], &[]);
     assert!(e.contains("--admin-key-env"), "{e}");
 
-    let mock = Proc::mock();
+    let mock = Proc::logged_mock();
     let relay = Proc::relay(&mock, &[], &[]);
     let (status, _, body) = relay.request("POST", "/api/jwt", &[], "{}");
     assert_eq!(status, 404, "{body}");
@@ -372,7 +250,7 @@ fn minting_is_off_without_an_admin_key_and_misconfiguration_stops_the_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_tokens_are_accepted_by_a_running_relay() {
-    let mock = Proc::mock();
+    let mock = Proc::logged_mock();
     let relay = Proc::relay(&mock, &["--require-scope"], &[]);
     let token = |args: &[&str]| {
         Command::new(BIN)
@@ -479,7 +357,7 @@ async fn cli_tokens_are_accepted_by_a_running_relay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_answers_carry_rate_limit_headers_and_429s_a_retry_after() {
-    let mock = Proc::mock();
+    let mock = Proc::logged_mock();
     let relay = Proc::relay(
         &mock,
         &[

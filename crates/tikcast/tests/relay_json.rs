@@ -7,53 +7,24 @@
 //! stops reading is cut off with 4008 while the others carry on.
 //! Every child process is killed on drop and has its own `--max-seconds`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::Value;
 use tikcast_core::session::{Mode, Output, Session, SessionConfig};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tikcast");
-
-/// A child process printing `{"listening":ADDR}` first; killed on drop.
-struct Proc {
-    child: Child,
-    addr: String,
-}
+use common::{ws_open, ws_open_small_buffer, Proc, Ws};
 
 impl Proc {
     fn relay(args: &[&str]) -> Proc {
-        let log = std::env::var_os("TIKCAST_RELAY_TEST_LOG").is_some();
-        let mut child = Command::new(BIN)
-            .args(["relay", "--listen", "127.0.0.1:0", "--max-seconds", "60"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(if log { Stdio::inherit() } else { Stdio::null() })
-            .spawn()
-            .expect("spawn tikcast");
-        let mut first = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let v: Value = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("first line {first:?} is not JSON: {e}"));
-        Proc {
-            child,
-            addr: v["listening"].as_str().unwrap().to_string(),
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut all = vec!["relay", "--listen", "127.0.0.1:0", "--max-seconds", "60"];
+        all.extend_from_slice(args);
+        Proc::start(&all, &[])
     }
 }
 
@@ -124,13 +95,6 @@ fn native_events(records: &[(u8, u64, Vec<u8>)]) -> Vec<Value> {
     s.stop(last);
     collect(&mut s);
     out
-}
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn open(relay: &Proc, query: &str) -> Ws {
-    let url = format!("ws://{}/ws?{query}", relay.addr);
-    tokio_tungstenite::connect_async(url).await.unwrap().0
 }
 
 /// What a viewer saw: its roomInfo, then the `data` of every JSON event (checked to be
@@ -230,9 +194,9 @@ async fn json_viewers_get_the_sessions_canonical_events_and_binary_stays_byte_id
         "--loop",
         "--no-auth",
     ]);
-    let mut json_all = open(&relay, "uniqueId=demo.host&format=json").await;
-    let mut json_some = open(&relay, "uniqueId=demo.host&format=json&events=chat,gift").await;
-    let mut binary = open(&relay, "uniqueId=demo.host").await;
+    let mut json_all = ws_open(&relay, "uniqueId=demo.host&format=json").await;
+    let mut json_some = ws_open(&relay, "uniqueId=demo.host&format=json&events=chat,gift").await;
+    let mut binary = ws_open(&relay, "uniqueId=demo.host").await;
     let limit = Duration::from_secs(30);
     let (a, b, c) = tokio::join!(
         read_until(&mut json_all, limit, |s| ends_with(&s.events, &all)),
@@ -316,17 +280,6 @@ fn bad_formats_and_event_names_are_refused_with_400() {
     assert!(answer.starts_with("HTTP/1.1 101 "), "{answer}");
 }
 
-/// A relay metric from `/metrics`.
-fn metric(relay: &Proc, name: &str) -> u64 {
-    let mut s = std::net::TcpStream::connect(&relay.addr).unwrap();
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("no metric {name} in\n{text}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_json_viewer_is_cut_off_with_4008_and_the_others_carry_on() {
     let relay = Proc::relay(&[
@@ -345,20 +298,12 @@ async fn a_stalled_json_viewer_is_cut_off_with_4008_and_the_others_carry_on() {
     ]);
     let q = "uniqueId=demo.host&format=json";
     // The stalled viewer: a tiny receive buffer, reads the roomInfo, then nothing.
-    let sock = tokio::net::TcpSocket::new_v4().unwrap();
-    sock.set_recv_buffer_size(4096).unwrap();
-    let tcp = sock.connect(relay.addr.parse().unwrap()).await.unwrap();
-    let (mut slow, _) = tokio_tungstenite::client_async(
-        format!("ws://{}/ws?{q}", relay.addr),
-        MaybeTlsStream::Plain(tcp),
-    )
-    .await
-    .unwrap();
+    let mut slow = ws_open_small_buffer(&relay, q).await;
     let first = read_until(&mut slow, Duration::from_secs(5), |s| s.info.is_some()).await;
     assert!(first.info.is_some());
     // A reading viewer gets ten passes of the recording (6 s) meanwhile, and stays: its
     // queue holds 256 frames' worth of events (about 1.3 s at this speed).
-    let mut normal = open(&relay, q).await;
+    let mut normal = ws_open(&relay, q).await;
     let (mut events, mut passes) = (0u64, 0u32);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while passes < 10 {
@@ -373,7 +318,7 @@ async fn a_stalled_json_viewer_is_cut_off_with_4008_and_the_others_carry_on() {
         }
     }
     assert!(events > 10 * 39, "{events} events in 10 passes");
-    assert_eq!(metric(&relay, "tikcast_relay_slow_viewer_drops_total"), 1);
+    assert_eq!(relay.metric("tikcast_relay_slow_viewer_drops_total"), 1);
     // The stalled viewer finds what was buffered and then the end: a 4008 close frame or,
     // if even that could not be written, a dropped connection.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -387,10 +332,10 @@ async fn a_stalled_json_viewer_is_cut_off_with_4008_and_the_others_carry_on() {
     };
     assert!(matches!(close, Some(4008) | None), "{close:?}");
     assert_eq!(
-        metric(&relay, "tikcast_relay_viewer_closes_total{code=\"4008\"}"),
+        relay.metric("tikcast_relay_viewer_closes_total{code=\"4008\"}"),
         1
     );
-    assert!(metric(&relay, "tikcast_relay_json_events_out_total") > 0);
+    assert!(relay.metric("tikcast_relay_json_events_out_total") > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,7 +354,7 @@ async fn a_binary_only_room_still_follows_the_viewer_count() {
         "--no-auth",
         "--public-api",
     ]);
-    let mut binary = open(&relay, "uniqueId=demo.host").await;
+    let mut binary = ws_open(&relay, "uniqueId=demo.host").await;
     let seen = read_until(&mut binary, Duration::from_secs(10), |s| {
         s.frames.len() >= upto
     })
@@ -420,11 +365,8 @@ async fn a_binary_only_room_still_follows_the_viewer_count() {
         180,
         "the roomInfo's own count"
     );
-    let mut s = std::net::TcpStream::connect(&relay.addr).unwrap();
-    write!(s, "GET /api/rooms/demo.host HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let body: Value = serde_json::from_str(text.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let (_, _, body) = relay.http_get("/api/rooms/demo.host", &[]);
+    let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["source"], "relay", "{body}");
     assert_eq!(body["viewerCount"], 196, "{body}");
 }

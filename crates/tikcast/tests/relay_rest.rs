@@ -5,109 +5,36 @@
 //! cache hit is told from an upstream request. Every server is a child process that stops
 //! by itself (`--max-seconds`), and is killed when its test ends.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tikcast");
+use common::{header, relay_args, ws_open, Proc};
+
 const SECRET: &str = "relay-rest-test-secret-0123456789";
 const ADMIN_KEY: &str = "admin-key-for-rest-tests-81c2d";
 /// The mock's room (its default `--room-id`).
 const ROOM: &str = "7300000000000000001";
 
-/// A child process printing `{"listening":ADDR}` first; killed on drop.
-struct Proc {
-    child: Child,
-    addr: String,
-}
-
 impl Proc {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn tikcast");
-        let mut first = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let v: Value = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("first line {first:?} is not JSON: {e}"));
-        Proc {
-            child,
-            addr: v["listening"].as_str().unwrap().to_string(),
-        }
-    }
-
     /// A mock where `sleepy` is offline and `ghost` does not exist.
-    fn mock() -> Proc {
-        Proc::start(
-            &[
-                "mock",
-                "--listen",
-                "127.0.0.1:0",
-                "--max-seconds",
-                "40",
-                "--offline",
-                "sleepy",
-                "--missing",
-                "ghost",
-            ],
-            &[],
-        )
+    fn lookup_mock() -> Proc {
+        Proc::mock(&["--offline", "sleepy", "--missing", "ghost"])
     }
 
     fn relay(mock: &Proc, args: &[&str]) -> Proc {
         let upstream = format!("mock:ws://{}/ws", mock.addr);
-        let mut all = vec![
-            "relay",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-seconds",
-            "40",
-            "--upstream",
-            &upstream,
-            "--jwt-secret",
-            SECRET,
+        let mut extra = vec![
             "--allow-origin",
             "https://overlay.example",
             "--admin-key-env",
             "TIKCAST_REST_TEST_ADMIN_KEY",
         ];
-        all.extend_from_slice(args);
-        Proc::start(&all, &[("TIKCAST_REST_TEST_ADMIN_KEY", ADMIN_KEY)])
-    }
-
-    /// One HTTP request: (status, lowercase head, body).
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[&str],
-        body: &str,
-    ) -> (u16, String, String) {
-        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-        let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n", self.addr);
-        for h in headers {
-            req.push_str(h);
-            req.push_str("\r\n");
-        }
-        if method == "POST" {
-            req.push_str(&format!("content-length: {}\r\n", body.len()));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        s.write_all(req.as_bytes()).unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, head.to_lowercase(), body.to_string())
+        extra.extend_from_slice(args);
+        let args = relay_args(&upstream, SECRET, &extra);
+        Proc::start(&args, &[("TIKCAST_REST_TEST_ADMIN_KEY", ADMIN_KEY)])
     }
 
     /// `POST /api/rooms/check` with `body` and a token header.
@@ -125,19 +52,6 @@ impl Proc {
         let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{body}: {e}"));
         (status, head, v)
     }
-
-    fn stats(&self) -> Value {
-        let (status, _, body) = self.request("GET", "/stats", &[], "");
-        assert_eq!(status, 200);
-        serde_json::from_str(&body).unwrap()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn token(creators: Value) -> String {
@@ -149,20 +63,13 @@ fn token(creators: Value) -> String {
     .unwrap()
 }
 
-/// A header's value in a lowercase head.
-fn header(head: &str, name: &str) -> Option<String> {
-    head.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-        .map(|v| v.trim().to_string())
-}
-
 fn lookups(mock: &Proc) -> u64 {
     mock.stats()["userLookups"].as_u64().unwrap()
 }
 
 #[test]
 fn bulk_check_answers_each_name_in_order_from_upstream_then_cache() {
-    let mock = Proc::mock();
+    let mock = Proc::lookup_mock();
     let relay = Proc::relay(&mock, &[]);
     let tok = token(json!(["ada", "sleepy", "ghost", "bob"]));
     let names = json!({"uniqueIds": ["ada", "@Sleepy", "ghost", "bad name!", "carol", "ada"]});
@@ -200,14 +107,14 @@ fn bulk_check_answers_each_name_in_order_from_upstream_then_cache() {
     // A creator whose room the relay has open needs no lookup either: bob is watched.
     // (Opening the room dials the mock's socket, not its user lookup.)
     let bob = token(json!(["bob"]));
-    let url = format!("ws://{}/ws?uniqueId=bob&jwtKey={bob}", relay.addr);
+    let query = format!("uniqueId=bob&jwtKey={bob}");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
         use futures_util::StreamExt;
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut ws = ws_open(&relay, &query).await;
         let first = tokio::time::timeout(Duration::from_secs(5), ws.next())
             .await
             .unwrap();
@@ -306,7 +213,7 @@ fn bulk_check_answers_each_name_in_order_from_upstream_then_cache() {
 
 #[test]
 fn users_are_looked_up_live_and_offline() {
-    let mock = Proc::mock();
+    let mock = Proc::lookup_mock();
     let relay = Proc::relay(&mock, &[]);
     let tok = token(json!(["ada", "sleepy", "ghost"]));
     let (status, head, ada) = relay.get("/api/users/%40Ada", &tok);
@@ -377,7 +284,7 @@ fn users_are_looked_up_live_and_offline() {
 
 #[test]
 fn gift_catalog_is_cached_for_its_ttl_and_falls_back_to_the_file() {
-    let mut mock = Proc::mock();
+    let mut mock = Proc::lookup_mock();
     let dir = std::env::temp_dir().join(format!("tikcast-rest-gifts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("gifts.json");
@@ -418,8 +325,7 @@ fn gift_catalog_is_cached_for_its_ttl_and_falls_back_to_the_file() {
     assert_eq!(fresh, gifts);
     assert_eq!(gift_lists(&mock), 2);
     // The upstream gone and the cache expired: the file answers.
-    let _ = mock.child.kill();
-    let _ = mock.child.wait();
+    mock.kill();
     std::thread::sleep(Duration::from_millis(1100));
     let (status, head, fallback) = relay.get("/api/gifts", &tok);
     assert_eq!(status, 200);
@@ -430,7 +336,7 @@ fn gift_catalog_is_cached_for_its_ttl_and_falls_back_to_the_file() {
 
 #[test]
 fn lookups_over_the_limit_get_429_with_headers_or_per_name_errors() {
-    let mock = Proc::mock();
+    let mock = Proc::lookup_mock();
     let relay = Proc::relay(&mock, &["--lookups-per-minute-per-ip", "3"]);
     let tok = token(json!("*"));
     // Two of the IP's three lookups.

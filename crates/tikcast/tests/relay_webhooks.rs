@@ -4,9 +4,10 @@
 //! first attempts, across a SIGKILL and restart of the relay (same queue file). Every
 //! server stops by itself and is killed when its test ends.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,67 +16,10 @@ use serde_json::Value;
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tikcast");
+use common::{mock_args, refused_start, relay_args, ws_open, ws_tally, Proc, BIN};
+
 const JWT_SECRET: &str = "relay-webhook-test-jwt-0123456789";
 const HOOK_SECRET: &str = "webhook-signing-secret-for-tests-0042";
-
-struct Proc {
-    child: Child,
-    addr: String,
-    log: std::path::PathBuf,
-}
-
-static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-impl Proc {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let log = std::env::temp_dir().join(format!(
-            "tikcast-relay-hooks-{}-{n}.log",
-            std::process::id()
-        ));
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("spawn tikcast");
-        let mut first = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let v: Value = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("first line {first:?} is not JSON: {e}"));
-        Proc {
-            child,
-            addr: v["listening"].as_str().unwrap().to_string(),
-            log,
-        }
-    }
-
-    /// The mock's `/stats` JSON.
-    fn stats(&self) -> Value {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-        write!(s, "GET /stats HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        serde_json::from_str(text.split_once("\r\n\r\n").unwrap().1).unwrap()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("tikcast-hooks-{name}-{}", std::process::id()));
@@ -268,15 +212,6 @@ const SCRIPT: &str = r#"{"type":"roomUser","viewers":12}
 fn relay(mock: &Proc, hook: &str, db: &str, extra: &[&str]) -> Proc {
     let upstream = format!("mock:ws://{}/ws", mock.addr);
     let mut args = vec![
-        "relay",
-        "--listen",
-        "127.0.0.1:0",
-        "--max-seconds",
-        "40",
-        "--upstream",
-        &upstream,
-        "--jwt-secret",
-        JWT_SECRET,
         "--webhook",
         hook,
         "--webhook-secret-env",
@@ -287,7 +222,9 @@ fn relay(mock: &Proc, hook: &str, db: &str, extra: &[&str]) -> Proc {
         "1000",
     ];
     args.extend_from_slice(extra);
-    Proc::start(&args, &[("TIKCAST_TEST_HOOK_SECRET", HOOK_SECRET)])
+    let args = relay_args(&upstream, JWT_SECRET, &args);
+    // Every process keeps its stderr in a file, read by `log()`.
+    Proc::start_logged(&args, &[("TIKCAST_TEST_HOOK_SECRET", HOOK_SECRET)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,20 +234,15 @@ async fn live_start_and_end_are_delivered_once_each_across_a_sigkill() {
     std::fs::write(&script, SCRIPT).unwrap();
     let db = dir.join("queue.sqlite3");
     let db = db.to_str().unwrap();
-    let mock = Proc::start(
-        &[
-            "mock",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-seconds",
-            "40",
+    let mock = Proc::start_logged(
+        &mock_args(&[
             "--script",
             script.to_str().unwrap(),
             "--rate",
             "50",
             "--batch",
             "2",
-        ],
+        ]),
         &[],
     );
     let hooks = receiver(3).await;
@@ -488,20 +420,11 @@ async fn webhooks_test_sends_one_signed_event() {
 #[test]
 fn webhook_mistakes_stop_the_start() {
     let refused = |args: &[&str], env: &[(&str, &str)]| {
-        let out = Command::new(BIN)
-            .args(["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"])
-            .args([
-                "--upstream",
-                "mock:ws://127.0.0.1:9/ws",
-                "--jwt-secret",
-                JWT_SECRET,
-            ])
-            .args(args)
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        assert!(!out.status.success() && out.stdout.is_empty(), "{args:?}");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        let mut all = vec!["relay", "--listen", "127.0.0.1:0", "--max-seconds", "5"];
+        all.extend_from_slice(&["--upstream", "mock:ws://127.0.0.1:9/ws"]);
+        all.extend_from_slice(&["--jwt-secret", JWT_SECRET]);
+        all.extend_from_slice(args);
+        refused_start(&all, env)
     };
     let dir = temp_dir("config");
     let db = dir.join("q.sqlite3");
@@ -565,31 +488,16 @@ async fn view(
     frames_wanted: usize,
     limit: Duration,
 ) -> (usize, Option<u16>) {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &serde_json::json!({"exp": jsonwebtoken::get_current_timestamp() + 60}),
         &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
     )
     .unwrap();
-    let url = format!("ws://{}/ws?uniqueId={unique_id}&jwtKey={token}", relay.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let deadline = tokio::time::Instant::now() + limit;
-    let (mut frames, mut close) = (0, None);
-    while frames < frames_wanted {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Binary(_)))) => frames += 1,
-            Ok(Some(Ok(Message::Close(f)))) => {
-                close = f.map(|f| u16::from(f.code));
-                break;
-            }
-            Ok(Some(Ok(_))) => {}
-            _ => break,
-        }
-    }
+    let mut ws = ws_open(relay, &format!("uniqueId={unique_id}&jwtKey={token}")).await;
+    let got = ws_tally(&mut ws, frames_wanted, limit).await;
     let _ = ws.close(None).await;
-    (frames, close)
+    (got.frames, got.close)
 }
 
 /// Rooms opened by viewers report too: a stream that goes offline (4404) ends with
@@ -599,11 +507,7 @@ async fn view(
 async fn viewer_rooms_report_only_real_starts_and_ends() {
     let dir = temp_dir("viewers");
     let hooks = receiver(0).await;
-    let mock = |args: &[&str]| {
-        let mut all = vec!["mock", "--listen", "127.0.0.1:0", "--max-seconds", "40"];
-        all.extend_from_slice(args);
-        Proc::start(&all, &[])
-    };
+    let mock = |args: &[&str]| Proc::start_logged(&mock_args(args), &[]);
     let db = |name: &str| dir.join(name).to_str().unwrap().to_string();
 
     let goes_offline = mock(&["--messages", "6", "--rate", "50", "--close-code", "4404"]);

@@ -3,61 +3,20 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tikcast");
+use common::{Proc, BIN};
 
-/// A running `tikcast mock`, killed on drop.
-struct Mock {
-    child: Child,
-    addr: String,
-}
-
-impl Mock {
-    fn start(args: &[&str]) -> Mock {
-        let mut child = Command::new(BIN)
-            .args(["mock", "--listen", "127.0.0.1:0", "--max-seconds", "90"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn tikcast mock");
-        let mut first = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let v: Value = serde_json::from_str(&first).expect("first line is {\"listening\":...}");
-        let addr = v["listening"].as_str().unwrap().to_string();
-        Mock { child, addr }
-    }
-
-    fn stats(&self) -> Value {
-        use std::io::Write;
-        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-        write!(
-            s,
-            "GET /stats HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let body = text.split("\r\n\r\n").nth(1).expect("http body");
-        serde_json::from_str(body.trim()).expect("stats json")
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A running `tikcast mock` on 127.0.0.1 that stops by itself after 90 s.
+fn start_mock(args: &[&str]) -> Proc {
+    let mut all = vec!["mock", "--listen", "127.0.0.1:0", "--max-seconds", "90"];
+    all.extend_from_slice(args);
+    Proc::start(&all, &[])
 }
 
 struct Watched {
@@ -137,7 +96,7 @@ const FAULTS: &[&str] = &[
     "3",
 ];
 
-fn assert_exactly_once(w: &Watched, mock: &Mock) {
+fn assert_exactly_once(w: &Watched, mock: &Proc) {
     assert_eq!(
         w.code, 0,
         "watch exits 0 on --until-idle; stderr: {}",
@@ -204,7 +163,7 @@ fn assert_exactly_once(w: &Watched, mock: &Mock) {
 
 #[test]
 fn direct_watch_gets_every_message_exactly_once_through_drops_duplicates_and_a_stall() {
-    let mock = Mock::start(FAULTS);
+    let mock = start_mock(FAULTS);
     let url = format!(
         "ws://{}/webcast/im/ws_proxy/ws_reuse_supplement/?room_id=7300000000000000001&compress=gzip",
         mock.addr
@@ -257,7 +216,7 @@ fn in_an_hour() -> u64 {
 fn relay_watch_gets_every_message_exactly_once_too() {
     let mut args = FAULTS.to_vec();
     args.extend(["--jwt-secret", "relay-secret"]);
-    let mock = Mock::start(&args);
+    let mock = start_mock(&args);
     let token = jwt(
         "relay-secret",
         serde_json::json!({"exp": in_an_hour(), "allowedCreators": ["ada.demo"]}),
@@ -293,7 +252,7 @@ fn relay_watch_gets_every_message_exactly_once_too() {
 
 #[test]
 fn bad_credentials_stop_at_once_with_the_terminal_reason() {
-    let mock = Mock::start(&["--messages", "10", "--jwt-secret", "relay-secret"]);
+    let mock = start_mock(&["--messages", "10", "--jwt-secret", "relay-secret"]);
     let url = format!("ws://{}/ws", mock.addr);
     let cases = [
         (
@@ -333,7 +292,7 @@ fn bad_credentials_stop_at_once_with_the_terminal_reason() {
 
 #[test]
 fn offline_creator_with_stop_when_offline_exits_cleanly() {
-    let mock = Mock::start(&["--messages", "0", "--close-code", "4404"]);
+    let mock = start_mock(&["--messages", "0", "--close-code", "4404"]);
     let url = format!("ws://{}/ws", mock.addr);
     let w = watch(&url, &["--unique-id", "ada.demo", "--stop-when-offline"]);
     assert_eq!(w.code, 0, "{}", w.stderr);
@@ -352,7 +311,7 @@ fn real_captures_pass_through_mock_and_session_exactly_once() {
     ) else {
         return;
     };
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--corpus",
         dir.to_str().unwrap(),
         "--rate",
@@ -397,7 +356,7 @@ fn real_captures_pass_through_mock_and_session_exactly_once() {
 
 #[test]
 fn a_credential_command_runs_before_every_attempt() {
-    let mock = Mock::start(&[
+    let mock = start_mock(&[
         "--messages",
         "600",
         "--rate",

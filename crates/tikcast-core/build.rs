@@ -55,18 +55,8 @@ fn main() {
 /// takes and the kind of each of its fields, so `cost::walk` can bound what decoding a
 /// payload will allocate before prost allocates it (docs in src/cost.rs).
 fn write_cost_tables(fds: &FileDescriptorSet) {
-    // Every message in a stable order: full name -> (index, Rust path or None for map entries).
-    let mut order: Vec<(String, Option<String>, &DescriptorProto)> = Vec::new();
-    for file in &fds.file {
-        for msg in &file.message_type {
-            collect(&format!(".{}", file.package()), &[], msg, &mut order);
-        }
-    }
-    let index: std::collections::BTreeMap<&str, usize> = order
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _, _))| (name.as_str(), i))
-        .collect();
+    let order = message_order(fds);
+    let index = order_index(&order);
     // `deep`: the type holds a list of messages or a map somewhere below it (the only
     // way a few wire bytes can become many owned bytes); found by iterating to a fixpoint.
     let mut deep: Vec<bool> = order
@@ -176,17 +166,8 @@ fn const_ident(full: &str) -> String {
 /// constants naming each message (`msg::ChatMessage`) and each field's slot
 /// (`slot::ChatMessage::user`) for the hand-shaped events.
 fn write_reader_tables(fds: &FileDescriptorSet) {
-    let mut order: Vec<(String, Option<String>, &DescriptorProto)> = Vec::new();
-    for file in &fds.file {
-        for msg in &file.message_type {
-            collect(&format!(".{}", file.package()), &[], msg, &mut order);
-        }
-    }
-    let index: std::collections::BTreeMap<&str, usize> = order
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _, _))| (name.as_str(), i))
-        .collect();
+    let order = message_order(fds);
+    let index = order_index(&order);
     let is_map = |name: &str| {
         order[index[name]]
             .2
@@ -346,6 +327,30 @@ fn docs_of(
         p.extend([3, k as i32]);
         docs_of(nested, &names, p, comments, out);
     }
+}
+
+/// Every message (nested ones and map entries included) in one stable order: full name,
+/// Rust path (`None` for map entries) and descriptor. Both generated tables use it, so
+/// their rows agree.
+type Order<'a> = Vec<(String, Option<String>, &'a DescriptorProto)>;
+
+fn message_order(fds: &FileDescriptorSet) -> Order<'_> {
+    let mut order = Vec::new();
+    for file in &fds.file {
+        for msg in &file.message_type {
+            collect(&format!(".{}", file.package()), &[], msg, &mut order);
+        }
+    }
+    order
+}
+
+/// Full name → row in `order`.
+fn order_index<'a>(order: &'a Order<'_>) -> std::collections::BTreeMap<&'a str, usize> {
+    order
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _, _))| (name.as_str(), i))
+        .collect()
 }
 
 /// Adds `msg` (inside the Rust modules `modules`) and its nested messages to `order`.

@@ -146,12 +146,17 @@ fn benches(c: &mut Criterion) {
             b.iter_with_setup(
                 || session(filter),
                 |(mut s, conn)| {
+                    // The relay's JSON mode: every event written as canonical JSON.
+                    let mut sink = tikcast_core::JsonSink::new();
                     let mut n = 0;
                     for (i, f) in frames.iter().enumerate() {
                         s.on_frame(i as u64, conn, f);
                         while let Some(o) = s.poll_output() {
                             if let Output::Events(e) = o {
-                                n += e.len();
+                                sink.clear();
+                                if e.write(&mut sink).is_ok() {
+                                    n += sink.texts().count();
+                                }
                             }
                         }
                     }

@@ -103,6 +103,7 @@ fn main() {
     use tikcast_core::session::{Mode, Output, Session, SessionConfig};
     let mut best = f64::MAX;
     let mut delivered = 0usize;
+    let mut sink = tikcast_core::JsonSink::new();
     for _round in 0..5 {
         let t = Instant::now();
         delivered = 0;
@@ -125,7 +126,11 @@ fn main() {
             s.on_frame(i as u64, conn, f);
             while let Some(o) = s.poll_output() {
                 if let Output::Events(e) = o {
-                    delivered += e.len();
+                    // Written as canonical JSON, as the relay's JSON mode does.
+                    sink.clear();
+                    if e.write(&mut sink).is_ok() {
+                        delivered += sink.texts().count();
+                    }
                 }
             }
         }

@@ -14,8 +14,8 @@
 //! field must have its declared wire type, strings must be UTF-8, varints at most ten
 //! bytes, keys at most 32 bits and never field 0 or wire type 6/7, lengths within the
 //! message, nesting at most [`MAX_DEPTH`]; undeclared fields are skipped (groups to their
-//! end tag). One deliberate difference: a singular message field sent twice is refused
-//! (prost merges the two; no real message does this, and merging would need an owned copy).
+//! end tag). A singular message field sent twice is merged as prost merges it: the
+//! payload is rewritten once ([`merged`]; views keep one offset per field).
 //!
 //! Nothing here indexes unchecked or unwraps: every read is `get` or checked arithmetic.
 
@@ -554,6 +554,121 @@ pub(crate) fn validate(ty: usize, bytes: &[u8], depth: u32) -> Result<()> {
             }
             validate(usize::from(f.sub), body, depth + 1)?;
         }
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ merging
+
+/// Largest payload [`merged`] rewrites; a bigger one sending a singular message field
+/// twice stays refused (a `decodeError` event).
+const MERGE_MAX_INPUT: usize = 1 << 20;
+/// What [`merged`] may write over all nesting levels, per input byte.
+const MERGE_FACTOR: usize = 16;
+
+/// Protobuf merges a singular message field sent more than once: the occurrences are one
+/// message, as if their bytes were concatenated (prost does it; our own demo and mock
+/// encoders rely on it to stamp `common`). A view keeps one offset per field, so such a
+/// payload is rewritten once, each such field's occurrences joined, recursively; scalars
+/// and repeated fields keep their order (the last scalar still wins). The rare path:
+/// real captures never take it. Writes at most [`MERGE_FACTOR`] bytes per input byte.
+pub(crate) fn merged(ty: usize, bytes: &[u8]) -> Result<Vec<u8>> {
+    if bytes.len() > MERGE_MAX_INPUT {
+        return Err(ReadError::Duplicate);
+    }
+    let mut budget = bytes
+        .len()
+        .saturating_mul(MERGE_FACTOR)
+        .saturating_add(4096);
+    let mut out = Vec::with_capacity(bytes.len());
+    merge_into(ty, bytes, 0, &mut out, &mut budget)?;
+    Ok(out)
+}
+
+/// `bytes` (message `ty`) as `validate` accepts it, merged by [`merged`] when it sends a
+/// singular message field twice.
+pub(crate) fn checked(ty: usize, bytes: &[u8]) -> Result<alloc::borrow::Cow<'_, [u8]>> {
+    use alloc::borrow::Cow;
+    match validate(ty, bytes, 0) {
+        Ok(()) => Ok(Cow::Borrowed(bytes)),
+        Err(ReadError::Duplicate) => {
+            let m = merged(ty, bytes)?;
+            validate(ty, &m, 0)?;
+            Ok(Cow::Owned(m))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn charge(budget: &mut usize, n: usize) -> Result<()> {
+    *budget = budget.checked_sub(n).ok_or(ReadError::Duplicate)?;
+    Ok(())
+}
+
+fn put_varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_message(number: u32, body: &[u8], out: &mut Vec<u8>, budget: &mut usize) -> Result<()> {
+    charge(budget, body.len().saturating_add(15))?;
+    put_varint(u64::from(number) << 3 | 2, out);
+    put_varint(body.len() as u64, out);
+    out.extend_from_slice(body);
+    Ok(())
+}
+
+fn merge_into(
+    ty: usize,
+    bytes: &[u8],
+    depth: u32,
+    out: &mut Vec<u8>,
+    budget: &mut usize,
+) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(ReadError::TooDeep);
+    }
+    let fields = MESSAGES.get(ty).ok_or(ReadError::Key)?.fields;
+    // Each singular message field's occurrences, joined (by slot, in first-seen order).
+    let mut joined: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut at = 0;
+    let mut hint = 0;
+    while at < bytes.len() {
+        let start = at;
+        let (number, wire) = key(bytes, &mut at)?;
+        let Some(i) = lookup(fields, number, &mut hint) else {
+            skip(bytes, &mut at, number, wire, depth)?;
+            let raw = bytes.get(start..at).ok_or(ReadError::Truncated)?;
+            charge(budget, raw.len())?;
+            out.extend_from_slice(raw);
+            continue;
+        };
+        let f = fields.get(i).ok_or(ReadError::Key)?;
+        let body = check_field(f, wire, bytes, &mut at, true)?;
+        if !is_message(f.kind) {
+            let raw = bytes.get(start..at).ok_or(ReadError::Truncated)?;
+            charge(budget, raw.len())?;
+            out.extend_from_slice(raw);
+        } else if f.repeated {
+            let mut inner = Vec::new();
+            merge_into(usize::from(f.sub), body, depth + 1, &mut inner, budget)?;
+            put_message(number, &inner, out, budget)?;
+        } else {
+            charge(budget, body.len())?;
+            match joined.iter_mut().find(|(slot, _)| *slot == i) {
+                Some((_, all)) => all.extend_from_slice(body),
+                None => joined.push((i, body.to_vec())),
+            }
+        }
+    }
+    for (i, all) in joined {
+        let f = fields.get(i).ok_or(ReadError::Key)?;
+        let mut inner = Vec::new();
+        merge_into(usize::from(f.sub), &all, depth + 1, &mut inner, budget)?;
+        put_message(f.number, &inner, out, budget)?;
     }
     Ok(())
 }

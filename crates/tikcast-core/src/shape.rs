@@ -5,11 +5,12 @@
 //! tables (`reader::write_fields`). The output equals the typed model's canonical JSON
 //! (`events.rs`, `user.rs`): `tests/reader_oracle.rs` checks it on every corpus message.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::decode::EnvelopeInfo;
-use crate::reader::{msg, slot, validate, write_fields, Ctx, Result, Sink, View};
+use crate::reader::{checked, merged, msg, slot, write_fields, Ctx, ReadError, Result, Sink, View};
 
 // ------------------------------------------------------------------ small readers
 
@@ -333,14 +334,26 @@ pub(crate) fn write_known(
 ) -> Result<()> {
     match route.shape {
         Shape::Generic(ty) => {
-            let view = View::new(ty, payload, 0)?;
-            event(route.name, &view, env, sink, ctx, |v, s, c| {
-                write_fields(v, s, c)
-            })
+            // Read as it is written (no separate check); a singular message field sent
+            // twice, found on the way, takes the merged copy from the start.
+            let generic = |payload: &[u8], sink: &mut dyn Sink| {
+                let view = View::new(ty, payload, 0)?;
+                event(route.name, &view, env, sink, ctx, |v, s, c| {
+                    write_fields(v, s, c)
+                })
+            };
+            let mark = sink.size();
+            match generic(payload, sink) {
+                Err(ReadError::Duplicate) => {
+                    sink.truncate(mark);
+                    generic(&merged(ty, payload)?, sink)
+                }
+                r => r,
+            }
         }
         Shape::Shaped(ty, body, derive) => {
-            validate(ty, payload, 0)?;
-            let view = View::trusted(ty, payload, 0)?;
+            let payload = checked(ty, payload)?;
+            let view = View::trusted(ty, &payload, 0)?;
             event(route.name, &view, env, sink, ctx, body)?;
             if let Some(name) = derive.and_then(|d| d(&view)) {
                 event(name, &view, env, sink, ctx, body)?;
@@ -416,6 +429,16 @@ fn write_emote(index: i32, e: &View<'_>, s: &mut dyn Sink) {
 }
 
 fn gift(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    gift_body(v, s, c, false)
+}
+
+/// A gift whose streak the session closed because its end never came: `repeatEnd` and
+/// `timedOut` are true.
+fn gift_timed_out(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    gift_body(v, s, c, true)
+}
+
+fn gift_body(v: &View<'_>, s: &mut dyn Sink, c: &Ctx, timed_out: bool) -> Result<()> {
     use slot::GiftInfo as G;
     use slot::GiftMessage as M;
     let info = v.msg(M::gift);
@@ -452,7 +475,7 @@ fn gift(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
     s.key("repeatCount");
     s.int(i64::from(v.i32(M::repeat_count)));
     s.key("repeatEnd");
-    s.bool(v.i32(M::repeat_end) == 1);
+    s.bool(timed_out || v.i32(M::repeat_end) == 1);
     s.key("comboCount");
     s.int(i64::from(v.i32(M::combo_count)));
     s.key("groupCount");
@@ -466,8 +489,112 @@ fn gift(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
     s.key("describe");
     s.str(info.map_or("", |i| i.str(G::describe)));
     s.key("timedOut");
-    s.bool(false);
+    s.bool(timed_out);
     Ok(())
+}
+
+// ------------------------------------------------------------------ the session's facts
+
+/// What the session needs of a gift message: the streak key and its state (the same
+/// values the `gift` event carries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GiftFacts {
+    pub user_id: u64,
+    pub gift_id: u64,
+    pub group_id: u64,
+    pub gift_type: i32,
+    pub repeat_end: bool,
+}
+
+/// Reads a gift's facts, with the payload as the writer reads it (merged, in the rare
+/// case it needs to be); `None` when the payload is malformed (it becomes a
+/// `decodeError` event, as the writer would make it).
+pub(crate) fn gift_facts(payload: &[u8]) -> Option<(GiftFacts, Cow<'_, [u8]>)> {
+    use slot::GiftMessage as M;
+    let payload = checked(msg::GiftMessage, payload).ok()?;
+    let v = View::trusted(msg::GiftMessage, &payload, 0).ok()?;
+    let info = v.msg(M::gift);
+    let id = v.u64(M::gift_id);
+    let facts = GiftFacts {
+        user_id: v.msg(M::user).map_or(0, |u| u.u64(slot::User::id)),
+        gift_id: if id != 0 {
+            id
+        } else {
+            info.map_or(0, |i| i.u64(slot::GiftInfo::id))
+        },
+        group_id: v.u64(M::group_id),
+        gift_type: info.map_or(0, |i| i.i32(slot::GiftInfo::r#type)),
+        repeat_end: v.i32(M::repeat_end) == 1,
+    };
+    Some((facts, payload))
+}
+
+/// What the like aggregator needs of a like message, with the payload as the writer
+/// reads it; `None` when malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LikeFacts {
+    pub user_id: u64,
+    pub like_count: i32,
+}
+
+pub(crate) fn like_facts(payload: &[u8]) -> Option<(LikeFacts, Cow<'_, [u8]>)> {
+    use slot::LikeMessage as M;
+    let payload = checked(msg::LikeMessage, payload).ok()?;
+    let v = View::trusted(msg::LikeMessage, &payload, 0).ok()?;
+    let facts = LikeFacts {
+        user_id: v.msg(M::user).map_or(0, |u| u.u64(slot::User::id)),
+        like_count: v.i32(M::count),
+    };
+    Some((facts, payload))
+}
+
+/// Whether a control message says the stream ended (it then derives `streamEnd`);
+/// `None` when malformed.
+pub(crate) fn control_ends(payload: &[u8]) -> Option<bool> {
+    let payload = checked(msg::ControlMessage, payload).ok()?;
+    let v = View::trusted(msg::ControlMessage, &payload, 0).ok()?;
+    Some(control_derived(&v).is_some())
+}
+
+/// One gift message as the event `name` (`gift`, `giftRaw`, `giftStreak`), or as the
+/// `gift` that closes a timed-out streak. The payload was checked by [`gift_facts`].
+pub(crate) fn write_gift_as(
+    name: &'static str,
+    timed_out: bool,
+    payload: &[u8],
+    env: EnvelopeInfo,
+    sink: &mut dyn Sink,
+    ctx: &Ctx,
+) -> Result<()> {
+    let view = View::trusted(msg::GiftMessage, payload, 0)?;
+    let body: ShapedBody = if timed_out { gift_timed_out } else { gift };
+    event(name, &view, env, sink, ctx, body)
+}
+
+/// A `likeAggregate` event (the payload was checked, and merged if need be, by
+/// [`like_facts`]'s caller): the meta and user of the window's last like message, the
+/// likes merged, the room total after the last like, and how many messages merged.
+pub(crate) fn write_like_aggregate(
+    payload: &[u8],
+    env: EnvelopeInfo,
+    like_count: i64,
+    batches: u32,
+    sink: &mut dyn Sink,
+    ctx: &Ctx,
+) -> Result<()> {
+    use slot::LikeMessage as M;
+    let view = View::trusted(msg::LikeMessage, payload, 0)?;
+    event("likeAggregate", &view, env, sink, ctx, |v, s, c| {
+        s.key("user");
+        write_user_with(v.msg(M::user).as_ref(), None, s, c)?;
+        s.key("likeCount");
+        s.int(like_count);
+        s.key("totalLikeCount");
+        s.int(v.i64(M::total));
+        s.key("batches");
+        s.uint(u64::from(batches));
+        Ok(())
+    })
 }
 
 fn like(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {

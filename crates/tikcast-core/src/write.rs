@@ -13,7 +13,7 @@
 //! assert!(json.contains(r#""likeCount":5,"totalLikeCount":42"#));
 //! ```
 
-use alloc::borrow::ToOwned;
+use alloc::borrow::{Cow, ToOwned};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -23,7 +23,7 @@ use crate::gzip;
 use crate::reader::{msg, slot, validate, Ctx, ReadError, Sink, View};
 use crate::shape;
 
-fn protobuf(what: &'static str, e: ReadError) -> DecodeError {
+pub(crate) fn protobuf(what: &'static str, e: ReadError) -> DecodeError {
     DecodeError::Protobuf {
         what,
         reason: e.reason().to_owned(),
@@ -41,6 +41,22 @@ pub fn write_frame(
     keep: impl FnMut(EnvelopeInfo, &str) -> bool,
     sink: &mut dyn Sink,
 ) -> Result<Decoded, DecodeError> {
+    let (mut out, batch) = open_frame(bytes, opts)?;
+    if let Some(batch) = batch {
+        write_batch_into(&batch, opts, &mut out, keep, sink)?;
+    }
+    Ok(out)
+}
+
+/// A frame's fields and its batch (see [`open_frame`]).
+pub(crate) type OpenFrame<'a> = (Decoded, Option<Cow<'a, [u8]>>);
+
+/// The frame's fields (no batch fields yet) and its batch, inflated when compressed:
+/// `None` for a frame that carries no messages (another payload type, or empty).
+pub(crate) fn open_frame<'a>(
+    bytes: &'a [u8],
+    opts: &DecodeOptions,
+) -> Result<OpenFrame<'a>, DecodeError> {
     if bytes.len() > opts.max_frame_bytes {
         return Err(DecodeError::TooLarge {
             what: "frame",
@@ -52,7 +68,7 @@ pub fn write_frame(
     let frame = View::trusted(msg::PushFrame, bytes, 0).map_err(|e| protobuf("frame", e))?;
     use slot::PushFrame as F;
     let payload_type = frame.str(F::payload_type);
-    let mut out = Decoded {
+    let out = Decoded {
         seq_id: frame.u64(F::seq_id),
         log_id: frame.u64(F::log_id),
         payload_type: payload_type.to_string(),
@@ -60,7 +76,7 @@ pub fn write_frame(
     };
     let payload = frame.bytes(F::payload);
     if !(payload_type.is_empty() || payload_type == "msg") || payload.is_empty() {
-        return Ok(out);
+        return Ok((out, None));
     }
     // The last `compress_type` header wins, as the typed decoder's first match did for
     // real frames (they carry one).
@@ -69,23 +85,21 @@ pub fn write_frame(
         .find(|h| h.str(slot::PushHeader::key) == "compress_type")
         .map(|h| h.str(slot::PushHeader::value))
         .unwrap_or("");
-    let inflated;
-    let batch: &[u8] = match compress {
-        "gzip" => {
-            inflated =
-                gzip::gunzip_capped(payload, opts.max_inflated_bytes, opts.max_gzip_members)?;
-            &inflated
-        }
-        "" | "none" if gzip::looks_like_gzip(payload) => {
-            inflated =
-                gzip::gunzip_capped(payload, opts.max_inflated_bytes, opts.max_gzip_members)?;
-            &inflated
-        }
-        "" | "none" => payload,
+    let batch = match compress {
+        "gzip" => Cow::Owned(gzip::gunzip_capped(
+            payload,
+            opts.max_inflated_bytes,
+            opts.max_gzip_members,
+        )?),
+        "" | "none" if gzip::looks_like_gzip(payload) => Cow::Owned(gzip::gunzip_capped(
+            payload,
+            opts.max_inflated_bytes,
+            opts.max_gzip_members,
+        )?),
+        "" | "none" => Cow::Borrowed(payload),
         other => return Err(DecodeError::UnsupportedCompression(other.to_string())),
     };
-    write_batch_into(batch, opts, &mut out, keep, sink)?;
-    Ok(out)
+    Ok((out, Some(batch)))
 }
 
 /// Writes the events of a bare fetch result (an HTTP im/fetch body or an inflated frame
@@ -111,6 +125,31 @@ fn write_batch_into(
     mut keep: impl FnMut(EnvelopeInfo, &str) -> bool,
     sink: &mut dyn Sink,
 ) -> Result<(), DecodeError> {
+    let batch = open_batch(bytes, opts, out)?;
+    let start = sink.size();
+    let ctx = Ctx {
+        limit: start.saturating_add(opts.max_expansion),
+        cap: opts.max_expansion,
+    };
+    for m in batch.msgs(slot::FetchResult::messages) {
+        let (method, payload, env) = envelope(&m);
+        if keep(env, method) {
+            if let Err(e) = write_one(method, payload, env, sink, &ctx) {
+                sink.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks a batch against the caps and the schema and fills `out`'s batch fields; the
+/// messages are read from the returned view.
+pub(crate) fn open_batch<'a>(
+    bytes: &'a [u8],
+    opts: &DecodeOptions,
+    out: &mut Decoded,
+) -> Result<View<'a>, DecodeError> {
     if bytes.len() > opts.max_inflated_bytes {
         return Err(DecodeError::TooLarge {
             what: "batch",
@@ -145,26 +184,17 @@ fn write_batch_into(
             out.route_params.push((k.to_string(), v.to_string()));
         }
     }
-    let start = sink.size();
-    let ctx = Ctx {
-        limit: start.saturating_add(opts.max_expansion),
-        cap: opts.max_expansion,
+    Ok(batch)
+}
+
+/// A message envelope's method, payload and meta.
+pub(crate) fn envelope<'a>(m: &View<'a>) -> (&'a str, &'a [u8], EnvelopeInfo) {
+    use slot::MessageEnvelope as E;
+    let env = EnvelopeInfo {
+        msg_id: m.u64(E::msg_id),
+        is_history: m.bool(E::is_history),
     };
-    for m in batch.msgs(B::messages) {
-        use slot::MessageEnvelope as E;
-        let env = EnvelopeInfo {
-            msg_id: m.u64(E::msg_id),
-            is_history: m.bool(E::is_history),
-        };
-        let method = m.str(E::method);
-        if keep(env, method) {
-            if let Err(e) = write_one(method, m.bytes(E::payload), env, sink, &ctx) {
-                sink.truncate(start);
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
+    (m.str(E::method), m.bytes(E::payload), env)
 }
 
 /// Writes the events of one message payload of `method` into `sink`: its events, an
@@ -185,7 +215,7 @@ pub fn write_message(method: &str, payload: &[u8], env: EnvelopeInfo, sink: &mut
 }
 
 /// One message into `sink`; fails only when the batch's output budget runs out.
-fn write_one(
+pub(crate) fn write_one(
     method: &str,
     payload: &[u8],
     env: EnvelopeInfo,
@@ -215,7 +245,7 @@ fn write_one(
     }
 }
 
-fn too_expensive(ctx: &Ctx) -> DecodeError {
+pub(crate) fn too_expensive(ctx: &Ctx) -> DecodeError {
     DecodeError::TooExpensive {
         what: "batch",
         cap: ctx.cap,

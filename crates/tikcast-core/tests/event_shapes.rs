@@ -422,7 +422,7 @@ fn every_session_event_has_its_declared_shape() {
     let events: Vec<Value> = out
         .iter()
         .filter_map(|o| match o {
-            Output::Events(e) => Some(e.clone()),
+            Output::Events(e) => Some(e.to_events()),
             _ => None,
         })
         .flatten()

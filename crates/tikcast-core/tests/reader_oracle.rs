@@ -261,3 +261,132 @@ fn a_hostile_expansion_is_refused_not_written() {
     assert!(sink.out.len() > 19_000_000);
     let _ = Event::NAMES;
 }
+
+/// The session's batches (messages kept by reference, gift streaks, like windows, the
+/// streaks and windows it closes on timers and at stop) written by the reader equal the
+/// oracle's typed events of the same batch, for every corpus message, unfiltered and
+/// filtered by listener.
+#[test]
+fn the_sessions_batches_give_the_oracles_json() {
+    use tikcast_core::session::{Mode, Output, Session, SessionConfig};
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    let samples = common::load_samples(&dir);
+    let all: Vec<(&str, &[u8])> = samples
+        .iter()
+        .flat_map(|(m, list)| list.iter().map(move |s| (m.as_str(), s.payload.as_slice())))
+        .collect();
+    for wanted in [None, Some(vec!["chat", "gift", "likeAggregate"])] {
+        let mut s = Session::new(SessionConfig {
+            mode: Mode::Relay,
+            like_aggregate_ms: Some(2_000),
+            gift_streak_timeout_ms: 3_000,
+            ..Default::default()
+        });
+        s.set_wanted_events(wanted.clone());
+        s.start(0);
+        let conn = s
+            .poll_outputs()
+            .iter()
+            .find_map(|o| match o {
+                Output::Connect { conn, .. } => Some(*conn),
+                _ => None,
+            })
+            .expect("the session connects");
+        s.on_open(0, conn);
+        let mut outputs = Vec::new();
+        let mut now = 0;
+        for (n, chunk) in all.chunks(40).enumerate() {
+            let mut batch = Vec::new();
+            for (i, (method, payload)) in chunk.iter().enumerate() {
+                envelope(&mut batch, method, payload, (n * 40 + i) as u64 + 1);
+            }
+            let frame = if n % 2 == 0 {
+                push_frame(&gzip(&batch), true)
+            } else {
+                push_frame(&batch, false)
+            };
+            now += 700;
+            s.handle_timeout(now);
+            s.on_frame(now, conn, &frame);
+            outputs.extend(s.poll_outputs());
+        }
+        s.stop(now);
+        outputs.extend(s.poll_outputs());
+        let mut names = std::collections::BTreeMap::<String, usize>::new();
+        let mut events = 0;
+        for o in &outputs {
+            let Output::Events(b) = o else { continue };
+            let want: Vec<String> = b
+                .to_events()
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap())
+                .collect();
+            let mut sink = JsonSink::new();
+            b.write(&mut sink).expect("within the budget");
+            let got: Vec<&str> = sink.texts().collect();
+            assert_eq!(got, want, "wanted {wanted:?}");
+            for e in b.to_events() {
+                *names.entry(e.name().to_string()).or_default() += 1;
+            }
+            events += got.len();
+        }
+        let expected: &[&str] = match wanted {
+            None => &[
+                "gift",
+                "giftRaw",
+                "giftStreak",
+                "likeAggregate",
+                "like",
+                "chat",
+                "follow",
+            ],
+            Some(_) => &["gift", "chat", "likeAggregate"],
+        };
+        for name in expected {
+            assert!(names.contains_key(*name), "no {name} in {names:?}");
+        }
+        let least = if wanted.is_none() { 2_000 } else { 300 };
+        assert!(events > least, "{events} events");
+    }
+}
+
+/// A singular message field sent more than once is merged, as prost merges it (the
+/// demo and mock encoders stamp `common` this way): every corpus message with a second
+/// `common`, and with its whole body sent again as the same field's second occurrence,
+/// gives the oracle's events, never a `decodeError`.
+#[test]
+fn a_singular_message_field_sent_twice_is_merged_as_prost_merges_it() {
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
+    let samples = common::load_samples(&dir);
+    // common { msg_id: 77, room_id: 88 } as field 1, and again with create_time.
+    let second_common = [0x0a, 0x04, 0x10, 77, 0x18, 88];
+    let third_common = [0x0a, 0x02, 0x20, 99];
+    let mut merged = 0;
+    for (method, list) in &samples {
+        for s in list.iter().take(5) {
+            let mut payload = s.payload.clone();
+            payload.extend_from_slice(&second_common);
+            payload.extend_from_slice(&third_common);
+            // The message's own fields again, after: scalars are replaced, nested
+            // singular messages merged, repeated fields doubled.
+            payload.extend_from_slice(&s.payload);
+            let env = EnvelopeInfo::default();
+            let want = oracle(method, &payload, env);
+            let got = reader(method, &payload, env);
+            let failed = |v: &[String]| v.iter().any(|e| e.contains(r#""type":"decodeError""#));
+            if failed(&want) {
+                // Field 1 of this message is not `common` (wrong wire type): both refuse
+                // it, each in its own words.
+                assert!(failed(&got) && got.len() == want.len(), "{method}: {got:?}");
+            } else {
+                assert_eq!(got, want, "{method} #{}", s.index);
+                merged += 1;
+            }
+        }
+    }
+    assert!(merged > 200, "{merged} merged messages decoded");
+}

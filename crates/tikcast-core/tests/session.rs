@@ -251,7 +251,7 @@ fn sends(out: &[Output]) -> Vec<pb::PushFrame> {
 fn events(out: &[Output]) -> Vec<Event> {
     out.iter()
         .filter_map(|o| match o {
-            Output::Events(e) => Some(e.clone()),
+            Output::Events(e) => Some(e.to_events()),
             _ => None,
         })
         .flatten()

@@ -10,7 +10,9 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use tikcast_core::client::with_query;
-use tikcast_core::session::{GiveUp, Mode, Output, ReconnectPolicy, Session, SessionConfig};
+use tikcast_core::session::{
+    GiveUp, Mode, Output, ReconnectPolicy, Session, SessionConfig, StateChange,
+};
 use tikcast_core::ConnId;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -19,6 +21,7 @@ use web_sys::{BinaryType, WebSocket};
 
 use crate::error;
 use crate::js;
+use crate::tape;
 
 /// Where frames come from.
 enum Transport {
@@ -421,8 +424,21 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
                         }
                     }
                     Output::Events(events) => {
-                        // Cannot fail short of a bug in tape.js; the batch still goes out.
-                        let _ = js::events_into(&events, &batch);
+                        // Written straight from the frame's bytes into the tape, then
+                        // built as JS objects in one crossing. Building cannot fail short
+                        // of a bug in tape.js; the batch still goes out.
+                        if let Ok(Err(e)) = tape::with_tape(&batch, |t| events.write(t)) {
+                            // Over the output budget: the frame's events are dropped, as
+                            // a frame that does not decode.
+                            let state = StateChange::Error {
+                                code: e.code(),
+                                message: format!("dropped a frame that did not decode: {e}"),
+                            };
+                            if let Ok(v) = js::to_js(&state) {
+                                js::set(&v, "type", &"state".into());
+                                batch.push(&v);
+                            }
+                        }
                     }
                     Output::RoomInfo(text) => {
                         let o = js::object();

@@ -1,8 +1,7 @@
 //! Rust values to JS values and back (reading options objects).
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Function, Object, Reflect};
 use serde::Serialize;
-use tikcast_core::Event;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// The serializer for everything but events (state, stats; events go through
@@ -24,13 +23,6 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&SERIALIZER)
         .map_err(|e| crate::error::error("internal", &format!("cannot convert to js: {e}")))
-}
-
-/// Appends one object per event to `out`: the canonical event objects (docs/events.md),
-/// built in one pass (see [`crate::tape`]). An event the model cannot serialize is left
-/// out, as before.
-pub fn events_into(events: &[Event], out: &Array) -> Result<(), JsValue> {
-    crate::tape::objects_into(events, out)
 }
 
 pub fn object() -> Object {

@@ -897,105 +897,82 @@ async fn direct_session_via_signed_url_enters_acks_and_resumes_exactly_once() {
     assert!(num(&s, "heartbeatsSent") >= 1.0);
 }
 
-/// Every serde shape through the event tape (`tape.rs` → `tape.js`): the JS values must
-/// be what `JSON.parse` of serde_json's text gives, strings with any UTF-16 layout
-/// included. (Every corpus event is compared the same way by js/test/objects.test.mjs.)
+/// Every value the reader writes, through the event tape (`tape.rs` → `tape.js`): the JS
+/// values must be what `JSON.parse` of the canonical JSON sink's text gives, strings with
+/// any UTF-16 layout included, and a truncated event must leave no trace. (Every corpus
+/// event is compared the same way by js/test/objects.test.mjs.)
 #[wasm_bindgen_test]
 fn the_event_tape_gives_what_json_parse_gives() {
-    use std::collections::BTreeMap;
+    use tikcast_core::Sink;
 
-    #[derive(serde::Serialize)]
-    struct Unit;
-    #[derive(serde::Serialize)]
-    struct Wrapper(u8);
-    #[derive(serde::Serialize)]
-    enum Shape {
-        Plain,
-        New(i32),
-        Pair(u8, String),
-        Named { x: i64, y: Option<bool> },
-    }
-    #[derive(serde::Serialize)]
-    struct Inner {
-        id: u64,
-    }
-    #[derive(serde::Serialize)]
-    #[serde(tag = "type", rename_all = "camelCase")]
-    struct All {
-        t: bool,
-        f: bool,
-        empty: String,
-        ascii: String,
-        accents: String,
-        astral: String,
-        after_astral: String,
-        c: char,
-        small: u8,
-        u32_max: u32,
-        big: u64,
-        negative: i64,
-        min: i8,
-        half: f32,
-        float: f64,
-        none: Option<String>,
-        some: Option<u16>,
-        unit: (),
-        unit_struct: Unit,
-        wrapper: Wrapper,
-        tuple: (u8, &'static str, bool),
-        list: Vec<Shape>,
-        empty_list: Vec<u8>,
-        by_number: BTreeMap<u32, &'static str>,
-        #[serde(with = "serde_bytes_as_seq")]
-        bytes: Vec<u8>,
-        #[serde(flatten)]
-        inner: Inner,
-    }
-    mod serde_bytes_as_seq {
-        pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_bytes(v)
+    fn write(s: &mut dyn Sink, with_dropped: bool) {
+        for round in 0..2u64 {
+            s.event_start();
+            s.begin_object();
+            s.key("type");
+            s.str("all");
+            for (k, v) in [
+                ("empty", ""),
+                ("ascii", "hello, world"),
+                ("accents", "caf\u{e9} \u{4e2d}\u{6587} \u{2014} \"q\" \\"),
+                ("astral", "\u{1f339}\u{1f525}x\u{1f600}"),
+                ("afterAstral", "still right after the emoji"),
+            ] {
+                s.key(k);
+                s.str(v);
+            }
+            s.key("t");
+            s.bool(true);
+            s.key("f");
+            s.bool(false);
+            s.key("id");
+            s.id(u64::MAX - round);
+            s.key("small");
+            s.uint(7);
+            s.key("u32Max");
+            s.uint(u64::from(u32::MAX));
+            s.key("big");
+            s.uint(1 << 40);
+            s.key("negative");
+            s.int(-1_234_567_890_123);
+            s.key("none");
+            s.null();
+            s.key("bytes");
+            s.base64(&[0, 127, 255]);
+            s.key("list");
+            s.begin_array();
+            s.int(-5);
+            s.begin_object();
+            s.key_str("\u{1f4a1} map key");
+            s.str("v");
+            s.end_object();
+            s.begin_array();
+            s.end_array();
+            s.end_array();
+            s.end_object();
+            s.event_end();
+            if with_dropped && round == 0 {
+                // An event that fails midway is truncated away.
+                let mark = s.size();
+                s.event_start();
+                s.begin_object();
+                s.key("type");
+                s.str("dropped");
+                s.truncate(mark);
+            }
         }
     }
-    let value = All {
-        t: true,
-        f: false,
-        empty: String::new(),
-        ascii: "hello, world".into(),
-        accents: "caf\u{e9} \u{4e2d}\u{6587} \u{2014} \"q\" \\".into(),
-        astral: "\u{1f339}\u{1f525}x\u{1f600}".into(),
-        after_astral: "still right after the emoji".into(),
-        c: '\u{1f381}',
-        small: 7,
-        u32_max: u32::MAX,
-        big: 1 << 40,
-        negative: -1_234_567_890_123,
-        min: i8::MIN,
-        half: 0.5,
-        float: 1.25e-3,
-        none: None,
-        some: Some(65535),
-        unit: (),
-        unit_struct: Unit,
-        wrapper: Wrapper(9),
-        tuple: (1, "two", true),
-        list: vec![
-            Shape::Plain,
-            Shape::New(-5),
-            Shape::Pair(3, "\u{1f4a1}".into()),
-            Shape::Named { x: 42, y: None },
-        ],
-        empty_list: vec![],
-        by_number: BTreeMap::from([(1, "one"), (20, "twenty")]),
-        bytes: vec![0, 127, 255],
-        inner: Inner { id: 99 },
-    };
+    let mut want = tikcast_core::JsonSink::new();
+    write(&mut want, false);
+    let want: Vec<String> = want
+        .texts()
+        .map(|t| json(&JSON::parse(t).unwrap()))
+        .collect();
     let out = Array::new();
-    tikcast_wasm::tape::objects_into(&[&value, &value], &out).unwrap();
+    tikcast_wasm::tape::with_tape(&out, |t| write(t, true)).unwrap();
     assert_eq!(out.length(), 2);
-    let want = serde_json::to_string(&value).unwrap();
-    let want = json(&JSON::parse(&want).unwrap());
-    for v in out.iter() {
-        assert_eq!(json(&v), want);
+    for (i, v) in out.iter().enumerate() {
+        assert_eq!(json(&v), want[i]);
     }
     assert_eq!(text(&out.get(0), "astral"), "\u{1f339}\u{1f525}x\u{1f600}");
     assert_eq!(num(&out.get(1), "big"), (1u64 << 40) as f64);

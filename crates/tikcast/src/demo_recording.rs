@@ -640,6 +640,36 @@ mod tests {
         );
     }
 
+    /// Decoder v2's guard on the bundled demo: every frame of the committed recording
+    /// gives, through the schema reader, exactly the typed oracle's canonical JSON, and no
+    /// message of it is a `decodeError` (its second `common` is merged, as prost does).
+    #[test]
+    fn the_demo_recording_reads_the_same_through_the_reader_and_the_oracle() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/demo-session.tkrec");
+        let rec = crate::recording::read(&path).unwrap();
+        let opts = tikcast_core::DecodeOptions::default();
+        let mut events = 0;
+        for r in rec.records.iter().filter(|r| r.kind == Kind::Frame) {
+            let want: Vec<String> = tikcast_core::decode_frame(&r.body)
+                .unwrap()
+                .events
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap())
+                .collect();
+            let mut sink = tikcast_core::JsonSink::new();
+            tikcast_core::write_frame(&r.body, &opts, |_, _| true, &mut sink).unwrap();
+            let got: Vec<&str> = sink.texts().collect();
+            assert_eq!(got, want, "frame at {} ms", r.t_ms);
+            assert!(
+                got.iter().all(|e| !e.contains(r#""type":"decodeError""#)),
+                "{got:?}"
+            );
+            events += got.len();
+        }
+        assert!(events > 100, "{events} events");
+    }
+
     #[test]
     fn script_errors_name_the_line() {
         let err = encode("{\"type\":\"room\",\"roomId\":\"1\"}\n{\"t\":0,\"type\":\"chat\",\"user\":\"nobody\",\"comment\":\"x\"}", CATALOG).unwrap_err();

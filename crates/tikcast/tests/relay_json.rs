@@ -73,7 +73,12 @@ fn native_events(records: &[(u8, u64, Vec<u8>)]) -> Vec<Value> {
     let mut collect = |s: &mut Session| {
         for o in s.poll_outputs() {
             if let Output::Events(events) = o {
-                out.extend(events.iter().map(|e| serde_json::to_value(e).unwrap()));
+                out.extend(
+                    events
+                        .to_events()
+                        .iter()
+                        .map(|e| serde_json::to_value(e).unwrap()),
+                );
             }
         }
     };

@@ -3,34 +3,60 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use crate::events::{Event, LikeAggregateEvent, LikeEvent};
+use super::batch::{Item, Payload};
+use crate::decode::EnvelopeInfo;
+use crate::shape::LikeFacts;
 
+/// An open window: the user's last like message (its meta, user and room total are the
+/// aggregate's) and the sums so far.
 #[derive(Debug, Clone)]
 struct Window {
-    merged: LikeAggregateEvent,
+    payload: Vec<u8>,
+    env: EnvelopeInfo,
+    like_count: i64,
+    batches: u32,
     deadline: u64,
+}
+
+impl Window {
+    fn close(self) -> Item {
+        Item::LikeAggregate {
+            payload: Payload::Owned(self.payload),
+            env: self.env,
+            like_count: self.like_count,
+            batches: self.batches,
+        }
+    }
 }
 
 /// Merges like batches per user; a window opens at a user's first like and closes
 /// `window_ms` later. Bounded: beyond [`MAX_USERS`] open windows, the oldest closes early.
 #[derive(Debug, Clone)]
-pub struct LikeAggregator {
+pub(crate) struct LikeAggregator {
     window_ms: u64,
     open: BTreeMap<u64, Window>,
 }
 
-pub const MAX_USERS: usize = 4096;
+pub(crate) const MAX_USERS: usize = 4096;
 
 impl LikeAggregator {
-    pub fn new(window_ms: u64) -> Self {
+    pub(crate) fn new(window_ms: u64) -> Self {
         LikeAggregator {
             window_ms,
             open: BTreeMap::new(),
         }
     }
 
-    pub fn add(&mut self, now: u64, like: &LikeEvent, out: &mut Vec<Event>) {
-        let uid = like.user.user_id;
+    /// Adds one like message (`payload`, already checked by `shape::like_facts`).
+    pub(crate) fn add(
+        &mut self,
+        now: u64,
+        like: LikeFacts,
+        payload: &[u8],
+        env: EnvelopeInfo,
+        out: &mut Vec<Item>,
+    ) {
+        let uid = like.user_id;
         if !self.open.contains_key(&uid) && self.open.len() >= MAX_USERS {
             let oldest = self
                 .open
@@ -38,25 +64,26 @@ impl LikeAggregator {
                 .min_by_key(|(_, w)| w.deadline)
                 .map(|(k, _)| *k);
             if let Some(w) = oldest.and_then(|k| self.open.remove(&k)) {
-                out.push(Event::LikeAggregate(w.merged));
+                out.push(w.close());
             }
         }
         let window_ms = self.window_ms;
         let w = self.open.entry(uid).or_insert_with(|| Window {
-            merged: LikeAggregateEvent::default(),
+            payload: Vec::new(),
+            env,
+            like_count: 0,
+            batches: 0,
             deadline: now.saturating_add(window_ms),
         });
-        w.merged.meta = like.meta.clone();
-        w.merged.user = like.user.clone();
-        w.merged.like_count = w
-            .merged
-            .like_count
-            .saturating_add(i64::from(like.like_count));
-        w.merged.total_like_count = like.total_like_count;
-        w.merged.batches = w.merged.batches.saturating_add(1);
+        w.payload.clear();
+        w.payload.extend_from_slice(payload);
+        w.env = env;
+        w.like_count = w.like_count.saturating_add(i64::from(like.like_count));
+        w.batches = w.batches.saturating_add(1);
     }
 
-    pub fn expire(&mut self, now: u64, out: &mut Vec<Event>) {
+    /// Closes the windows that are due, oldest first.
+    pub(crate) fn expire(&mut self, now: u64, out: &mut Vec<Item>) {
         let mut due: Vec<(u64, u64)> = self
             .open
             .iter()
@@ -66,16 +93,17 @@ impl LikeAggregator {
         due.sort_unstable();
         for (_, k) in due {
             if let Some(w) = self.open.remove(&k) {
-                out.push(Event::LikeAggregate(w.merged));
+                out.push(w.close());
             }
         }
     }
 
-    pub fn flush(&mut self, out: &mut Vec<Event>) {
+    /// Closes every window (the session stops).
+    pub(crate) fn flush(&mut self, out: &mut Vec<Item>) {
         self.expire(u64::MAX, out);
     }
 
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
         self.open.values().map(|w| w.deadline).min()
     }
 }

@@ -41,25 +41,33 @@
 //! - **Gift streaks** ([`GiftStreaks`]) and optional **like aggregation**
 //!   ([`LikeAggregator`]).
 
+mod batch;
 mod dedup;
 mod likes;
 mod policy;
 mod streaks;
 
+use alloc::borrow::Cow;
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+pub use batch::Batch;
 pub use dedup::MsgIdWindow;
-pub use likes::LikeAggregator;
 pub use policy::{retry_after_ms, says_expired, CloseClass, Jitter, ReconnectPolicy};
-pub use streaks::GiftStreaks;
+
+use batch::{GiftAs, Item, Payload, Span};
+use likes::LikeAggregator;
+use streaks::GiftStreaks;
 
 use crate::client::{ack_frame, enter_room_frame, heartbeat_frame, EnterRoom};
-use crate::decode::{decode_frame_filtered, method_produces, DecodeOptions};
-use crate::events::Event;
+use crate::decode::{method_produces, DecodeOptions, EnvelopeInfo};
+use crate::error::DecodeError;
+use crate::reader::slot;
+use crate::shape;
+use crate::write::{envelope, open_batch, open_frame};
 
 /// Who keeps the protocol alive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -143,8 +151,9 @@ pub enum Output {
         code: u16,
         reason: String,
     },
-    /// Events for the user, in order (one batch per frame or timer).
-    Events(Vec<Event>),
+    /// Events for the user, in order (one batch per frame or timer): write them with
+    /// [`Batch::write`], or take them typed with [`Batch::to_events`].
+    Events(Batch),
     /// A relay's text message (room description), passed through as received.
     RoomInfo(String),
     /// A connection state change for the user.
@@ -498,53 +507,84 @@ impl Session {
         self.last_rx = now;
         self.stats.frames += 1;
         let seen_before = self.seen_messages();
-        let dedup = &mut self.dedup;
-        let stats = &mut self.stats;
-        let keep_history = self.config.process_initial_data;
-        let wanted = self.wanted.as_ref();
-        let cache = &mut self.wanted_methods;
-        let decoded = decode_frame_filtered(bytes, &self.config.decode, |env, method| {
-            if env.msg_id != 0 && !dedup.first_sighting(env.msg_id) {
-                stats.duplicates += 1;
-                return false;
-            }
-            if env.is_history && !keep_history {
-                stats.history_dropped += 1;
-                return false;
-            }
-            if let Some(wanted) = wanted {
-                let keep = match cache.get(method) {
-                    Some(k) => *k,
-                    None => {
-                        let k = method == "WebcastControlMessage"
-                            || method_produces(method, |e| wanted.contains(e));
-                        if cache.len() < WANTED_CACHE {
-                            cache.insert(method.to_string(), k);
-                        }
-                        k
-                    }
-                };
-                if !keep {
-                    stats.skipped += 1;
-                    return false;
-                }
-            }
-            stats.messages += 1;
-            true
-        });
-        let decoded = match decoded {
-            Ok(d) => d,
-            Err(e) => {
-                self.stats.bad_frames += 1;
-                self.state(StateChange::Error {
-                    code: e.code(),
-                    message: format!("dropped a frame that did not decode: {e}"),
-                });
-                return;
-            }
+        let opts = &self.config.decode;
+        let (mut decoded, batch) = match open_frame(bytes, opts) {
+            Ok((head, Some(batch))) => (head, batch.into_owned()),
+            Ok((head, None)) => (head, Vec::new()),
+            Err(e) => return self.bad_frame(&e),
         };
         if !(decoded.payload_type.is_empty() || decoded.payload_type == "msg") {
             return;
+        }
+        let mut items = Vec::new();
+        let mut ended = false;
+        let mut live = false;
+        if !batch.is_empty() {
+            let view = match open_batch(&batch, opts, &mut decoded) {
+                Ok(v) => v,
+                Err(e) => return self.bad_frame(&e),
+            };
+            for m in view.msgs(slot::FetchResult::messages) {
+                let (method, payload, env) = envelope(&m);
+                if !self.keep(env, method) {
+                    continue;
+                }
+                let (Some(method_at), Some(at)) = (
+                    Span::of(&batch, method.as_bytes()),
+                    Span::of(&batch, payload),
+                ) else {
+                    continue;
+                };
+                let whole = Item::Message {
+                    method: method_at,
+                    payload: at,
+                    env,
+                };
+                match method {
+                    "WebcastGiftMessage" => {
+                        live = true;
+                        match shape::gift_facts(payload) {
+                            Some((facts, read)) => {
+                                let here = match &read {
+                                    Cow::Borrowed(_) => Payload::Span(at),
+                                    Cow::Owned(merged) => Payload::Owned(merged.clone()),
+                                };
+                                if self.config.gift_raw {
+                                    items.push(Item::Gift {
+                                        as_: GiftAs::Raw,
+                                        payload: here.clone(),
+                                        env,
+                                    });
+                                }
+                                self.streaks
+                                    .on_gift(now, facts, &read, &here, env, &mut items);
+                            }
+                            None => items.push(whole),
+                        }
+                    }
+                    "WebcastLikeMessage" => {
+                        live = true;
+                        if let Some(likes) = &mut self.likes {
+                            if let Some((facts, read)) = shape::like_facts(payload) {
+                                likes.add(now, facts, &read, env, &mut items);
+                            }
+                        }
+                        items.push(whole);
+                    }
+                    "WebcastControlMessage" => {
+                        match shape::control_ends(payload) {
+                            Some(end) => ended |= end,
+                            // A malformed one is a `decodeError` event, as any message.
+                            None => live = true,
+                        }
+                        items.push(whole);
+                    }
+                    _ => {
+                        live = true;
+                        items.push(whole);
+                    }
+                }
+            }
         }
         let carried_messages = self.seen_messages() > seen_before;
         if !self.healthy && carried_messages {
@@ -570,33 +610,10 @@ impl Session {
                 self.next_heartbeat = now.saturating_add(hint);
             }
         }
-        let mut events = Vec::with_capacity(decoded.events.len() + 1);
-        let mut ended = false;
-        let mut live = false;
-        for event in decoded.events {
-            live |= !matches!(event, Event::ControlMessage(_) | Event::StreamEnd(_));
-            match event {
-                Event::Gift(g) => {
-                    if self.config.gift_raw {
-                        events.push(Event::GiftRaw(g.clone()));
-                    }
-                    self.streaks.on_gift(now, g, &mut events);
-                }
-                Event::Like(l) => {
-                    if let Some(likes) = &mut self.likes {
-                        likes.add(now, &l, &mut events);
-                    }
-                    events.push(Event::Like(l));
-                }
-                Event::StreamEnd(c) => {
-                    ended = true;
-                    events.push(Event::StreamEnd(c));
-                }
-                other => events.push(other),
-            }
-        }
-        if !events.is_empty() {
-            self.out.push_back(Output::Events(events));
+        if !items.is_empty() {
+            let cap = self.config.decode.max_expansion;
+            self.out
+                .push_back(Output::Events(Batch::new(batch, items, cap)));
         }
         if !ended && live && self.stream_ended {
             // Messages kept coming after the end (a pause, or a replayed control
@@ -619,6 +636,46 @@ impl Session {
                 self.finish(GiveUpKind::StreamEnded, None);
             }
         }
+    }
+
+    /// Whether a message is delivered: not a duplicate, not unwanted history, and (when
+    /// the user listens to some events only) able to produce one of them. Counts it.
+    fn keep(&mut self, env: EnvelopeInfo, method: &str) -> bool {
+        if env.msg_id != 0 && !self.dedup.first_sighting(env.msg_id) {
+            self.stats.duplicates += 1;
+            return false;
+        }
+        if env.is_history && !self.config.process_initial_data {
+            self.stats.history_dropped += 1;
+            return false;
+        }
+        if let Some(wanted) = &self.wanted {
+            let keep = match self.wanted_methods.get(method) {
+                Some(k) => *k,
+                None => {
+                    let k = method == "WebcastControlMessage"
+                        || method_produces(method, |e| wanted.contains(e));
+                    if self.wanted_methods.len() < WANTED_CACHE {
+                        self.wanted_methods.insert(method.to_string(), k);
+                    }
+                    k
+                }
+            };
+            if !keep {
+                self.stats.skipped += 1;
+                return false;
+            }
+        }
+        self.stats.messages += 1;
+        true
+    }
+
+    fn bad_frame(&mut self, e: &DecodeError) {
+        self.stats.bad_frames += 1;
+        self.state(StateChange::Error {
+            code: e.code(),
+            message: format!("dropped a frame that did not decode: {e}"),
+        });
     }
 
     /// A text message arrived on `conn` (a relay's room description).
@@ -675,14 +732,12 @@ impl Session {
             Phase::Waiting { until } if now >= until => self.begin_connect(now),
             _ => {}
         }
-        let mut events = Vec::new();
-        self.streaks.expire(now, &mut events);
+        let mut items = Vec::new();
+        self.streaks.expire(now, &mut items);
         if let Some(likes) = &mut self.likes {
-            likes.expire(now, &mut events);
+            likes.expire(now, &mut items);
         }
-        if !events.is_empty() {
-            self.out.push_back(Output::Events(events));
-        }
+        self.timer_events(items);
     }
 
     /// The next instant the session must be woken at, if any.
@@ -725,6 +780,16 @@ impl Session {
             + self.stats.duplicates
             + self.stats.history_dropped
             + self.stats.skipped
+    }
+
+    /// Events the session made on its own (closed streaks, like windows): their
+    /// payloads are kept by the items, so the batch has no bytes of its own.
+    fn timer_events(&mut self, items: Vec<Item>) {
+        if !items.is_empty() {
+            let cap = self.config.decode.max_expansion;
+            self.out
+                .push_back(Output::Events(Batch::new(Vec::new(), items, cap)));
+        }
     }
 
     fn state(&mut self, s: StateChange) {
@@ -869,14 +934,12 @@ impl Session {
     }
 
     fn finish(&mut self, kind: GiveUpKind, close_code: Option<u16>) {
-        let mut events = Vec::new();
-        self.streaks.flush(&mut events);
+        let mut items = Vec::new();
+        self.streaks.flush(&mut items);
         if let Some(likes) = &mut self.likes {
-            likes.flush(&mut events);
+            likes.flush(&mut items);
         }
-        if !events.is_empty() {
-            self.out.push_back(Output::Events(events));
-        }
+        self.timer_events(items);
         self.phase = Phase::Stopped;
         self.out.push_back(Output::GiveUp(GiveUp {
             kind,

@@ -10,24 +10,28 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use crate::events::{Event, GiftEvent};
+use super::batch::{GiftAs, Item, Payload};
+use crate::decode::EnvelopeInfo;
+use crate::shape::GiftFacts;
 
 /// A streak is one sender giving one gift in one group.
 type StreakKey = (u64, u64, u64);
 
-fn key(g: &GiftEvent) -> StreakKey {
-    (g.user.user_id, g.gift_id, g.group_id)
+fn key(g: &GiftFacts) -> StreakKey {
+    (g.user_id, g.gift_id, g.group_id)
 }
 
+/// A running streak: its last gift message (kept past its batch) and its deadline.
 #[derive(Debug, Clone)]
 struct Running {
-    last: GiftEvent,
+    payload: Vec<u8>,
+    env: EnvelopeInfo,
     deadline: u64,
 }
 
 /// Running streaks, bounded in number (hostile input cannot grow them without limit).
 #[derive(Debug, Clone)]
-pub struct GiftStreaks {
+pub(crate) struct GiftStreaks {
     timeout_ms: u64,
     running: BTreeMap<StreakKey, Running>,
     /// Streaks that already had their final gift (by end or timeout), until when late
@@ -38,12 +42,12 @@ pub struct GiftStreaks {
 }
 
 /// Most streaks tracked at once; beyond it the oldest is closed as timed out.
-pub const MAX_RUNNING: usize = 4096;
+pub(crate) const MAX_RUNNING: usize = 4096;
 /// Most closed streaks remembered for late messages.
-pub const MAX_CLOSED: usize = 4096;
+pub(crate) const MAX_CLOSED: usize = 4096;
 
 impl GiftStreaks {
-    pub fn new(timeout_ms: u64) -> Self {
+    pub(crate) fn new(timeout_ms: u64) -> Self {
         GiftStreaks {
             timeout_ms,
             running: BTreeMap::new(),
@@ -52,9 +56,24 @@ impl GiftStreaks {
     }
 
     /// Takes one gift message; pushes the events it causes.
-    pub fn on_gift(&mut self, now: u64, gift: GiftEvent, out: &mut Vec<Event>) {
+    /// `gift` is the message's facts, `payload` its bytes, `at` where its items find them
+    /// (the batch, or a merged copy).
+    pub(crate) fn on_gift(
+        &mut self,
+        now: u64,
+        gift: GiftFacts,
+        payload: &[u8],
+        at: &Payload,
+        env: EnvelopeInfo,
+        out: &mut Vec<Item>,
+    ) {
+        let here = |as_| Item::Gift {
+            as_,
+            payload: at.clone(),
+            env,
+        };
         if gift.gift_type != 1 {
-            out.push(Event::Gift(gift));
+            out.push(here(GiftAs::Gift));
             return;
         }
         let k = key(&gift);
@@ -69,24 +88,36 @@ impl GiftStreaks {
         if gift.repeat_end {
             self.running.remove(&k);
             self.remember_closed(now, k);
-            out.push(Event::Gift(gift));
+            out.push(here(GiftAs::Gift));
             return;
         }
         if !self.running.contains_key(&k) && self.running.len() >= MAX_RUNNING {
             self.expire_oldest(now, out);
         }
-        out.push(Event::GiftStreak(gift.clone()));
-        self.running.insert(
-            k,
-            Running {
-                last: gift,
-                deadline: now.saturating_add(self.timeout_ms),
-            },
-        );
+        out.push(here(GiftAs::Streak));
+        let deadline = now.saturating_add(self.timeout_ms);
+        match self.running.get_mut(&k) {
+            Some(r) => {
+                r.payload.clear();
+                r.payload.extend_from_slice(payload);
+                r.env = env;
+                r.deadline = deadline;
+            }
+            None => {
+                self.running.insert(
+                    k,
+                    Running {
+                        payload: payload.to_vec(),
+                        env,
+                        deadline,
+                    },
+                );
+            }
+        }
     }
 
     /// Closes the streaks whose end did not arrive in time, oldest deadline first.
-    pub fn expire(&mut self, now: u64, out: &mut Vec<Event>) {
+    pub(crate) fn expire(&mut self, now: u64, out: &mut Vec<Item>) {
         let mut due: Vec<(u64, StreakKey)> = self
             .running
             .iter()
@@ -100,29 +131,22 @@ impl GiftStreaks {
     }
 
     /// Closes every running streak (the session is stopping).
-    pub fn flush(&mut self, out: &mut Vec<Event>) {
+    pub(crate) fn flush(&mut self, out: &mut Vec<Item>) {
         let mut all: Vec<(u64, StreakKey)> =
             self.running.iter().map(|(k, r)| (r.deadline, *k)).collect();
         all.sort_unstable();
         for (_, k) in all {
             if let Some(r) = self.running.remove(&k) {
-                let mut last = r.last;
-                last.timed_out = true;
-                last.repeat_end = true;
-                out.push(Event::Gift(last));
+                out.push(timed_out(r));
             }
         }
     }
 
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
         self.running.values().map(|r| r.deadline).min()
     }
 
-    pub fn running(&self) -> usize {
-        self.running.len()
-    }
-
-    fn expire_oldest(&mut self, now: u64, out: &mut Vec<Event>) {
+    fn expire_oldest(&mut self, now: u64, out: &mut Vec<Item>) {
         let oldest = self
             .running
             .iter()
@@ -133,14 +157,11 @@ impl GiftStreaks {
         }
     }
 
-    fn close_timed_out(&mut self, now: u64, k: StreakKey, out: &mut Vec<Event>) {
+    fn close_timed_out(&mut self, now: u64, k: StreakKey, out: &mut Vec<Item>) {
         let Some(r) = self.running.remove(&k) else {
             return;
         };
-        let mut last = r.last;
-        last.timed_out = true;
-        last.repeat_end = true;
-        out.push(Event::Gift(last));
+        out.push(timed_out(r));
         self.remember_closed(now, k);
     }
 
@@ -163,5 +184,14 @@ impl GiftStreaks {
             }
         }
         self.closed.insert(k, now.saturating_add(self.timeout_ms));
+    }
+}
+
+/// The final `gift` of a streak closed without its end.
+fn timed_out(r: Running) -> Item {
+    Item::Gift {
+        as_: GiftAs::TimedOut,
+        payload: Payload::Owned(r.payload),
+        env: r.env,
     }
 }

@@ -13,6 +13,7 @@
 //! what the room needs (the cursor, control messages, the viewer count, and the events
 //! its JSON viewers asked for, see `json.rs`).
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -418,8 +419,20 @@ pub(crate) async fn drive(
     let mut stopping = false;
     tokio::pin!(stop);
     session.start(now());
+    // Outputs of the last frame, taken on the blocking thread that decoded it.
+    let mut taken: VecDeque<Taken> = VecDeque::new();
     loop {
-        while let Some(output) = session.poll_output() {
+        while let Some(next) = taken
+            .pop_front()
+            .or_else(|| session.poll_output().map(Taken::Output))
+        {
+            let output = match next {
+                Taken::Events(events) => {
+                    sink.events(&events);
+                    continue;
+                }
+                Taken::Output(output) => output,
+            };
             match output {
                 Output::Connect { conn, attempt } => {
                     if let Some((_, mut ws)) = socket.take() {
@@ -459,7 +472,7 @@ pub(crate) async fn drive(
                         }
                     }
                 }
-                Output::Events(events) => sink.events(&events),
+                Output::Events(events) => sink.events(&events.to_events()),
                 Output::RoomInfo(text) => {
                     let info = match serde_json::from_str::<serde_json::Value>(&text) {
                         Ok(serde_json::Value::Object(m)) => m,
@@ -544,11 +557,15 @@ pub(crate) async fn drive(
                         let (t, frame) = (now(), bytes.clone());
                         let decoded = tokio::task::spawn_blocking(move || {
                             session.on_frame(t, conn, &frame);
-                            session
+                            let taken = take_outputs(&mut session);
+                            (session, taken)
                         })
                         .await;
                         session = match decoded {
-                            Ok(s) => s,
+                            Ok((s, t)) => {
+                                taken.extend(t);
+                                s
+                            }
                             // Only a panic in the decoder gets here; the room ends.
                             Err(_) => {
                                 return Ended::GaveUp(decoder_failed(), SessionStats::default())
@@ -587,6 +604,25 @@ pub(crate) async fn drive(
 }
 
 /// How a session whose decoder failed (a panic on the blocking thread) gives up.
+/// An output of the session, with its events already decoded (see [`take_outputs`]).
+enum Taken {
+    Output(Output),
+    Events(Vec<Event>),
+}
+
+/// The session's pending outputs, its event batches decoded to typed events: run on the
+/// blocking thread that fed it a frame, so the slow part never runs on the runtime.
+fn take_outputs(session: &mut Session) -> Vec<Taken> {
+    session
+        .poll_outputs()
+        .into_iter()
+        .map(|o| match o {
+            Output::Events(b) => Taken::Events(b.to_events()),
+            o => Taken::Output(o),
+        })
+        .collect()
+}
+
 fn decoder_failed() -> GiveUp {
     GiveUp {
         kind: GiveUpKind::Terminal,
@@ -945,16 +981,19 @@ pub(crate) async fn replay(
                         } else {
                             cursor.to_string()
                         };
-                        (p, cursor)
+                        let events = p.take_events();
+                        (p, cursor, events)
                     })
                     .await;
-                    let Ok((p, cursor)) = decoded else {
+                    let Ok((p, cursor, events)) = decoded else {
                         // Only a panic in the decoder gets here; the room ends.
                         return Some((4500, "upstream failed: decoder".into()));
                     };
-                    let p = player.insert(p);
+                    player = Some(p);
                     sink.frame(Bytes::from(r.body.clone()), &cursor);
-                    p.deliver(sink);
+                    for events in &events {
+                        sink.events(events);
+                    }
                 }
             }
         }
@@ -998,12 +1037,22 @@ impl Player {
         Player { session, conn }
     }
 
-    /// Hands the session's events to `sink` (nothing else it says matters here).
-    fn deliver(&mut self, sink: &mut dyn Sink) {
+    /// The session's events, decoded (nothing else it says matters here). Called on the
+    /// blocking thread that fed it the frame: decoding is the slow part.
+    fn take_events(&mut self) -> Vec<Vec<Event>> {
+        let mut out = Vec::new();
         while let Some(output) = self.session.poll_output() {
             if let Output::Events(events) = output {
-                sink.events(&events);
+                out.push(events.to_events());
             }
+        }
+        out
+    }
+
+    /// Hands the events of a timer or the stop (a few closed streaks) to `sink`.
+    fn deliver(&mut self, sink: &mut dyn Sink) {
+        for events in self.take_events() {
+            sink.events(&events);
         }
     }
 }

@@ -1,0 +1,241 @@
+//! What the session delivers: a [`Batch`] of events, kept as the bytes they come from.
+//!
+//! The session reads only the facts it needs from each message (msg id, method, the gift
+//! streak key, like counts, the control action) and queues the rest as items that refer
+//! to the inflated batch the frame carried. The driver writes a batch into its output
+//! when it takes it: [`Batch::write`] into any [`Sink`] (the browser's tape, canonical
+//! JSON), or [`Batch::to_events`] for native code that wants typed [`Event`]s. Nothing
+//! is decoded into owned structs on the way to a sink.
+
+use alloc::vec::Vec;
+
+use crate::decode::{decode_message_into, EnvelopeInfo};
+use crate::error::DecodeError;
+use crate::events::{Event, LikeAggregateEvent};
+use crate::reader::{Ctx, ReadError, Sink};
+use crate::shape;
+use crate::write::{protobuf, too_expensive, write_one};
+
+/// A range of a batch's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub start: u32,
+    pub len: u32,
+}
+
+impl Span {
+    /// The span of `part`, a slice of `whole`; `None` when it is not one.
+    pub(crate) fn of(whole: &[u8], part: &[u8]) -> Option<Span> {
+        if part.is_empty() {
+            // An absent field reads as an empty slice that need not point into `whole`.
+            return Some(Span { start: 0, len: 0 });
+        }
+        let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+        let end = start.checked_add(part.len())?;
+        (end <= whole.len()).then_some(Span {
+            start: u32::try_from(start).ok()?,
+            len: u32::try_from(part.len()).ok()?,
+        })
+    }
+
+    fn get(self, whole: &[u8]) -> &[u8] {
+        let start = self.start as usize;
+        whole
+            .get(start..start.saturating_add(self.len as usize))
+            .unwrap_or(&[])
+    }
+}
+
+/// Where an item's payload is: in its batch, or kept by the session (a streak's last
+/// gift, a like window's last like) past the batch it came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Payload {
+    Span(Span),
+    Owned(Vec<u8>),
+}
+
+/// How a gift message is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GiftAs {
+    /// `gift`, as it came.
+    Gift,
+    /// `giftRaw`: every gift message.
+    Raw,
+    /// `giftStreak`: an update of a running streak.
+    Streak,
+    /// The `gift` that closes a streak whose end never came (`timedOut`, `repeatEnd`).
+    TimedOut,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Item {
+    /// Every event the decoder makes of a message (its event, a derived one, `unknown`
+    /// or `decodeError`).
+    Message {
+        method: Span,
+        payload: Span,
+        env: EnvelopeInfo,
+    },
+    /// A gift message (already checked by `shape::gift_facts`).
+    Gift {
+        as_: GiftAs,
+        payload: Payload,
+        env: EnvelopeInfo,
+    },
+    /// A like window: the last like message and the sums.
+    LikeAggregate {
+        payload: Payload,
+        env: EnvelopeInfo,
+        like_count: i64,
+        batches: u32,
+    },
+}
+
+/// Events for the user, in order: one per frame or timer. See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Batch {
+    bytes: Vec<u8>,
+    items: Vec<Item>,
+    /// The output budget ([`crate::DecodeOptions::max_expansion`]).
+    cap: usize,
+}
+
+impl Batch {
+    pub(crate) fn new(bytes: Vec<u8>, items: Vec<Item>, cap: usize) -> Batch {
+        Batch { bytes, items, cap }
+    }
+
+    /// How many items (messages, streak closes, like windows) the batch holds; each
+    /// writes one or more events.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn payload<'a>(&'a self, p: &'a Payload) -> &'a [u8] {
+        match p {
+            Payload::Span(s) => s.get(&self.bytes),
+            Payload::Owned(v) => v,
+        }
+    }
+
+    /// Writes every event into `sink`, in order. A message that does not decode becomes
+    /// a `decodeError` event. Fails only when the events would pass the output budget
+    /// (`DecodeOptions::max_expansion`): then nothing is left written.
+    pub fn write(&self, sink: &mut dyn Sink) -> Result<(), DecodeError> {
+        let start = sink.size();
+        let ctx = Ctx {
+            limit: start.saturating_add(self.cap),
+            cap: self.cap,
+        };
+        for item in &self.items {
+            if let Err(e) = self.write_item(item, sink, &ctx) {
+                sink.truncate(start);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn write_item(&self, item: &Item, sink: &mut dyn Sink, ctx: &Ctx) -> Result<(), DecodeError> {
+        let read = |r: Result<(), ReadError>| match r {
+            Ok(()) => Ok(()),
+            Err(ReadError::Budget) => Err(too_expensive(ctx)),
+            Err(e) => Err(protobuf("payload", e)),
+        };
+        match item {
+            Item::Message {
+                method,
+                payload,
+                env,
+            } => {
+                let method = core::str::from_utf8(method.get(&self.bytes)).unwrap_or("");
+                write_one(method, payload.get(&self.bytes), *env, sink, ctx)
+            }
+            Item::Gift { as_, payload, env } => {
+                let (name, timed_out) = match as_ {
+                    GiftAs::Gift => ("gift", false),
+                    GiftAs::Raw => ("giftRaw", false),
+                    GiftAs::Streak => ("giftStreak", false),
+                    GiftAs::TimedOut => ("gift", true),
+                };
+                let p = self.payload(payload);
+                read(shape::write_gift_as(name, timed_out, p, *env, sink, ctx))
+            }
+            Item::LikeAggregate {
+                payload,
+                env,
+                like_count,
+                batches,
+            } => {
+                let p = self.payload(payload);
+                read(shape::write_like_aggregate(
+                    p,
+                    *env,
+                    *like_count,
+                    *batches,
+                    sink,
+                    ctx,
+                ))
+            }
+        }
+    }
+
+    /// The events as typed Rust values (the typed model of [`crate::events`]), for
+    /// native code. Each message gets the default output budget of its own.
+    pub fn to_events(&self) -> Vec<Event> {
+        let mut out = Vec::with_capacity(self.items.len());
+        let mut one = Vec::new();
+        for item in &self.items {
+            match item {
+                Item::Message {
+                    method,
+                    payload,
+                    env,
+                } => {
+                    let method = core::str::from_utf8(method.get(&self.bytes)).unwrap_or("");
+                    decode_message_into(method, payload.get(&self.bytes), *env, &mut out);
+                }
+                Item::Gift { as_, payload, env } => {
+                    one.clear();
+                    let p = self.payload(payload);
+                    decode_message_into("WebcastGiftMessage", p, *env, &mut one);
+                    out.extend(one.drain(..).map(|e| match (e, as_) {
+                        (Event::Gift(g), GiftAs::Raw) => Event::GiftRaw(g),
+                        (Event::Gift(g), GiftAs::Streak) => Event::GiftStreak(g),
+                        (Event::Gift(mut g), GiftAs::TimedOut) => {
+                            g.timed_out = true;
+                            g.repeat_end = true;
+                            Event::Gift(g)
+                        }
+                        (e, _) => e,
+                    }));
+                }
+                Item::LikeAggregate {
+                    payload,
+                    env,
+                    like_count,
+                    batches,
+                } => {
+                    one.clear();
+                    let p = self.payload(payload);
+                    decode_message_into("WebcastLikeMessage", p, *env, &mut one);
+                    out.extend(one.drain(..).map(|e| match e {
+                        Event::Like(l) => Event::LikeAggregate(LikeAggregateEvent {
+                            meta: l.meta,
+                            user: l.user,
+                            like_count: *like_count,
+                            total_like_count: l.total_like_count,
+                            batches: *batches,
+                        }),
+                        e => e,
+                    }));
+                }
+            }
+        }
+        out
+    }
+}

@@ -34,6 +34,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::hub::{Hub, Room};
 use super::metrics::add;
+use super::sign::{self, Service};
 use super::{http_client, UpstreamKind};
 use crate::recording::{self, Kind};
 
@@ -41,7 +42,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Info = serde_json::Map<String, serde_json::Value>;
 
 /// The user agent sent to TikTok when the sign server names none.
-const DEFAULT_UA: &str =
+pub(crate) const DEFAULT_UA: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
 
 /// Receives what an upstream produces.
@@ -284,12 +285,15 @@ fn connect_error(e: &tokio_tungstenite::tungstenite::Error) -> String {
 
 // ------------------------------------------------------------------------------ signer
 
-/// The sign-server client. Contract (ours, documented in docs/relay.md):
+/// The sign-service client: our own contract (documented in docs/relay.md) or one of
+/// the public services' (`sign.rs`). Ours:
 /// `GET {url}?uniqueId=NAME[&roomId=ID][&cursor=C]` with `x-api-key: KEY` →
 /// `{"signedUrl", "cookies"?, "userAgent"?, "roomId"?, "isLive"?, "roomInfo"?}`;
 /// 404 or `isLive: false` means the creator is not live.
 #[derive(Clone)]
 pub(crate) struct Signer {
+    pub(crate) service: Service,
+    /// Our contract's endpoint, or the public service's base URL.
     pub(crate) url: String,
     pub(crate) api_key: Option<String>,
 }
@@ -303,9 +307,25 @@ pub(crate) struct Signed {
 }
 
 impl Signer {
-    /// Asks for a signed socket URL. `Err` carries the close code the session should see:
-    /// 4404 when the creator is not live, 1006 for anything transient.
+    /// Asks for a signed socket URL. `Err` carries the close code the session should see
+    /// (the same classes for every service, see [`sign::refused`]): 4404 when the
+    /// creator is not live, 4500 for a refused key, 4429 when rate limited, 1006 for
+    /// anything transient.
     pub(crate) async fn sign(
+        &self,
+        unique_id: &str,
+        room_id: Option<u64>,
+        cursor: &str,
+    ) -> Result<Signed, (u16, String)> {
+        let key = self.api_key.as_deref().unwrap_or("");
+        match self.service {
+            Service::Custom => self.sign_custom(unique_id, room_id, cursor).await,
+            Service::Euler => sign::euler(&self.url, key, unique_id, room_id, cursor).await,
+            Service::TikTool => sign::tiktool(&self.url, key, unique_id).await,
+        }
+    }
+
+    async fn sign_custom(
         &self,
         unique_id: &str,
         room_id: Option<u64>,
@@ -326,19 +346,12 @@ impl Signer {
         let resp = http_client::get(&url, &headers, Duration::from_secs(10))
             .await
             .map_err(|e| (1006, format!("sign server: {e}")))?;
-        match resp.status {
-            200 => {}
-            404 => return Err((4404, "sign server: creator not live".into())),
-            401 | 403 => {
-                return Err((
-                    4500,
-                    format!(
-                        "sign server refused the relay's api key (http {})",
-                        resp.status
-                    ),
-                ))
-            }
-            s => return Err((1006, format!("sign server answered http {s}"))),
+        if resp.status != 200 {
+            return Err(sign::refused(
+                Service::Custom,
+                resp.status,
+                resp.header("retry-after"),
+            ));
         }
         let v: serde_json::Value = serde_json::from_slice(&resp.body)
             .map_err(|_| (1006, "sign server: answer is not JSON".to_string()))?;
@@ -372,14 +385,11 @@ fn parse_signed(v: &serde_json::Value, unique_id: &str) -> Result<Signed, (u16, 
         })
         .filter(|&id| id != 0)
         .ok_or((1006, "sign server: no roomId".to_string()))?;
-    let mut info = match v.get("roomInfo") {
+    let info = match v.get("roomInfo") {
         Some(serde_json::Value::Object(m)) => m.clone(),
         _ => Info::new(),
     };
-    info.insert("type".into(), "roomInfo".into());
-    info.insert("roomId".into(), room_id.to_string().into());
-    info.insert("uniqueId".into(), unique_id.into());
-    info.insert("isLive".into(), true.into());
+    let info = sign::room_info(info, room_id, unique_id);
     let text = |k: &str| v.get(k).and_then(|s| s.as_str()).map(String::from);
     Ok(Signed {
         socket_url,

@@ -6,6 +6,7 @@
 //! `replay` and `record` (recordings, see docs/recording.md).
 
 mod demo_recording;
+mod driver;
 mod fixture;
 mod http_head;
 mod mock;

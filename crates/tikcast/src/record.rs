@@ -9,8 +9,8 @@ use bytes::Bytes;
 use tikcast_core::session::GiveUpKind;
 use tikcast_core::{Mode, Session};
 
+use crate::driver::{drive, session_config, Credential, Dialer, Ended, Sink};
 use crate::recording::{Kind, Writer};
-use crate::relay::{drive, session_config, Credential, Dialer, Ended, Sink};
 
 // No `Debug`: the arguments hold a credential.
 #[derive(clap::Args)]

@@ -28,7 +28,7 @@ mod metrics;
 pub(crate) mod mint;
 mod rest;
 mod server;
-mod sign;
+pub(crate) mod sign;
 mod upstream;
 pub(crate) mod webhook;
 
@@ -38,8 +38,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-
-pub(crate) use upstream::{drive, session_config, Credential, Dialer, Ended, Sink};
 
 // No `Debug`: the arguments hold secrets.
 #[derive(clap::Args)]
@@ -337,7 +335,7 @@ pub(crate) enum UpstreamKind {
         jwt_secret: Option<Vec<u8>>,
     },
     Tiktok {
-        signer: upstream::Signer,
+        signer: sign::Signer,
     },
     Replay {
         file: PathBuf,
@@ -582,7 +580,7 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             };
         http_client::parse_url(&url).map_err(|e| format!("--signer-url: {e}"))?;
         UpstreamKind::Tiktok {
-            signer: upstream::Signer {
+            signer: sign::Signer {
                 service,
                 url,
                 api_key: key,

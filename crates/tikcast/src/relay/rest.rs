@@ -231,7 +231,7 @@ fn tighter(a: Option<Quota>, b: Option<Quota>) -> Option<Quota> {
 
 /// Asks the web API about `name` (no cache, no limit).
 async fn fetch_user(web: &WebApi, name: &str) -> Result<Found, String> {
-    let url = super::upstream::with_query(
+    let url = crate::driver::with_query(
         &web.user_room,
         &[
             ("aid", WEB_AID.to_string()),
@@ -689,7 +689,7 @@ pub(crate) async fn gifts(server: &Server) -> Answer {
 }
 
 async fn fetch_gifts(web: &WebApi) -> Result<String, String> {
-    let url = super::upstream::with_query(&web.gift_list, &[("aid", WEB_AID.to_string())]);
+    let url = crate::driver::with_query(&web.gift_list, &[("aid", WEB_AID.to_string())]);
     let resp = super::http_client::get(&url, &[], WEB_TIMEOUT)
         .await
         .map_err(|e| format!("gift list: {e}"))?;

@@ -640,9 +640,9 @@ async fn room_status(
         UpstreamKind::Relay { url, jwt_secret } => {
             let mut q = vec![("uniqueId", name.to_string())];
             if let Some(secret) = jwt_secret {
-                q.push(("jwtKey", super::upstream::mint(secret, name)));
+                q.push(("jwtKey", crate::driver::mint(secret, name)));
             }
-            let full = super::upstream::with_query(url, &q);
+            let full = crate::driver::with_query(url, &q);
             let probe = async {
                 let (mut ws, _) = tokio_tungstenite::connect_async(full).await.ok()?;
                 let mut info = None;

@@ -1,5 +1,6 @@
 //! Sign services: where the `tiktok` upstream gets a fresh socket URL and cookies before
-//! every attempt (`--signer`, docs/relay.md "Sign services").
+//! every attempt (`--signer`, docs/relay.md "Sign services"). [`Signer::sign`] asks the
+//! configured one; the driver's TikTok dialer (`crate::driver`) connects with the answer.
 //!
 //! * `custom` — our own contract (`GET {url}?uniqueId=…`, JSON `signedUrl`).
 //! * `euler` — Euler Stream's `GET {base}/webcast/fetch` (the bootstrap TikTok-Live-Connector
@@ -16,9 +17,126 @@
 use std::time::Duration;
 
 use super::http_client;
-use super::upstream::{with_query, Signed, DEFAULT_UA};
+use crate::driver::{with_query, Info};
 
-type Info = serde_json::Map<String, serde_json::Value>;
+/// The user agent sent to TikTok when the sign server names none.
+pub(crate) const DEFAULT_UA: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+/// The sign-service client: our own contract (documented in docs/relay.md) or one of
+/// the public services' (`sign.rs`). Ours:
+/// `GET {url}?uniqueId=NAME[&roomId=ID][&cursor=C]` with `x-api-key: KEY` →
+/// `{"signedUrl", "cookies"?, "userAgent"?, "roomId"?, "isLive"?, "roomInfo"?}`;
+/// 404 or `isLive: false` means the creator is not live.
+#[derive(Clone)]
+pub(crate) struct Signer {
+    pub(crate) service: Service,
+    /// Our contract's endpoint, or the public service's base URL.
+    pub(crate) url: String,
+    pub(crate) api_key: Option<String>,
+}
+
+pub(crate) struct Signed {
+    pub(crate) socket_url: String,
+    pub(crate) cookies: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) room_id: u64,
+    pub(crate) info: Info,
+}
+
+impl Signer {
+    /// Asks for a signed socket URL. `Err` carries the close code the session should see
+    /// (the same classes for every service, see [`refused`]): 4404 when the
+    /// creator is not live, 4500 for a refused key, 4429 when rate limited, 1006 for
+    /// anything transient.
+    pub(crate) async fn sign(
+        &self,
+        unique_id: &str,
+        room_id: Option<u64>,
+        cursor: &str,
+    ) -> Result<Signed, (u16, String)> {
+        let key = self.api_key.as_deref().unwrap_or("");
+        match self.service {
+            Service::Custom => self.sign_custom(unique_id, room_id, cursor).await,
+            Service::Euler => euler(&self.url, key, unique_id, room_id, cursor).await,
+            Service::TikTool => tiktool(&self.url, key, unique_id).await,
+        }
+    }
+
+    async fn sign_custom(
+        &self,
+        unique_id: &str,
+        room_id: Option<u64>,
+        cursor: &str,
+    ) -> Result<Signed, (u16, String)> {
+        let mut q = vec![("uniqueId", unique_id.to_string())];
+        if let Some(id) = room_id.filter(|&id| id != 0) {
+            q.push(("roomId", id.to_string()));
+        }
+        if !cursor.is_empty() {
+            q.push(("cursor", cursor.to_string()));
+        }
+        let url = with_query(&self.url, &q);
+        let mut headers = Vec::new();
+        if let Some(k) = &self.api_key {
+            headers.push(("x-api-key", k.as_str()));
+        }
+        let resp = http_client::get(&url, &headers, Duration::from_secs(10))
+            .await
+            .map_err(|e| (1006, format!("sign server: {e}")))?;
+        if resp.status != 200 {
+            return Err(refused(
+                Service::Custom,
+                resp.status,
+                resp.header("retry-after"),
+            ));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&resp.body)
+            .map_err(|_| (1006, "sign server: answer is not JSON".to_string()))?;
+        parse_signed(&v, unique_id)
+    }
+}
+
+fn parse_signed(v: &serde_json::Value, unique_id: &str) -> Result<Signed, (u16, String)> {
+    if v.get("isLive").and_then(|l| l.as_bool()) == Some(false) {
+        return Err((4404, "sign server: creator not live".into()));
+    }
+    let socket_url = v
+        .get("signedUrl")
+        .and_then(|s| s.as_str())
+        .filter(|s| s.starts_with("ws://") || s.starts_with("wss://"))
+        .ok_or((1006, "sign server: no ws(s):// signedUrl".to_string()))?
+        .to_string();
+    let id_of = |x: &serde_json::Value| match x {
+        serde_json::Value::String(s) => s.parse::<u64>().ok(),
+        serde_json::Value::Number(n) => n.as_u64(),
+        _ => None,
+    };
+    let room_id = v
+        .get("roomId")
+        .and_then(id_of)
+        .or_else(|| {
+            let q = socket_url.split_once('?')?.1;
+            q.split('&')
+                .find_map(|p| p.strip_prefix("room_id="))
+                .and_then(|s| s.parse().ok())
+        })
+        .filter(|&id| id != 0)
+        .ok_or((1006, "sign server: no roomId".to_string()))?;
+    let info = match v.get("roomInfo") {
+        Some(serde_json::Value::Object(m)) => m.clone(),
+        _ => Info::new(),
+    };
+    let info = room_info(info, room_id, unique_id);
+    let text = |k: &str| v.get(k).and_then(|s| s.as_str()).map(String::from);
+    Ok(Signed {
+        socket_url,
+        cookies: text("cookies"),
+        user_agent: text("userAgent"),
+        room_id,
+        info,
+    })
+}
 
 /// How long one request to a sign service may take.
 const SIGN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -368,6 +486,27 @@ fn euler_signed(
 mod tests {
     use super::*;
     use prost::Message as _;
+
+    #[test]
+    fn sign_answers() {
+        let v = serde_json::json!({
+            "signedUrl": "wss://x/webcast/im/ws?room_id=42&a=b",
+            "cookies": "ttwid=1",
+            "roomInfo": {"title": "t"}
+        });
+        let s = parse_signed(&v, "ada").unwrap();
+        assert_eq!(s.room_id, 42);
+        assert_eq!(s.info["title"], "t");
+        assert_eq!(s.cookies.as_deref(), Some("ttwid=1"));
+        assert_eq!(
+            parse_signed(&serde_json::json!({"isLive": false}), "a")
+                .err()
+                .unwrap()
+                .0,
+            4404
+        );
+        assert!(parse_signed(&serde_json::json!({"signedUrl": "https://x"}), "a").is_err());
+    }
 
     #[test]
     fn signer_names() {

@@ -5,6 +5,7 @@
 //! `token` (mint a relay token offline), `webhooks test` (send a signed test event),
 //! `replay` and `record` (recordings, see docs/recording.md).
 
+mod clock;
 mod demo_recording;
 mod driver;
 mod fixture;

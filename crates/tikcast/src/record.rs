@@ -59,7 +59,7 @@ pub fn run(a: RecordArgs) -> Result<(), String> {
     }
     let meta = serde_json::json!({
         "uniqueId": a.unique_id,
-        "startedAtMs": crate::mock::now_ms(),
+        "startedAtMs": crate::clock::now_ms(),
         "upstream": "record",
         "recorder": format!("tikcast {}", env!("CARGO_PKG_VERSION")),
     });

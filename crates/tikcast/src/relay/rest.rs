@@ -26,8 +26,7 @@ use futures_util::StreamExt;
 use super::auth::{token_hash, Grant};
 use super::normalize_handle;
 use super::server::{api_quota, json_error, valid_handle, Quota, Refused, Server, HANDLE_RULES};
-use crate::http_head::{BodyError, Head};
-use crate::mock::Query;
+use crate::http_head::{BodyError, Head, Query};
 
 /// Where the web side of the upstream answers (full URLs, without query).
 pub(crate) struct WebApi {

@@ -22,9 +22,8 @@ use super::hub::{Hub, Out, ViewerCtl};
 use super::json;
 use super::metrics::{add, sub};
 use super::{normalize_handle, UpstreamKind};
-use crate::mock::Query;
 
-use crate::http_head::{read_head, Head, HeadError, HEAD_TIMEOUT};
+use crate::http_head::{read_head, Head, HeadError, Query, HEAD_TIMEOUT};
 
 /// Per-IP and per-token rates (token buckets), concurrent counts (sockets, pending
 /// request heads) and the rooms each token holds sockets in.
@@ -526,11 +525,7 @@ async fn api_routes(
     }
     if let Some(name) = head.path.strip_prefix("/api/rooms/") {
         // Checked in its decoded form: `%2e%2e` is `..`.
-        let name = normalize_handle(
-            crate::mock::Query::parse(&format!("n={name}"))
-                .get("n")
-                .unwrap_or(""),
-        );
+        let name = normalize_handle(Query::parse(&format!("n={name}")).get("n").unwrap_or(""));
         if !valid_handle(&name) {
             m.count_refusal("bad_request");
             return plain("400 Bad Request", json_error("bad_request", HANDLE_RULES));

@@ -109,7 +109,7 @@ impl Recorder {
     fn append(&mut self, hub: &Hub, kind: Kind, body: &[u8]) {
         let Some(dir) = &self.dir else { return };
         if self.writer.is_none() {
-            let started = crate::mock::now_ms();
+            let started = crate::clock::now_ms();
             let n = RECORDING_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let path = dir.join(recording::file_name(&self.unique_id, started, n));
             let meta = serde_json::json!({

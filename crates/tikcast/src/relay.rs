@@ -584,6 +584,7 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
                 service,
                 url,
                 api_key: key,
+                room_lookup: None,
             },
         }
     } else {
@@ -664,6 +665,13 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             UpstreamKind::Replay { .. } => None,
         },
     };
+    // Euler is asked by room id, found on the web API first (see `sign.rs`).
+    let mut upstream = upstream;
+    if let UpstreamKind::Tiktok { signer } = &mut upstream {
+        if signer.service == sign::Service::Euler {
+            signer.room_lookup = web_api.clone().map(Arc::new);
+        }
+    }
     let rooms_cache = match a.rooms.or(file.rooms) {
         Some(p) => {
             let text = std::fs::read_to_string(&p)

@@ -227,7 +227,8 @@ fn direct_socket(mock: &Proc) -> String {
     )
 }
 
-/// `tikcast mock` whose direct socket enforces heartbeats and acks.
+/// `tikcast mock` whose direct socket enforces heartbeats and acks, and whose web API
+/// says `carol` is not live.
 fn tiktok_mock() -> Proc {
     Proc::mock(&[
         "--messages",
@@ -236,6 +237,8 @@ fn tiktok_mock() -> Proc {
         "300",
         "--hb-timeout-ms",
         "3000",
+        "--offline",
+        "carol",
     ])
 }
 
@@ -448,15 +451,19 @@ fn fetch_result(mock: &Proc) -> Vec<u8> {
 async fn euler_signer_connects_through_webcast_fetch() {
     let mock = tiktok_mock();
     let body = fetch_result(&mock);
-    // Euler's documented request: GET /webcast/fetch?client=…&unique_id=… (room_id,
+    // Euler's documented request: GET /webcast/fetch?client=…&room_id=… (unique_id,
     // cursor, user_agent optional) with the key in `x-api-key`; the answer is the
     // protobuf fetch result, cookies in `x-set-tt-cookie`, the room in `x-room-id`.
+    // The room id comes from the web API (the mock's) first.
     let sign = SignMock::start(move |req| {
         if req.method != "GET" || req.path != "/webcast/fetch" {
             return Answer::json("404 Not Found", json!({"message": "no route"}));
         }
         if req.header("x-api-key") != Some(EULER_KEY) {
             return Answer::json("401 Unauthorized", json!({"message": "invalid api key"}));
+        }
+        if req.query("room_id") != Some(ROOM.to_string().as_str()) {
+            return Answer::json("400 Bad Request", json!({"message": "room_id required"}));
         }
         match req.query("unique_id") {
             Some("ada") => Answer {
@@ -484,8 +491,11 @@ async fn euler_signer_connects_through_webcast_fetch() {
             _ => Answer::json("404 Not Found", json!({"message": "not live"})),
         }
     });
+    let web_api = format!("http://{}", mock.addr);
     let relay = start_relay(
         &[
+            "--web-api-url",
+            &web_api,
             "--signer",
             "euler",
             "--signer-url",
@@ -509,6 +519,7 @@ async fn euler_signer_connects_through_webcast_fetch() {
     let r = &reqs[0];
     assert_eq!(r.query("client"), Some("tikcast"));
     assert_eq!(r.query("unique_id"), Some("ada"));
+    assert_eq!(r.query("room_id"), Some(ROOM.to_string().as_str()));
     assert!(
         r.query("user_agent")
             .is_some_and(|ua| ua.starts_with("Mozilla/5.0")),
@@ -518,7 +529,8 @@ async fn euler_signer_connects_through_webcast_fetch() {
     assert_eq!(r.query("apiKey"), None);
     assert!(r.body.is_empty());
 
-    // Not live (404) and rate limited (429) reach the viewer as the custom signer's would.
+    // Not live (the web API's answer, Euler is not asked) and rate limited (429) reach
+    // the viewer as the custom signer's would.
     let mut off = ws_open(&relay, "uniqueId=carol").await;
     assert_eq!(
         read(&mut off, 1, Duration::from_secs(10))
@@ -543,6 +555,10 @@ async fn euler_signer_connects_through_webcast_fetch() {
         "{}",
         relay.log()
     );
+    // ada and busy were asked for; carol never was.
+    let reqs = sign.requests();
+    let names: Vec<_> = reqs.iter().map(|r| r.query("unique_id")).collect();
+    assert_eq!(names, vec![Some("ada"), Some("busy")]);
     assert_never_shown(&relay, EULER_KEY);
 }
 

@@ -29,6 +29,7 @@ use super::server::{api_quota, json_error, valid_handle, Quota, Refused, Server,
 use crate::http_head::{BodyError, Head, Query};
 
 /// Where the web side of the upstream answers (full URLs, without query).
+#[derive(Clone)]
 pub(crate) struct WebApi {
     /// `api-live/user/room`: a creator's profile and live room by handle.
     pub(crate) user_room: String,
@@ -229,7 +230,7 @@ fn tighter(a: Option<Quota>, b: Option<Quota>) -> Option<Quota> {
 }
 
 /// Asks the web API about `name` (no cache, no limit).
-async fn fetch_user(web: &WebApi, name: &str) -> Result<Found, String> {
+pub(crate) async fn fetch_user(web: &WebApi, name: &str) -> Result<Found, String> {
     let url = crate::driver::with_query(
         &web.user_room,
         &[

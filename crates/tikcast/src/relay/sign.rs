@@ -14,9 +14,11 @@
 //! hint), anything else 1006 (retried with backoff). The API key is sent and never
 //! shown: messages name the service and the HTTP status, never a URL or a body.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::http_client;
+use super::rest::{fetch_user, WebApi};
 use crate::driver::{with_query, Info};
 
 /// The user agent sent to TikTok when the sign server names none.
@@ -34,6 +36,8 @@ pub(crate) struct Signer {
     /// Our contract's endpoint, or the public service's base URL.
     pub(crate) url: String,
     pub(crate) api_key: Option<String>,
+    /// `euler`: the web API that finds a creator's live room before Euler is asked.
+    pub(crate) room_lookup: Option<Arc<WebApi>>,
 }
 
 pub(crate) struct Signed {
@@ -58,8 +62,32 @@ impl Signer {
         let key = self.api_key.as_deref().unwrap_or("");
         match self.service {
             Service::Custom => self.sign_custom(unique_id, room_id, cursor).await,
-            Service::Euler => euler(&self.url, key, unique_id, room_id, cursor).await,
+            Service::Euler => {
+                let room_id = match room_id.filter(|&id| id != 0) {
+                    Some(id) => Some(id),
+                    None => self.live_room(unique_id).await?,
+                };
+                euler(&self.url, key, unique_id, room_id, cursor).await
+            }
             Service::TikTool => tiktool(&self.url, key, unique_id).await,
+        }
+    }
+
+    /// The creator's live room from the upstream's web API, found before Euler is asked
+    /// for a room the relay has no id for yet (as TikTok-Live-Connector does: Euler's own
+    /// `unique_id` lookup is for its enterprise keys). Not live, or no such creator, is
+    /// 4404 without asking Euler; a lookup that fails leaves the question to Euler.
+    async fn live_room(&self, unique_id: &str) -> Result<Option<u64>, (u16, String)> {
+        let Some(web) = &self.room_lookup else {
+            return Ok(None);
+        };
+        match fetch_user(web, unique_id).await {
+            Ok(Some(user)) => match user.room_id.and_then(|r| r.parse::<u64>().ok()) {
+                Some(id) => Ok(Some(id)),
+                None => Err((4404, "web api: creator not live".into())),
+            },
+            Ok(None) => Err((4404, "web api: no creator with that handle".into())),
+            Err(_) => Ok(None),
         }
     }
 

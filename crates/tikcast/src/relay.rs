@@ -17,8 +17,9 @@
 //!
 //! Settings come from flags, then `TIKCAST_RELAY_*`/`TIKCAST_*` environment variables
 //! (clap), then the `--config` TOML file, then defaults. Secrets (JWT secret, sign API
-//! key, admin key, webhook secret) are never printed; the last two are read from
-//! environment variables named by flags; tokens are logged as a short hash.
+//! key, admin key, webhook secret) are never printed; the last three can be read from
+//! environment variables named by flags; tokens are logged as a short hash. The sign
+//! service (`sign`: ours, Euler Stream's or TikTool's) is picked with `--signer`.
 
 mod auth;
 mod http_client;
@@ -91,7 +92,8 @@ pub struct RelayArgs {
     /// `euler` and `tiktool`; never logged).
     #[arg(long, value_name = "VAR")]
     signer_key_env: Option<String>,
-    /// API key sent to the `custom` sign server as `x-api-key` (prefer --signer-key-env).
+    /// The sign service's API key itself (prefer --signer-key-env: a flag's value shows in
+    /// the process list).
     #[arg(long, env = "TIKCAST_SIGN_API_KEY", hide_env_values = true)]
     sign_api_key: Option<String>,
     /// HS256 secret of a relay-style upstream that wants tokens (e.g. `tikcast mock --jwt-secret`).

@@ -1,5 +1,6 @@
 //! Reading an HTTP request head, shared by `tikcast mock` and `tikcast relay`: both route
-//! plain HTTP (`/stats`, `/api/...`) and WebSocket upgrades on one listener.
+//! plain HTTP (`/stats`, `/api/...`) and WebSocket upgrades on one listener, and read
+//! the query string with [`Query`].
 //!
 //! The relay reads the head with [`read_head`]: ordinary async reads under one deadline,
 //! so a client trickling bytes costs nothing until they arrive, and a head that is too
@@ -265,9 +266,80 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<Head, HeadError> {
     Ok(h)
 }
 
+/// Decoded query parameters, in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub(crate) fn parse(query: &str) -> Self {
+        Query(
+            query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    (percent_decode(k), percent_decode(v))
+                })
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding; malformed escapes stay as they are.
+fn percent_decode(text: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let pair = bytes
+                    .get(i + 1)
+                    .copied()
+                    .and_then(hex)
+                    .zip(bytes.get(i + 2).copied().and_then(hex));
+                match pair {
+                    Some((hi, lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_decoding() {
+        let q =
+            Query::parse("a=1&cursor=mock-5&ie=internal_src%3Amock%7Cnext%3A5&sp=a+b&bad=%zz&e");
+        assert_eq!(q.get("cursor"), Some("mock-5"));
+        assert_eq!(q.get("ie"), Some("internal_src:mock|next:5"));
+        assert_eq!(q.get("sp"), Some("a b"));
+        assert_eq!(q.get("bad"), Some("%zz"));
+        assert_eq!(q.get("e"), Some(""));
+        assert_eq!(q.get("missing"), None);
+    }
 
     #[test]
     fn heads_parse_and_bad_ones_do_not() {

@@ -5,7 +5,9 @@
 //! `token` (mint a relay token offline), `webhooks test` (send a signed test event),
 //! `replay` and `record` (recordings, see docs/recording.md).
 
+mod clock;
 mod demo_recording;
+mod driver;
 mod fixture;
 mod http_head;
 mod mock;

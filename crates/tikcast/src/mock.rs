@@ -66,13 +66,15 @@ mod web;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::clock::now_ms;
+use crate::http_head::Query;
 use source::{Room, Source};
 use state::{Config, Shared};
 
@@ -233,72 +235,6 @@ fn parse_close_code(text: &str) -> Result<u16, String> {
             Err("expected a close code a server may send: 1000-1003, 1007-1014 or 3000-4999".into())
         }
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// Decoded query parameters, in order.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Query(Vec<(String, String)>);
-
-impl Query {
-    pub(crate) fn parse(query: &str) -> Self {
-        Query(
-            query
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                    (percent_decode(k), percent_decode(v))
-                })
-                .collect(),
-        )
-    }
-
-    /// The first value of `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// `application/x-www-form-urlencoded` decoding; malformed escapes stay as they are.
-fn percent_decode(text: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let pair = bytes
-                    .get(i + 1)
-                    .copied()
-                    .and_then(hex)
-                    .zip(bytes.get(i + 2).copied().and_then(hex));
-                match pair {
-                    Some((hi, lo)) => {
-                        out.push(hi << 4 | lo);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub fn run(args: MockArgs) -> Result<(), String> {
@@ -588,18 +524,6 @@ async fn handle_tcp(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_decoding() {
-        let q =
-            Query::parse("a=1&cursor=mock-5&ie=internal_src%3Amock%7Cnext%3A5&sp=a+b&bad=%zz&e");
-        assert_eq!(q.get("cursor"), Some("mock-5"));
-        assert_eq!(q.get("ie"), Some("internal_src:mock|next:5"));
-        assert_eq!(q.get("sp"), Some("a b"));
-        assert_eq!(q.get("bad"), Some("%zz"));
-        assert_eq!(q.get("e"), Some(""));
-        assert_eq!(q.get("missing"), None);
-    }
 
     #[test]
     fn routes() {

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use tikcast_core::session::GiveUpKind;
 use tikcast_core::{Mode, Session};
 
+use crate::driver::{drive, session_config, Credential, Dialer, Ended, Sink};
 use crate::recording::{Kind, Writer};
-use crate::relay::{drive, session_config, Credential, Dialer, Ended, Sink};
 
 // No `Debug`: the arguments hold a credential.
 #[derive(clap::Args)]
@@ -59,7 +59,7 @@ pub fn run(a: RecordArgs) -> Result<(), String> {
     }
     let meta = serde_json::json!({
         "uniqueId": a.unique_id,
-        "startedAtMs": crate::mock::now_ms(),
+        "startedAtMs": crate::clock::now_ms(),
         "upstream": "record",
         "recorder": format!("tikcast {}", env!("CARGO_PKG_VERSION")),
     });

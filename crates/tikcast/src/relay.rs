@@ -17,8 +17,9 @@
 //!
 //! Settings come from flags, then `TIKCAST_RELAY_*`/`TIKCAST_*` environment variables
 //! (clap), then the `--config` TOML file, then defaults. Secrets (JWT secret, sign API
-//! key, admin key, webhook secret) are never printed; the last two are read from
-//! environment variables named by flags; tokens are logged as a short hash.
+//! key, admin key, webhook secret) are never printed; the last three can be read from
+//! environment variables named by flags; tokens are logged as a short hash. The sign
+//! service (`sign`: ours, Euler Stream's or TikTool's) is picked with `--signer`.
 
 mod auth;
 mod http_client;
@@ -28,6 +29,7 @@ mod metrics;
 pub(crate) mod mint;
 mod rest;
 mod server;
+pub(crate) mod sign;
 mod upstream;
 pub(crate) mod webhook;
 
@@ -38,8 +40,6 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-pub(crate) use upstream::{drive, session_config, Credential, Dialer, Ended, Sink};
-
 // No `Debug`: the arguments hold secrets.
 #[derive(clap::Args)]
 pub struct RelayArgs {
@@ -49,8 +49,8 @@ pub struct RelayArgs {
     /// TOML settings file (flags and environment variables win over it).
     #[arg(long, env = "TIKCAST_RELAY_CONFIG")]
     config: Option<PathBuf>,
-    /// Where rooms come from: `mock:ws://HOST:PORT/ws`, `tiktok` (needs --sign-url) or
-    /// `replay:FILE`.
+    /// Where rooms come from: `mock:ws://HOST:PORT/ws`, `tiktok` (through a sign service,
+    /// see --signer) or `replay:FILE`.
     #[arg(long, env = "TIKCAST_RELAY_UPSTREAM")]
     upstream: Option<String>,
     /// HS256 secret that browser tokens are signed with (at least 16 bytes).
@@ -74,10 +74,26 @@ pub struct RelayArgs {
     /// Origins allowed to open sockets and call the API (repeatable; `*` = any).
     #[arg(long = "allow-origin")]
     allowed_origins: Vec<String>,
-    /// Sign server for the tiktok upstream (our contract, docs/relay.md).
-    #[arg(long, env = "TIKCAST_SIGN_URL")]
+    /// Sign service of the tiktok upstream: `custom` (our contract, needs --signer-url),
+    /// `euler` (Euler Stream) or `tiktool` (TikTool) [default: custom].
+    #[arg(long, env = "TIKCAST_SIGNER", value_name = "NAME")]
+    signer: Option<String>,
+    /// The sign service's URL: for `custom` its endpoint (our contract, docs/relay.md); for
+    /// `euler` and `tiktool` a base URL replacing the service's own
+    /// (https://api.eulerstream.com, https://api.tik.tools).
+    #[arg(
+        long = "signer-url",
+        visible_alias = "sign-url",
+        env = "TIKCAST_SIGN_URL",
+        value_name = "URL"
+    )]
     sign_url: Option<String>,
-    /// API key sent to the sign server as `x-api-key`.
+    /// Name of the environment variable holding the sign service's API key (needed by
+    /// `euler` and `tiktool`; never logged).
+    #[arg(long, value_name = "VAR")]
+    signer_key_env: Option<String>,
+    /// The sign service's API key itself (prefer --signer-key-env: a flag's value shows in
+    /// the process list).
     #[arg(long, env = "TIKCAST_SIGN_API_KEY", hide_env_values = true)]
     sign_api_key: Option<String>,
     /// HS256 secret of a relay-style upstream that wants tokens (e.g. `tikcast mock --jwt-secret`).
@@ -281,7 +297,11 @@ struct FileLimits {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileSign {
+    /// `custom`, `euler` or `tiktool`.
+    signer: Option<String>,
     url: Option<String>,
+    /// Name of the environment variable holding the API key (not the key).
+    key_env: Option<String>,
     api_key: Option<String>,
 }
 
@@ -317,7 +337,7 @@ pub(crate) enum UpstreamKind {
         jwt_secret: Option<Vec<u8>>,
     },
     Tiktok {
-        signer: upstream::Signer,
+        signer: sign::Signer,
     },
     Replay {
         file: PathBuf,
@@ -515,8 +535,13 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
         None => None,
     };
     let upstream_text = a.upstream.or(file.upstream).ok_or(
-        "no upstream: pass --upstream mock:ws://HOST:PORT/ws, --upstream tiktok --sign-url URL, or --upstream replay:FILE",
+        "no upstream: pass --upstream mock:ws://HOST:PORT/ws, --upstream tiktok --signer euler|tiktool|custom, or --upstream replay:FILE",
     )?;
+    // A misspelt signer is refused whatever the upstream.
+    let service = match a.signer.as_deref().or(file.sign.signer.as_deref()) {
+        Some(name) => sign::Service::parse(name)?,
+        None => sign::Service::Custom,
+    };
     let upstream = if let Some(url) = upstream_text.strip_prefix("mock:") {
         check_ws_url(url).map_err(|e| format!("--upstream mock:URL: {e}"))?;
         UpstreamKind::Relay {
@@ -539,14 +564,29 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             looped: a.looped || file.replay.looped == Some(true),
         }
     } else if upstream_text == "tiktok" {
-        let url = a.sign_url.or(file.sign.url).ok_or(
-            "the tiktok upstream needs a sign server: --sign-url URL (see docs/relay.md for its contract)",
+        let key = sign_key(
+            service,
+            a.signer_key_env.or(file.sign.key_env),
+            a.sign_api_key.or(file.sign.api_key),
         )?;
-        http_client::parse_url(&url).map_err(|e| format!("--sign-url: {e}"))?;
+        let url =
+            match (a.sign_url.or(file.sign.url), service.default_url()) {
+                (Some(url), _) => url,
+                (None, Some(default)) => default.to_string(),
+                (None, None) => return Err(
+                    "the tiktok upstream needs a sign service: --signer euler or --signer tiktool \
+                 (with --signer-key-env VAR), or your own sign server with --signer-url URL \
+                 (see docs/relay.md for its contract)"
+                        .into(),
+                ),
+            };
+        http_client::parse_url(&url).map_err(|e| format!("--signer-url: {e}"))?;
         UpstreamKind::Tiktok {
-            signer: upstream::Signer {
+            signer: sign::Signer {
+                service,
                 url,
-                api_key: a.sign_api_key.or(file.sign.api_key),
+                api_key: key,
+                room_lookup: None,
             },
         }
     } else {
@@ -627,6 +667,13 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             UpstreamKind::Replay { .. } => None,
         },
     };
+    // Euler is asked by room id, found on the web API first (see `sign.rs`).
+    let mut upstream = upstream;
+    if let UpstreamKind::Tiktok { signer } = &mut upstream {
+        if signer.service == sign::Service::Euler {
+            signer.room_lookup = web_api.clone().map(Arc::new);
+        }
+    }
     let rooms_cache = match a.rooms.or(file.rooms) {
         Some(p) => {
             let text = std::fs::read_to_string(&p)
@@ -704,6 +751,42 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
         },
         a.max_seconds,
     ))
+}
+
+/// The sign service's API key: from the environment variable `key_env` names, or given
+/// directly (`--sign-api-key`, `TIKCAST_SIGN_API_KEY`, `sign.api_key`). The public
+/// services need one; ours may do without. The key is never echoed.
+fn sign_key(
+    service: sign::Service,
+    key_env: Option<String>,
+    direct: Option<String>,
+) -> Result<Option<String>, String> {
+    let key = match (key_env, direct) {
+        (Some(_), Some(_)) => {
+            return Err("the sign api key is given twice: keep --signer-key-env VAR (sign.key_env) and drop --sign-api-key (TIKCAST_SIGN_API_KEY, sign.api_key)".into())
+        }
+        (Some(var), None) => {
+            let key = std::env::var(&var).ok().filter(|k| !k.trim().is_empty());
+            Some(key.ok_or_else(|| {
+                format!("--signer-key-env {var}: that environment variable is not set, empty or not utf-8; set it to the {} api key", service.name())
+            })?)
+        }
+        (None, direct) => direct,
+    }
+    .map(|k| k.trim().to_string());
+    if key.is_none() && service != sign::Service::Custom {
+        return Err(format!(
+            "the {} signer needs an api key: put it in an environment variable and pass --signer-key-env VAR (or sign.key_env)",
+            service.name()
+        ));
+    }
+    if key
+        .as_deref()
+        .is_some_and(|k| k.chars().any(char::is_control))
+    {
+        return Err("the sign api key holds a line break or another control character: check the variable's value".into());
+    }
+    Ok(key)
 }
 
 /// Refuses a socket URL the relay could never dial. The URL is not echoed (its query
@@ -862,7 +945,7 @@ async fn serve(settings: Settings, max_seconds: Option<f64>) -> Result<(), Strin
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     let upstream = match &settings.upstream {
         UpstreamKind::Relay { .. } => "mock".to_string(),
-        UpstreamKind::Tiktok { .. } => "tiktok".to_string(),
+        UpstreamKind::Tiktok { signer } => format!("tiktok (signer {})", signer.service.name()),
         UpstreamKind::Replay { file, .. } => format!("replay {}", file.display()),
     };
     eprintln!(
@@ -988,6 +1071,9 @@ mod tests {
             [admin]
             key_env = "TIKCAST_ADMIN_KEY"
             max_token_ttl = "15m"
+            [sign]
+            signer = "tiktool"
+            key_env = "TIKTOOL_KEY"
             "#,
         )
         .unwrap();
@@ -996,6 +1082,8 @@ mod tests {
         assert_eq!(c.auth.require_scope, Some(true));
         assert_eq!(c.limits.upstream_idle_close, Some(90));
         assert_eq!(c.admin.key_env.as_deref(), Some("TIKCAST_ADMIN_KEY"));
+        assert_eq!(c.sign.signer.as_deref(), Some("tiktool"));
+        assert_eq!(c.sign.key_env.as_deref(), Some("TIKTOOL_KEY"));
         assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
     }
 

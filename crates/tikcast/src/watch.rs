@@ -3,7 +3,7 @@
 //! with connection states as `{"type":"state",...}` lines.
 //!
 //! The socket, the clock and the connect attempts are the native driver shared with the
-//! relay and `tikcast record` (`relay::drive`); this command only prints what it
+//! relay and `tikcast record` (`driver::drive`); this command only prints what it
 //! delivers. Every protocol rule (heartbeats, acks, liveness, backoff, dedup, streaks)
 //! lives in `tikcast_core::session`.
 //!
@@ -24,7 +24,7 @@ use tikcast_core::session::{
 };
 use tikcast_core::{Event, StateChange};
 
-use crate::relay::{drive, Credential, Dialer, Ended, Sink};
+use crate::driver::{drive, Credential, Dialer, Ended, Sink};
 
 // No `Debug`: the arguments hold a credential.
 #[derive(clap::Args)]

@@ -1,4 +1,4 @@
-//! A small HTTP/1.1 client (plain or rustls TLS) for the sign server (GET) and webhook
+//! A small HTTP/1.1 client (plain or rustls TLS) for the sign services (GET, POST) and webhook
 //! deliveries (POST): one request per connection, `Connection: close`, chunked or length-delimited bodies, a size cap
 //! and a deadline. Error messages never contain the URL's query (it may hold a key).
 
@@ -13,7 +13,19 @@ const MAX_RESPONSE: usize = 4 << 20;
 
 pub(crate) struct Response {
     pub(crate) status: u16,
+    /// Header names lowercased, values trimmed, in order.
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of header `name` (lowercase).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// `http(s)://host[:port]/path?query` split up.
@@ -182,6 +194,7 @@ fn parse_response(raw: &[u8]) -> Option<Response> {
     let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
     let mut chunked = false;
     let mut length = None;
+    let mut headers = Vec::new();
     for l in lines {
         if let Some((k, v)) = l.split_once(':') {
             let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
@@ -190,6 +203,7 @@ fn parse_response(raw: &[u8]) -> Option<Response> {
             } else if k == "content-length" {
                 length = v.parse::<usize>().ok();
             }
+            headers.push((k, v.to_string()));
         }
     }
     let rest = &raw[end + 4..];
@@ -201,7 +215,11 @@ fn parse_response(raw: &[u8]) -> Option<Response> {
             None => rest.to_vec(),
         }
     };
-    Some(Response { status, body })
+    Some(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
@@ -240,8 +258,12 @@ mod tests {
 
     #[test]
     fn responses() {
-        let r = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi!").unwrap();
+        let r =
+            parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nX-Room-Id:  42 \r\n\r\nhi!")
+                .unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, &b"hi"[..]));
+        assert_eq!(r.header("x-room-id"), Some("42"));
+        assert_eq!(r.header("retry-after"), None);
         let r = parse_response(
             b"HTTP/1.1 404 NF\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x\r\nde\r\n0\r\n\r\n",
         )

@@ -432,7 +432,7 @@ impl Hub {
         s.info = info;
         if s.phase == Phase::Connecting {
             s.phase = Phase::Live;
-            s.live_at_ms = webhook::now_ms();
+            s.live_at_ms = crate::clock::now_ms();
             if let Some(notes) = self.notes.get() {
                 notes.live(&room.unique_id, &s.info);
             }

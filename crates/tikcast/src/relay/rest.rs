@@ -26,10 +26,10 @@ use futures_util::StreamExt;
 use super::auth::{token_hash, Grant};
 use super::normalize_handle;
 use super::server::{api_quota, json_error, valid_handle, Quota, Refused, Server, HANDLE_RULES};
-use crate::http_head::{BodyError, Head};
-use crate::mock::Query;
+use crate::http_head::{BodyError, Head, Query};
 
 /// Where the web side of the upstream answers (full URLs, without query).
+#[derive(Clone)]
 pub(crate) struct WebApi {
     /// `api-live/user/room`: a creator's profile and live room by handle.
     pub(crate) user_room: String,
@@ -230,8 +230,8 @@ fn tighter(a: Option<Quota>, b: Option<Quota>) -> Option<Quota> {
 }
 
 /// Asks the web API about `name` (no cache, no limit).
-async fn fetch_user(web: &WebApi, name: &str) -> Result<Found, String> {
-    let url = super::upstream::with_query(
+pub(crate) async fn fetch_user(web: &WebApi, name: &str) -> Result<Found, String> {
+    let url = crate::driver::with_query(
         &web.user_room,
         &[
             ("aid", WEB_AID.to_string()),
@@ -689,7 +689,7 @@ pub(crate) async fn gifts(server: &Server) -> Answer {
 }
 
 async fn fetch_gifts(web: &WebApi) -> Result<String, String> {
-    let url = super::upstream::with_query(&web.gift_list, &[("aid", WEB_AID.to_string())]);
+    let url = crate::driver::with_query(&web.gift_list, &[("aid", WEB_AID.to_string())]);
     let resp = super::http_client::get(&url, &[], WEB_TIMEOUT)
         .await
         .map_err(|e| format!("gift list: {e}"))?;

@@ -22,9 +22,8 @@ use super::hub::{Hub, Out, ViewerCtl};
 use super::json;
 use super::metrics::{add, sub};
 use super::{normalize_handle, UpstreamKind};
-use crate::mock::Query;
 
-use crate::http_head::{read_head, Head, HeadError, HEAD_TIMEOUT};
+use crate::http_head::{read_head, Head, HeadError, Query, HEAD_TIMEOUT};
 
 /// Per-IP and per-token rates (token buckets), concurrent counts (sockets, pending
 /// request heads) and the rooms each token holds sockets in.
@@ -526,11 +525,7 @@ async fn api_routes(
     }
     if let Some(name) = head.path.strip_prefix("/api/rooms/") {
         // Checked in its decoded form: `%2e%2e` is `..`.
-        let name = normalize_handle(
-            crate::mock::Query::parse(&format!("n={name}"))
-                .get("n")
-                .unwrap_or(""),
-        );
+        let name = normalize_handle(Query::parse(&format!("n={name}")).get("n").unwrap_or(""));
         if !valid_handle(&name) {
             m.count_refusal("bad_request");
             return plain("400 Bad Request", json_error("bad_request", HANDLE_RULES));
@@ -640,9 +635,9 @@ async fn room_status(
         UpstreamKind::Relay { url, jwt_secret } => {
             let mut q = vec![("uniqueId", name.to_string())];
             if let Some(secret) = jwt_secret {
-                q.push(("jwtKey", super::upstream::mint(secret, name)));
+                q.push(("jwtKey", crate::driver::mint(secret, name)));
             }
-            let full = super::upstream::with_query(url, &q);
+            let full = crate::driver::with_query(url, &q);
             let probe = async {
                 let (mut ws, _) = tokio_tungstenite::connect_async(full).await.ok()?;
                 let mut info = None;

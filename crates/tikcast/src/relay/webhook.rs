@@ -34,6 +34,7 @@ use tikcast_core::Event;
 use tokio::sync::{mpsc, Notify};
 
 use super::http_client;
+use crate::clock::now_ms;
 
 /// Longest wait between two attempts.
 /// The events [`Totals`] counts: a relay with webhooks decodes them even when no JSON
@@ -155,13 +156,6 @@ impl Notes {
 /// Whether a room ended with `code` is over (rather than closed by the relay).
 pub(crate) fn ends_the_stream(code: u16) -> bool {
     matches!(code, 4404 | 4005)
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// The resolved `--webhook*` settings and the open queue.

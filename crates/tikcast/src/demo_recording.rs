@@ -29,6 +29,7 @@ use serde_json::Value;
 use tikcast_core::pb;
 
 use crate::fixture;
+use crate::frames::{self, Compression};
 use crate::recording::{encode_header, encode_record, Kind};
 
 /// Wall-clock start of the demo session (2026-01-01T00:00:00Z).
@@ -152,17 +153,12 @@ fn encode(text: &str, catalog: &str) -> Result<Vec<u8>, String> {
         while i < demo.timeline.len() && demo.timeline[i].t == t {
             let m = &demo.timeline[i];
             let id = FIRST_MSG_ID + index;
-            messages.push(fixture::envelope(
-                m.method,
-                id,
-                set_ids(m, id, demo.room_id),
-            ));
+            messages.push(frames::envelope(m.method, id, set_ids(m, id, demo.room_id)));
             index += 1;
             i += 1;
         }
         frame_no += 1;
-        let batch = pb::FetchResult {
-            messages,
+        let hints = pb::FetchResult {
             cursor: format!("t-{}_r-1_d-1_u-1_f-{frame_no}", T0 + t as i64),
             fetch_interval_ms: 1000,
             now_ms: T0 + t as i64,
@@ -170,19 +166,13 @@ fn encode(text: &str, catalog: &str) -> Result<Vec<u8>, String> {
             need_ack: true,
             ..Default::default()
         };
-        let frame = pb::PushFrame {
-            seq_id: frame_no,
-            log_id: FIRST_LOG_ID + frame_no,
-            headers: vec![pb::PushHeader {
-                key: "compress_type".into(),
-                value: "gzip".into(),
-            }],
-            payload_encoding: "pb".into(),
-            payload_type: "msg".into(),
-            payload: fixture::gzip(&batch.encode_to_vec()),
-            ..Default::default()
-        };
-        out.extend(encode_record(Kind::Frame, t, &frame.encode_to_vec()));
+        let frame = frames::msg_frame(
+            frame_no,
+            FIRST_LOG_ID + frame_no,
+            frames::batch(messages.iter().map(Vec::as_slice), &hints),
+            Compression::Gzip,
+        );
+        out.extend(encode_record(Kind::Frame, t, &frame));
     }
     Ok(out)
 }
@@ -190,23 +180,11 @@ fn encode(text: &str, catalog: &str) -> Result<Vec<u8>, String> {
 /// Fills in `common.msg_id` and `common.room_id`, which depend on the message's place.
 fn set_ids(m: &Timed, msg_id: u64, room_id: u64) -> Vec<u8> {
     let common = fixture::common_in_room(room_id, m.method, msg_id, T0 + m.t as i64, "", "", None)
-        .unwrap_or_default()
-        .encode_to_vec();
-    // A second field 1 (common) is merged into the first by protobuf decoders: the
-    // display text set by the encoder stays, the ids and the time come from here.
+        .unwrap_or_default();
+    // The display text set by the encoder stays, the ids and the time come from here.
     let mut payload = m.payload.clone();
-    put_varint(1 << 3 | 2, &mut payload);
-    put_varint(common.len() as u64, &mut payload);
-    payload.extend_from_slice(&common);
+    frames::stamp_common(&mut payload, &common);
     payload
-}
-
-fn put_varint(mut v: u64, out: &mut Vec<u8>) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str, String> {

@@ -7,6 +7,7 @@
 
 mod demo_recording;
 mod fixture;
+mod frames;
 mod http_head;
 mod mock;
 mod record;

@@ -17,6 +17,7 @@ use serde_json::Value;
 use tikcast_core::pb;
 
 use crate::fixture;
+use crate::frames;
 
 /// Msg id of message 0; message `i` has `FIRST_MSG_ID + i`.
 pub(crate) const FIRST_MSG_ID: u64 = 7_400_000_000_000_000_001;
@@ -111,7 +112,7 @@ fn finish(index: usize, method: &str, payload: Vec<u8>) -> Prepared {
     let id = msg_id(index);
     Prepared {
         msg_id: id,
-        encoded: fixture::envelope(method, id, payload).encode_to_vec(),
+        encoded: frames::envelope(method, id, payload),
     }
 }
 
@@ -119,78 +120,15 @@ fn finish(index: usize, method: &str, payload: Vec<u8>) -> Prepared {
 /// unless field 1 of this payload is not an embedded message (then it goes unpatched).
 fn prepare_foreign(index: usize, method: &str, payload: &[u8], room: &Room) -> Prepared {
     let mut payload = payload.to_vec();
-    if field1_is_mergeable(&payload) {
-        let common = pb::Common {
+    frames::stamp_common(
+        &mut payload,
+        &pb::Common {
             msg_id: msg_id(index),
             room_id: room.room_id,
             ..Default::default()
-        }
-        .encode_to_vec();
-        put_length_delimited(1, &common, &mut payload);
-    }
+        },
+    );
     finish(index, method, payload)
-}
-
-/// Appends field `field` as a length-delimited protobuf field holding `bytes`. (Written
-/// here rather than taken from `prost::encoding`, which prost keeps out of its public API.)
-pub(crate) fn put_length_delimited(field: u32, bytes: &[u8], out: &mut Vec<u8>) {
-    put_varint(u64::from(field) << 3 | 2, out);
-    put_varint(bytes.len() as u64, out);
-    out.extend_from_slice(bytes);
-}
-
-fn put_varint(mut v: u64, out: &mut Vec<u8>) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Reads one varint off the front of `buf`; `None` when truncated or longer than 10 bytes.
-fn read_varint(buf: &mut &[u8]) -> Option<u64> {
-    let mut v = 0u64;
-    for (i, &b) in buf.iter().enumerate().take(10) {
-        v |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            *buf = &buf[i + 1..];
-            return Some(v);
-        }
-    }
-    None
-}
-
-/// True when `payload` parses as top-level protobuf fields and every field 1 in it is
-/// length-delimited (or there is none), so appending a `Common` as field 1 merges cleanly.
-fn field1_is_mergeable(payload: &[u8]) -> bool {
-    let mut buf = payload;
-    while !buf.is_empty() {
-        let Some(key) = read_varint(&mut buf) else {
-            return false;
-        };
-        let (field, wire) = (key >> 3, key & 7);
-        let skip = match wire {
-            0 => match read_varint(&mut buf) {
-                Some(_) => 0,
-                None => return false,
-            },
-            1 => 8,
-            2 => match read_varint(&mut buf).map(usize::try_from) {
-                Some(Ok(len)) => len,
-                _ => return false,
-            },
-            5 => 4,
-            _ => return false,
-        };
-        if field == 1 && wire != 2 {
-            return false;
-        }
-        if skip > buf.len() {
-            return false;
-        }
-        buf = &buf[skip..];
-    }
-    true
 }
 
 // ------------------------------------------------------------------------------ corpus
@@ -790,17 +728,6 @@ mod tests {
         assert_eq!(common.room_id, room().room_id);
         assert_eq!(common.create_time, 3);
         assert_eq!(chat.content, "x");
-        // Field 1 as a varint: left alone.
-        assert!(!field1_is_mergeable(&[0x08, 0x01]));
-        assert!(field1_is_mergeable(&[]));
-        assert!(!field1_is_mergeable(&[0x0a, 0x05]));
-        let mut out = Vec::new();
-        put_length_delimited(1, &[7; 200], &mut out);
-        assert_eq!(&out[..3], &[0x0a, 0xc8, 0x01]);
-        let mut rest = &out[1..];
-        assert_eq!(read_varint(&mut rest), Some(200));
-        assert_eq!(rest.len(), 200);
-        assert_eq!(read_varint(&mut &[0x80u8; 11][..]), None);
     }
 
     #[test]

@@ -151,17 +151,88 @@ fn put_varint(mut v: u64, out: &mut Vec<u8>) {
 }
 
 /// Gives a message payload we encoded (or received) the ids of its place in a stream:
-/// appends `common` as one more top-level field 1. Protobuf decoders merge a repeated
-/// embedded-message field into the first, so the decoded `common` keeps every field the
-/// payload had and takes the set fields of `common` (msg id, room id, time). Left alone
-/// when field 1 of `payload` is not an embedded message (see [`field1_is_mergeable`]);
-/// returns whether it was stamped.
-pub fn stamp_common(payload: &mut Vec<u8>, common: &pb::Common) -> bool {
-    if !field1_is_mergeable(payload) {
+/// its `common` (field 1) is merged with `stamp` (protobuf merge: the fields set in
+/// `stamp` win, the rest stay) and written back as the payload's only field 1, where the
+/// first one was (in front when there was none); every other field is copied as it is.
+/// One `common`, never two: decoder v2 (tikcast-core's reader) refuses a singular message
+/// field sent twice, as no real message sends one. Left alone, returning false, when the
+/// payload is not protobuf or its field 1 is not a `Common` (not length-delimited, or
+/// does not decode).
+pub fn stamp_common(payload: &mut Vec<u8>, stamp: &pb::Common) -> bool {
+    let Some(fields) = top_level_fields(payload) else {
+        return false;
+    };
+    let mut common = pb::Common::default();
+    for f in fields.iter().filter(|f| f.number == 1) {
+        if f.wire != 2
+            || common
+                .merge(payload.get(f.value.clone()).unwrap_or_default())
+                .is_err()
+        {
+            return false;
+        }
+    }
+    if common.merge(stamp.encode_to_vec().as_slice()).is_err() {
         return false;
     }
-    put_length_delimited(1, &common.encode_to_vec(), payload);
+    let common = common.encode_to_vec();
+    let mut out = Vec::with_capacity(payload.len() + 32);
+    let mut written = false;
+    if !fields.iter().any(|f| f.number == 1) {
+        put_length_delimited(1, &common, &mut out);
+        written = true;
+    }
+    for f in &fields {
+        if f.number != 1 {
+            out.extend_from_slice(payload.get(f.whole.clone()).unwrap_or_default());
+        } else if !written {
+            put_length_delimited(1, &common, &mut out);
+            written = true;
+        }
+    }
+    *payload = out;
     true
+}
+
+/// One top-level protobuf field: its number, wire type, the range of its value (for
+/// length-delimited fields, without the length) and of the whole field (key included).
+struct Field {
+    number: u64,
+    wire: u64,
+    value: std::ops::Range<usize>,
+    whole: std::ops::Range<usize>,
+}
+
+/// The top-level fields of `payload`; `None` when it does not parse as protobuf (a
+/// truncated field, a group or an unknown wire type).
+fn top_level_fields(payload: &[u8]) -> Option<Vec<Field>> {
+    let mut out = Vec::new();
+    let mut buf = payload;
+    while !buf.is_empty() {
+        let start = payload.len() - buf.len();
+        let key = read_varint(&mut buf)?;
+        let (number, wire) = (key >> 3, key & 7);
+        let len = match wire {
+            0 => {
+                read_varint(&mut buf)?;
+                0
+            }
+            1 => 8,
+            2 => usize::try_from(read_varint(&mut buf)?).ok()?,
+            5 => 4,
+            _ => return None,
+        };
+        let value_start = payload.len() - buf.len();
+        buf = buf.get(len..)?;
+        let end = payload.len() - buf.len();
+        out.push(Field {
+            number,
+            wire,
+            value: value_start..end,
+            whole: start..end,
+        });
+    }
+    Some(out)
 }
 
 /// Reads one varint off the front of `buf`; `None` when truncated or longer than 10 bytes.
@@ -175,39 +246,6 @@ fn read_varint(buf: &mut &[u8]) -> Option<u64> {
         }
     }
     None
-}
-
-/// True when `payload` parses as top-level protobuf fields and every field 1 in it is
-/// length-delimited (or there is none), so appending a `Common` as field 1 merges cleanly.
-pub fn field1_is_mergeable(payload: &[u8]) -> bool {
-    let mut buf = payload;
-    while !buf.is_empty() {
-        let Some(key) = read_varint(&mut buf) else {
-            return false;
-        };
-        let (field, wire) = (key >> 3, key & 7);
-        let skip = match wire {
-            0 => match read_varint(&mut buf) {
-                Some(_) => 0,
-                None => return false,
-            },
-            1 => 8,
-            2 => match read_varint(&mut buf).map(usize::try_from) {
-                Some(Ok(len)) => len,
-                _ => return false,
-            },
-            5 => 4,
-            _ => return false,
-        };
-        if field == 1 && wire != 2 {
-            return false;
-        }
-        match buf.get(skip..) {
-            Some(rest) => buf = rest,
-            None => return false,
-        }
-    }
-    true
 }
 
 #[cfg(test)]
@@ -276,36 +314,68 @@ mod tests {
     }
 
     #[test]
-    fn stamped_common_merges_into_the_first() {
-        let mut p = pb::ChatMessage {
+    fn stamped_common_is_merged_into_the_only_common() {
+        let original = pb::ChatMessage {
             common: Some(pb::Common {
                 method: "WebcastChatMessage".into(),
+                msg_id: 1,
                 create_time: 3,
                 ..Default::default()
             }),
             content: "x".into(),
             ..Default::default()
+        };
+        // A foreign payload with its common after the content, and an unknown field 99.
+        let mut p = pb::ChatMessage {
+            content: "x".into(),
+            ..Default::default()
         }
         .encode_to_vec();
+        put_length_delimited(
+            1,
+            &original.common.as_ref().unwrap().encode_to_vec(),
+            &mut p,
+        );
+        put_length_delimited(99, b"kept", &mut p);
         let stamp = pb::Common {
             msg_id: 5,
             room_id: 6,
             ..Default::default()
         };
         assert!(stamp_common(&mut p, &stamp));
+        let fields = top_level_fields(&p).unwrap();
+        let numbers: Vec<u64> = fields.iter().map(|f| f.number).collect();
+        assert_eq!(
+            numbers,
+            [3, 1, 99],
+            "one common, where it was; the rest untouched"
+        );
         let c = pb::ChatMessage::decode(p.as_slice())
             .unwrap()
             .common
             .unwrap();
         assert_eq!((c.msg_id, c.room_id, c.create_time), (5, 6, 3));
         assert_eq!(c.method, "WebcastChatMessage");
-        // Field 1 as a varint, or a truncated field: left alone.
-        assert!(!field1_is_mergeable(&[0x08, 0x01]));
-        assert!(field1_is_mergeable(&[]));
-        assert!(!field1_is_mergeable(&[0x0a, 0x05]));
-        let mut v = vec![0x08, 0x01];
-        assert!(!stamp_common(&mut v, &stamp));
-        assert_eq!(v, [0x08, 0x01]);
+        // Decoder v2 reads it (it refuses two commons), with our room.
+        let mut sink = tikcast_core::JsonSink::new();
+        let info = tikcast_core::EnvelopeInfo::default();
+        tikcast_core::write_message("WebcastChatMessage", &p, info, &mut sink);
+        let text = sink.texts().next().unwrap().to_string();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (json["type"].as_str(), json["roomId"].as_str()),
+            (Some("chat"), Some("6"))
+        );
+        // No common yet: one in front.
+        let mut bare = vec![0x1a, 0x01, b'y'];
+        assert!(stamp_common(&mut bare, &stamp));
+        assert_eq!(top_level_fields(&bare).unwrap()[0].number, 1);
+        // Field 1 as a varint, a truncated field, a group: left alone.
+        for bad in [&[0x08, 0x01][..], &[0x0a, 0x05], &[0x0b, 0x0c]] {
+            let mut v = bad.to_vec();
+            assert!(!stamp_common(&mut v, &stamp));
+            assert_eq!(v, bad);
+        }
         let mut out = Vec::new();
         put_length_delimited(1, &[7; 200], &mut out);
         assert_eq!(&out[..3], &[0x0a, 0xc8, 0x01]);

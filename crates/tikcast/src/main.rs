@@ -14,6 +14,7 @@ mod record;
 mod recording;
 mod relay;
 mod replay;
+mod script;
 mod watch;
 
 use std::io::{Read, Write};
@@ -82,7 +83,8 @@ enum Command {
     /// relay replays: `tikcast demo-recording --script tests/fixtures/demo-session.jsonl
     /// --gifts tests/fixtures/demo-gifts.json tests/fixtures/demo-session.tkrec`.
     DemoRecording {
-        /// The session script (JSON lines, see crates/tikcast/src/demo_recording.rs).
+        /// The session script (JSON lines; the format is in docs/recording.md, "Session
+        /// scripts", the same as `tikcast mock --script`).
         #[arg(long)]
         script: PathBuf,
         /// The gift catalog (`[{id, name, diamondCount, imageUrl}]`, as the relay's --gifts).

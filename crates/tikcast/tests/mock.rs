@@ -1041,6 +1041,11 @@ async fn corpus_samples_get_mock_msg_ids() {
         }
     }
     assert!(matched >= 30, "{matched}");
+    // Our ids are merged into each payload's one `common`: decoder v2 (`tikcast decode`),
+    // which refuses a second `common`, reads every frame as the typed decoder does.
+    for f in &frames {
+        assert_eq!(decode_cli(&[], &f.raw), event_json(f));
+    }
 
     // An empty directory is refused with a clear message.
     let empty = std::env::temp_dir().join(format!("tikcast-mock-empty-{}", std::process::id()));

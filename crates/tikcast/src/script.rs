@@ -5,28 +5,10 @@
 //! their place (msg id, room id, time) with [`Timed::stamped`] and frames them with
 //! [`crate::frames`].
 //!
-//! One JSON object per line; blank lines and lines starting with `#` are skipped;
-//! `t` (ms since the start, default: the previous line's) orders the messages, `user`
-//! fields name a handle (a leading `@` is dropped):
-//!
-//! - `{"type":"room","uniqueId","nickname","roomId","title","viewerCount"}`: the room and
-//!   its host (demo-recording's `roomInfo` record; `tikcast mock` ignores it and serves
-//!   `--room-id` and `--unique-id`);
-//! - `{"type":"user","handle","nickname","gifterLevel","moderator","subscriber"}`: once a
-//!   script has a `user` line, every handle it names must be declared; a script without
-//!   any gets an invented user per handle (stable id, nickname from the handle);
-//! - `chat` (`comment`, `emotes: [{index, id}]`), `emote` (`emote`), `member`, `follow`,
-//!   `share`, `subscribe` (`months`), `like` (`count`, default 1; the total is the running
-//!   sum unless `total` sets it), `roomUser` (`viewers`);
-//! - `gift` (`giftId`, default 5655): one gift; name, diamonds and image from the gift
-//!   catalog unless `giftName` / `diamonds` say otherwise; `streakable`, `repeatCount`,
-//!   `repeatEnd` and `groupId` make it one step of a hand-made streak;
-//! - `streak` (`giftId`, `count`, `every` ms, default 250): `count` gift messages, the
-//!   last one ending the streak;
-//! - `battleStart` (`battleId`, `opponent`, `duration` s), `battleScore` (`host`,
-//!   `opponent`, `top`: the top contributor), `battleEnd` (`host`, `opponent`);
-//! - `streamEnd` (control action 3) and `control` (`action`);
-//! - `raw` (`method`, `payload`: base64 of a message we did not encode).
+//! The format (line types, fields, defaults, users, gift catalog, ids and times) is
+//! documented once, in docs/recording.md "Session scripts"; keep the two together.
+//! In short: one JSON object per line with a `type`, `#` comments, optional `t` (ms since
+//! the start) ordering the messages, `user` lines declaring users (else invented ones).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +19,28 @@ use tikcast_core::pb;
 
 use crate::fixture;
 use crate::frames;
+
+/// Every line type, as documented in docs/recording.md (a test checks the table).
+const TYPES: [&str; 18] = [
+    "room",
+    "user",
+    "chat",
+    "emote",
+    "member",
+    "follow",
+    "share",
+    "subscribe",
+    "like",
+    "roomUser",
+    "gift",
+    "streak",
+    "battleStart",
+    "battleScore",
+    "battleEnd",
+    "streamEnd",
+    "control",
+    "raw",
+];
 
 /// The gift id of a `gift` line without one (Rose).
 const DEFAULT_GIFT: u64 = 5655;
@@ -235,7 +239,8 @@ fn flag_field(v: &Value, name: &str, default: bool) -> Result<bool, String> {
     }
 }
 
-fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+/// Standard base64, with or without padding, or URL-safe (corpus files use all three).
+pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     let text = text.trim();
     base64::engine::general_purpose::STANDARD
         .decode(text)
@@ -506,8 +511,9 @@ impl Session<'_> {
                     (true, group, steps)
                 } else {
                     let streakable = flag_field(v, "streakable", false)?;
-                    let group = u64::try_from(int_field(v, "groupId", Some(i64::from(streakable)))?)
-                        .map_err(|_| "gift: \"groupId\" must be positive")?;
+                    let group =
+                        u64::try_from(int_field(v, "groupId", Some(i64::from(streakable)))?)
+                            .map_err(|_| "gift: \"groupId\" must be positive")?;
                     let repeat = small_field(v, "repeatCount", Some(1))?;
                     // A gift that cannot streak always ends its (one-message) streak.
                     let end = flag_field(v, "repeatEnd", true)? || !streakable;
@@ -693,7 +699,8 @@ impl Session<'_> {
             }
             other => {
                 return Err(format!(
-                    "unknown type \"{other}\" (known: room, user, chat, emote, member, follow, share, subscribe, like, roomUser, gift, streak, battleStart, battleScore, battleEnd, streamEnd, control, raw)"
+                    "unknown type \"{other}\" (known: {})",
+                    TYPES.join(", ")
                 ))
             }
         }
@@ -843,5 +850,30 @@ mod tests {
             err("{\"t\":-1,\"type\":\"member\",\"user\":\"a\"}"),
             "line 1: t must be >= 0"
         );
+    }
+
+    #[test]
+    fn every_line_type_is_documented_and_no_other() {
+        let doc = include_str!("../../../docs/recording.md");
+        let section = doc.split("## Session scripts").nth(1).unwrap();
+        let mut documented: Vec<&str> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .flat_map(|l| {
+                let cell = l.split(" |").next().unwrap_or("");
+                cell.split(", ").map(|t| t.trim_matches('`'))
+            })
+            .filter(|t| *t != "type")
+            .collect();
+        documented.sort_unstable();
+        let mut known = TYPES.to_vec();
+        known.sort_unstable();
+        assert_eq!(documented, known);
+        // And each is accepted (a known type never gets the unknown-type error).
+        for t in TYPES {
+            let line = format!("{{\"type\":\"{t}\"}}");
+            let err = parse(&line, &setting()).err().unwrap_or_default();
+            assert!(!err.contains("unknown type"), "{t}: {err}");
+        }
     }
 }

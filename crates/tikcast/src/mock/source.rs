@@ -4,15 +4,13 @@
 //!
 //! Message `i` always has msg id [`FIRST_MSG_ID`]` + i`, in the envelope and in the
 //! payload's `common.msg_id`, so a client can check ordering and de-duplication by id.
-//! The ids are set by appending one more top-level field 1 holding a `Common`
-//! ([`frames::stamp_common`]): protobuf merges repeated embedded-message fields, so the
-//! decoded `common` keeps every original field and takes our id and room (and, for
-//! messages we encoded, the create time `--rate` does not change: 100 ms apart).
+//! They are merged into the payload's `common` ([`frames::stamp_common`]), which keeps
+//! every other field of it: a corpus sample keeps its create time, a message we encoded
+//! gets `--rate`-independent create times 100 ms apart.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use serde_json::{json, Value};
 use tikcast_core::pb;
 
@@ -206,7 +204,7 @@ fn corpus_samples(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
             };
             for sample in samples {
                 let data = sample.get("eventData").and_then(Value::as_str);
-                match data.and_then(|d| decode_base64(d).ok()) {
+                match data.and_then(|d| script::decode_base64(d).ok()) {
                     Some(bytes) => by_method.entry(method.clone()).or_default().push(bytes),
                     None => bad += 1,
                 }
@@ -233,16 +231,6 @@ fn corpus_samples(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
         }
     }
     Ok(out)
-}
-
-fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    let text = text.trim();
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
-        .or_else(|_| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))
-        })
 }
 
 // ------------------------------------------------------------------------------ generator

@@ -1,9 +1,12 @@
 //! The bundled demo frame: a gzipped push frame of invented room activity, built with
 //! our own schema types, so the demo and the golden tests need no captured user data.
-//! `tests/fixtures/demo-frame.bin` is this function's output (a test keeps it in sync).
+//! `tests/fixtures/demo-frame.bin` is [`demo_frame`]'s output (a test keeps it in sync);
+//! frames themselves are built by [`crate::frames`].
 
 use prost::Message;
 use tikcast_core::pb;
+
+use crate::frames::{self, envelope, Compression};
 
 const ROOM_ID: u64 = 7_300_000_000_000_000_001;
 const HOST_ID: u64 = 7_000_000_000_000_000_001;
@@ -114,18 +117,9 @@ pub(crate) fn user(
     }
 }
 
-pub(crate) fn envelope(method: &str, msg_id: u64, payload: Vec<u8>) -> pb::MessageEnvelope {
-    pb::MessageEnvelope {
-        method: method.into(),
-        payload,
-        msg_id,
-        ..Default::default()
-    }
-}
-
 /// The demo batch: chat (one with markup that must render as text), a gift streak,
-/// likes, a join, a follow, a share, viewer count, and an unknown method.
-pub fn demo_batch() -> pb::FetchResult {
+/// likes, a join, a follow, a share, viewer count, and an unknown method (encoded).
+fn demo_batch() -> Vec<u8> {
     let ada = user(7_100_000_000_000_000_001, "ada.demo", "Ada", 12, false);
     let bo = user(7_100_000_000_000_000_002, "bo.demo", "Bo", 3, true);
     let cy = user(7_100_000_000_000_000_003, "cy.demo", "Cy <b>", 0, false);
@@ -279,46 +273,25 @@ pub fn demo_batch() -> pb::FetchResult {
     ));
     let m = next();
     msgs.push(envelope("WebcastFutureFeatureMessage", m, vec![0x08, 0x01]));
-    pb::FetchResult {
-        messages: msgs,
-        cursor: "t-1767225610000_r-1_d-1_u-1".into(),
-        fetch_interval_ms: 1000,
-        now_ms: T0 + 10_000,
-        internal_ext: "internal_src:pushserver|wss_msg_type:r|demo:1".into(),
-        need_ack: true,
-        ..Default::default()
-    }
-}
-
-/// Gzips like TikTok's push server does (mtime 0, OS unknown), deterministically.
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    // One gzip member (RFC 1952) around miniz_oxide's deflate, written here rather than
-    // through flate2: flate2's output depends on which backend feature unification picks
-    // (a dev-dependency enabling zlib-rs changes it), and the committed fixtures must be
-    // byte-identical whatever else is in the build.
-    let mut out = Vec::with_capacity(bytes.len() / 4 + 32);
-    // Magic, deflate, no flags, mtime 0, no extra flags, OS unknown (255).
-    out.extend_from_slice(&[0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
-    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(bytes, 6));
-    out.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
-    // ISIZE: the input length modulo 2^32, as RFC 1952 defines it.
-    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    out
+    frames::batch(
+        msgs.iter().map(Vec::as_slice),
+        &pb::FetchResult {
+            cursor: "t-1767225610000_r-1_d-1_u-1".into(),
+            fetch_interval_ms: 1000,
+            now_ms: T0 + 10_000,
+            internal_ext: "internal_src:pushserver|wss_msg_type:r|demo:1".into(),
+            need_ack: true,
+            ..Default::default()
+        },
+    )
 }
 
 /// The demo push frame: `msg` type, `compress_type: gzip` header, gzipped demo batch.
 pub fn demo_frame() -> Vec<u8> {
-    pb::PushFrame {
-        seq_id: 1,
-        log_id: 7_301_234_567_890_123_456,
-        headers: vec![pb::PushHeader {
-            key: "compress_type".into(),
-            value: "gzip".into(),
-        }],
-        payload_encoding: "pb".into(),
-        payload_type: "msg".into(),
-        payload: gzip(&demo_batch().encode_to_vec()),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    frames::msg_frame(
+        1,
+        7_301_234_567_890_123_456,
+        demo_batch(),
+        Compression::Gzip,
+    )
 }

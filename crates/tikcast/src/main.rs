@@ -9,12 +9,14 @@ mod clock;
 mod demo_recording;
 mod driver;
 mod fixture;
+mod frames;
 mod http_head;
 mod mock;
 mod record;
 mod recording;
 mod relay;
 mod replay;
+mod script;
 mod watch;
 
 use std::io::{Read, Write};
@@ -83,7 +85,8 @@ enum Command {
     /// relay replays: `tikcast demo-recording --script tests/fixtures/demo-session.jsonl
     /// --gifts tests/fixtures/demo-gifts.json tests/fixtures/demo-session.tkrec`.
     DemoRecording {
-        /// The session script (JSON lines, see crates/tikcast/src/demo_recording.rs).
+        /// The session script (JSON lines; the format is in docs/recording.md, "Session
+        /// scripts", the same as `tikcast mock --script`).
         #[arg(long)]
         script: PathBuf,
         /// The gift catalog (`[{id, name, diamondCount, imageUrl}]`, as the relay's --gifts).

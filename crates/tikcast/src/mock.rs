@@ -22,8 +22,8 @@
 //!
 //! # Messages, cursors, resuming
 //!
-//! One global list of messages (from `--corpus`, `--script` or the generator; see
-//! [`source`]); message `i` has msg id `7400000000000000001 + i`. Every frame's cursor is
+//! One global list of messages (from `--corpus`, a `--script` in the session-script
+//! format of [`crate::script`], or the generator; see [`source`]); message `i` has msg id `7400000000000000001 + i`. Every frame's cursor is
 //! `mock-<n>`, `n` being the index of the next message that connection would send, and
 //! its `internal_ext` is `internal_src:mock|wss_push_room_id:<room>|next:<n>|conn:<id>`.
 //! A connection starts at the cursor of its enter-room payload when non-empty, else at
@@ -97,9 +97,17 @@ pub struct MockArgs {
     /// Directory of method-keyed JSON message logs (like ../shared/corpus/*.json).
     #[arg(long, conflicts_with = "script")]
     corpus: Option<PathBuf>,
-    /// JSON Lines file of events to send, e.g. {"type":"chat","user":"alice","comment":"hi"}.
+    /// Session script to send (JSON Lines, one event a line, e.g.
+    /// {"type":"chat","user":"alice","comment":"hi"}; the format of `tikcast
+    /// demo-recording`, in docs/recording.md "Session scripts"). Messages go out in `t`
+    /// order, paced by --rate and --batch; a `room` line is ignored (--room-id,
+    /// --unique-id); gift lines use the gift list the mock serves unless they name the gift.
     #[arg(long)]
     script: Option<PathBuf>,
+    /// Gift catalog of the script's gift lines (`[{id, name, diamondCount, imageUrl}]`, as
+    /// demo-recording's --gifts) [default: the gift list the mock serves].
+    #[arg(long, value_name = "FILE", requires = "script")]
+    gifts: Option<PathBuf>,
     /// Number of messages [default: 1000 generated, or every corpus/script sample;
     /// corpus and script samples repeat when N is larger].
     #[arg(long)]
@@ -172,6 +180,7 @@ impl std::fmt::Debug for MockArgs {
             .field("listen", &self.listen)
             .field("corpus", &self.corpus)
             .field("script", &self.script)
+            .field("gifts", &self.gifts)
             .field("messages", &self.messages)
             .field("rate", &self.rate)
             .field("batch", &self.batch)
@@ -240,7 +249,7 @@ fn parse_close_code(text: &str) -> Result<u16, String> {
 pub fn run(args: MockArgs) -> Result<(), String> {
     let source = match (&args.corpus, &args.script) {
         (Some(dir), _) => Source::Corpus(dir.clone()),
-        (None, Some(file)) => Source::Script(file.clone()),
+        (None, Some(file)) => Source::Script(file.clone(), args.gifts.clone()),
         (None, None) => Source::Generated,
     };
     let started_ms = now_ms();

@@ -921,6 +921,69 @@ async fn script_events_are_encoded_by_our_encoder() {
     );
 }
 
+/// One script format: the committed demo session script, served by the mock with the
+/// demo's gift catalog, gives the events of the demo recording made from it, in the same
+/// order (ids, times and streak group ids are the mock's own).
+#[tokio::test]
+async fn the_demo_session_script_plays_as_the_demo_recording_does() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    let path = |name: &str| fixtures.join(name).to_str().unwrap().to_string();
+    let replay = Command::new(env!("CARGO_BIN_EXE_tikcast"))
+        .arg("replay")
+        .arg(path("demo-session.tkrec"))
+        .output()
+        .unwrap();
+    assert!(replay.status.success());
+    let recorded: Vec<Value> = String::from_utf8(replay.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["type"] != "roomInfo")
+        .collect();
+    let messages: std::collections::HashSet<&str> = recorded
+        .iter()
+        .map(|e| e["msgId"].as_str().unwrap())
+        .collect();
+    let (script, gifts) = (path("demo-session.jsonl"), path("demo-gifts.json"));
+    let mock = start_mock(&[
+        "--script", &script, "--gifts", &gifts, "--rate", "0", "--batch", "25",
+    ]);
+    let mut ws = connect(&mock.url("/ws?uniqueId=demo.host")).await;
+    let frames = read_until(&mut ws, messages.len()).await;
+    assert_eq!(ids_of(&frames), range(0, messages.len() as u64));
+    let served: Vec<Value> = frames.iter().flat_map(event_json).collect();
+    // What the viewer sees of each event, without ids and times.
+    let seen = |e: &Value| {
+        json_fields(
+            e,
+            &[
+                "type",
+                "comment",
+                "giftName",
+                "repeatCount",
+                "repeatEnd",
+                "totalLikeCount",
+                "viewerCount",
+                "roomId",
+            ],
+        )
+        .chain(std::iter::once(e["user"]["uniqueId"].clone()))
+        .chain(std::iter::once(e["user"]["nickname"].clone()))
+        .collect::<Vec<Value>>()
+    };
+    assert_eq!(
+        served.iter().map(seen).collect::<Vec<_>>(),
+        recorded.iter().map(seen).collect::<Vec<_>>()
+    );
+    assert!(served
+        .iter()
+        .any(|e| e["type"] == "gift" && e["giftName"] == "Rocket Ship"));
+}
+
+fn json_fields<'a>(e: &'a Value, names: &'a [&str]) -> impl Iterator<Item = Value> + 'a {
+    names.iter().map(move |n| e[*n].clone())
+}
+
 /// Runs `tikcast decode ARGS -` on `input`; one JSON value per output line.
 fn decode_cli(args: &[&str], input: &[u8]) -> Vec<Value> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tikcast"))
@@ -978,6 +1041,11 @@ async fn corpus_samples_get_mock_msg_ids() {
         }
     }
     assert!(matched >= 30, "{matched}");
+    // Our ids are merged into each payload's one `common`: decoder v2 (`tikcast decode`),
+    // which refuses a second `common`, reads every frame as the typed decoder does.
+    for f in &frames {
+        assert_eq!(decode_cli(&[], &f.raw), event_json(f));
+    }
 
     // An empty directory is refused with a clear message.
     let empty = std::env::temp_dir().join(format!("tikcast-mock-empty-{}", std::process::id()));

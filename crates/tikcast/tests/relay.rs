@@ -5,6 +5,10 @@
 //! Every child process is killed on drop and has its own `--max-seconds`.
 
 mod common;
+/// The server-side frame encoder of `tikcast mock` and the fixtures (the same file).
+#[path = "../src/frames.rs"]
+#[allow(dead_code)] // this test builds only msg frames
+mod frames;
 
 use common::{relay_args, ws_open, ws_open_small_buffer, Proc, Ws};
 
@@ -1045,7 +1049,6 @@ async fn malformed_requests_get_a_proper_answer() {
 /// decoded meanwhile (how fast the core is at it is not the point here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
-    use std::io::Write;
     use tikcast_core::pb;
     // The costliest frame the decoder still has to look at under its caps: one message of
     // 4 million empty nested values (8 MB inflated, a few kB gzipped). The decoder walks
@@ -1064,22 +1067,7 @@ async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
         ..Default::default()
     }
     .encode_to_vec();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&batch).unwrap();
-    let payload = gz.finish().unwrap();
-    let hostile = bytes::Bytes::from(
-        pb::PushFrame {
-            payload_type: "msg".into(),
-            payload_encoding: "pb".into(),
-            headers: vec![pb::PushHeader {
-                key: "compress_type".into(),
-                value: "gzip".into(),
-            }],
-            payload,
-            ..Default::default()
-        }
-        .encode_to_vec(),
-    );
+    let hostile = bytes::Bytes::from(frames::msg_frame(0, 0, batch, frames::Compression::Gzip));
     assert!(hostile.len() <= 4 * 1024 * 1024);
     // A relay-style upstream on 127.0.0.1: rooms named evil* get the hostile frame up to
     // 40 times (as fast as the relay reads), the others a small frame every 50 ms.
@@ -1116,16 +1104,17 @@ async fn a_slow_to_decode_upstream_frame_does_not_stall_other_rooms() {
                         }
                         hostile.clone()
                     } else {
-                        let fetch = pb::FetchResult {
+                        let hints = pb::FetchResult {
                             cursor: format!("c{i}"),
                             ..Default::default()
                         };
-                        let frame = pb::PushFrame {
-                            payload_type: "msg".into(),
-                            payload: fetch.encode_to_vec(),
-                            ..Default::default()
-                        };
-                        bytes::Bytes::from(frame.encode_to_vec())
+                        let batch = frames::batch([], &hints);
+                        bytes::Bytes::from(frames::msg_frame(
+                            0,
+                            0,
+                            batch,
+                            frames::Compression::Plain,
+                        ))
                     };
                     if ws.send(Message::Binary(frame)).await.is_err() {
                         return;

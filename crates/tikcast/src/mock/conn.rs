@@ -19,10 +19,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::jwt;
-use super::source::put_length_delimited;
 use super::state::{draw, draw_unit, AfterFrame, Shared, Stream};
 use super::{now_ms, GzipMode, Query};
-use crate::fixture;
+use crate::frames::{self, Compression};
 
 pub(crate) type Ws = WebSocketStream<TcpStream>;
 
@@ -149,58 +148,30 @@ impl Feeder {
         }
     }
 
-    fn frame(
-        &mut self,
-        log_id: u64,
-        payload_type: &str,
-        payload: Vec<u8>,
-        compress: bool,
-    ) -> Vec<u8> {
-        self.seq += 1;
-        let (payload, header) = if !compress {
-            (payload, false)
-        } else {
-            match self.shared.cfg.gzip {
-                GzipMode::On => (fixture::gzip(&payload), true),
-                GzipMode::Off => (payload, false),
-                GzipMode::Mixed => match draw(self.shared.cfg.seed, Stream::Gzip, log_id) % 3 {
-                    0 => (fixture::gzip(&payload), true),
-                    // Gzip without the header: clients must sniff the magic bytes.
-                    1 => (fixture::gzip(&payload), false),
-                    _ => (payload, false),
-                },
-            }
-        };
-        pb::PushFrame {
-            seq_id: self.seq,
-            log_id,
-            headers: if header {
-                vec![pb::PushHeader {
-                    key: "compress_type".into(),
-                    value: "gzip".into(),
-                }]
-            } else {
-                Vec::new()
+    /// How this frame is compressed: `--gzip`, per frame for `mixed` (a seeded choice).
+    fn compression(&self, log_id: u64) -> Compression {
+        match self.shared.cfg.gzip {
+            GzipMode::On => Compression::Gzip,
+            GzipMode::Off => Compression::Plain,
+            GzipMode::Mixed => match draw(self.shared.cfg.seed, Stream::Gzip, log_id) % 3 {
+                0 => Compression::Gzip,
+                1 => Compression::GzipUnannounced,
+                _ => Compression::Plain,
             },
-            payload_encoding: "pb".into(),
-            payload_type: payload_type.into(),
-            payload,
-            ..Default::default()
         }
-        .encode_to_vec()
     }
 
-    /// The server's own `hb` frame, sent in answer to each client heartbeat (protocol
-    /// §2.1: the server also sends `hb`, which clients ignore beyond liveness).
+    /// The server's own `hb` frame, sent in answer to each client heartbeat.
     fn heartbeat_reply(&mut self) -> Vec<u8> {
-        self.frame(0, "hb", Vec::new(), false)
+        self.seq += 1;
+        frames::heartbeat_reply(self.seq)
     }
 
     /// The `im_enter_room_resp` frame: a message-less fetch result with the position.
     fn enter_room_resp(&mut self) -> Vec<u8> {
         let log_id = self.shared.next_log_id();
-        let payload = self.batch_fields().encode_to_vec();
-        self.frame(log_id, "im_enter_room_resp", payload, false)
+        self.seq += 1;
+        frames::enter_room_resp(self.seq, log_id, &self.batch_fields())
     }
 
     /// The next message frame: owed duplicates first, then new messages, `--batch` in all.
@@ -227,19 +198,19 @@ impl Feeder {
                 self.pending_dups.push_back(i);
             }
         }
-        let mut payload = Vec::new();
-        for &i in &indexes {
-            put_length_delimited(1, &self.shared.messages[i].encoded, &mut payload);
-        }
         let mut fields = self.batch_fields();
         fields.need_ack = self.need_ack;
         fields.is_first = !self.sent_first;
         self.sent_first = true;
         let internal_ext = fields.internal_ext.clone();
-        // Concatenated protobuf fields merge: envelopes first, then the scalar fields.
-        payload.extend_from_slice(&fields.encode_to_vec());
+        let messages = &self.shared.messages;
+        let batch = frames::batch(
+            indexes.iter().map(|&i| messages[i].encoded.as_slice()),
+            &fields,
+        );
         let log_id = self.shared.next_log_id();
-        let bytes = self.frame(log_id, "msg", payload, true);
+        self.seq += 1;
+        let bytes = frames::msg_frame(self.seq, log_id, batch, self.compression(log_id));
         OutFrame {
             bytes,
             log_id,

@@ -1,22 +1,22 @@
 //! The mock's message list: every message the server will ever send, built once at
-//! startup from a corpus directory, a script, or the built-in generator.
+//! startup from a corpus directory, a session script ([`crate::script`]), or the built-in
+//! generator (which writes script lines).
 //!
 //! Message `i` always has msg id [`FIRST_MSG_ID`]` + i`, in the envelope and in the
 //! payload's `common.msg_id`, so a client can check ordering and de-duplication by id.
-//! Our own encoder writes `common` directly; for payloads we did not encode (corpus
-//! samples, `raw` script lines) we append one more top-level field 1 holding
-//! `Common { msg_id, room_id }`: protobuf merges repeated embedded-message fields, so the
-//! decoded `common` keeps every original field and takes our id and room.
+//! They are merged into the payload's `common` ([`frames::stamp_common`]), which keeps
+//! every other field of it: a corpus sample keeps its create time, a message we encoded
+//! gets `--rate`-independent create times 100 ms apart.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use prost::Message;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tikcast_core::pb;
 
-use crate::fixture;
+use super::web;
+use crate::frames;
+use crate::script::{self, Setting, Timed};
 
 /// Msg id of message 0; message `i` has `FIRST_MSG_ID + i`.
 pub(crate) const FIRST_MSG_ID: u64 = 7_400_000_000_000_000_001;
@@ -31,7 +31,8 @@ const CREATE_TIME_STEP_MS: i64 = 100;
 #[derive(Debug, Clone)]
 pub(crate) enum Source {
     Corpus(PathBuf),
-    Script(PathBuf),
+    /// A session script and, optionally, its gift catalog file.
+    Script(PathBuf, Option<PathBuf>),
     Generated,
 }
 
@@ -39,7 +40,7 @@ impl Source {
     pub(crate) fn describe(&self) -> String {
         match self {
             Source::Corpus(p) => format!("corpus {}", p.display()),
-            Source::Script(p) => format!("script {}", p.display()),
+            Source::Script(p, _) => format!("script {}", p.display()),
             Source::Generated => "generated".to_string(),
         }
     }
@@ -81,26 +82,63 @@ pub(crate) fn build(
                 })
                 .collect())
         }
-        Source::Script(file) => {
-            let events = read_script(file)?;
-            let n = count.unwrap_or(events.len());
-            if events.is_empty() && n > 0 {
+        Source::Script(file, gifts) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read script {}: {e}", file.display()))?;
+            let mut setting = setting(room);
+            if let Some(gifts) = gifts {
+                let catalog = std::fs::read_to_string(gifts)
+                    .map_err(|e| format!("cannot read {}: {e}", gifts.display()))?;
+                setting.gifts = script::parse_catalog(&catalog)
+                    .map_err(|e| format!("{}: {e}", gifts.display()))?;
+            }
+            let script = script::parse(&text, &setting)
+                .map_err(|e| format!("script {}: {e}", file.display()))?;
+            let n = count.unwrap_or(script.timeline.len());
+            if script.timeline.is_empty() && n > 0 {
                 return Err(format!(
                     "script {} has no events: write one JSON object per line, e.g. {{\"type\":\"chat\",\"user\":\"alice\",\"comment\":\"hi\"}}",
                     file.display()
                 ));
             }
-            let mut enc = Encoder::new(room);
             Ok((0..n)
-                .map(|i| enc.script(i, &events[i % events.len()]))
+                .map(|i| prepare_timed(i, &script.timeline[i % script.timeline.len()], room))
                 .collect())
         }
         Source::Generated => {
             let n = count.unwrap_or(DEFAULT_GENERATED);
-            let mut enc = Encoder::new(room);
-            Ok((0..n).map(|i| enc.generated(i, n)).collect())
+            let lines: Vec<(usize, Value)> = (0..n).map(|i| (i + 1, generated(i, n))).collect();
+            let script =
+                script::compile(&lines, &setting(room)).map_err(|e| format!("generator: {e}"))?;
+            Ok(script
+                .timeline
+                .iter()
+                .enumerate()
+                .map(|(i, m)| prepare_timed(i, m, room))
+                .collect())
         }
     }
+}
+
+/// What the mock fixes for a script: its room, host and gift catalog.
+fn setting(room: &Room) -> Setting {
+    Setting {
+        room_id: room.room_id,
+        host: room.host.clone(),
+        room_from_script: false,
+        epoch_ms: room.base_ms,
+        gifts: web::catalog(),
+    }
+}
+
+/// Script message `m` as message `index` of the mock's room.
+fn prepare_timed(index: usize, m: &Timed, room: &Room) -> Prepared {
+    let create_time = room.base_ms + CREATE_TIME_STEP_MS * index as i64;
+    finish(
+        index,
+        &m.method,
+        m.stamped(msg_id(index), room.room_id, create_time),
+    )
 }
 
 fn msg_id(index: usize) -> u64 {
@@ -111,7 +149,7 @@ fn finish(index: usize, method: &str, payload: Vec<u8>) -> Prepared {
     let id = msg_id(index);
     Prepared {
         msg_id: id,
-        encoded: fixture::envelope(method, id, payload).encode_to_vec(),
+        encoded: frames::envelope(method, id, payload),
     }
 }
 
@@ -119,78 +157,15 @@ fn finish(index: usize, method: &str, payload: Vec<u8>) -> Prepared {
 /// unless field 1 of this payload is not an embedded message (then it goes unpatched).
 fn prepare_foreign(index: usize, method: &str, payload: &[u8], room: &Room) -> Prepared {
     let mut payload = payload.to_vec();
-    if field1_is_mergeable(&payload) {
-        let common = pb::Common {
+    frames::stamp_common(
+        &mut payload,
+        &pb::Common {
             msg_id: msg_id(index),
             room_id: room.room_id,
             ..Default::default()
-        }
-        .encode_to_vec();
-        put_length_delimited(1, &common, &mut payload);
-    }
+        },
+    );
     finish(index, method, payload)
-}
-
-/// Appends field `field` as a length-delimited protobuf field holding `bytes`. (Written
-/// here rather than taken from `prost::encoding`, which prost keeps out of its public API.)
-pub(crate) fn put_length_delimited(field: u32, bytes: &[u8], out: &mut Vec<u8>) {
-    put_varint(u64::from(field) << 3 | 2, out);
-    put_varint(bytes.len() as u64, out);
-    out.extend_from_slice(bytes);
-}
-
-fn put_varint(mut v: u64, out: &mut Vec<u8>) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Reads one varint off the front of `buf`; `None` when truncated or longer than 10 bytes.
-fn read_varint(buf: &mut &[u8]) -> Option<u64> {
-    let mut v = 0u64;
-    for (i, &b) in buf.iter().enumerate().take(10) {
-        v |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            *buf = &buf[i + 1..];
-            return Some(v);
-        }
-    }
-    None
-}
-
-/// True when `payload` parses as top-level protobuf fields and every field 1 in it is
-/// length-delimited (or there is none), so appending a `Common` as field 1 merges cleanly.
-fn field1_is_mergeable(payload: &[u8]) -> bool {
-    let mut buf = payload;
-    while !buf.is_empty() {
-        let Some(key) = read_varint(&mut buf) else {
-            return false;
-        };
-        let (field, wire) = (key >> 3, key & 7);
-        let skip = match wire {
-            0 => match read_varint(&mut buf) {
-                Some(_) => 0,
-                None => return false,
-            },
-            1 => 8,
-            2 => match read_varint(&mut buf).map(usize::try_from) {
-                Some(Ok(len)) => len,
-                _ => return false,
-            },
-            5 => 4,
-            _ => return false,
-        };
-        if field == 1 && wire != 2 {
-            return false;
-        }
-        if skip > buf.len() {
-            return false;
-        }
-        buf = &buf[skip..];
-    }
-    true
 }
 
 // ------------------------------------------------------------------------------ corpus
@@ -229,7 +204,7 @@ fn corpus_samples(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
             };
             for sample in samples {
                 let data = sample.get("eventData").and_then(Value::as_str);
-                match data.and_then(|d| decode_base64(d).ok()) {
+                match data.and_then(|d| script::decode_base64(d).ok()) {
                     Some(bytes) => by_method.entry(method.clone()).or_default().push(bytes),
                     None => bad += 1,
                 }
@@ -258,181 +233,7 @@ fn corpus_samples(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     Ok(out)
 }
 
-fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    let text = text.trim();
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
-        .or_else(|_| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))
-        })
-}
-
-// ------------------------------------------------------------------------------ script
-
-/// One line of a `--script` file.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum ScriptEvent {
-    Chat {
-        user: String,
-        comment: String,
-    },
-    Like {
-        user: String,
-        count: i32,
-        total: Option<i64>,
-    },
-    Gift {
-        user: String,
-        gift_id: u64,
-        gift_name: String,
-        diamonds: i32,
-        streakable: bool,
-        repeat_count: i32,
-        repeat_end: bool,
-        group_id: u64,
-    },
-    Member {
-        user: String,
-    },
-    Follow {
-        user: String,
-    },
-    Share {
-        user: String,
-    },
-    RoomUser {
-        viewers: i64,
-    },
-    Control {
-        action: i32,
-    },
-    Raw {
-        method: String,
-        payload: Vec<u8>,
-    },
-}
-
-fn read_script(file: &Path) -> Result<Vec<ScriptEvent>, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read script {}: {e}", file.display()))?;
-    parse_script(&text).map_err(|e| format!("script {}: {e}", file.display()))
-}
-
-/// Parses JSON Lines; blank lines and lines starting with `#` are skipped.
-pub(crate) fn parse_script(text: &str) -> Result<Vec<ScriptEvent>, String> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let event = parse_line(line).map_err(|e| format!("line {}: {e}", n + 1))?;
-        out.push(event);
-    }
-    Ok(out)
-}
-
-fn parse_line(line: &str) -> Result<ScriptEvent, String> {
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
-    let Value::Object(obj) = value else {
-        return Err("expected a JSON object like {\"type\":\"chat\",...}".into());
-    };
-    let kind = obj
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or("missing string field \"type\"")?;
-    let string = |name: &str| -> Result<String, String> {
-        match obj.get(name) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-            Some(_) => Err(format!("{kind}: \"{name}\" must be a non-empty string")),
-            None => Err(format!("{kind} needs \"{name}\"")),
-        }
-    };
-    let int = |name: &str, default: Option<i64>| -> Result<i64, String> {
-        match obj.get(name) {
-            Some(v) => v
-                .as_i64()
-                .ok_or_else(|| format!("{kind}: \"{name}\" must be an integer")),
-            None => default.ok_or_else(|| format!("{kind} needs \"{name}\"")),
-        }
-    };
-    let small = |name: &str, default: Option<i64>| -> Result<i32, String> {
-        i32::try_from(int(name, default)?)
-            .map_err(|_| format!("{kind}: \"{name}\" is out of range"))
-    };
-    let flag = |name: &str, default: bool| -> Result<bool, String> {
-        match obj.get(name) {
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(format!("{kind}: \"{name}\" must be true or false")),
-            None => Ok(default),
-        }
-    };
-    let user = || string("user").map(|u| u.trim_start_matches('@').to_string());
-    Ok(match kind {
-        "chat" => ScriptEvent::Chat {
-            user: user()?,
-            comment: match obj.get("comment") {
-                Some(Value::String(s)) => s.clone(),
-                _ => return Err("chat needs a string \"comment\"".into()),
-            },
-        },
-        "like" => ScriptEvent::Like {
-            user: user()?,
-            count: small("count", Some(1))?,
-            total: match obj.get("total") {
-                Some(_) => Some(int("total", None)?),
-                None => None,
-            },
-        },
-        "gift" => {
-            let streakable = flag("streakable", false)?;
-            ScriptEvent::Gift {
-                user: user()?,
-                gift_id: u64::try_from(int("giftId", Some(5655))?)
-                    .map_err(|_| "gift: \"giftId\" must be positive".to_string())?,
-                gift_name: match obj.get("giftName") {
-                    Some(_) => string("giftName")?,
-                    None => "Rose".to_string(),
-                },
-                diamonds: small("diamonds", Some(1))?,
-                streakable,
-                repeat_count: small("repeatCount", Some(1))?,
-                // A non-streakable gift always ends its (one-message) streak.
-                repeat_end: flag("repeatEnd", true)? || !streakable,
-                group_id: u64::try_from(int("groupId", Some(1))?)
-                    .map_err(|_| "gift: \"groupId\" must be positive".to_string())?,
-            }
-        }
-        "member" => ScriptEvent::Member { user: user()? },
-        "follow" => ScriptEvent::Follow { user: user()? },
-        "share" => ScriptEvent::Share { user: user()? },
-        "roomUser" => ScriptEvent::RoomUser {
-            viewers: int("viewers", None)?,
-        },
-        "control" => ScriptEvent::Control {
-            action: small("action", None)?,
-        },
-        "raw" => ScriptEvent::Raw {
-            method: string("method")?,
-            payload: decode_base64(&string("payload").or_else(|e| {
-                // An empty payload is a valid (all-default) message.
-                match obj.get("payload") {
-                    Some(Value::String(s)) if s.is_empty() => Ok(String::new()),
-                    _ => Err(e),
-                }
-            })?)
-            .map_err(|e| format!("raw: \"payload\" is not base64 ({e})"))?,
-        },
-        other => {
-            return Err(format!(
-                "unknown type \"{other}\" (known: chat, like, gift, member, follow, share, roomUser, control, raw)"
-            ))
-        }
-    })
-}
-
-// ------------------------------------------------------------------------------ encoder
+// ------------------------------------------------------------------------------ generator
 
 /// Invented handles for generated traffic (no real users).
 const VIEWERS: [&str; 8] = [
@@ -482,270 +283,46 @@ const CYCLE: [Step; 12] = [
 /// Length of the Rose streak in [`CYCLE`].
 const STREAK_LEN: i32 = 3;
 
-struct Encoder<'a> {
-    room: &'a Room,
-    like_total: i64,
-}
-
-/// A stable invented user id for a handle (FNV-1a, folded into a 19-digit range).
-fn user_id(handle: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in handle.to_ascii_lowercase().bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    7_100_000_000_000_000_000 + h % 1_000_000_000_000_000
-}
-
-/// An invented user for `handle`: stable id, nickname from the handle's first part.
-fn invented_user(handle: &str) -> pb::User {
-    let first = handle.split(['.', '_']).next().unwrap_or(handle);
-    let mut nickname: String = first.chars().take(1).flat_map(char::to_uppercase).collect();
-    nickname.extend(first.chars().skip(1));
-    if nickname.is_empty() {
-        nickname = handle.to_string();
-    }
-    let id = user_id(handle);
-    fixture::user(id, handle, &nickname, (id % 30) as u32, false)
-}
-
-impl<'a> Encoder<'a> {
-    fn new(room: &'a Room) -> Self {
-        Encoder {
-            room,
-            like_total: 0,
-        }
-    }
-
-    fn common(
-        &self,
-        index: usize,
-        method: &str,
-        key: &str,
-        pattern: &str,
-        user: Option<&pb::User>,
-    ) -> Option<pb::Common> {
-        fixture::common_in_room(
-            self.room.room_id,
-            method,
-            msg_id(index),
-            self.room.base_ms + CREATE_TIME_STEP_MS * index as i64,
-            key,
-            pattern,
-            user,
-        )
-    }
-
-    fn host(&self) -> pb::User {
-        invented_user(&self.room.host)
-    }
-
-    /// Message `index` of `total` generated messages.
-    fn generated(&mut self, index: usize, total: usize) -> Prepared {
-        let round = index / CYCLE.len();
-        let viewer = VIEWERS[(index * 5 + round) % VIEWERS.len()];
-        let event = match CYCLE[index % CYCLE.len()] {
-            Step::Member => ScriptEvent::Member {
-                user: viewer.into(),
-            },
-            Step::Chat => ScriptEvent::Chat {
-                user: viewer.into(),
-                comment: COMMENTS[(index / 3) % COMMENTS.len()].into(),
-            },
-            Step::Like => ScriptEvent::Like {
-                user: viewer.into(),
-                count: 1 + (index % 15) as i32,
-                total: None,
-            },
-            Step::SingleGift => ScriptEvent::Gift {
-                user: viewer.into(),
-                gift_id: 9_000_001,
-                gift_name: "Mock Rocket".into(),
-                diamonds: 500,
-                streakable: false,
-                repeat_count: 1,
-                repeat_end: true,
-                group_id: 0,
-            },
-            Step::StreakGift(n) => ScriptEvent::Gift {
-                // The same sender for the whole streak.
-                user: VIEWERS[(round + 3) % VIEWERS.len()].into(),
-                gift_id: 5655,
-                gift_name: "Rose".into(),
-                diamonds: 1,
-                streakable: true,
-                repeat_count: n,
-                // A streak cut short by --messages still ends on the last message.
-                repeat_end: n == STREAK_LEN || index + 1 == total,
-                group_id: 1_000 + round as u64,
-            },
-            Step::Follow => ScriptEvent::Follow {
-                user: viewer.into(),
-            },
-            Step::Share => ScriptEvent::Share {
-                user: viewer.into(),
-            },
-            Step::RoomUser => ScriptEvent::RoomUser {
-                viewers: 100 + (round as i64 * 7) % 900,
-            },
-        };
-        self.script(index, &event)
-    }
-
-    /// Encodes one script event as message `index`.
-    fn script(&mut self, index: usize, event: &ScriptEvent) -> Prepared {
-        match event {
-            ScriptEvent::Chat { user, comment } => {
-                let u = invented_user(user);
-                let m = "WebcastChatMessage";
-                let payload = pb::ChatMessage {
-                    common: self.common(index, m, "", "", None),
-                    user: Some(u),
-                    content: comment.clone(),
-                    content_language: "en".into(),
-                    ..Default::default()
-                };
-                finish(index, m, payload.encode_to_vec())
-            }
-            ScriptEvent::Like { user, count, total } => {
-                self.like_total += i64::from(*count);
-                if let Some(t) = total {
-                    self.like_total = *t;
-                }
-                let u = invented_user(user);
-                let m = "WebcastLikeMessage";
-                let payload = pb::LikeMessage {
-                    common: self.common(
-                        index,
-                        m,
-                        "pm_mt_msg_viewer",
-                        "{0:user} liked the LIVE",
-                        Some(&u),
-                    ),
-                    count: *count,
-                    total: self.like_total,
-                    user: Some(u),
-                    ..Default::default()
-                };
-                finish(index, m, payload.encode_to_vec())
-            }
-            ScriptEvent::Gift {
-                user,
-                gift_id,
-                gift_name,
-                diamonds,
-                streakable,
-                repeat_count,
-                repeat_end,
-                group_id,
-            } => {
-                let u = invented_user(user);
-                let host = self.host();
-                let m = "WebcastGiftMessage";
-                let pattern = format!("{{0:user}} sent {gift_name}");
-                let payload = pb::GiftMessage {
-                    common: self.common(
-                        index,
-                        m,
-                        "webcast_aweme_gift_send_message",
-                        &pattern,
-                        Some(&u),
-                    ),
-                    gift_id: *gift_id,
-                    repeat_count: *repeat_count,
-                    combo_count: *repeat_count,
-                    group_count: 1,
-                    repeat_end: i32::from(*repeat_end),
-                    group_id: *group_id,
-                    user: Some(u),
-                    gift: Some(pb::GiftInfo {
-                        id: *gift_id,
-                        name: gift_name.clone(),
-                        diamond_count: *diamonds,
-                        r#type: if *streakable { 1 } else { 2 },
-                        combo: *streakable,
-                        image: fixture::image(&format!(
-                            "https://example.invalid/gifts/{gift_id}.webp"
-                        )),
-                        ..Default::default()
-                    }),
-                    monitor_info: Some(pb::GiftMonitorInfo {
-                        anchor_id: host.id,
-                        to_user_id: host.id,
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                };
-                finish(index, m, payload.encode_to_vec())
-            }
-            ScriptEvent::Member { user } => {
-                let u = invented_user(user);
-                let m = "WebcastMemberMessage";
-                let payload = pb::MemberMessage {
-                    common: self.common(
-                        index,
-                        m,
-                        "live_room_enter_toast",
-                        "{0:user} joined",
-                        Some(&u),
-                    ),
-                    user_id: u.id,
-                    user: Some(u),
-                    action: 1,
-                    ..Default::default()
-                };
-                finish(index, m, payload.encode_to_vec())
-            }
-            ScriptEvent::Follow { user } | ScriptEvent::Share { user } => {
-                let follow = matches!(event, ScriptEvent::Follow { .. });
-                let (action, key, pattern) = if follow {
-                    (
-                        1,
-                        "pm_main_follow_message_viewer_2",
-                        "{0:user} followed the LIVE creator",
-                    )
-                } else {
-                    (3, "pm_mt_guidance_share", "{0:user} shared the LIVE")
-                };
-                let u = invented_user(user);
-                let m = "WebcastSocialMessage";
-                let payload = pb::SocialMessage {
-                    common: self.common(index, m, key, pattern, Some(&u)),
-                    user: Some(u),
-                    action,
-                    ..Default::default()
-                };
-                finish(index, m, payload.encode_to_vec())
-            }
-            ScriptEvent::RoomUser { viewers } => {
-                let m = "WebcastRoomUserSeqMessage";
-                let payload = pb::RoomUserSeqMessage {
-                    common: self.common(index, m, "", "", None),
-                    total: *viewers,
-                    total_user: viewers.saturating_mul(3),
-                    ..Default::default()
-                };
-                finish(index, m, payload.encode_to_vec())
-            }
-            ScriptEvent::Control { action } => {
-                let m = "WebcastControlMessage";
-                let payload = pb::ControlMessage {
-                    common: self.common(index, m, "", "", None),
-                    action: *action,
-                    ..Default::default()
-                };
-                finish(index, m, payload.encode_to_vec())
-            }
-            ScriptEvent::Raw { method, payload } => {
-                prepare_foreign(index, method, payload, self.room)
-            }
-        }
+/// Line `index` of the generator's script of `total` lines.
+fn generated(index: usize, total: usize) -> Value {
+    let round = index / CYCLE.len();
+    let viewer = VIEWERS[(index * 5 + round) % VIEWERS.len()];
+    match CYCLE[index % CYCLE.len()] {
+        Step::Member => json!({"type": "member", "user": viewer}),
+        Step::Chat => json!({
+            "type": "chat",
+            "user": viewer,
+            "comment": COMMENTS[(index / 3) % COMMENTS.len()],
+        }),
+        Step::Like => json!({"type": "like", "user": viewer, "count": 1 + index % 15}),
+        Step::SingleGift => json!({
+            "type": "gift",
+            "user": viewer,
+            "giftId": 9_000_001,
+            "giftName": "Mock Rocket",
+            "diamonds": 500,
+        }),
+        Step::StreakGift(n) => json!({
+            "type": "gift",
+            // The same sender for the whole streak.
+            "user": VIEWERS[(round + 3) % VIEWERS.len()],
+            "giftId": 5655,
+            "streakable": true,
+            "repeatCount": n,
+            // A streak cut short by --messages still ends on the last message.
+            "repeatEnd": n == STREAK_LEN || index + 1 == total,
+            "groupId": 1_000 + round,
+        }),
+        Step::Follow => json!({"type": "follow", "user": viewer}),
+        Step::Share => json!({"type": "share", "user": viewer}),
+        Step::RoomUser => json!({"type": "roomUser", "viewers": 100 + (round * 7) % 900}),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
 
     fn room() -> Room {
         Room {
@@ -790,40 +367,5 @@ mod tests {
         assert_eq!(common.room_id, room().room_id);
         assert_eq!(common.create_time, 3);
         assert_eq!(chat.content, "x");
-        // Field 1 as a varint: left alone.
-        assert!(!field1_is_mergeable(&[0x08, 0x01]));
-        assert!(field1_is_mergeable(&[]));
-        assert!(!field1_is_mergeable(&[0x0a, 0x05]));
-        let mut out = Vec::new();
-        put_length_delimited(1, &[7; 200], &mut out);
-        assert_eq!(&out[..3], &[0x0a, 0xc8, 0x01]);
-        let mut rest = &out[1..];
-        assert_eq!(read_varint(&mut rest), Some(200));
-        assert_eq!(rest.len(), 200);
-        assert_eq!(read_varint(&mut &[0x80u8; 11][..]), None);
-    }
-
-    #[test]
-    fn script_lines_and_errors() {
-        let text = "# comment\n\n{\"type\":\"chat\",\"user\":\"@alice\",\"comment\":\"hi\"}\n{\"type\":\"like\",\"user\":\"bob\",\"count\":5,\"total\":100}\n";
-        let events = parse_script(text).unwrap();
-        assert_eq!(
-            events[0],
-            ScriptEvent::Chat {
-                user: "alice".into(),
-                comment: "hi".into()
-            }
-        );
-        assert_eq!(events.len(), 2);
-        let err = parse_script(
-            "{\"type\":\"chat\",\"user\":\"a\",\"comment\":\"x\"}\n{\"type\":\"dance\"}",
-        )
-        .unwrap_err();
-        assert!(err.starts_with("line 2: unknown type \"dance\""), "{err}");
-        let err = parse_script("\n{\"type\":\"like\"}").unwrap_err();
-        assert_eq!(err, "line 2: like needs \"user\"");
-        assert!(parse_script("nope")
-            .unwrap_err()
-            .starts_with("line 1: not JSON"));
     }
 }

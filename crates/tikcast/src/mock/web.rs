@@ -16,6 +16,7 @@
 
 use super::state::Config;
 use super::Query;
+use crate::script::{Catalog, GiftDef};
 
 /// TikTok's `statusCode` for a handle that names no user.
 const USER_NOT_FOUND: u64 = 19_881_007;
@@ -75,27 +76,53 @@ pub(crate) fn user_room(cfg: &Config, query: &Query) -> (&'static str, String) {
     ("200 OK", body.to_string())
 }
 
-/// `/webcast/gift/list/`: a small catalog in TikTok's shape.
-pub(crate) fn gift_list() -> String {
-    let gift = |id: u64, name: &str, diamonds: u64| {
-        serde_json::json!({
-            "id": id,
-            "name": name,
-            "diamond_count": diamonds,
-            "type": 1,
-            "image": {"url_list": [format!("https://p16.mock.tikcast.invalid/gift/{id}.webp")]},
+/// The mock's gift catalog: id, name, diamonds. Served by `/webcast/gift/list/` and the
+/// catalog of `--script` gift lines.
+const GIFTS: [(u64, &str, i32); 6] = [
+    (5655, "Rose", 1),
+    (5269, "TikTok", 1),
+    (6064, "GG", 1),
+    (5827, "Ice Cream Cone", 1),
+    (5879, "Doughnut", 30),
+    (6104, "Cap", 99),
+];
+
+fn gift_image(id: u64) -> String {
+    format!("https://p16.mock.tikcast.invalid/gift/{id}.webp")
+}
+
+/// [`GIFTS`] as a script catalog.
+pub(crate) fn catalog() -> Catalog {
+    GIFTS
+        .iter()
+        .map(|&(id, name, diamonds)| {
+            let g = GiftDef {
+                name: name.into(),
+                diamonds,
+                image: gift_image(id),
+            };
+            (id, g)
         })
-    };
+        .collect()
+}
+
+/// `/webcast/gift/list/`: [`GIFTS`] in TikTok's shape.
+pub(crate) fn gift_list() -> String {
+    let gifts: Vec<_> = GIFTS
+        .iter()
+        .map(|&(id, name, diamonds)| {
+            serde_json::json!({
+                "id": id,
+                "name": name,
+                "diamond_count": diamonds,
+                "type": 1,
+                "image": {"url_list": [gift_image(id)]},
+            })
+        })
+        .collect();
     serde_json::json!({
         "status_code": 0,
-        "data": {"gifts": [
-            gift(5655, "Rose", 1),
-            gift(5269, "TikTok", 1),
-            gift(6064, "GG", 1),
-            gift(5827, "Ice Cream Cone", 1),
-            gift(5879, "Doughnut", 30),
-            gift(6104, "Cap", 99),
-        ]},
+        "data": {"gifts": gifts},
         "extra": {"now": super::now_ms()},
     })
     .to_string()

@@ -41,6 +41,7 @@ pub mod reader;
 pub mod schema;
 pub mod session;
 mod shape;
+mod small;
 pub mod user;
 pub mod wire;
 pub mod write;

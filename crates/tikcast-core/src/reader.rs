@@ -789,7 +789,7 @@ fn scalar<S: Sink + ?Sized>(kind: Kind, v: u64, sink: &mut S) {
 }
 
 /// A map key as the canonical JSON sorts and writes it.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum MapKey<'a> {
     Unsigned(u64),
     Signed(i64),
@@ -831,7 +831,7 @@ fn write_map<S: Sink + ?Sized>(
         entries.push((k, e));
     }
     // Stable: equal keys keep wire order, and the last of them wins.
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::small::sort_stable(&mut entries, |a, b| a.0.cmp(&b.0));
     sink.begin_object();
     for (i, (k, e)) in entries.iter().enumerate() {
         if entries.get(i + 1).is_some_and(|n| n.0 == *k) {

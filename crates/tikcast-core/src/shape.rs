@@ -796,7 +796,7 @@ fn live_intro(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
 fn sorted_map<'a>(v: &View<'a>, s: usize) -> Vec<(u64, Option<View<'a>>)> {
     let mut entries: Vec<(u64, Option<View<'a>>)> =
         v.msgs(s).map(|e| (e.u64(0), e.msg(1))).collect();
-    entries.sort_by_key(|e| e.0);
+    crate::small::sort_stable(&mut entries, |a, b| a.0.cmp(&b.0));
     let mut out: Vec<(u64, Option<View<'a>>)> = Vec::with_capacity(entries.len());
     for e in entries {
         match out.last_mut() {

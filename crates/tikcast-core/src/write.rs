@@ -178,7 +178,7 @@ pub(crate) fn open_batch<'a>(
         .msgs(B::route_params)
         .map(|e| (e.str(0), e.str(1)))
         .collect();
-    params.sort_by(|a, b| a.0.cmp(b.0));
+    crate::small::sort_stable(&mut params, |a, b| a.0.cmp(b.0));
     for (i, (k, v)) in params.iter().enumerate() {
         if params.get(i + 1).is_none_or(|n| n.0 != *k) {
             out.route_params.push((k.to_string(), v.to_string()));

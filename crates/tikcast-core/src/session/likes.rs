@@ -1,11 +1,11 @@
 //! Optional like aggregation: one `likeAggregate` per user per window.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::batch::{Item, Payload};
 use crate::decode::EnvelopeInfo;
 use crate::shape::LikeFacts;
+use crate::small::{sort_stable, VecMap};
 
 /// An open window: the user's last like message (its meta, user and room total are the
 /// aggregate's) and the sums so far.
@@ -34,7 +34,7 @@ impl Window {
 #[derive(Debug, Clone)]
 pub(crate) struct LikeAggregator {
     window_ms: u64,
-    open: BTreeMap<u64, Window>,
+    open: VecMap<u64, Window>,
 }
 
 pub(crate) const MAX_USERS: usize = 4096;
@@ -43,7 +43,7 @@ impl LikeAggregator {
     pub(crate) fn new(window_ms: u64) -> Self {
         LikeAggregator {
             window_ms,
-            open: BTreeMap::new(),
+            open: VecMap::default(),
         }
     }
 
@@ -61,20 +61,28 @@ impl LikeAggregator {
             let oldest = self
                 .open
                 .iter()
-                .min_by_key(|(_, w)| w.deadline)
+                .min_by_key(|(k, w)| (w.deadline, **k))
                 .map(|(k, _)| *k);
             if let Some(w) = oldest.and_then(|k| self.open.remove(&k)) {
                 out.push(w.close());
             }
         }
         let window_ms = self.window_ms;
-        let w = self.open.entry(uid).or_insert_with(|| Window {
-            payload: Vec::new(),
-            env,
-            like_count: 0,
-            batches: 0,
-            deadline: now.saturating_add(window_ms),
-        });
+        if !self.open.contains_key(&uid) {
+            self.open.insert(
+                uid,
+                Window {
+                    payload: Vec::new(),
+                    env,
+                    like_count: 0,
+                    batches: 0,
+                    deadline: now.saturating_add(window_ms),
+                },
+            );
+        }
+        let Some(w) = self.open.get_mut(&uid) else {
+            return;
+        };
         w.payload.clear();
         w.payload.extend_from_slice(payload);
         w.env = env;
@@ -90,7 +98,7 @@ impl LikeAggregator {
             .filter(|(_, w)| w.deadline <= now)
             .map(|(k, w)| (w.deadline, *k))
             .collect();
-        due.sort_unstable();
+        sort_stable(&mut due, |a, b| a.cmp(b));
         for (_, k) in due {
             if let Some(w) = self.open.remove(&k) {
                 out.push(w.close());

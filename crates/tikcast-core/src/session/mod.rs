@@ -48,7 +48,7 @@ mod policy;
 mod streaks;
 
 use alloc::borrow::Cow;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -353,11 +353,11 @@ pub struct Session {
     stats: SessionStats,
     out: VecDeque<Output>,
     /// Event names someone listens to; `None` decodes everything.
-    wanted: Option<BTreeSet<String>>,
+    wanted: Option<Vec<String>>,
     /// The last retry-after hint a server gave.
     retry_after_ms: Option<u64>,
     /// Per-method answer to "is it wanted", bounded (method names come from the wire).
-    wanted_methods: BTreeMap<String, bool>,
+    wanted_methods: Vec<(String, bool)>,
 }
 
 /// Most method names whose "wanted" answer is cached.
@@ -396,7 +396,7 @@ impl Session {
             out: VecDeque::new(),
             wanted: None,
             retry_after_ms: None,
-            wanted_methods: BTreeMap::new(),
+            wanted_methods: Vec::new(),
             config,
         }
     }
@@ -650,13 +650,14 @@ impl Session {
             return false;
         }
         if let Some(wanted) = &self.wanted {
-            let keep = match self.wanted_methods.get(method) {
-                Some(k) => *k,
+            let cached = self.wanted_methods.iter().find(|(m, _)| m == method);
+            let keep = match cached {
+                Some((_, k)) => *k,
                 None => {
                     let k = method == "WebcastControlMessage"
-                        || method_produces(method, |e| wanted.contains(e));
+                        || method_produces(method, |e| wanted.iter().any(|w| w == e));
                     if self.wanted_methods.len() < WANTED_CACHE {
-                        self.wanted_methods.insert(method.to_string(), k);
+                        self.wanted_methods.push((method.to_string(), k));
                     }
                     k
                 }

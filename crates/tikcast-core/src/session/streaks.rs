@@ -7,12 +7,12 @@
 //! session stops) with the last count seen, `timedOut: true` and `repeatEnd: true`: it is
 //! a final gift, and code that tells a running streak by `!repeatEnd` must see it end.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::batch::{GiftAs, Item, Payload};
 use crate::decode::EnvelopeInfo;
 use crate::shape::GiftFacts;
+use crate::small::{sort_stable, VecMap};
 
 /// A streak is one sender giving one gift in one group.
 type StreakKey = (u64, u64, u64);
@@ -33,12 +33,12 @@ struct Running {
 #[derive(Debug, Clone)]
 pub(crate) struct GiftStreaks {
     timeout_ms: u64,
-    running: BTreeMap<StreakKey, Running>,
+    running: VecMap<StreakKey, Running>,
     /// Streaks that already had their final gift (by end or timeout), until when late
     /// messages of theirs are still expected: those become `giftRaw` only, never a
     /// second final gift. Only streaks with a group id are remembered, since without
     /// one two streaks of the same gift by the same sender cannot be told apart.
-    closed: BTreeMap<StreakKey, u64>,
+    closed: VecMap<StreakKey, u64>,
 }
 
 /// Most streaks tracked at once; beyond it the oldest is closed as timed out.
@@ -50,8 +50,8 @@ impl GiftStreaks {
     pub(crate) fn new(timeout_ms: u64) -> Self {
         GiftStreaks {
             timeout_ms,
-            running: BTreeMap::new(),
-            closed: BTreeMap::new(),
+            running: VecMap::default(),
+            closed: VecMap::default(),
         }
     }
 
@@ -124,7 +124,7 @@ impl GiftStreaks {
             .filter(|(_, r)| r.deadline <= now)
             .map(|(k, r)| (r.deadline, *k))
             .collect();
-        due.sort_unstable();
+        sort_stable(&mut due, |a, b| a.cmp(b));
         for (_, k) in due {
             self.close_timed_out(now, k, out);
         }
@@ -134,7 +134,7 @@ impl GiftStreaks {
     pub(crate) fn flush(&mut self, out: &mut Vec<Item>) {
         let mut all: Vec<(u64, StreakKey)> =
             self.running.iter().map(|(k, r)| (r.deadline, *k)).collect();
-        all.sort_unstable();
+        sort_stable(&mut all, |a, b| a.cmp(b));
         for (_, k) in all {
             if let Some(r) = self.running.remove(&k) {
                 out.push(timed_out(r));
@@ -150,7 +150,7 @@ impl GiftStreaks {
         let oldest = self
             .running
             .iter()
-            .min_by_key(|(_, r)| r.deadline)
+            .min_by_key(|(k, r)| (r.deadline, **k))
             .map(|(k, _)| *k);
         if let Some(k) = oldest {
             self.close_timed_out(now, k, out);
@@ -174,7 +174,7 @@ impl GiftStreaks {
             let first = self
                 .closed
                 .iter()
-                .min_by_key(|(_, until)| **until)
+                .min_by_key(|(k, until)| (**until, **k))
                 .map(|(k, _)| *k);
             match first {
                 Some(f) => {

@@ -450,4 +450,3 @@ mod tests {
         member[10..].to_vec()
     }
 }
-

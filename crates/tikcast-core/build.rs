@@ -184,6 +184,9 @@ fn write_reader_tables(fds: &FileDescriptorSet) {
     let mut slots = String::from(
         "/// Each field's slot (its index in its message's table, by number).\n#[allow(non_snake_case, non_upper_case_globals, dead_code)]\npub(crate) mod slot {\n",
     );
+    // Every JSON key once, in one string; a field names its key by offset and length.
+    let mut keys = String::new();
+    let mut key_at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, (name, _, msg)) in order.iter().enumerate() {
         let mut fields: Vec<&prost_types::FieldDescriptorProto> = msg.field.iter().collect();
         fields.sort_by_key(|f| f.number());
@@ -214,10 +217,20 @@ fn write_reader_tables(fds: &FileDescriptorSet) {
                 Type::Uint32 => ("U32", 0),
                 other => panic!("{name}.{}: the reader has no kind for {other:?}", f.name()),
             };
+            let key = json_key(f.name());
+            let at = *key_at.entry(key.clone()).or_insert_with(|| {
+                keys.push_str(&key);
+                keys.len() - key.len()
+            });
+            assert!(
+                u16::try_from(f.number()).is_ok() && at + key.len() <= usize::from(u16::MAX),
+                "{name}.{}: the reader's tables hold field numbers and key offsets in 16 bits",
+                f.name()
+            );
             rows.push(format!(
-                "Field {{ number: {}, kind: Kind::{kind}, repeated: {repeated}, sub: {sub}, key: {:?} }}",
+                "Field {{ number: {}, kind: Kind::{kind}, repeated: {repeated}, sub: {sub}, key_at: {at}, key_len: {} }}",
                 f.number(),
-                json_key(f.name())
+                u8::try_from(key.len()).expect("a JSON key is shorter than 256 bytes")
             ));
             slots.push_str(&format!(
                 "        pub const {}: usize = {s};\n",
@@ -244,6 +257,9 @@ fn write_reader_tables(fds: &FileDescriptorSet) {
         ));
     }
     out.push_str("];\n");
+    out.push_str(&format!(
+        "/// Every field's JSON key, each once.\npub(crate) static KEYS: &str = {keys:?};\n"
+    ));
     consts.push_str("}\n");
     slots.push_str("}\n");
     out.push_str(&consts);

@@ -26,6 +26,7 @@ include!(concat!(env!("OUT_DIR"), "/reader_tables.rs"));
 
 /// How a field's value is read and written.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
 pub(crate) enum Kind {
     I32,
     I64,
@@ -44,15 +45,24 @@ pub(crate) enum Kind {
     Map,
 }
 
-/// One field of a message table.
+/// One field of a message table (10 bytes: the tables are a good part of the module).
 pub(crate) struct Field {
-    pub number: u32,
+    pub number: u16,
     pub kind: Kind,
     pub repeated: bool,
     /// The field's message (or map entry) type, as a row of [`MESSAGES`].
     pub sub: u16,
+    /// The JSON key: `KEYS[key_at..key_at + key_len]`.
+    pub key_at: u16,
+    pub key_len: u8,
+}
+
+impl Field {
     /// The JSON key.
-    pub key: &'static str,
+    pub(crate) fn key(&self) -> &'static str {
+        let at = usize::from(self.key_at);
+        KEYS.get(at..at + usize::from(self.key_len)).unwrap_or("")
+    }
 }
 
 /// A message: its fields sorted by number, the order they are written in, and the slot
@@ -209,14 +219,14 @@ fn skip(b: &[u8], at: &mut usize, number: u32, wire: u32, depth: u32) -> Result<
 #[inline]
 fn lookup(fields: &[Field], number: u32, hint: &mut usize) -> Option<usize> {
     if let Some(f) = fields.get(*hint) {
-        if f.number == number {
+        if u32::from(f.number) == number {
             let i = *hint;
             *hint += 1;
             return Some(i);
         }
     }
-    let i = fields.partition_point(|f| f.number < number);
-    fields.get(i).filter(|f| f.number == number)?;
+    let i = fields.partition_point(|f| u32::from(f.number) < number);
+    fields.get(i).filter(|f| u32::from(f.number) == number)?;
     *hint = i + 1;
     Some(i)
 }
@@ -395,7 +405,7 @@ impl<'a> View<'a> {
             } else {
                 slot.first as usize
             },
-            number: self.field(s).map_or(0, |f| f.number),
+            number: self.field(s).map_or(0, |f| u32::from(f.number)),
         }
     }
 
@@ -668,7 +678,7 @@ fn merge_into(
         let f = fields.get(i).ok_or(ReadError::Key)?;
         let mut inner = Vec::new();
         merge_into(usize::from(f.sub), &all, depth + 1, &mut inner, budget)?;
-        put_message(f.number, &inner, out, budget)?;
+        put_message(u32::from(f.number), &inner, out, budget)?;
     }
     Ok(())
 }
@@ -712,7 +722,7 @@ pub(crate) fn write_fields<S: Sink + ?Sized>(
             }
             continue;
         }
-        sink.key(f.key);
+        sink.key(f.key());
         if f.kind == Kind::Map {
             write_map(view, s, f, sink, ctx)?;
         } else if f.repeated {

@@ -196,7 +196,7 @@ pub fn message_fields(row: usize) -> Vec<FieldShape> {
             Ty::of(base)
         };
         out.push(FieldShape {
-            key: f.key,
+            key: f.key(),
             ty,
             doc: docs.get(s).copied().unwrap_or(""),
         });

@@ -8,6 +8,8 @@
 // session (and the nickname `Zed <i>`) must be text in every widget. Then the chat on a
 // hosted-style JSON relay (a `ws` server here): `imDelete` removes lines, `roomPin` pins,
 // `max` caps; and one connection handed to several widgets (the `connection` property).
+// Last, the builder (www/builder.html): its preview, then the URL and the HTML snippet it
+// makes, each opened in a fresh page, show the same widget with the same result.
 // Screenshots go to tests/artifacts/widget-*.png.
 //
 // Run: `node --test tests/widgets/` after `npm run build` (scripts/test-js.sh does it).
@@ -489,6 +491,92 @@ test('chat on a JSON relay: imDelete, roomPin, max; one connection shared by sev
     assert.deepEqual(problems, []);
     await page.close();
   });
+});
+
+test('builder: the copied URL and the HTML snippet, opened in fresh pages, show the widget of the preview', { skip: why, timeout: 120_000 }, async (t) => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const web = await startServer();
+  t.after(() => web.stop());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  const problems = watch(page);
+  await page.goto(`http://${web.addr}/builder.html`);
+  await page.waitForFunction(() => window.tikcastBuilder?.ready);
+
+  // The relay source first: the URL names the relay and the creator typed in.
+  await page.selectOption('#widget', 'goal');
+  await page.fill('#relay', 'wss://relay.example/ws');
+  await page.fill('#uniqueId', '@some.creator');
+  const relayUrl = new URL(await page.inputValue('#url'));
+  assert.equal(relayUrl.pathname, '/widget.html');
+  assert.deepEqual(Object.fromEntries(relayUrl.searchParams), { w: 'goal', relay: 'wss://relay.example/ws', uniqueId: 'some.creator', transparent: '1' });
+
+  // A diamonds goal of 5,000 with an accent colour, on the demo replay.
+  await page.selectOption('[data-option=metric]', 'diamonds');
+  await page.fill('[data-option=target]', '5000');
+  await page.fill('[data-option=label]', 'Gifts <3');
+  await page.check('#accent-on');
+  await page.fill('#speed', String(SPEED));
+  await page.check('input[name=source][value=replay]');
+  const { url, snippet, previewUrl } = await page.waitForFunction(
+    () => {
+      const b = window.tikcastBuilder;
+      return b.previewUrl.includes('target=5000') && b.previewUrl.includes('speed=') && b.url.includes('replay=') && b;
+    },
+    null,
+    { timeout: 10_000 },
+  ).then((h) => h.jsonValue());
+  assert.equal(new URL(url).searchParams.get('label'), 'Gifts <3');
+
+  const read = (frameOrPage) =>
+    frameOrPage.evaluate(() => {
+      const w = document.querySelector('tikcast-goal');
+      return {
+        attributes: Object.fromEntries([...w.attributes].filter((a) => !a.name.startsWith('data-')).map((a) => [a.name, a.name === 'replay' || a.name === 'gifts' ? new URL(a.value, location.href).pathname : a.value])),
+        value: w.dataset.value,
+        label: w.shadowRoot.querySelector('.label').textContent,
+        numbers: w.shadowRoot.querySelector('.numbers').textContent,
+        accent: getComputedStyle(w).getPropertyValue('--tikcast-accent').trim(),
+      };
+    });
+  const done = (frameOrPage) =>
+    frameOrPage.waitForFunction(() => document.querySelector('tikcast-goal')?.dataset.replay === 'done', null, { timeout: 60_000, polling: 200 });
+
+  // The preview plays in the builder's iframe.
+  const frame = await until(() => page.frames().find((f) => f.url() === previewUrl), 'the preview loads');
+  await done(frame);
+  const preview = await read(frame);
+  assert.equal(Number(preview.value), want.diamonds);
+  assert.equal(preview.label, 'Gifts <3');
+  assert.equal(preview.accent, '#fe2c55');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${ARTIFACTS}/widget-builder.png` });
+
+  // The copied URL in a fresh browser context: the same widget, the same settings, the same result.
+  const context = await browser.newContext();
+  const fresh = await context.newPage();
+  const freshProblems = watch(fresh);
+  await fresh.goto(url);
+  await done(fresh);
+  assert.deepEqual(await read(fresh), preview);
+
+  // The snippet in a page of its own: its script, then its element.
+  const [, src] = snippet.match(/<script type="module" src="([^"]+)"><\/script>/);
+  const element = snippet.slice(snippet.indexOf('</script>') + '</script>'.length).trim();
+  await fresh.goto(`http://${web.addr}/widget.html?embed=1`);
+  await fresh.evaluate(
+    async ({ src, element }) => {
+      await import(src);
+      document.body.insertAdjacentHTML('beforeend', element);
+    },
+    { src, element },
+  );
+  await done(fresh);
+  assert.deepEqual(await read(fresh), preview);
+  assert.deepEqual(await injected(fresh), []);
+  assert.deepEqual([...problems, ...freshProblems], []);
+  await context.close();
 });
 
 async function until(get, what, ms = 10_000) {

@@ -11,7 +11,8 @@ export class TikcastChat extends TikcastWidget {
 
   #list!: HTMLOListElement;
   #pinned!: HTMLDivElement;
-  #pending: HTMLLIElement[] = [];
+  /** Lines not drawn yet (the last `max`): built at the next animation frame, so a burst costs one layout and lines that would scroll away at once are never built. */
+  #pending: Array<{ e: E; emoteOnly: boolean }> = [];
   #pinTimer: ReturnType<typeof setTimeout> | undefined;
   #pinnedMsgId = '';
   #flush = frameScheduler(() => this.#render());
@@ -27,7 +28,8 @@ export class TikcastChat extends TikcastWidget {
 .pinned[hidden] { display: none; }
 .pin-mark { font-size: 0.75em; font-weight: 700; color: var(--tikcast-accent, #fe2c55); text-transform: uppercase; }
 .list { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: var(--tikcast-gap, 0.35em); }
-.line { display: flex; gap: 0.5em; align-items: flex-start; overflow-wrap: anywhere; animation: in 0.2s ease-out; }
+.line { display: flex; gap: 0.5em; align-items: flex-start; overflow-wrap: anywhere; }
+.line.enter { animation: in 0.2s ease-out; }
 .line .body { min-width: 0; }
 .line .who { margin-right: 0.4em; }
 :host([no-avatars]) .avatar { display: none; }
@@ -59,44 +61,58 @@ export class TikcastChat extends TikcastWidget {
   }
 
   protected listen(on: On): void {
-    on('chat', (e) => this.#add(e, richText(e.comment, e.emotes)));
-    on('emote', (e) => {
-      const text = el('span', 'text');
-      for (const m of Array.isArray(e.emotes) ? e.emotes : []) {
-        const img = emoteImage(m);
-        if (img) text.append(img);
-      }
-      this.#add(e, text, 'emote-line');
-    });
+    on('chat', (e) => this.#add(e, false));
+    on('emote', (e) => this.#add(e, true));
     on('imDelete', (e) => this.#delete(e));
     on('roomPin', (e) => this.#pin(e));
   }
 
-  #add(e: E, text: HTMLElement, extra = ''): void {
-    const li = el('li', extra ? `line ${extra}` : 'line');
-    li.part.add('line');
-    li.dataset.msgId = String(e.msgId ?? '');
-    li.dataset.userId = String(e.user?.userId ?? '');
-    const body = el('span', 'body');
-    body.append(nameTag(e.user), text);
-    li.append(avatar(e.user), body);
-    this.#pending.push(li);
+  #add(e: E, emoteOnly: boolean): void {
+    this.#pending.push({ e, emoteOnly });
     if (this.#pending.length > this.max) this.#pending.splice(0, this.#pending.length - this.max);
     this.#flush();
   }
 
+  #line({ e, emoteOnly }: { e: E; emoteOnly: boolean }): HTMLLIElement {
+    const li = el('li', emoteOnly ? 'line emote-line' : 'line');
+    li.part.add('line');
+    li.dataset.msgId = String(e.msgId ?? '');
+    li.dataset.userId = String(e.user?.userId ?? '');
+    let text: HTMLElement;
+    if (emoteOnly) {
+      text = el('span', 'text');
+      for (const m of Array.isArray(e.emotes) ? e.emotes : []) {
+        const img = emoteImage(m);
+        if (img) text.append(img);
+      }
+    } else {
+      text = richText(e.comment, e.emotes);
+    }
+    const body = el('span', 'body');
+    body.append(nameTag(e.user), text);
+    if (!this.hasAttribute('no-avatars')) li.append(avatar(e.user));
+    li.append(body);
+    return li;
+  }
+
   #render(): void {
     if (this.#pending.length === 0) return;
-    this.#list.append(...this.#pending);
+    const fresh = this.#pending.map((p) => this.#line(p));
     this.#pending = [];
-    cap(this.#list, this.max);
+    // A line slides in when lines come one by one; in a flood, animating every line would
+    // cost more than drawing them.
+    if (fresh.length <= 2) for (const li of fresh) li.classList.add('enter');
+    // Old lines go first, so the list never holds more than `max`.
+    const keep = Math.max(0, this.max - fresh.length);
+    while (this.#list.childElementCount > keep) this.#list.firstElementChild?.remove();
+    this.#list.append(...fresh);
   }
 
   #delete(e: E): void {
     const ids = new Set((Array.isArray(e.deleteMsgIds) ? e.deleteMsgIds : []).map(String));
     const users = new Set((Array.isArray(e.deleteUserIds) ? e.deleteUserIds : []).map(String));
     const gone = (li: HTMLElement) => ids.has(li.dataset.msgId ?? '') || users.has(li.dataset.userId ?? '');
-    this.#pending = this.#pending.filter((li) => !gone(li));
+    this.#pending = this.#pending.filter(({ e: p }) => !ids.has(String(p.msgId ?? '')) && !users.has(String(p.user?.userId ?? '')));
     for (const li of Array.from(this.#list.children) as HTMLElement[]) if (gone(li)) li.remove();
     if (this.#pinnedMsgId && ids.has(this.#pinnedMsgId)) this.#unpin();
   }

@@ -14,6 +14,7 @@ export function describeEvent(e: E): string {
       return `${who}: ${e.comment ?? ''}`;
     case 'gift':
     case 'giftStreak':
+    case 'giftRaw':
       return `${who} sent ${e.giftName || `gift ${e.giftId}`} x${e.repeatCount ?? 1}`;
     case 'like':
       return `${who} liked x${e.likeCount ?? 1} (total ${e.totalLikeCount ?? '?'})`;
@@ -56,6 +57,8 @@ export class TikcastEventLog extends TikcastWidget {
   #events: E[] = [];
   #flush = frameScheduler(() => this.#render());
   #rendered = new WeakSet<E>();
+  /** The list is scrolled to its end (kept from scroll events, so drawing never forces a layout to find out). */
+  #atEnd = true;
 
   get max(): number {
     return intAttr(this, 'max', 200, 1);
@@ -78,7 +81,7 @@ export class TikcastEventLog extends TikcastWidget {
   }
   /** Events kept (the last `keep`), oldest first. */
   get events(): E[] {
-    return [...this.#events];
+    return this.#events.slice(-this.keep);
   }
 
   #matches(e: E): boolean {
@@ -91,7 +94,7 @@ export class TikcastEventLog extends TikcastWidget {
 
   /** The kept events that pass the filters, one JSON object a line. */
   toJsonLines(): string {
-    return this.#events
+    return this.events
       .filter((e) => this.#matches(e))
       .map((e) => JSON.stringify(e) + '\n')
       .join('');
@@ -128,6 +131,10 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
     this.#list = el('ol', 'list');
     this.#list.part.add('list');
     this.#list.setAttribute('role', 'log');
+    this.#list.addEventListener('scroll', () => {
+      const l = this.#list;
+      this.#atEnd = l.scrollTop + l.clientHeight >= l.scrollHeight - 4;
+    }, { passive: true });
     box.append(bar, this.#list);
     root.append(box);
   }
@@ -157,7 +164,8 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
   protected listen(on: On): void {
     on('decodedData', (e) => {
       this.#events.push(e);
-      if (this.#events.length > this.keep) this.#events.splice(0, this.#events.length - this.keep);
+      // Trimmed in batches: one splice per `keep / 4` events, not one per event.
+      if (this.#events.length > this.keep + Math.max(1, this.keep >> 2)) this.#events.splice(0, this.#events.length - this.keep);
       this.#flush();
     });
   }
@@ -176,20 +184,21 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
     return li;
   }
 
-  /** Appends the events not shown yet. */
+  /** Appends the events not shown yet (in a flood, only the newest rows a frame can show). */
   #render(): void {
     const fresh: HTMLLIElement[] = [];
-    for (let i = this.#events.length - 1; i >= 0 && fresh.length < this.max; i--) {
+    const budget = Math.min(this.max, 60);
+    for (let i = this.#events.length - 1; i >= 0 && fresh.length < budget; i--) {
       const e = this.#events[i]!;
       if (this.#rendered.has(e)) break;
       this.#rendered.add(e);
       if (this.#matches(e)) fresh.push(this.#row(e));
     }
     fresh.reverse();
-    const stick = this.#list.scrollTop + this.#list.clientHeight >= this.#list.scrollHeight - 4;
+    const keep = Math.max(0, this.max - fresh.length);
+    while (this.#list.childElementCount > keep) this.#list.firstElementChild?.remove();
     this.#list.append(...fresh);
-    while (this.#list.childElementCount > this.max) this.#list.firstElementChild?.remove();
-    if (stick) this.#list.scrollTop = this.#list.scrollHeight;
+    if (this.#atEnd) this.#list.scrollTop = this.#list.scrollHeight;
     this.#count.textContent = `${this.#events.length} events`;
   }
 

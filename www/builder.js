@@ -11,8 +11,12 @@ const DEMO = { replay: '/demo/demo-session.tkrec', gifts: '/demo/demo-gifts.json
 const builder = (window.tikcastBuilder = { url: '', previewUrl: '', snippet: '' });
 
 for (const [name, info] of Object.entries(WIDGETS)) $('widget').append(new Option(info.title, name));
-const start = new URLSearchParams(location.search).get('w');
+// builder.html?w=NAME&relay=URL&uniqueId=NAME starts with those (npm run demo links its relay).
+const q = new URLSearchParams(location.search);
+const start = q.get('w');
 if (start && WIDGETS[start]) $('widget').value = start;
+if (q.get('relay')) $('relay').value = q.get('relay');
+if (q.get('uniqueId')) $('uniqueId').value = q.get('uniqueId');
 
 /** The option inputs of the chosen widget. */
 function renderOptions() {

@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import test from 'node:test';
 
-import { REPO } from '../../js/test/helpers.mjs';
+import { DEMO_GIFTS, DEMO_RECORDING, REPO, mockMissing, startRelay } from '../../js/test/helpers.mjs';
 
 const require = createRequire(`${REPO}js/package.json`);
 const { chromium } = require('playwright-core');
@@ -491,6 +491,39 @@ test('chat on a JSON relay: imDelete, roomPin, max; one connection shared by sev
     assert.deepEqual(problems, []);
     await page.close();
   });
+});
+
+test('gift alerts and leaderboard on `tikcast relay` replaying the demo session (frames relay, catalog from /api/gifts)', { skip: why ?? mockMissing(), timeout: 90_000 }, async (t) => {
+  const web = await startServer();
+  t.after(() => web.stop());
+  const relay = await startRelay([
+    '--listen', '127.0.0.1:0', '--upstream', `replay:${DEMO_RECORDING}`, '--speed', String(SPEED),
+    '--no-auth', '--public-api', '--gifts', DEMO_GIFTS, '--allow-origin', `http://${web.addr}`,
+  ]);
+  t.after(() => relay.stop());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const problems = watch(page);
+  const requests = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  await page.goto(`http://${web.addr}/widget.html?embed=1&transparent=1`);
+  // No `gifts` attribute: the names and pictures must come from the relay's catalog.
+  await page.evaluate(async (url) => {
+    const { widgetFromQuery } = await import('/widget-query.js');
+    for (const w of ['gift-alerts&duration=0', 'leaderboard&max=10']) {
+      document.body.append(widgetFromQuery(new URLSearchParams(`w=${w}&relay=${encodeURIComponent(url)}&uniqueId=demo.host`)));
+    }
+  }, relay.url);
+  await page.waitForFunction(() => [...document.querySelectorAll('tikcast-gift-alerts, tikcast-leaderboard')].every((w) => w.dataset.state === 'ended'), null, { timeout: 60_000, polling: 200 });
+  const s = await page.evaluate(() => ({
+    shown: document.querySelector('tikcast-gift-alerts').shown.map(({ nickname, giftId, count, giftName, imageUrl, diamonds }) => ({ nickname, giftId, count, giftName, imageUrl, diamonds })),
+    board: document.querySelector('tikcast-leaderboard').entries.map(({ nickname, diamonds, gifts }) => ({ nickname, diamonds, gifts })),
+  }));
+  assert.deepEqual(s.shown, want.gifts.map(({ nickname, giftId, count, giftName, imageUrl, diamonds }) => ({ nickname, giftId, count, giftName, imageUrl, diamonds })));
+  assert.deepEqual(s.board, want.leaderboard);
+  assert.ok(requests.includes('/api/gifts'), 'the catalog came from the relay');
+  assert.deepEqual(problems, []);
 });
 
 test('builder: the copied URL and the HTML snippet, opened in fresh pages, show the widget of the preview', { skip: why, timeout: 120_000 }, async (t) => {

@@ -438,6 +438,13 @@ test('chat on a JSON relay: imDelete, roomPin, max; one connection shared by sev
     send(ws, { event: 'imDelete', data: { msgId: '8', deleteMsgIds: ['3'], deleteUserIds: ['503'] } });
     await waitTexts([]);
     assert.equal(await inWidget(page, (w, r) => r.querySelector('.pinned').hidden), true);
+    // A line on its own slides in, unless the viewer asked for reduced motion.
+    send(ws, chat('9', amy, 'solo'));
+    await waitTexts(['solo']);
+    const animation = () => inWidget(page, (w, r) => getComputedStyle(r.querySelector('.line')).animationName);
+    assert.equal(await animation(), 'in');
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    assert.equal(await animation(), 'none');
     assert.equal(await inWidget(page, (w) => w.dataset.state), 'live');
     assert.deepEqual(await injected(page), []);
     assert.deepEqual(problems, []);

@@ -72,15 +72,26 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: st
   return e;
 }
 
+/** Image URLs that failed to load (the last 2,000): not asked for again on every line. */
+const failedImages = new Set<string>();
+
 /** An image from a wire URL (only http(s), relative and data:image URLs), or null. */
 export function image(url: unknown, className: string, alt = ''): HTMLImageElement | null {
-  if (typeof url !== 'string' || url === '') return null;
+  if (typeof url !== 'string' || url === '' || failedImages.has(url)) return null;
   if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !/^(https?:|data:image\/)/i.test(url)) return null;
   const img = el('img', className);
   img.alt = alt;
   img.referrerPolicy = 'no-referrer';
   img.decoding = 'async';
-  img.addEventListener('error', () => img.remove(), { once: true });
+  img.addEventListener(
+    'error',
+    () => {
+      img.remove();
+      failedImages.add(url);
+      if (failedImages.size > 2000) failedImages.delete(failedImages.values().next().value as string);
+    },
+    { once: true },
+  );
   img.src = url;
   return img;
 }

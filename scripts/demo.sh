@@ -106,6 +106,7 @@ url="http://$web/?relay=ws://$relay/ws&uniqueId=demo.host"
 echo "tikcast demo: open $url"
 echo "  OBS browser source: $url&transparent=1"
 echo "  without the relay (the recording played in the page): http://$web/?replay=/demo/demo-session.tkrec"
+echo "  widgets for OBS (pick one, preview it on the replay, copy its URL): http://$web/builder.html?relay=ws://$relay/ws&uniqueId=demo.host"
 echo "  relay: ws://$relay/ws (replaying tests/fixtures/demo-session.tkrec, looped: the session"
 echo "  lasts 2 minutes and ends with a stream end; reload the page to watch it again)"
 
@@ -117,6 +118,9 @@ const checks = [
   [`http://${web}/`, (t) => t.includes('overlay.js')],
   [`http://${web}/overlay.js`, (t) => t.includes('TikTokLiveConnection')],
   [`http://${web}/pkg/index.js`, (t) => t.length > 0],
+  [`http://${web}/builder.html`, (t) => t.includes('builder.js')],
+  [`http://${web}/widget.html`, (t) => t.includes('widget.js')],
+  [`http://${web}/pkg/widgets/index.js`, (t) => t.includes('tikcast-chat')],
   [`http://${relay}/healthz`, (t) => t.includes('ok')],
   [`http://${relay}/api/gifts`, (t) => JSON.parse(t).length > 0],
   [`http://${relay}/api/rooms/demo.host`, (t) => JSON.parse(t).uniqueId === 'demo.host'],

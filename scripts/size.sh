@@ -22,4 +22,9 @@ const js = files.filter((f) => f.endsWith(".js") && !/\/(inline-assets|worker)\.
 row("all JS together (tikcast, without worker.js)", Buffer.concat(js));
 row("tikcast: that JS + tikcast_wasm_bg.wasm", Buffer.concat([...js, read("js/dist/wasm/tikcast_wasm_bg.wasm")]));
 row("tikcast/inline: that JS + inline-assets.js", Buffer.concat([...js, read("js/dist/inline-assets.js")]));
+// tikcast/widgets: its own JS, on top of tikcast (which it imports).
+if (fs.existsSync("js/dist/widgets")) {
+  const w = fs.readdirSync("js/dist/widgets").filter((f) => f.endsWith(".js")).map((f) => read("js/dist/widgets/" + f));
+  row("tikcast/widgets: its JS (on top of tikcast)", Buffer.concat(w));
+}
 '

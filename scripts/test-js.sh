@@ -9,7 +9,9 @@
 #     decoding our encoder's frames, and real relay and TikTok-style sessions with drops;
 #   - the overlay (www/) end to end in headless Chromium (tests/e2e/): `tikcast relay`
 #     replaying the demo session, a relay killed and restarted mid-session, `?replay=`,
-#     layouts from 320 px to full HD; screenshots in tests/artifacts/.
+#     layouts from 320 px to full HD; screenshots in tests/artifacts/;
+#   - the widgets (tikcast/widgets, www/widget.html, www/builder.html) on the demo replay in
+#     headless Chromium (tests/widgets/); screenshots in tests/artifacts/widget-*.png.
 # Builds the package first when js/dist is missing or older than its sources
 # (TIKCAST_REBUILD=1 forces it). Needs Chromium and chromedriver: CHROMIUM (default
 # /usr/bin/chromium) and CHROMEDRIVER (default: chromedriver on PATH).
@@ -136,5 +138,8 @@ fi
 
 step "overlay end to end in headless Chromium (playwright-core): node --test tests/e2e/"
 node --test --test-reporter=spec tests/e2e/
+
+step "widgets on the demo replay in headless Chromium (playwright-core): node --test tests/widgets/"
+node --test --test-reporter=spec tests/widgets/
 
 step "all browser SDK layers passed"

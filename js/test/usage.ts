@@ -4,6 +4,7 @@
 // `@ts-expect-error` line proves the types are precise: it fails the check if the line
 // below it compiles.
 import WebSocket from 'ws';
+import { WIDGETS, TikcastChat, TikcastLeaderboard, type LeaderboardEntry } from 'tikcast/widgets';
 import {
   ControlEvent,
   EVENT_NAMES,
@@ -215,4 +216,21 @@ export async function usage(bytes: Uint8Array, getJwt: () => Promise<string>): P
   void [giftId, roomId, viaConnection, details];
   // @ts-expect-error fetchRoomInfo needs the uniqueId
   await fetchRoomInfo('wss://relay.example/ws');
+}
+
+// tikcast/widgets: the elements are typed by tag, the connection is the SDK's.
+{
+  const live = new TikTokLiveConnection('someone', { relay: { url: 'wss://relay.example/ws' } });
+  const chat: TikcastChat = document.createElement('tikcast-chat');
+  chat.connection = live;
+  const board = document.createElement('tikcast-leaderboard');
+  const top: LeaderboardEntry[] = board.entries;
+  const n: number = top[0]?.diamonds ?? 0;
+  board.gifts = [{ id: '5655', name: 'Rose', diamondCount: 1, imageUrl: '' }];
+  const tag: string = WIDGETS.chat!.tag;
+  void (board satisfies TikcastLeaderboard);
+  void n;
+  void tag;
+  // @ts-expect-error: the connection property takes a connection, not options
+  chat.connection = { relay: { url: 'wss://relay.example/ws' } };
 }

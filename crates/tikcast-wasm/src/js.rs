@@ -1,14 +1,14 @@
 //! Rust values to JS values and back (reading options objects).
+//!
+//! The few non-event objects (state changes, stats) are built here by hand with
+//! `Reflect.set` rather than through serde + serde-wasm-bindgen: that pair cost the
+//! module more than everything it converted (see the size table in HACKING.md). The
+//! shapes are the ones `serde` gives the core types (`JSON.parse` of their canonical
+//! JSON): plain objects, camelCase keys, numbers for integers.
 
 use js_sys::{Function, Object, Reflect};
-use serde::Serialize;
+use tikcast_core::session::{CloseClass, SessionStats, StateChange};
 use wasm_bindgen::{JsCast, JsValue};
-
-/// The serializer for everything but events (state, stats; events go through
-/// [`crate::tape`]): plain objects (not `Map`s), `null` for absent values, as `JSON.parse`
-/// of the canonical JSON would give.
-const SERIALIZER: serde_wasm_bindgen::Serializer =
-    serde_wasm_bindgen::Serializer::json_compatible();
 
 pub fn set(target: &JsValue, key: &str, value: &JsValue) {
     // Setting a property on a fresh plain object cannot fail.
@@ -19,14 +19,82 @@ pub fn get(source: &JsValue, key: &str) -> JsValue {
     Reflect::get(source, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&SERIALIZER)
-        .map_err(|e| crate::error::error("internal", &format!("cannot convert to js: {e}")))
-}
-
 pub fn object() -> Object {
     Object::new()
+}
+
+/// `{ state, ...fields, type: 'state' }`: the core's `StateChange` as its serde JSON
+/// (`tag = "state"`, camelCase names and fields) plus the batch item's `type`.
+pub fn state_change(s: &StateChange) -> JsValue {
+    let o = object();
+    let state = |name: &str| set(&o, "state", &name.into());
+    let num = |key: &str, n: f64| set(&o, key, &n.into());
+    let text = |key: &str, t: &str| set(&o, key, &t.into());
+    match s {
+        StateChange::Connecting { attempt } => {
+            state("connecting");
+            num("attempt", f64::from(*attempt));
+        }
+        StateChange::Connected { attempt } => {
+            state("connected");
+            num("attempt", f64::from(*attempt));
+        }
+        StateChange::Reconnecting {
+            attempt,
+            delay_ms,
+            class,
+            reason,
+        } => {
+            state("reconnecting");
+            num("attempt", f64::from(*attempt));
+            num("delayMs", *delay_ms as f64);
+            text("class", close_class(*class));
+            text("reason", reason);
+        }
+        StateChange::Disconnected { code, reason } => {
+            state("disconnected");
+            num("code", f64::from(*code));
+            text("reason", reason);
+        }
+        StateChange::StreamEnd => state("streamEnd"),
+        StateChange::Error { code, message } => {
+            state("error");
+            text("code", code);
+            text("message", message);
+        }
+    }
+    text("type", "state");
+    o.into()
+}
+
+/// `CloseClass` as serde names it (camelCase).
+fn close_class(c: CloseClass) -> &'static str {
+    match c {
+        CloseClass::Terminal => "terminal",
+        CloseClass::Waiting => "waiting",
+        CloseClass::Throttled => "throttled",
+        CloseClass::Transient => "transient",
+    }
+}
+
+/// The core's `SessionStats` as its serde JSON: camelCase keys, every counter a number.
+pub fn session_stats(s: &SessionStats) -> JsValue {
+    let o = object();
+    let counters: [(&str, u64); 9] = [
+        ("connects", u64::from(s.connects)),
+        ("frames", s.frames),
+        ("messages", s.messages),
+        ("duplicates", s.duplicates),
+        ("historyDropped", s.history_dropped),
+        ("badFrames", s.bad_frames),
+        ("heartbeatsSent", s.heartbeats_sent),
+        ("acksSent", s.acks_sent),
+        ("skipped", s.skipped),
+    ];
+    for (key, n) in counters {
+        set(&o, key, &(n as f64).into());
+    }
+    o.into()
 }
 
 /// Reads an optional string option.

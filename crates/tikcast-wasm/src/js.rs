@@ -1,8 +1,8 @@
 //! Rust values to JS values and back (reading options objects).
 //!
 //! The few non-event objects (state changes, stats) are built here by hand with
-//! `Reflect.set` rather than through serde + serde-wasm-bindgen: that pair cost the
-//! module more than everything it converted (see the size table in HACKING.md). The
+//! `Reflect.set` rather than through serde + serde-wasm-bindgen: dropping that pair took
+//! 6,073 B raw / 2,650 B gzip off the shipped `.wasm` (opt-level "z", wasm-opt -Oz). The
 //! shapes are the ones `serde` gives the core types (`JSON.parse` of their canonical
 //! JSON): plain objects, camelCase keys, numbers for integers.
 

@@ -101,8 +101,8 @@ async function getJson(url: string, jwt: string | undefined, what: string): Prom
     const parsed = parse();
     const message = parsed.ok ? (parsed.value as { message?: unknown } | null)?.message : undefined;
     const detail = typeof message === 'string' ? message : Array.from(body).slice(0, 200).join('');
-    const code = CODE_BY_STATUS[status] ?? 'http_error';
-    throw new TikcastError(code, `the relay answered ${status} for ${what}: ${detail}`, { status });
+    const code: TikcastErrorCode | undefined = CODE_BY_STATUS[status];
+    throw new TikcastError(code ?? 'http_error', `the relay answered ${status} for ${what}: ${detail}`, { status });
   }
   const parsed = parse();
   if (!parsed.ok) throw new TikcastError('bad_response', `the relay's answer for ${what} is not JSON`, { status });

@@ -79,17 +79,30 @@ fn close_class(c: CloseClass) -> &'static str {
 
 /// The core's `SessionStats` as its serde JSON: camelCase keys, every counter a number.
 pub fn session_stats(s: &SessionStats) -> JsValue {
+    // Destructured without `..`: a counter added to the core fails to compile here
+    // until it has its key.
+    let SessionStats {
+        connects,
+        frames,
+        messages,
+        duplicates,
+        history_dropped,
+        bad_frames,
+        heartbeats_sent,
+        acks_sent,
+        skipped,
+    } = *s;
     let o = object();
     let counters: [(&str, u64); 9] = [
-        ("connects", u64::from(s.connects)),
-        ("frames", s.frames),
-        ("messages", s.messages),
-        ("duplicates", s.duplicates),
-        ("historyDropped", s.history_dropped),
-        ("badFrames", s.bad_frames),
-        ("heartbeatsSent", s.heartbeats_sent),
-        ("acksSent", s.acks_sent),
-        ("skipped", s.skipped),
+        ("connects", u64::from(connects)),
+        ("frames", frames),
+        ("messages", messages),
+        ("duplicates", duplicates),
+        ("historyDropped", history_dropped),
+        ("badFrames", bad_frames),
+        ("heartbeatsSent", heartbeats_sent),
+        ("acksSent", acks_sent),
+        ("skipped", skipped),
     ];
     for (key, n) in counters {
         set(&o, key, &(n as f64).into());
@@ -131,4 +144,87 @@ pub fn opt_bool(o: &JsValue, key: &str) -> Option<bool> {
 
 pub fn opt_fn(o: &JsValue, key: &str) -> Option<Function> {
     get(o, key).dyn_into::<Function>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn stringify(v: &JsValue) -> String {
+        js_sys::JSON::stringify(v).unwrap().into()
+    }
+
+    /// The serde JSON of `value` with `extra` appended as its last keys.
+    fn serde_json_with<T: serde::Serialize>(value: &T, extra: &str) -> String {
+        let json = serde_json::to_string(value).unwrap();
+        format!("{},{extra}}}", json.strip_suffix('}').unwrap())
+    }
+
+    #[wasm_bindgen_test]
+    fn state_changes_are_their_serde_json_plus_type() {
+        let states = [
+            StateChange::Connecting { attempt: 0 },
+            StateChange::Connected { attempt: 3 },
+            StateChange::Reconnecting {
+                attempt: 2,
+                delay_ms: 1_500,
+                class: CloseClass::Throttled,
+                reason: "slow down é".into(),
+            },
+            StateChange::Reconnecting {
+                attempt: 1,
+                delay_ms: 0,
+                class: CloseClass::Terminal,
+                reason: String::new(),
+            },
+            StateChange::Reconnecting {
+                attempt: 1,
+                delay_ms: 7,
+                class: CloseClass::Waiting,
+                reason: "offline".into(),
+            },
+            StateChange::Reconnecting {
+                attempt: 9,
+                delay_ms: 30_000,
+                class: CloseClass::Transient,
+                reason: "1006".into(),
+            },
+            StateChange::Disconnected {
+                code: 4404,
+                reason: "not live".into(),
+            },
+            StateChange::StreamEnd,
+            StateChange::Error {
+                code: "gzip",
+                message: "dropped a frame that did not decode: \"x\"".into(),
+            },
+        ];
+        for s in &states {
+            assert_eq!(
+                stringify(&state_change(s)),
+                serde_json_with(s, r#""type":"state""#),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn stats_are_their_serde_json() {
+        let s = SessionStats {
+            connects: 1,
+            frames: 2,
+            messages: 3,
+            duplicates: 4,
+            history_dropped: 5,
+            bad_frames: 6,
+            heartbeats_sent: 7,
+            acks_sent: 8,
+            skipped: 9_007_199_254_740_991,
+        };
+        assert_eq!(
+            stringify(&session_stats(&s)),
+            serde_json::to_string(&s).unwrap()
+        );
+    }
 }

@@ -14,7 +14,10 @@ const read = (dir, ext) =>
     .filter((f) => f.endsWith(ext) && !f.endsWith('.generated.ts'))
     .map((f) => [`${dir}/${f}`, readFileSync(`${REPO}${dir}/${f}`, 'utf8')]);
 
-/** Codes in sources: `new TikcastError('x'`, `code: 'x'`, `?? 'x'` (js); `error("x"`, `=> "x"` (rust). */
+/**
+ * Codes in sources: `new TikcastError('x'`, `code: 'x'`, `?? 'x'`, `404: 'x'` (a table by
+ * HTTP status) (js); `error("x"` (the wasm driver), `=> "x"` (the session's code functions).
+ */
 function producedCodes() {
   const found = new Map();
   const add = (code, where) => found.set(code, [...(found.get(code) ?? []), where]);
@@ -23,8 +26,10 @@ function producedCodes() {
       for (const re of patterns) for (const m of text.matchAll(re)) add(m[1], path);
     }
   };
-  scan(read('js/src', '.ts'), [/TikcastError\(\s*'([a-z_]+)'/g, /\bcode: '([a-z_]+)'/g, /code \?\? '([a-z_]+)'/g, /\[\s*'([a-z_]+)',\s*`/g]);
-  scan(read('crates/tikcast-wasm/src', '.rs'), [/\berror\(\s*"([a-z_]+)"/g, /=> "([a-z_]+)"/g]);
+  scan(read('js/src', '.ts'), [/TikcastError\(\s*'([a-z_]+)'/g, /\bcode: '([a-z_]+)'/g, /code \?\? '([a-z_]+)'/g, /\[\s*'([a-z_]+)',\s*`/g, /\b[1-5]\d\d: '([a-z_]+)'/g]);
+  // The wasm driver makes every TikcastError with error::error("code", ...); its other
+  // `=> "x"` matches name other things (state names, close classes).
+  scan(read('crates/tikcast-wasm/src', '.rs'), [/\berror\(\s*"([a-z_]+)"/g]);
   // The session's give-up codes (GiveUpKind::code, GiveUp::code), which the driver's
   // `stopped` state turns into TikcastErrors.
   const session = readFileSync(`${REPO}crates/tikcast-core/src/session/mod.rs`, 'utf8');
@@ -37,7 +42,7 @@ function producedCodes() {
 test('every produced error code is in ERROR_CODES, and every listed code is produced', () => {
   const found = producedCodes();
   // The scan really sees each layer (it cannot pass by finding nothing).
-  for (const c of ['unknown_event', 'origin_refused', 'worker_failed', 'network_error', 'decode_failed', 'rate_limited', 'unreachable', 'stopped']) {
+  for (const c of ['unknown_event', 'origin_refused', 'worker_failed', 'network_error', 'not_found', 'decode_failed', 'rate_limited', 'unreachable', 'stopped']) {
     assert.ok(found.has(c), `the scan finds ${c}`);
   }
   const listed = new Set(ERROR_CODES);

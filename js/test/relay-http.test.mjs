@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import test from 'node:test';
 
 import { TikTokLiveConnection, TikcastError, fetchAvailableGifts, fetchRoomInfo } from '../dist/node.js';
+// Internal (not exported by the package): the URL rules, checked directly.
+import { apiUrl, encodeSegment } from '../dist/relay-http.js';
 import { DEMO_GIFTS, DEMO_RECORDING, inAnHour, jwt, mockMissing, startRelay } from './helpers.mjs';
 
 const why = mockMissing();
@@ -20,6 +22,21 @@ async function rejects(promise, code) {
   assert.equal(e.code, code, e.message);
   return e;
 }
+
+test('the API URL follows the socket URL; a path segment is percent-encoded', () => {
+  const u = (s) => apiUrl(s, 'gifts');
+  assert.equal(u('ws://127.0.0.1:8080/ws'), 'http://127.0.0.1:8080/api/gifts');
+  assert.equal(u('wss://relay.example/ws?uniqueId=a&jwtKey=b'), 'https://relay.example/api/gifts');
+  assert.equal(u('wss://relay.example'), 'https://relay.example/api/gifts');
+  assert.equal(u('wss://x.example/relay/ws/'), 'https://x.example/relay/api/gifts');
+  assert.equal(u('  http://h:1/#top '), 'http://h:1/api/gifts');
+  assert.equal(u('https://h/base//'), 'https://h/base/api/gifts');
+  for (const bad of ['ftp://h', 'ws:///ws', 'relay.example', '']) {
+    assert.throws(() => u(bad), (e) => e instanceof TikcastError && e.code === 'invalid_options', bad);
+  }
+  // Only RFC 3986 unreserved characters stay (as the relay's own encoder).
+  assert.equal(encodeSegment("a.b_c-~/ é!'()*"), 'a.b_c-~%2F%20%C3%A9%21%27%28%29%2A');
+});
 
 test('fetchAvailableGifts / fetchRoomInfo against a public relay', { skip: why, timeout: 30_000 }, async (t) => {
   const relay = await startRelay(['--listen', '127.0.0.1:0', '--upstream', `replay:${DEMO_RECORDING}`, '--no-auth', '--public-api', '--gifts', DEMO_GIFTS]);

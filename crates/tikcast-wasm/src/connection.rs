@@ -229,8 +229,8 @@ impl Connection {
     }
 
     /// Counters: connects, frames, messages, duplicates, skipped, ...
-    pub fn stats(&self) -> Result<JsValue, JsValue> {
-        js::to_js(&self.inner.borrow().session.stats())
+    pub fn stats(&self) -> JsValue {
+        js::session_stats(&self.inner.borrow().session.stats())
     }
 
     /// The newest resume cursor seen (empty before the first batch).
@@ -434,10 +434,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
                                 code: e.code(),
                                 message: format!("dropped a frame that did not decode: {e}"),
                             };
-                            if let Ok(v) = js::to_js(&state) {
-                                js::set(&v, "type", &"state".into());
-                                batch.push(&v);
-                            }
+                            batch.push(&js::state_change(&state));
                         }
                     }
                     Output::RoomInfo(text) => {
@@ -449,10 +446,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
                         batch.push(&o);
                     }
                     Output::State(state) => {
-                        if let Ok(v) = js::to_js(&state) {
-                            js::set(&v, "type", &"state".into());
-                            batch.push(&v);
-                        }
+                        batch.push(&js::state_change(&state));
                     }
                     Output::GiveUp(g) => {
                         batch.push(&stopped(&g));

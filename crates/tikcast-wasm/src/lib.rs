@@ -10,8 +10,6 @@
 //! - `new Connection(options, onBatch)`: `start()`, `stop()`, `pushFrame(bytes)`,
 //!   `setWantedEvents(names | null)`, `stats()`, `cursor()`;
 //! - `decodeFrame(bytes)`, `decodeMessage(method, bytes)`;
-//! - `fetchAvailableGifts(relayUrl, jwt?)`, `fetchRoomInfo(relayUrl, uniqueId, jwt?)`:
-//!   the relay's HTTP helpers over `fetch` (gloo-net), see [`http`];
 //! - `version()`, `buildInfo()`.
 //!
 //! ```ts
@@ -28,14 +26,12 @@
 
 mod connection;
 pub mod error;
-pub mod http;
 mod js;
 pub mod tape;
 
 use wasm_bindgen::prelude::*;
 
 pub use connection::Connection;
-pub use http::{fetch_available_gifts, fetch_room_info};
 
 /// The package version, e.g. `"0.1.0"`.
 #[wasm_bindgen]

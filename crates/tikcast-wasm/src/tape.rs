@@ -22,9 +22,7 @@
 //! separate key text, and JS creates each key string once per batch.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
@@ -120,25 +118,18 @@ pub const OP_EMPTY: u32 = 0xFFFF_FFF9;
 /// Stops a batch from growing without bound: key indices must stay below the opcodes.
 const MAX_KEYS: usize = 0xFFFF_0000;
 
-/// FNV-1a: field names are short, and the default SipHash costs more than the lookup.
-#[derive(Default)]
-pub struct Fnv(u64);
+/// An empty slot of the key table.
+const NO_KEY: u32 = u32::MAX;
+/// Slots of a fresh key table (a power of two; the schema has a few hundred names).
+const KEY_SLOTS: usize = 512;
 
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
+/// 32-bit FNV-1a: field names are short, and SipHash costs more than the lookup.
+fn fnv(name: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in name.as_bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
     }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
+    h
 }
 
 /// A batch of events being written. Reused from batch to batch (`clear` keeps capacity).
@@ -150,7 +141,12 @@ pub struct Tape {
     pub events: Vec<u32>,
     pub key_text: String,
     pub keys: Vec<u32>,
-    key_index: HashMap<Box<str>, u32, BuildHasherDefault<Fnv>>,
+    /// Key numbers by name: open addressing with linear probing over `key_text`, at most
+    /// half full. Smaller in the module than a `HashMap<Box<str>, u32>` (hashbrown's
+    /// code, 2.9 kB) and allocates nothing per key.
+    key_slots: Vec<u32>,
+    /// Byte offset of each key's name in `key_text`.
+    key_bytes: Vec<u32>,
     key_units: u32,
     /// Start of the current event's text (bytes) and its length so far in UTF-16 units.
     event_start: usize,
@@ -182,7 +178,8 @@ impl Tape {
         self.events.clear();
         self.key_text.clear();
         self.keys.clear();
-        self.key_index.clear();
+        self.key_slots.clear();
+        self.key_bytes.clear();
         self.key_units = 0;
         self.starts.clear();
     }
@@ -199,22 +196,72 @@ impl Tape {
             + self.events.capacity() * 4
             + self.key_text.capacity()
             + self.keys.capacity() * 4
+            + self.key_slots.capacity() * 4
+            + self.key_bytes.capacity() * 4
+    }
+
+    /// The name of key `k` (an index into `key_bytes`).
+    fn key_name(&self, k: u32) -> &str {
+        let k = k as usize;
+        let start = self.key_bytes.get(k).map_or(0, |&b| b as usize);
+        let end = self
+            .key_bytes
+            .get(k + 1)
+            .map_or(self.key_text.len(), |&b| b as usize);
+        self.key_text.get(start..end).unwrap_or("")
+    }
+
+    /// The slot for `name`: the one holding its key, or the empty one to put it in.
+    fn key_slot(&self, name: &str) -> usize {
+        // The table is a power of two at least twice the key count, so the probe ends.
+        let mask = self.key_slots.len() - 1;
+        let mut i = fnv(name) as usize & mask;
+        loop {
+            match self.key_slots.get(i) {
+                Some(&k) if k != NO_KEY && self.key_name(k) != name => i = (i + 1) & mask,
+                _ => return i,
+            }
+        }
     }
 
     fn key(&mut self, name: &str) -> Result<u32> {
-        if let Some(&k) = self.key_index.get(name) {
-            return Ok(k);
+        if self.key_slots.is_empty() {
+            self.key_slots.resize(KEY_SLOTS, NO_KEY);
         }
-        let k = self.key_index.len();
+        let slot = self.key_slot(name);
+        match self.key_slots.get(slot) {
+            Some(&k) if k != NO_KEY => return Ok(k),
+            _ => {}
+        }
+        let k = self.key_bytes.len();
         if k >= MAX_KEYS {
             return Err(TapeError("too many distinct keys in one batch".into()));
         }
+        self.key_bytes.push(self.key_text.len() as u32);
         let start = self.key_units;
         self.key_text.push_str(name);
         self.key_units += utf16_len(name);
         self.keys.extend([start, self.key_units]);
-        self.key_index.insert(name.into(), k as u32);
+        if let Some(s) = self.key_slots.get_mut(slot) {
+            *s = k as u32;
+        }
+        if (k + 1) * 2 > self.key_slots.len() {
+            self.grow_keys();
+        }
         Ok(k as u32)
+    }
+
+    /// Doubles the key table and puts every key back.
+    fn grow_keys(&mut self) {
+        let n = self.key_slots.len() * 2;
+        self.key_slots.clear();
+        self.key_slots.resize(n, NO_KEY);
+        for k in 0..self.key_bytes.len() as u32 {
+            let slot = self.key_slot(self.key_name(k));
+            if let Some(s) = self.key_slots.get_mut(slot) {
+                *s = k;
+            }
+        }
     }
 
     fn string(&mut self, s: &str) {
@@ -339,5 +386,38 @@ impl tikcast_core::Sink for Tape {
             self.text.truncate(text);
             self.events.truncate(events);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_interned_once_per_batch_through_table_growth() {
+        let mut t = Tape::default();
+        // Past several doublings of the table, with non-ASCII names and shared prefixes.
+        let names: Vec<String> = (0..5000).map(|i| format!("k{i}é")).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.key(n).unwrap(), i as u32);
+        }
+        for (i, n) in names.iter().enumerate().rev() {
+            assert_eq!(t.key(n).unwrap(), i as u32, "{n} again");
+            assert_eq!(t.key_name(i as u32), n);
+        }
+        assert!(t.key_slots.len() >= 2 * names.len());
+        // UTF-16 ranges into the key text, one after the other.
+        let mut units = 0;
+        for (i, n) in names.iter().enumerate() {
+            let len = n.encode_utf16().count() as u32;
+            assert_eq!(&t.keys[2 * i..2 * i + 2], &[units, units + len]);
+            units += len;
+        }
+        assert_eq!(t.key("").unwrap(), 5000, "the empty name is a key too");
+        // A new batch numbers its keys from 0 again.
+        t.clear();
+        assert_eq!(t.key("k4999é").unwrap(), 0);
+        assert_eq!(t.key("type").unwrap(), 1);
+        assert_eq!(t.key("k4999é").unwrap(), 0);
     }
 }

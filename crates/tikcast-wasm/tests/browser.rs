@@ -595,7 +595,7 @@ async fn frames_transport_decodes_dedups_and_skips_unwanted_messages() {
     // The same frame again: every message is a duplicate.
     conn.push_frame(DEMO_FRAME).unwrap();
     assert!(rec.take().is_empty(), "duplicates are dropped");
-    let stats = conn.stats().unwrap();
+    let stats = conn.stats();
     assert_eq!(num(&stats, "frames"), 2.0);
     assert_eq!(num(&stats, "messages"), 12.0);
     assert_eq!(num(&stats, "duplicates"), 12.0);
@@ -623,7 +623,7 @@ async fn frames_transport_decodes_dedups_and_skips_unwanted_messages() {
         ["chat", "chat"]
     );
     assert_eq!(text(&got[1], "comment"), "two");
-    let stats = conn.stats().unwrap();
+    let stats = conn.stats();
     assert_eq!(num(&stats, "skipped"), 2.0);
     assert_eq!(num(&stats, "messages"), 14.0);
     conn.set_wanted_events(None);
@@ -633,7 +633,7 @@ async fn frames_transport_decodes_dedups_and_skips_unwanted_messages() {
     let got = rec.take();
     assert_eq!(got.len(), 1);
     assert_eq!(text(&got[0], "state"), "error");
-    assert_eq!(num(&conn.stats().unwrap(), "badFrames"), 1.0);
+    assert_eq!(num(&conn.stats(), "badFrames"), 1.0);
 
     // An open streak is closed by stop(): its final gift comes in the last batch.
     conn.push_frame(&push_frame(
@@ -833,7 +833,7 @@ async fn relay_session_against_the_mock_survives_drops_exactly_once() {
     assert!(!infos.is_empty());
     assert_eq!(text(&infos[0], "data.uniqueId"), "ada.demo");
     assert!(infos.len() <= rec.states("connected").len());
-    let s = conn.stats().unwrap();
+    let s = conn.stats();
     assert_eq!(num(&s, "messages") as usize, total);
     assert!(num(&s, "duplicates") >= 1.0, "{}", json(&s));
     assert_eq!(num(&s, "acksSent"), 0.0, "relays are not acked");
@@ -892,7 +892,7 @@ async fn direct_session_via_signed_url_enters_acks_and_resumes_exactly_once() {
         "the mock never closed us for a protocol fault: {}",
         json(&stats)
     );
-    let s = conn.stats().unwrap();
+    let s = conn.stats();
     assert!(num(&s, "acksSent") >= num(&stats, "acks"));
     assert!(num(&s, "heartbeatsSent") >= 1.0);
 }

@@ -114,7 +114,7 @@ fn gunzip_member<'a>(
     if flags & FHCRC != 0 {
         let stored = array::<2>(input, pos).ok_or(DecodeError::Gzip("truncated header crc"))?;
         let stored = u16::from_le_bytes(stored);
-        let computed = (crc32(input.get(..pos).unwrap_or(&[])) & 0xffff) as u16;
+        let computed = (crc32fast::hash(input.get(..pos).unwrap_or(&[])) & 0xffff) as u16;
         if stored != computed {
             return Err(DecodeError::Gzip("header crc mismatch"));
         }
@@ -137,7 +137,7 @@ fn gunzip_member<'a>(
     let crc = u32::from_le_bytes([c0, c1, c2, c3]);
     let isize = u32::from_le_bytes([s0, s1, s2, s3]);
     let data = out.get(start..*filled).unwrap_or(&[]);
-    if crc32(data) != crc {
+    if crc32fast::hash(data) != crc {
         return Err(DecodeError::Gzip("crc32 mismatch"));
     }
     if data.len() as u32 != isize {
@@ -321,18 +321,6 @@ fn grow(out: &mut Vec<u8>, len: usize) {
 /// The `N` bytes at `at`, or `None` when the input is too short.
 fn array<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
     bytes.get(at..at.checked_add(N)?)?.try_into().ok()
-}
-
-/// CRC-32 (IEEE). With zlib-rs, its own (a 5 kB braid table, where crc32fast's
-/// slice-by-16 table alone is 16 kB of the wasm module); otherwise crc32fast.
-#[cfg(feature = "zlib-rs")]
-fn crc32(data: &[u8]) -> u32 {
-    zlib_rs::crc32::crc32(0, data)
-}
-
-#[cfg(not(feature = "zlib-rs"))]
-fn crc32(data: &[u8]) -> u32 {
-    crc32fast::hash(data)
 }
 
 #[cfg(test)]

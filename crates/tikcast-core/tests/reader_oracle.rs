@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::hostile::{envelope, gzip, push_frame};
 use tikcast_core::decode::{decode_message_into, event_name_for_method, KNOWN_METHODS};
 use tikcast_core::{
@@ -94,6 +96,32 @@ fn every_known_method_is_routed_to_the_same_event() {
     );
 }
 
+/// Every corpus message, 40 to a batch (msg ids 1, 2, ... in corpus order) with a cursor
+/// and `need_ack` after the messages, as the server writes them: (batch, its push frame),
+/// every other frame gzipped.
+fn corpus_frames(samples: &BTreeMap<String, Vec<common::Sample>>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let all: Vec<(&str, &[u8])> = samples
+        .iter()
+        .flat_map(|(m, list)| list.iter().map(move |s| (m.as_str(), s.payload.as_slice())))
+        .collect();
+    all.chunks(40)
+        .enumerate()
+        .map(|(n, chunk)| {
+            let mut batch = Vec::new();
+            for (i, (method, payload)) in chunk.iter().enumerate() {
+                envelope(&mut batch, method, payload, (n * 40 + i) as u64 + 1);
+            }
+            batch.extend_from_slice(&[0x12, 3, b'c', b'u', b'r', 0x48, 1]);
+            let frame = if n % 2 == 0 {
+                push_frame(&gzip(&batch), true)
+            } else {
+                push_frame(&batch, false)
+            };
+            (batch, frame)
+        })
+        .collect()
+}
+
 /// Frames built from the corpus: 40 messages each, gzipped or not, whole and filtered.
 #[test]
 fn frames_and_batches_give_the_oracles_json() {
@@ -101,25 +129,9 @@ fn frames_and_batches_give_the_oracles_json() {
         return;
     };
     let samples = common::load_samples(&dir);
-    let all: Vec<(&str, &[u8])> = samples
-        .iter()
-        .flat_map(|(m, list)| list.iter().map(move |s| (m.as_str(), s.payload.as_slice())))
-        .collect();
     let opts = DecodeOptions::default();
     let mut frames = 0;
-    for (n, chunk) in all.chunks(40).enumerate() {
-        let mut batch = Vec::new();
-        for (i, (method, payload)) in chunk.iter().enumerate() {
-            envelope(&mut batch, method, payload, (n * 40 + i) as u64 + 1);
-        }
-        // Batch fields after the messages, as the server writes them.
-        batch.extend_from_slice(&[0x12, 3, b'c', b'u', b'r', 0x48, 1]);
-        let gzipped = n % 2 == 0;
-        let frame = if gzipped {
-            push_frame(&gzip(&batch), true)
-        } else {
-            push_frame(&batch, false)
-        };
+    for (n, (batch, frame)) in corpus_frames(&samples).into_iter().enumerate() {
         for filtered in [false, true] {
             let keep =
                 |_: EnvelopeInfo, m: &str| !filtered || m.contains("Gift") || m.contains("Chat");
@@ -273,10 +285,7 @@ fn the_sessions_batches_give_the_oracles_json() {
         return;
     };
     let samples = common::load_samples(&dir);
-    let all: Vec<(&str, &[u8])> = samples
-        .iter()
-        .flat_map(|(m, list)| list.iter().map(move |s| (m.as_str(), s.payload.as_slice())))
-        .collect();
+    let frames = corpus_frames(&samples);
     for wanted in [None, Some(vec!["chat", "gift", "likeAggregate"])] {
         let mut s = Session::new(SessionConfig {
             mode: Mode::Relay,
@@ -297,19 +306,10 @@ fn the_sessions_batches_give_the_oracles_json() {
         s.on_open(0, conn);
         let mut outputs = Vec::new();
         let mut now = 0;
-        for (n, chunk) in all.chunks(40).enumerate() {
-            let mut batch = Vec::new();
-            for (i, (method, payload)) in chunk.iter().enumerate() {
-                envelope(&mut batch, method, payload, (n * 40 + i) as u64 + 1);
-            }
-            let frame = if n % 2 == 0 {
-                push_frame(&gzip(&batch), true)
-            } else {
-                push_frame(&batch, false)
-            };
+        for (_, frame) in &frames {
             now += 700;
             s.handle_timeout(now);
-            s.on_frame(now, conn, &frame);
+            s.on_frame(now, conn, frame);
             outputs.extend(s.poll_outputs());
         }
         s.stop(now);

@@ -478,14 +478,14 @@ pub(crate) async fn drive(
 
 /// How a session whose decoder failed (a panic on the blocking thread) gives up.
 /// An output of the session, with its events already decoded (see [`take_outputs`]).
-enum Taken {
+pub(crate) enum Taken {
     Output(Output),
     Events(Vec<Event>),
 }
 
 /// The session's pending outputs, its event batches decoded to typed events: run on the
 /// blocking thread that fed it a frame, so the slow part never runs on the runtime.
-fn take_outputs(session: &mut Session) -> Vec<Taken> {
+pub(crate) fn take_outputs(session: &mut Session) -> Vec<Taken> {
     session
         .poll_outputs()
         .into_iter()

@@ -115,6 +115,11 @@ impl Batch {
         self.items.is_empty()
     }
 
+    /// A method name of the batch (checked UTF-8 when the batch was read).
+    fn text(&self, span: Span) -> &str {
+        core::str::from_utf8(span.get(&self.bytes)).unwrap_or("")
+    }
+
     fn payload<'a>(&'a self, p: &'a Payload) -> &'a [u8] {
         match p {
             Payload::Span(s) => s.get(&self.bytes),
@@ -152,7 +157,7 @@ impl Batch {
                 payload,
                 env,
             } => {
-                let method = core::str::from_utf8(method.get(&self.bytes)).unwrap_or("");
+                let method = self.text(*method);
                 write_one(method, payload.get(&self.bytes), *env, sink, ctx)
             }
             Item::Gift { as_, payload, env } => {
@@ -196,7 +201,7 @@ impl Batch {
                     payload,
                     env,
                 } => {
-                    let method = core::str::from_utf8(method.get(&self.bytes)).unwrap_or("");
+                    let method = self.text(*method);
                     decode_message_into(method, payload.get(&self.bytes), *env, &mut out);
                 }
                 Item::Gift { as_, payload, env } => {

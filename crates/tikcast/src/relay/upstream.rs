@@ -26,7 +26,9 @@ use tikcast_core::{ConnId, Event, Session};
 use super::hub::{Hub, Room};
 use super::metrics::add;
 use super::UpstreamKind;
-use crate::driver::{drive, session_config, Credential, Dialer, Ended, Info, Sink};
+use crate::driver::{
+    drive, session_config, take_outputs, Credential, Dialer, Ended, Info, Sink, Taken,
+};
 use crate::recording::{self, Kind};
 
 /// A relay room's session: [`session_config`] with the SDK's event rules (`giftRaw`
@@ -425,12 +427,12 @@ impl Player {
     /// The session's events, decoded (nothing else it says matters here). Called on the
     /// blocking thread that fed it the frame: decoding is the slow part.
     fn take_events(&mut self) -> Vec<Vec<Event>> {
-        let mut out = Vec::new();
-        while let Some(output) = self.session.poll_output() {
-            if let Output::Events(events) = output {
-                out.push(events.to_events());
-            }
-        }
-        out
+        take_outputs(&mut self.session)
+            .into_iter()
+            .filter_map(|t| match t {
+                Taken::Events(events) => Some(events),
+                Taken::Output(_) => None,
+            })
+            .collect()
     }
 }

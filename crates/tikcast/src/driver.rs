@@ -15,7 +15,7 @@ use futures_util::{SinkExt, StreamExt};
 use tikcast_core::session::{
     GiveUp, GiveUpKind, Mode, Output, ReconnectPolicy, SessionConfig, SessionStats,
 };
-use tikcast_core::{ConnId, Event, Session, StateChange};
+use tikcast_core::{ConnId, Session, StateChange};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -23,6 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::event_text::{self, EventText};
 use crate::relay::sign::{Signed, Signer, DEFAULT_UA};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -34,7 +35,8 @@ pub(crate) trait Sink: Send {
     fn info(&mut self, info: Info, raw: &str);
     /// One frame, unchanged, and the stream position after it.
     fn frame(&mut self, bytes: Bytes, cursor: &str);
-    fn events(&mut self, _events: &[Event]) {}
+    /// Events of one batch, as canonical JSON text (`event_text.rs`).
+    fn events(&mut self, _events: &[EventText]) {}
     fn state(&mut self, _state: &StateChange) {}
     /// Asked before each frame is decoded: the events the session should decode, when
     /// that changed (`Some(None)`: everything). The default never changes it.
@@ -345,7 +347,10 @@ pub(crate) async fn drive(
                         }
                     }
                 }
-                Output::Events(events) => sink.events(&events.to_events()),
+                Output::Events(batch) => match event_text::write(&batch) {
+                    Ok(events) => sink.events(&events),
+                    Err(e) => sink.state(&dropped(&e)),
+                },
                 Output::RoomInfo(text) => {
                     let info = match serde_json::from_str::<serde_json::Value>(&text) {
                         Ok(serde_json::Value::Object(m)) => m,
@@ -477,23 +482,35 @@ pub(crate) async fn drive(
 }
 
 /// How a session whose decoder failed (a panic on the blocking thread) gives up.
-/// An output of the session, with its events already decoded (see [`take_outputs`]).
+/// An output of the session, with its events already written (see [`take_outputs`]).
 pub(crate) enum Taken {
     Output(Output),
-    Events(Vec<Event>),
+    Events(Vec<EventText>),
 }
 
-/// The session's pending outputs, its event batches decoded to typed events: run on the
-/// blocking thread that fed it a frame, so the slow part never runs on the runtime.
+/// The session's pending outputs, its event batches written as JSON text: run on the
+/// blocking thread that fed it a frame, so the slow part never runs on the runtime. A
+/// batch over the output budget becomes an error state, as in the browser.
 pub(crate) fn take_outputs(session: &mut Session) -> Vec<Taken> {
     session
         .poll_outputs()
         .into_iter()
         .map(|o| match o {
-            Output::Events(b) => Taken::Events(b.to_events()),
+            Output::Events(b) => match event_text::write(&b) {
+                Ok(events) => Taken::Events(events),
+                Err(e) => Taken::Output(Output::State(dropped(&e))),
+            },
             o => Taken::Output(o),
         })
         .collect()
+}
+
+/// What a batch over the output budget becomes.
+fn dropped(e: &tikcast_core::DecodeError) -> StateChange {
+    StateChange::Error {
+        code: e.code(),
+        message: format!("dropped a frame that did not decode: {e}"),
+    }
 }
 
 fn decoder_failed() -> GiveUp {

@@ -8,6 +8,7 @@
 mod clock;
 mod demo_recording;
 mod driver;
+mod event_text;
 mod fixture;
 mod frames;
 mod http_head;

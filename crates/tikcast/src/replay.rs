@@ -62,6 +62,7 @@ pub fn run(a: ReplayArgs) -> Result<(), String> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let err = |e: std::io::Error| format!("cannot write standard output: {e}");
+    let mut sink = tikcast_core::JsonSink::new();
     for r in &rec.records {
         match r.kind {
             Kind::Text => {
@@ -74,16 +75,19 @@ pub fn run(a: ReplayArgs) -> Result<(), String> {
                 )
                 .map_err(err)?;
             }
-            Kind::Frame => match tikcast_core::decode_frame(&r.body) {
-                Ok(d) => {
-                    for e in &d.events {
-                        let line = serde_json::to_string(e)
-                            .map_err(|e| format!("cannot serialize event: {e}"))?;
-                        writeln!(out, "{line}").map_err(err)?;
+            Kind::Frame => {
+                // Each event's canonical JSON, written straight from the frame's bytes.
+                sink.clear();
+                let opts = tikcast_core::DecodeOptions::default();
+                match tikcast_core::write_frame(&r.body, &opts, |_, _| true, &mut sink) {
+                    Ok(_) => {
+                        for line in sink.texts() {
+                            writeln!(out, "{line}").map_err(err)?;
+                        }
                     }
+                    Err(e) => eprintln!("replay: a frame at {} ms does not decode: {e}", r.t_ms),
                 }
-                Err(e) => eprintln!("replay: a frame at {} ms does not decode: {e}", r.t_ms),
-            },
+            }
         }
     }
     out.flush().map_err(err)?;

@@ -22,9 +22,10 @@ use bytes::Bytes;
 use tikcast_core::session::{
     GiveUpKind, Mode, ReconnectPolicy, Session, SessionConfig, SessionStats,
 };
-use tikcast_core::{Event, StateChange};
+use tikcast_core::StateChange;
 
 use crate::driver::{drive, Credential, Dialer, Ended, Sink};
+use crate::event_text::EventText;
 
 // No `Debug`: the arguments hold a credential.
 #[derive(clap::Args)]
@@ -131,14 +132,11 @@ impl Sink for PrintSink {
 
     fn frame(&mut self, _bytes: Bytes, _cursor: &str) {}
 
-    fn events(&mut self, events: &[Event]) {
+    fn events(&mut self, events: &[EventText]) {
         self.last_event_ms
             .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
         for e in events {
-            match serde_json::to_string(e) {
-                Ok(line) => self.line(&line),
-                Err(e) => self.error = Some(format!("cannot serialize event: {e}")),
-            }
+            self.line(e.data());
         }
     }
 

@@ -19,8 +19,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use crate::event_text::EventText;
 use bytes::Bytes;
-use tikcast_core::Event;
 use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -168,7 +168,7 @@ impl Room {
     }
 
     /// Counts the session's events into the totals `live.end` reports.
-    pub(crate) fn observe(&self, events: &[tikcast_core::Event]) {
+    pub(crate) fn observe(&self, events: &[EventText]) {
         self.lock().totals.observe(events);
     }
 
@@ -519,7 +519,7 @@ impl Hub {
     /// them. Each event is serialized once, outside the room's lock, and the same text is
     /// queued to every viewer that wants it; a full queue cuts the viewer off with 4008,
     /// as for frames.
-    pub(crate) fn events(self: &Arc<Self>, room: &Arc<Room>, events: &[Event]) {
+    pub(crate) fn events(self: &Arc<Self>, room: &Arc<Room>, events: &[EventText]) {
         let wants = {
             let s = room.lock();
             if s.phase != Phase::Live {
@@ -532,8 +532,8 @@ impl Hub {
         }
         let encoded: Vec<(&'static str, Utf8Bytes)> = events
             .iter()
-            .filter(|e| wants.wants(e.name()))
-            .filter_map(|e| Some((e.name(), json::encode(e)?)))
+            .filter(|e| wants.wants(e.name))
+            .map(|e| (e.name, e.message.clone()))
             .collect();
         if encoded.is_empty() {
             return;

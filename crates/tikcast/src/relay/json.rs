@@ -2,15 +2,16 @@
 //!
 //! A JSON viewer gets the room's `roomInfo` text first (as a binary viewer does), then one
 //! text message per event, `{"event":"chat","data":{…}}`, `data` being the canonical event
-//! JSON (`docs/events.md`, the serde form of [`Event`], the object the SDK hands its
-//! listeners). The events come from the room's one upstream [`Session`]
-//! (`upstream.rs`), so they are de-duplicated, gift streaks are folded and so on exactly
-//! as in the SDK, and each frame is decoded once per room whatever the number of viewers.
+//! JSON (`docs/events.md`, the object the SDK hands its listeners), written by the
+//! core's JSON sink straight from the frame's bytes (`event_text.rs`). The events come
+//! from the room's one upstream [`Session`] (`upstream.rs`), so they are de-duplicated,
+//! gift streaks are folded and so on exactly as in the SDK, and each frame is decoded
+//! once per room whatever the number of viewers.
 //!
 //! The room's session decodes only what someone needs ([`RoomWants`]): with no JSON
 //! viewer, the viewer count (`roomUser`) and control messages (stream end); with JSON
 //! viewers, also the union of their `events=` filters (or everything, when one of them
-//! gave none). Each event a viewer wants is serialized once ([`encode`]) and the same
+//! gave none). Each event a viewer wants is written once (`event_text.rs`) and the same
 //! text (a reference-counted buffer) is queued to every JSON viewer that wants it.
 //!
 //! [`Session`]: tikcast_core::Session
@@ -19,7 +20,6 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use tikcast_core::Event;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// Events the relay itself needs from every room: the viewer count for `/api/rooms`.
 /// (Control messages, for the stream end, are always decoded by the session; the cursor
@@ -200,21 +200,6 @@ pub(crate) fn viewer_wants(format: &Format, name: &str) -> bool {
     }
 }
 
-/// The text message of one event: `{"event":NAME,"data":EVENT}`.
-pub(crate) fn encode(event: &Event) -> Option<Utf8Bytes> {
-    #[derive(serde::Serialize)]
-    struct Message<'a> {
-        event: &'static str,
-        data: &'a Event,
-    }
-    serde_json::to_string(&Message {
-        event: event.name(),
-        data: event,
-    })
-    .ok()
-    .map(Utf8Bytes::from)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,17 +255,5 @@ mod tests {
         w.add(&Format::Json(None));
         assert!(w.wants("like"));
         assert_eq!(w.session_filter(&[]), None);
-    }
-
-    #[test]
-    fn events_are_wrapped_around_their_canonical_json() {
-        let events = tikcast_core::decode_message("WebcastLikeMessage", &[0x10, 0x05, 0x18, 0x2a]);
-        let event = events.first().unwrap();
-        let text = encode(event).unwrap();
-        let v: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
-        assert_eq!(v["event"], "like");
-        assert_eq!(v["data"], serde_json::to_value(event).unwrap());
-        assert_eq!(v["data"]["likeCount"], 5);
-        assert_eq!(v.as_object().unwrap().len(), 2);
     }
 }

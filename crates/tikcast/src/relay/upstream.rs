@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tikcast_core::session::{GiveUp, GiveUpKind, Mode, Output, SessionConfig};
-use tikcast_core::{ConnId, Event, Session};
+use tikcast_core::{ConnId, Session};
 
 use super::hub::{Hub, Room};
 use super::metrics::add;
@@ -29,6 +29,7 @@ use super::UpstreamKind;
 use crate::driver::{
     drive, session_config, take_outputs, Credential, Dialer, Ended, Info, Sink, Taken,
 };
+use crate::event_text::{EventText, Figures};
 use crate::recording::{self, Kind};
 
 /// A relay room's session: [`session_config`] with the SDK's event rules (`giftRaw`
@@ -71,10 +72,10 @@ impl Sink for RoomSink {
         self.hub.frame(&self.room, bytes, cursor);
     }
 
-    fn events(&mut self, events: &[Event]) {
+    fn events(&mut self, events: &[EventText]) {
         for e in events {
-            if let Event::RoomUser(r) = e {
-                self.room.set_viewer_count(r.viewer_count.max(0) as u64);
+            if let Figures::RoomUser { viewers, .. } = e.figures {
+                self.room.set_viewer_count(viewers.max(0) as u64);
             }
         }
         // The session totals a `live.end` webhook reports.
@@ -426,7 +427,7 @@ impl Player {
 
     /// The session's events, decoded (nothing else it says matters here). Called on the
     /// blocking thread that fed it the frame: decoding is the slow part.
-    fn take_events(&mut self) -> Vec<Vec<Event>> {
+    fn take_events(&mut self) -> Vec<Vec<EventText>> {
         take_outputs(&mut self.session)
             .into_iter()
             .filter_map(|t| match t {

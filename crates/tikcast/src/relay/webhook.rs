@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::event_text::{EventText, Figures};
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
-use tikcast_core::Event;
 use tokio::sync::{mpsc, Notify};
 
 use super::http_client;
@@ -72,30 +72,30 @@ pub(crate) struct Totals {
 impl Totals {
     /// Adds a batch of session events (one `gift` per finished streak, as the session
     /// emits them).
-    pub(crate) fn observe(&mut self, events: &[Event]) {
+    pub(crate) fn observe(&mut self, events: &[EventText]) {
         let max = |slot: &mut Option<u64>, v: i64| {
             let v = v.max(0) as u64;
             *slot = Some(slot.map_or(v, |s| s.max(v)));
         };
         for e in events {
-            match e {
-                Event::Chat(_) => self.chats += 1,
-                Event::Like(l) => {
-                    self.likes = self.likes.saturating_add(l.like_count.max(0) as u64);
-                    max(&mut self.total_likes, l.total_like_count);
+            match e.figures {
+                Figures::Chat => self.chats += 1,
+                Figures::Like { count, total } => {
+                    self.likes = self.likes.saturating_add(count.max(0) as u64);
+                    max(&mut self.total_likes, total);
                 }
-                Event::Gift(g) => {
-                    let n = g.repeat_count.max(1) as u64;
+                Figures::Gift { repeat, diamonds } => {
+                    let n = repeat.max(1) as u64;
                     self.gifts = self.gifts.saturating_add(n);
                     self.diamonds = self
                         .diamonds
-                        .saturating_add(n.saturating_mul(g.diamond_count.max(0) as u64));
+                        .saturating_add(n.saturating_mul(diamonds.max(0) as u64));
                 }
-                Event::RoomUser(r) => {
-                    max(&mut self.viewer_peak, r.viewer_count);
-                    max(&mut self.total_viewers, r.total_user);
+                Figures::RoomUser { viewers, total } => {
+                    max(&mut self.viewer_peak, viewers);
+                    max(&mut self.total_viewers, total);
                 }
-                _ => {}
+                Figures::None => {}
             }
         }
     }
@@ -792,35 +792,16 @@ mod tests {
 
     #[test]
     fn totals_count_what_the_session_delivered() {
-        use tikcast_core::events::{ChatEvent, GiftEvent, LikeEvent, RoomUserEvent};
-        let like = |n, total| {
-            Event::Like(LikeEvent {
-                like_count: n,
-                total_like_count: total,
-                ..Default::default()
-            })
+        let ev = |name: &'static str, figures| EventText {
+            name,
+            message: "{}".into(),
+            figures,
         };
-        let gift = |diamonds, repeat| {
-            Event::Gift(GiftEvent {
-                diamond_count: diamonds,
-                repeat_count: repeat,
-                repeat_end: true,
-                ..Default::default()
-            })
-        };
-        let viewers = |n, total| {
-            Event::RoomUser(RoomUserEvent {
-                viewer_count: n,
-                total_user: total,
-                ..Default::default()
-            })
-        };
+        let like = |count, total| ev("like", Figures::Like { count, total });
+        let gift = |diamonds, repeat| ev("gift", Figures::Gift { repeat, diamonds });
+        let viewers = |viewers, total| ev("roomUser", Figures::RoomUser { viewers, total });
         let mut t = Totals::default();
-        t.observe(&[
-            like(5, 100),
-            viewers(12, 20),
-            Event::Chat(ChatEvent::default()),
-        ]);
+        t.observe(&[like(5, 100), viewers(12, 20), ev("chat", Figures::Chat)]);
         t.observe(&[
             gift(1, 10),
             gift(500, 1),
@@ -829,12 +810,8 @@ mod tests {
             like(2, 90),
             like(-3, 0),
             // A running streak is not a gift yet (the session sends `gift` at its end).
-            Event::GiftStreak(GiftEvent {
-                diamond_count: 9,
-                repeat_count: 9,
-                ..Default::default()
-            }),
-            Event::Chat(ChatEvent::default()),
+            ev("giftStreak", Figures::None),
+            ev("chat", Figures::Chat),
         ]);
         assert_eq!(
             t,

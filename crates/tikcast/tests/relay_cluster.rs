@@ -685,3 +685,85 @@ async fn losing_redis_keeps_held_rooms_and_recovers() {
     v.read_until(had + 50, Duration::from_secs(5)).await;
     assert!(v.ids.windows(2).all(|w| w[1] == w[0] + 1));
 }
+
+/// The `mock-N` cursors of a room's stream entries, oldest first, read with the redis
+/// crate (not through the relay).
+async fn stream_cursors(redis: &Redis, room: &str) -> Vec<u64> {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(format!("tikcast:{{room:{room}}}:stream"))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    reply
+        .ids
+        .iter()
+        .filter_map(|e| match e.map.get("c") {
+            Some(redis::Value::BulkString(c)) => std::str::from_utf8(c)
+                .ok()?
+                .strip_prefix("mock-")?
+                .parse()
+                .ok(),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_holder_that_lost_its_lease_cannot_write() {
+    let Some(redis) = Redis::start() else { return };
+    let total = 2000u64;
+    let mock = Proc::mock(&["--messages", &total.to_string(), "--rate", "400"]);
+    let a = node(&redis, &mock, "a", &[]);
+    let b = node(&redis, &mock, "b", &[]);
+    let mut va = Viewer::open(&a, "ada", None).await;
+    va.read_until(1, Duration::from_secs(5)).await;
+    let mut vb = Viewer::open(&b, "ada", None).await;
+    tokio::join!(
+        va.read_until(300, Duration::from_secs(5)),
+        vb.read_until(200, Duration::from_secs(5)),
+    );
+    assert_eq!(leases(&a, "a"), 1);
+    // Freeze a past its lease: b takes the room over while a still has its upstream.
+    let pid = a.id().to_string();
+    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while leases(&b, "b") != 1 {
+        assert!(Instant::now() < deadline, "b did not take the lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+    // a wakes up with frames of its old upstream buffered: its appends are fenced, it
+    // learns it lost the lease, closes that upstream and follows b.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !a.log().contains("cluster lease lost to another node") {
+        assert!(Instant::now() < deadline, "{}", a.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        a.metric("tikcast_relay_cluster_leases_lost_total{node=\"a\"}"),
+        1
+    );
+    assert_eq!(leases(&a, "a"), 0);
+    let want = |v: &Viewer| v.ids.len() + (FIRST + total - 1 - v.ids.last().unwrap()) as usize;
+    let (wa, wb) = (want(&va), want(&vb));
+    tokio::join!(
+        va.read_until(wa, Duration::from_secs(15)),
+        vb.read_until(wb, Duration::from_secs(15)),
+    );
+    assert_contiguous("a", &va.ids, total);
+    assert_contiguous("b", &vb.ids, total);
+    // Nothing a read after its lease expired reached the stream: the cursors never go
+    // back (a's late frames are behind b's).
+    let cursors = stream_cursors(&redis, "ada").await;
+    assert!(cursors.len() > 100);
+    assert!(
+        cursors.windows(2).all(|w| w[1] >= w[0]),
+        "a fenced holder wrote into the stream"
+    );
+    assert_eq!(mock.stats()["connections"], 2);
+}

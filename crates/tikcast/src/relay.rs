@@ -1188,6 +1188,11 @@ mod tests {
             [sign]
             signer = "tiktool"
             key_env = "TIKTOOL_KEY"
+            [cluster]
+            url = "redis://127.0.0.1:6379/0"
+            node_id = "relay-a"
+            lease_ms = 3000
+            stream_maxlen = 2048
             "#,
         )
         .unwrap();
@@ -1198,6 +1203,12 @@ mod tests {
         assert_eq!(c.admin.key_env.as_deref(), Some("TIKCAST_ADMIN_KEY"));
         assert_eq!(c.sign.signer.as_deref(), Some("tiktool"));
         assert_eq!(c.sign.key_env.as_deref(), Some("TIKTOOL_KEY"));
+        assert_eq!(c.cluster.url.as_deref(), Some("redis://127.0.0.1:6379/0"));
+        assert_eq!(c.cluster.node_id.as_deref(), Some("relay-a"));
+        assert_eq!(
+            (c.cluster.lease_ms, c.cluster.stream_maxlen),
+            (Some(3000), Some(2048))
+        );
         assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
     }
 

@@ -767,3 +767,28 @@ async fn a_paused_holder_that_lost_its_lease_cannot_write() {
     );
     assert_eq!(mock.stats()["connections"], 2);
 }
+
+#[test]
+fn cluster_mistakes_stop_the_start_without_echoing_the_password() {
+    let refused = |extra: &[&str]| {
+        common::refused_start(&relay_args("mock:ws://127.0.0.1:9/ws", SECRET, extra), &[])
+    };
+    let e = refused(&["--node-id", "a"]);
+    assert!(e.contains("need --cluster"), "{e}");
+    let e = refused(&["--cluster", "http://127.0.0.1:6379"]);
+    assert!(e.contains("redis://HOST:PORT"), "{e}");
+    let e = refused(&["--cluster", "redis://127.0.0.1:6379", "--node-id", "a b"]);
+    assert!(e.contains("--node-id"), "{e}");
+    let e = refused(&["--cluster", "redis://127.0.0.1:6379", "--lease-ms", "10"]);
+    assert!(e.contains("--lease-ms"), "{e}");
+    // Nothing listens on a port just freed: refused at once, the password never shown.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("redis://user:hunter2-secret@127.0.0.1:{port}/0");
+    let e = refused(&["--cluster", &url]);
+    assert!(e.contains("cannot reach redis"), "{e}");
+    assert!(e.contains(&format!("redis://127.0.0.1:{port}/0")), "{e}");
+    assert!(!e.contains("hunter2"), "the password leaked: {e}");
+}

@@ -41,7 +41,7 @@ use redis::{AsyncConnectionConfig, Script, Value};
 
 use super::hub::{Hub, Room};
 use super::metrics::{add, sub, Metrics};
-use super::upstream::{self, Lead, Tee};
+use super::upstream::{self, Lead, Player, Tee};
 
 /// How long a room's lease lasts without renewal, by default.
 pub(crate) const DEFAULT_LEASE_MS: u64 = 10_000;
@@ -466,6 +466,9 @@ pub(crate) fn spawner(cluster: Arc<Cluster>) -> Box<dyn Fn(Arc<Hub>, Arc<Room>) 
                 reader: None,
                 last_cursor: String::new(),
                 ended: false,
+                player: Some(Box::new(Player::new())),
+                json_gen: None,
+                undecoded: Vec::new(),
             };
             task.run().await;
             cluster.set_lag(&task.room.unique_id, None);
@@ -496,6 +499,14 @@ struct RoomTask {
     last_cursor: String,
     /// The stream's newest record is an end: the previous session is over.
     ended: bool,
+    /// Decodes the frames read from the stream into events for this node's JSON viewers
+    /// and its viewer count, as the holder's session does for its own (`None` while it
+    /// is on a blocking thread, or before the first frame).
+    player: Option<Box<Player>>,
+    /// The room's JSON generation last applied to the player's filter.
+    json_gen: Option<u64>,
+    /// Frames delivered but not decoded yet.
+    undecoded: Vec<Bytes>,
 }
 
 impl RoomTask {
@@ -644,7 +655,50 @@ impl RoomTask {
         let entries: Vec<StreamId> = reply
             .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
             .unwrap_or_default();
-        Ok(self.deliver(&entries))
+        let end = self.deliver(&entries);
+        self.decode().await;
+        Ok(end)
+    }
+
+    /// Runs the frames just delivered through the room's session (on a blocking thread,
+    /// as the driver does) and hands their events to the hub: JSON viewers, the viewer
+    /// count, the totals a `live.end` reports should this node take the room over.
+    async fn decode(&mut self) {
+        let frames = std::mem::take(&mut self.undecoded);
+        let Some(mut player) = self.player.take().filter(|_| !frames.is_empty()) else {
+            return;
+        };
+        if let Some(wanted) = self.hub.wanted_events(&self.room, &mut self.json_gen) {
+            player.session.set_wanted_events(wanted);
+        }
+        let decoded = tokio::task::spawn_blocking(move || {
+            let mut events = Vec::new();
+            for f in &frames {
+                let t = crate::clock::now_ms().max(0) as u64;
+                // Gift streaks the holder's session closed by time close here when the
+                // next frame comes.
+                if player.session.poll_timeout().is_some_and(|due| due <= t) {
+                    player.session.handle_timeout(t);
+                }
+                player.session.on_frame(t, player.conn, f);
+                events.extend(player.take_events());
+            }
+            (player, events)
+        })
+        .await;
+        // A decoder panic leaves this node's JSON viewers without events (binary
+        // viewers are served already); a fresh session takes the next frames.
+        let (player, events) = decoded.unwrap_or_else(|_| (Box::new(Player::new()), Vec::new()));
+        self.player = Some(player);
+        for events in &events {
+            for e in events {
+                if let tikcast_core::Event::RoomUser(r) = e {
+                    self.room.set_viewer_count(r.viewer_count.max(0) as u64);
+                }
+            }
+            self.room.observe(events);
+            self.hub.events(&self.room, events);
+        }
     }
 
     /// Hands stream entries to this node's viewers.
@@ -660,6 +714,7 @@ impl RoomTask {
                 Some(Record::Frame(bytes, cursor)) => {
                     self.ended = false;
                     self.last_cursor = cursor.clone();
+                    self.undecoded.push(bytes.clone());
                     self.hub.frame(&self.room, bytes, &cursor);
                 }
                 Some(Record::Info(raw)) => {
@@ -705,7 +760,9 @@ impl RoomTask {
             .arg("+")
             .query_async(&mut conn)
             .await?;
-        if let Some((code, reason)) = self.deliver(&rest.ids) {
+        let end = self.deliver(&rest.ids);
+        self.decode().await;
+        if let Some((code, reason)) = end {
             // The upstream ended just before its holder went away.
             let _: redis::RedisResult<i64> = self
                 .cluster
@@ -775,6 +832,7 @@ impl RoomTask {
         let last_published = Arc::new(Mutex::new(None::<String>));
         let publisher = tokio::spawn(publish(
             Arc::clone(&self.cluster),
+            (Arc::clone(&self.hub), Arc::clone(&self.room)),
             uid.clone(),
             token.clone(),
             rx,
@@ -783,16 +841,22 @@ impl RoomTask {
         ));
         let renewer = tokio::spawn(renew(Arc::clone(&self.cluster), uid.clone(), token, lose));
         self.room.set_relayed(false);
-        let metrics = Arc::clone(&self.cluster.metrics);
+        let cluster = Arc::clone(&self.cluster);
         let tx_tee = tx.clone();
         let tee = Box::new(move |t: Tee<'_>| {
+            // This node's viewers get a frame from the stream's writer, in order: once
+            // it is in the stream (so a cursor they hold is one every node can resume
+            // from), or at once while Redis is away (single-node behaviour). Only a
+            // full queue hands it to them here.
             let p = match t {
                 Tee::Info(raw) => Pending::Info(raw.to_string()),
                 Tee::Frame(b, c) => Pending::Frame(b.clone(), c.to_string()),
             };
             if tx_tee.try_send(p).is_err() {
-                add(&metrics.stream_dropped, 1);
+                add(&cluster.metrics.stream_dropped, 1);
+                return true;
             }
+            false
         });
         let lost_wait = {
             let (lost, flag) = (Arc::clone(&lost), Arc::clone(&lost_flag));
@@ -814,7 +878,17 @@ impl RoomTask {
         .await;
         renewer.abort();
         if lost_flag.load(Ordering::SeqCst) {
-            publisher.abort();
+            // Let the writer finish what it is handing to this node's viewers (appends
+            // made before the lease was lost), so following starts after it; what is
+            // still queued is fenced and reaches nobody.
+            drop(tx);
+            let mut publisher = publisher;
+            if tokio::time::timeout(Duration::from_secs(3), &mut publisher)
+                .await
+                .is_err()
+            {
+                publisher.abort();
+            }
             self.room.set_relayed(true);
             // Follow from what this node appended last; the new holder resumed at or
             // before it, and viewers' msgId de-duplication hides the overlap.
@@ -847,14 +921,19 @@ impl RoomTask {
 /// A record waiting for the stream.
 enum Pending {
     Info(String),
+    /// A frame and its cursor.
     Frame(Bytes, String),
     End(u16, String),
 }
 
-/// Appends a holder's records in order, as many per round trip as are queued; a fenced
-/// append (another node took the lease) calls `lose`.
+/// Appends a holder's records in order, as many per round trip as are queued, and hands
+/// each appended frame to this node's viewers. While Redis is away the frames go to them
+/// first (single-node behaviour) and an append is tried at most once a second (the others
+/// are dropped and counted). A fenced append (another node took the lease) calls `lose`;
+/// that frame and the ones after it reach nobody.
 async fn publish(
     cluster: Arc<Cluster>,
+    (hub, room): (Arc<Hub>, Arc<Room>),
     uid: String,
     token: String,
     mut rx: tokio::sync::mpsc::Receiver<Pending>,
@@ -864,16 +943,35 @@ async fn publish(
     let (lease, stream, info) = (key(&uid, "lease"), key(&uid, "stream"), key(&uid, "info"));
     let ttl = cluster.lease.as_millis() as u64;
     let mut batch = Vec::new();
+    let mut last_try: Option<tokio::time::Instant> = None;
+    let deliver = |items: &[Pending]| {
+        for p in items {
+            if let Pending::Frame(b, c) = p {
+                hub.frame(&room, b.clone(), c);
+            }
+        }
+    };
     while rx.recv_many(&mut batch, 256).await > 0 {
+        let items: Vec<Pending> = std::mem::take(&mut batch);
+        // Redis is away: viewers first, then (at most once a second) the stream.
+        let delivered = !cluster.up.load(Ordering::SeqCst);
+        if delivered {
+            deliver(&items);
+            if last_try.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+                add(&cluster.metrics.stream_dropped, items.len() as u64);
+                continue;
+            }
+        }
+        last_try = Some(tokio::time::Instant::now());
         let mut pipe = redis::pipe();
         pipe.load_script(&cluster.publish).ignore();
-        let invocations: Vec<_> = batch
-            .drain(..)
+        let invocations: Vec<_> = items
+            .iter()
             .map(|p| {
-                let (kind, body, cursor, code): (&str, Vec<u8>, String, u16) = match p {
-                    Pending::Info(raw) => ("i", raw.into_bytes(), String::new(), 0),
-                    Pending::Frame(b, c) => ("f", b.to_vec(), c, 0),
-                    Pending::End(code, reason) => ("e", reason.into_bytes(), String::new(), code),
+                let (kind, body, cursor, code): (&str, &[u8], &str, u16) = match p {
+                    Pending::Info(raw) => ("i", raw.as_bytes(), "", 0),
+                    Pending::Frame(b, c) => ("f", b, c, 0),
+                    Pending::End(code, reason) => ("e", reason.as_bytes(), "", *code),
                 };
                 let mut inv = cluster.publish.key(&lease);
                 inv.key(&stream)
@@ -894,6 +992,7 @@ async fn publish(
         }
         let mut conn = cluster.conn();
         let r: redis::RedisResult<Vec<Option<String>>> = pipe.query_async(&mut conn).await;
+        drop(invocations);
         match r {
             Ok(ids) => {
                 cluster.ok();
@@ -904,14 +1003,22 @@ async fn publish(
                 if let Some(id) = ids.iter().rev().flatten().next() {
                     *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
                 }
-                if ids.iter().any(Option::is_none) {
-                    lose();
-                    return;
+                for (p, id) in items.into_iter().zip(ids) {
+                    if id.is_none() {
+                        lose();
+                        return;
+                    }
+                    if let (Pending::Frame(b, c), false) = (p, delivered) {
+                        hub.frame(&room, b, &c);
+                    }
                 }
             }
             Err(e) => {
-                add(&cluster.metrics.stream_dropped, invocations.len() as u64);
+                add(&cluster.metrics.stream_dropped, items.len() as u64);
                 cluster.down("appending to a stream", &e);
+                if !delivered {
+                    deliver(&items);
+                }
             }
         }
     }

@@ -63,14 +63,16 @@ pub(crate) enum Tee<'a> {
     Frame(&'a Bytes, &'a str),
 }
 
-/// Cluster: receives every record of a lease holder's upstream.
-pub(crate) type TeeFn = Box<dyn FnMut(Tee<'_>) + Send>;
+/// Cluster: receives every record of a lease holder's upstream; `true` for a frame this
+/// node's viewers should get at once, `false` when the stream's writer hands it to them
+/// once appended (so a viewer's cursor is always one the stream holds).
+pub(crate) type TeeFn = Box<dyn FnMut(Tee<'_>) -> bool + Send>;
 
 /// Cluster: how the lease holder runs a room's upstream.
 pub(crate) struct Lead {
     /// Where the first dial resumes (empty: from now), the stream's last cursor.
     pub(crate) cursor: String,
-    /// Receives every record, after the room's own viewers got it.
+    /// Receives every record (see [`TeeFn`]).
     pub(crate) tee: TeeFn,
     /// Resolves when the lease is lost: the upstream stops (another node holds it).
     pub(crate) lost: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
@@ -98,10 +100,13 @@ impl Sink for RoomSink {
 
     fn frame(&mut self, bytes: Bytes, cursor: &str) {
         self.recorder.append(&self.hub, Kind::Frame, &bytes);
-        if let Some(tee) = self.tee.as_mut() {
-            tee(Tee::Frame(&bytes, cursor));
+        let here = match self.tee.as_mut() {
+            Some(tee) => tee(Tee::Frame(&bytes, cursor)),
+            None => true,
+        };
+        if here {
+            self.hub.frame(&self.room, bytes, cursor);
         }
-        self.hub.frame(&self.room, bytes, cursor);
     }
 
     fn events(&mut self, events: &[Event]) {
@@ -460,15 +465,16 @@ pub(crate) async fn replay(
     }
 }
 
-/// A relay-mode session fed a recording's frames: its one socket is "open" from the start
-/// and never times out (a recording's silences are real).
-struct Player {
-    session: Session,
-    conn: ConnId,
+/// A relay-mode session fed a recording's frames (or, in a cluster, the frames another
+/// node's upstream appended to the room's stream): its one socket is "open" from the start
+/// and never times out (the silences are real).
+pub(crate) struct Player {
+    pub(crate) session: Session,
+    pub(crate) conn: ConnId,
 }
 
 impl Player {
-    fn new() -> Player {
+    pub(crate) fn new() -> Player {
         let mut session = Session::new(SessionConfig {
             mode: Mode::Relay,
             liveness_timeout_ms: u64::MAX,
@@ -498,7 +504,7 @@ impl Player {
 
     /// The session's events, decoded (nothing else it says matters here). Called on the
     /// blocking thread that fed it the frame: decoding is the slow part.
-    fn take_events(&mut self) -> Vec<Vec<Event>> {
+    pub(crate) fn take_events(&mut self) -> Vec<Vec<Event>> {
         take_outputs(&mut self.session)
             .into_iter()
             .filter_map(|t| match t {

@@ -34,7 +34,13 @@ cargo build -p tikcast-wasm --target wasm32-unknown-unknown --locked
 step "real captures: per-method summary"
 cargo test -p tikcast-core --test corpus --locked -- --nocapture
 
-step "native tests: core (corpus, fields, frames, hostile input), CLI"
+step "redis-server for the relay cluster tests (each test starts its own on a free port)"
+if ! command -v redis-server > /dev/null; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get install -y redis-server
+fi
+
+step "native tests: core (corpus, fields, frames, hostile input), CLI, relay (cluster on redis)"
 cargo test --workspace --locked
 cargo test -p tikcast-core --no-default-features --locked
 

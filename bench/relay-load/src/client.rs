@@ -29,6 +29,9 @@ pub struct FrameInfo {
     pub cursor: Option<u64>,
     /// Smallest msg id in the frame (the mock numbers messages consecutively).
     pub first_msg_id: u64,
+    /// The room (index) whose client saw it first: every room has its own upstream
+    /// connection, so a frame (log id) belongs to one room.
+    pub room: u8,
 }
 
 /// State shared by the clients of one phase.
@@ -44,7 +47,7 @@ pub struct Shared {
 impl Shared {
     /// Records the frame `log_id` the first time any client sees it; false when it does
     /// not decode.
-    fn note(&self, log_id: u64, bytes: &[u8]) -> bool {
+    fn note(&self, log_id: u64, bytes: &[u8], room: u8) -> bool {
         let mut frames = self.frames.lock().unwrap_or_else(|p| p.into_inner());
         if frames.contains_key(&log_id) {
             return true;
@@ -66,6 +69,7 @@ impl Shared {
                         messages,
                         cursor,
                         first_msg_id,
+                        room,
                     },
                 );
                 true
@@ -95,6 +99,8 @@ pub struct ClientResult {
     /// Why the socket ended before the benchmark stopped it.
     pub ended: Option<String>,
     pub undecodable: u64,
+    /// The room (index) it watched.
+    pub room: u8,
     /// JSON mode: what the events carried.
     pub json: JsonSeen,
 }
@@ -152,8 +158,12 @@ pub async fn run(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
     json_sample_every: u64,
+    room: u8,
 ) -> ClientResult {
-    let mut r = ClientResult::default();
+    let mut r = ClientResult {
+        room,
+        ..Default::default()
+    };
     tokio::time::sleep(delay).await;
     let connected = tokio::select! {
         _ = stop.changed() => return r,
@@ -177,7 +187,7 @@ pub async fn run(
             Some(Ok(Message::Binary(b))) => {
                 let at = wall_us();
                 match pb::PushFrame::decode(b.as_ref()) {
-                    Ok(f) if shared.note(f.log_id, &b) => r.received.push((f.log_id, at)),
+                    Ok(f) if shared.note(f.log_id, &b, room) => r.received.push((f.log_id, at)),
                     _ => r.undecodable += 1,
                 }
             }

@@ -81,6 +81,97 @@ struct Args {
     /// one more client, in binary mode, records the frames' timestamps for the latency.
     #[arg(long, default_value = "binary", value_parser = ["binary", "json"])]
     format: String,
+    /// Relay nodes; more than one runs them as a cluster (`--cluster`) on a
+    /// `redis-server` the benchmark starts on a free 127.0.0.1 port (no persistence).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+    nodes: u64,
+    /// Rooms the clients are spread over (each its own upstream connection to the mock,
+    /// at --rate each); client i watches room i % rooms on node (i / rooms) % nodes.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    rooms: u64,
+}
+
+/// A `redis-server` for a cluster run: free port on 127.0.0.1, no RDB or AOF; killed on drop.
+struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start(log: &Path) -> Result<RedisServer, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("cannot find a free port: {e}"))?
+            .port();
+        let log = std::fs::File::create(log)
+            .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "no", "--daemonize", "no"])
+            .stdout(log)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!("cannot start redis-server ({e}): apt-get install -y redis-server")
+            })?;
+        let server = RedisServer { child, port };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while redis_info(port, "server").is_none() {
+            if Instant::now() > deadline {
+                return Err("redis-server did not answer within 5 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(server)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `INFO section` of the Redis on `port`, as text.
+fn redis_info(port: u16, section: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(format!("INFO {section}\r\n").as_bytes()).ok()?;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = s.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+        // `$LEN\r\n` + LEN bytes + `\r\n`.
+        let head = text.iter().position(|&b| b == b'\n')?;
+        let len: usize = std::str::from_utf8(text.get(1..head.saturating_sub(1))?)
+            .ok()?
+            .parse()
+            .ok()?;
+        if text.len() >= head + 1 + len {
+            return String::from_utf8(text.get(head + 1..head + 1 + len)?.to_vec()).ok();
+        }
+    }
+    None
+}
+
+/// One `field:value` of an INFO text.
+fn info_field(info: &str, field: &str) -> Option<u64> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn main() -> ExitCode {
@@ -173,6 +264,13 @@ async fn mock_sent(mock: &str) -> Result<(u64, u64), String> {
     Ok((n("messagesSent")?, n("framesSent")?))
 }
 
+/// Mock `/stats` connections: the upstream sockets the relays opened.
+async fn mock_connections(mock: &str) -> Option<u64> {
+    let body = sys::http_get(mock, "/stats").await.ok()?;
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    v["connections"].as_u64()
+}
+
 /// What one phase (direct or through the relay) measured.
 struct Phase {
     results: Vec<ClientResult>,
@@ -189,6 +287,9 @@ struct Phase {
     /// Busiest one-second relay CPU (% of one core) and largest RSS (kB) seen in the window.
     relay_busiest: Option<f64>,
     relay_rss_max_kb: Option<u64>,
+    /// Cluster runs: per watched process (nodes, Redis) its CPU ticks at the window's start
+    /// and end and its largest RSS (kB) sampled each second in the window.
+    watched: Vec<(Option<u64>, Option<u64>, Option<u64>)>,
     /// Relay RSS (kB) and `/metrics` after the drain, before the clients leave.
     relay_rss_end_kb: Option<u64>,
     metrics: Option<String>,
@@ -197,7 +298,8 @@ struct Phase {
 }
 
 struct PhasePlan<'a> {
-    url: String,
+    /// Where client `i` connects: `urls[i % urls.len()]`, with its room's index.
+    urls: Vec<(String, u8)>,
     /// JSON mode: a binary client in the same room whose frames give the timestamps.
     probe_url: Option<String>,
     /// JSON mode: clients sample the latency of about one message in this many.
@@ -211,6 +313,8 @@ struct PhasePlan<'a> {
     relay_pid: Option<u32>,
     /// The relay's address, for `/metrics` once the clients are done (still connected).
     relay_addr: Option<&'a str>,
+    /// Cluster runs: more processes whose CPU and memory the window measures.
+    watch_pids: Vec<u32>,
     ticks: u64,
 }
 
@@ -225,16 +329,19 @@ async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
             Arc::clone(&shared),
             stop_rx.clone(),
             plan.json_sample_every,
+            0,
         ))
     });
     let handles: Vec<_> = (0..plan.clients)
         .map(|i| {
+            let (url, room) = &plan.urls[i as usize % plan.urls.len()];
             tokio::spawn(client::run(
-                plan.url.clone(),
+                url.clone(),
                 Duration::from_millis(i * plan.ramp_ms),
                 Arc::clone(&shared),
                 stop_rx.clone(),
                 plan.json_sample_every,
+                *room,
             ))
         })
         .collect();
@@ -253,7 +360,7 @@ async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
         let _ = stop_tx.send(true);
         return Err(format!(
             "no client got a roomInfo from {} within {ramp:?}",
-            plan.url
+            plan.urls[0].0
         ));
     }
     log(&format!(
@@ -266,6 +373,8 @@ async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
     let window_start = tokio::time::Instant::now();
     let t0 = sys::wall_ms();
     let start = usage(plan.relay_pid, plan.mock_pid);
+    let watched0: Vec<Option<u64>> = plan.watch_pids.iter().map(|p| sys::cpu_ticks(*p)).collect();
+    let mut watched_rss: Vec<Option<u64>> = vec![None; plan.watch_pids.len()];
     let procs0 = sys::all_cpu_ticks();
     let sent0 = mock_sent(plan.mock).await?;
     log(&format!("measuring for {} s", plan.seconds));
@@ -281,6 +390,11 @@ async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
         if let Some(kb) = plan.relay_pid.and_then(|p| sys::status_kb(p, "VmRSS")) {
             rss_max = Some(rss_max.map_or(kb, |m| m.max(kb)));
         }
+        for (pid, max) in plan.watch_pids.iter().zip(watched_rss.iter_mut()) {
+            if let Some(kb) = sys::status_kb(*pid, "VmRSS") {
+                *max = Some(max.map_or(kb, |m| m.max(kb)));
+            }
+        }
         last = now;
         if s % 10 == 0 && s < plan.seconds {
             log(&format!("{s} s of {}", plan.seconds));
@@ -288,13 +402,21 @@ async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
     }
     let t1 = t0 + plan.seconds as i64 * 1000;
     let end = last;
+    let watched: Vec<(Option<u64>, Option<u64>, Option<u64>)> = plan
+        .watch_pids
+        .iter()
+        .zip(watched0)
+        .zip(watched_rss)
+        .map(|((pid, t0), rss)| (t0, sys::cpu_ticks(*pid), rss))
+        .collect();
     let procs1 = sys::all_cpu_ticks();
     let sent1 = mock_sent(plan.mock).await?;
-    let ours = [
+    let mut ours = vec![
         Some(plan.mock_pid),
         plan.relay_pid,
         Some(std::process::id()),
     ];
+    ours.extend(plan.watch_pids.iter().map(|p| Some(*p)));
     let others = other_processes(
         &procs0,
         &procs1,
@@ -334,6 +456,7 @@ async fn run_phase(plan: PhasePlan<'_>) -> Result<Phase, String> {
         relay_busiest: busiest,
         relay_rss_max_kb: rss_max,
         relay_rss_end_kb,
+        watched,
         metrics,
         others,
     })
@@ -381,7 +504,10 @@ fn other_processes(
 
 // ------------------------------------------------------------------------------ analysis
 
+#[derive(Default)]
 struct Analysis {
+    /// Messages all clients should have had: each room's `expected` times its clients.
+    want: u64,
     /// Distinct frames stamped in the window that some client received.
     frames_seen: u64,
     /// Messages the mock sent in the window: those frames plus any cursor gap between them.
@@ -450,9 +576,30 @@ fn analyse_json(phase: &Phase) -> Analysis {
     a
 }
 
+/// Every room analysed on its own (its frames, its clients), then put together; the
+/// `expected` of several rooms is their mean.
 fn analyse(phase: &Phase) -> Analysis {
+    let rooms: std::collections::BTreeSet<u8> = phase.results.iter().map(|r| r.room).collect();
+    let mut all = Analysis::default();
+    for &room in &rooms {
+        let a = analyse_room(phase, room);
+        all.want += a.want;
+        all.frames_seen += a.frames_seen;
+        all.expected += a.expected;
+        all.unseen += a.unseen;
+        all.delivered.extend(a.delivered);
+        all.out_of_order += a.out_of_order;
+        all.latency_us.extend(a.latency_us);
+    }
+    all.expected /= rooms.len().max(1) as u64;
+    all.delivered.sort_unstable();
+    all.latency_us.sort_unstable();
+    all
+}
+
+fn analyse_room(phase: &Phase, room: u8) -> Analysis {
     let (w0, w1) = phase.window;
-    let in_window = |f: &FrameInfo| f.now_ms >= w0 && f.now_ms < w1;
+    let in_window = |f: &FrameInfo| f.now_ms >= w0 && f.now_ms < w1 && f.room == room;
     let mut window: Vec<&FrameInfo> = phase.frames.values().filter(|f| in_window(f)).collect();
     window.sort_by_key(|f| f.cursor);
     let seen: u64 = window.iter().map(|f| u64::from(f.messages)).sum();
@@ -466,7 +613,7 @@ fn analyse(phase: &Phase) -> Analysis {
     let mut latency_us = Vec::new();
     let mut delivered = Vec::with_capacity(phase.results.len());
     let mut out_of_order = 0;
-    for r in &phase.results {
+    for r in phase.results.iter().filter(|r| r.room == room) {
         let mut n = 0u64;
         let mut last = None;
         for &(log_id, at) in &r.received {
@@ -484,6 +631,7 @@ fn analyse(phase: &Phase) -> Analysis {
     latency_us.sort_unstable();
     delivered.sort_unstable();
     Analysis {
+        want: (seen + unseen) * delivered.len() as u64,
         frames_seen: window.len() as u64,
         expected: seen + unseen,
         unseen,
@@ -577,6 +725,10 @@ async fn run(args: Args) -> Result<(), String> {
     if args.rate < args.batch {
         return Err("--rate must be at least --batch (one frame per second or more)".into());
     }
+    if args.format == "json" && (args.rooms > 1 || args.nodes > 1) {
+        return Err("--format json measures one room on one node: drop --rooms/--nodes".into());
+    }
+    let cluster = args.nodes > 1;
     let root = workspace_root();
     let json = args.format == "json";
     let command = {
@@ -641,7 +793,7 @@ async fn run(args: Args) -> Result<(), String> {
             &log_dir.join("mock-direct.log"),
         )?;
         let phase = run_phase(PhasePlan {
-            url: format!("ws://{}/ws?uniqueId={ROOM}", mock.addr),
+            urls: vec![(format!("ws://{}/ws?uniqueId={ROOM}", mock.addr), 0)],
             probe_url: None,
             json_sample_every: args.batch,
             clients: 1,
@@ -652,6 +804,7 @@ async fn run(args: Args) -> Result<(), String> {
             mock_pid: mock.pid(),
             relay_pid: None,
             relay_addr: None,
+            watch_pids: Vec::new(),
             ticks,
         })
         .await?;
@@ -699,13 +852,66 @@ async fn run(args: Args) -> Result<(), String> {
         "--max-seconds".into(),
         relay_budget.to_string(),
     ];
-    let mut relay = Proc::start(&bin, "relay", &relay_args, &log_dir.join("relay.log"))?;
+    let redis = if cluster {
+        let r = RedisServer::start(&log_dir.join("redis.log"))?;
+        log(&format!("redis-server on 127.0.0.1:{}", r.port));
+        Some(r)
+    } else {
+        None
+    };
+    let mut nodes = Vec::new();
+    for n in 0..args.nodes {
+        let mut a = relay_args.clone();
+        if let Some(r) = &redis {
+            a.extend([
+                "--cluster".to_string(),
+                format!("redis://127.0.0.1:{}", r.port),
+                "--node-id".into(),
+                format!("n{}", n + 1),
+            ]);
+        }
+        let name = if cluster {
+            format!("relay-n{}", n + 1)
+        } else {
+            "relay".to_string()
+        };
+        nodes.push(Proc::start(
+            &bin,
+            &name,
+            &a,
+            &log_dir.join(format!("{name}.log")),
+        )?);
+    }
+    let room_name = |r: u64| {
+        if args.rooms == 1 {
+            ROOM.to_string()
+        } else {
+            format!("{ROOM}{}", r + 1)
+        }
+    };
+    let mut urls = Vec::new();
+    for n in &nodes {
+        for r in 0..args.rooms {
+            urls.push((
+                format!(
+                    "ws://{}/ws?uniqueId={}{}",
+                    n.addr,
+                    room_name(r),
+                    if json { "&format=json" } else { "" }
+                ),
+                r as u8,
+            ));
+        }
+    }
+    let mut relay = nodes.remove(0);
+    let watch_pids: Vec<u32> = nodes
+        .iter()
+        .map(|n| n.pid())
+        .chain(redis.as_ref().map(|r| r.child.id()))
+        .collect();
+    let redis_before = redis.as_ref().and_then(|r| redis_info(r.port, "memory"));
     let phase = run_phase(PhasePlan {
-        url: format!(
-            "ws://{}/ws?uniqueId={ROOM}{}",
-            relay.addr,
-            if json { "&format=json" } else { "" }
-        ),
+        urls,
         probe_url: json.then(|| format!("ws://{}/ws?uniqueId={ROOM}", relay.addr)),
         json_sample_every: args.batch,
         clients: args.clients,
@@ -716,9 +922,27 @@ async fn run(args: Args) -> Result<(), String> {
         mock_pid: mock.pid(),
         relay_pid: Some(relay.pid()),
         relay_addr: Some(&relay.addr),
+        watch_pids,
         ticks,
     })
     .await?;
+    let redis_after = redis.as_ref().and_then(|r| redis_info(r.port, "memory"));
+    let redis_stats = redis.as_ref().and_then(|r| redis_info(r.port, "stats"));
+    let mut node_metrics = Vec::new();
+    for n in &nodes {
+        node_metrics.push(
+            sys::http_get(&n.addr, "/metrics")
+                .await
+                .unwrap_or_else(|e| format!("# not available: {e}\n")),
+        );
+    }
+    let node_hwm: Vec<Option<u64>> = nodes
+        .iter()
+        .map(|n| sys::status_kb(n.pid(), "VmHWM"))
+        .collect();
+    let upstreams = mock_connections(&mock.addr).await;
+    drop(nodes);
+    drop(redis);
     let relay_hwm = sys::status_kb(relay.pid(), "VmHWM");
     let relay_exited = relay.exited();
     let mock_exited = mock.exited();
@@ -764,7 +988,7 @@ async fn run(args: Args) -> Result<(), String> {
     let ((m0, f0), (m1, f1)) = phase.sent;
     let clients = phase.results.len() as u64;
     let total: u64 = a.delivered.iter().sum();
-    let want = a.expected * clients;
+    let want = a.want;
     let ratio = if want > 0 {
         total as f64 / want as f64 * 100.0
     } else {
@@ -779,10 +1003,20 @@ async fn run(args: Args) -> Result<(), String> {
     let w = &mut md;
     let _ = writeln!(
         w,
-        "## Relay fan-out{}: {} clients, {} messages/s, {} s ({date})\n",
+        "## Relay fan-out{}{}: {} clients, {} messages/s{}, {} s ({date})\n",
         if json { ", JSON mode" } else { "" },
+        if cluster {
+            format!(", cluster of {} nodes", args.nodes)
+        } else {
+            String::new()
+        },
         args.clients,
         args.rate,
+        if args.rooms > 1 {
+            format!(" in each of {} rooms", args.rooms)
+        } else {
+            String::new()
+        },
         args.seconds
     );
     let _ = writeln!(w, "```sh\n{command}\n```\n");
@@ -815,6 +1049,34 @@ async fn run(args: Args) -> Result<(), String> {
         args.warmup,
         args.seconds,
     );
+    if args.rooms > 1 || cluster {
+        let _ = writeln!(
+            w,
+            "- **{} rooms{}**: every room is its own upstream connection to the mock at {} messages/s; \
+             client i watches room i mod {} on node (i div {}) mod {}, so each node has each room's \
+             viewers in equal shares.{} Delivered and latency are counted per room (its frames, its \
+             clients) and added up; \"expected per client\" is the mean over the rooms.",
+            args.rooms,
+            if cluster {
+                format!(", {} relay nodes", args.nodes)
+            } else {
+                ", one relay".to_string()
+            },
+            args.rate,
+            args.rooms,
+            args.rooms,
+            args.nodes,
+            if cluster {
+                " The nodes run with `--cluster redis://127.0.0.1:PORT --node-id nK` on one `redis-server` \
+                 (Debian's, started by the benchmark without persistence): one lease holder per room dials \
+                 the mock and appends each frame to the room's Redis stream; the other nodes read it \
+                 with `XREAD BLOCK`. The table's \"relay\" lines are node n1's; every node and Redis \
+                 follow."
+            } else {
+                ""
+            }
+        );
+    }
     if json {
         let events: u64 = phase.results.iter().map(|r| r.json.events).sum();
         let unreadable: u64 = phase.results.iter().map(|r| r.json.unreadable).sum();
@@ -914,6 +1176,59 @@ async fn run(args: Args) -> Result<(), String> {
             None => "n/a".into(),
         }
     );
+    if cluster {
+        let cpu_of = |(t0, t1, _): &(Option<u64>, Option<u64>, Option<u64>)| {
+            core_percent(*t0, *t1, secs, ticks)
+        };
+        let mut parts = vec![format!(
+            "n1 {} CPU, peak RSS {}",
+            pct_text(relay_cpu),
+            mib(relay_peak)
+        )];
+        let n = phase.watched.len().saturating_sub(1);
+        for (i, wp) in phase.watched.iter().take(n).enumerate() {
+            let peak = [wp.2, node_hwm.get(i).copied().flatten()]
+                .into_iter()
+                .flatten()
+                .max();
+            parts.push(format!(
+                "n{} {} CPU, peak RSS {}",
+                i + 2,
+                pct_text(cpu_of(wp)),
+                mib(peak)
+            ));
+        }
+        let _ = writeln!(
+            w,
+            "| nodes (CPU of one core over the window) | {} |",
+            parts.join("; ")
+        );
+        if let Some(rp) = phase.watched.last() {
+            let used = |i: &Option<String>| {
+                i.as_deref()
+                    .and_then(|t| info_field(t, "used_memory"))
+                    .map(|b| b / 1024)
+            };
+            let _ = writeln!(
+                w,
+                "| redis-server | {} of one core; RSS peak {}; `used_memory` {} before the clients, {} after the window; {} commands processed in all |",
+                pct_text(cpu_of(rp)),
+                mib(rp.2),
+                mib(used(&redis_before)),
+                mib(used(&redis_after)),
+                redis_stats
+                    .as_deref()
+                    .and_then(|t| info_field(t, "total_commands_processed"))
+                    .map_or_else(|| "n/a".to_string(), int)
+            );
+        }
+        let _ = writeln!(
+            w,
+            "| upstream connections (mock `/stats`) | {} for {} rooms |",
+            upstreams.map_or_else(|| "n/a".to_string(), int),
+            args.rooms
+        );
+    }
     let others_total: f64 = phase.others.iter().map(|o| o.2).sum();
     let busiest_others = phase
         .others
@@ -973,6 +1288,21 @@ async fn run(args: Args) -> Result<(), String> {
         let _ = writeln!(w, "{line}");
     }
     let _ = writeln!(w, "```\n\n</details>\n");
+    for (i, m) in node_metrics.iter().enumerate() {
+        let cluster_lines: Vec<&str> = m
+            .lines()
+            .filter(|l| {
+                l.starts_with("tikcast_relay_cluster_")
+                    || l.starts_with("tikcast_relay_frames_in_total")
+            })
+            .collect();
+        let _ = writeln!(
+            w,
+            "<details><summary>node n{} <code>/metrics</code> (cluster lines)</summary>\n\n```text\n{}\n```\n\n</details>\n",
+            i + 2,
+            cluster_lines.join("\n")
+        );
+    }
 
     println!("{md}");
     if !args.no_write {

@@ -20,8 +20,11 @@
 //! key, admin key, webhook secret) are never printed; the last three can be read from
 //! environment variables named by flags; tokens are logged as a short hash. The sign
 //! service (`sign`: ours, Euler Stream's or TikTool's) is picked with `--signer`.
+//! `--cluster redis://…` shares rooms between several relay nodes through Redis: one
+//! upstream per room cluster-wide, its frames through a Redis stream (`cluster`).
 
 mod auth;
+mod cluster;
 mod http_client;
 mod hub;
 mod json;
@@ -207,6 +210,26 @@ pub struct RelayArgs {
     /// seconds (default 60).
     #[arg(long, value_name = "SECS")]
     watch_interval: Option<u64>,
+    /// Share rooms with other relay nodes through this Redis (redis://HOST:PORT[/DB]; a
+    /// password in it is never printed): one upstream per room across all nodes.
+    #[arg(
+        long,
+        env = "TIKCAST_RELAY_CLUSTER",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    cluster: Option<String>,
+    /// This node's name in the cluster (letters, digits, `.`, `_`, `-`; default: random).
+    #[arg(long, env = "TIKCAST_RELAY_NODE_ID", value_name = "ID")]
+    node_id: Option<String>,
+    /// How long a room's lease lasts without renewal; a dead holder is replaced after
+    /// this plus a quarter of it (default 10000, at least 500).
+    #[arg(long, value_name = "MS")]
+    lease_ms: Option<u64>,
+    /// Records kept in each room's Redis stream (approximate trim; default twice
+    /// --resume-frames, at least 64).
+    #[arg(long, value_name = "N")]
+    stream_maxlen: Option<usize>,
     /// Exit by itself after this many seconds.
     #[arg(long)]
     max_seconds: Option<f64>,
@@ -237,6 +260,18 @@ struct FileConfig {
     admin: FileAdmin,
     #[serde(default)]
     webhooks: FileWebhooks,
+    #[serde(default)]
+    cluster: FileCluster,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileCluster {
+    /// redis://HOST:PORT[/DB]
+    url: Option<String>,
+    node_id: Option<String>,
+    lease_ms: Option<u64>,
+    stream_maxlen: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -371,6 +406,8 @@ pub(crate) struct Settings {
     /// Creators watched without viewers (`--watch`), normalised.
     pub(crate) watch: Vec<String>,
     pub(crate) watch_interval: Duration,
+    /// `--cluster`: Redis and this node's part in it.
+    pub(crate) cluster: Option<cluster::ClusterSettings>,
 }
 
 /// Default of `--upstream-idle-close`: the hosted relays close with 4006 after 60 s
@@ -595,6 +632,62 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             upstream_text.chars().take(40).collect::<String>()
         ));
     };
+    let fc = file.cluster;
+    let cluster = match a.cluster.or(fc.url) {
+        None => {
+            if a.node_id.is_some() || a.lease_ms.is_some() || a.stream_maxlen.is_some() {
+                return Err(
+                    "--node-id, --lease-ms and --stream-maxlen need --cluster redis://HOST:PORT"
+                        .into(),
+                );
+            }
+            None
+        }
+        Some(url) => {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(format!(
+                    "--cluster {}: write redis://HOST:PORT[/DB]",
+                    cluster::redacted(&url)
+                ));
+            }
+            let node = match a.node_id.or(fc.node_id) {
+                Some(n) => n,
+                None => format!(
+                    "node-{}",
+                    mint::random_id()
+                        .unwrap_or_else(|_| format!("{:x}", random_seed()))
+                        .get(..8)
+                        .unwrap_or("0")
+                ),
+            };
+            if node.is_empty()
+                || node.len() > 64
+                || !node
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            {
+                return Err("--node-id: use 1 to 64 letters, digits, '.', '_' or '-'".into());
+            }
+            let lease_ms = a
+                .lease_ms
+                .or(fc.lease_ms)
+                .unwrap_or(cluster::DEFAULT_LEASE_MS);
+            if !(500..=600_000).contains(&lease_ms) {
+                return Err("--lease-ms (cluster.lease_ms) must be from 500 to 600000".into());
+            }
+            let maxlen = a
+                .stream_maxlen
+                .or(fc.stream_maxlen)
+                .unwrap_or(limits.resume_frames * 2)
+                .clamp(64, 1_000_000);
+            Some(cluster::ClusterSettings {
+                url,
+                node,
+                lease: Duration::from_millis(lease_ms),
+                maxlen,
+            })
+        }
+    };
     let fw = file.webhooks;
     let urls = if a.webhooks.is_empty() {
         fw.urls.unwrap_or_default()
@@ -748,6 +841,7 @@ fn settings(a: RelayArgs) -> Result<(Settings, Option<f64>), String> {
             webhooks,
             watch,
             watch_interval,
+            cluster,
         },
         a.max_seconds,
     ))
@@ -914,6 +1008,7 @@ pub(crate) fn serve_replay(
         webhooks: None,
         watch: Vec::new(),
         watch_interval: Duration::from_secs(60),
+        cluster: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -936,7 +1031,13 @@ pub fn run(args: RelayArgs) -> Result<(), String> {
     result
 }
 
-async fn serve(settings: Settings, max_seconds: Option<f64>) -> Result<(), String> {
+async fn serve(mut settings: Settings, max_seconds: Option<f64>) -> Result<(), String> {
+    let metrics = Arc::new(metrics::Metrics::default());
+    // Redis first: a cluster that cannot be reached refuses to start.
+    let cluster = match settings.cluster.take() {
+        Some(c) => Some(cluster::Cluster::connect(c, Arc::clone(&metrics)).await?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
@@ -967,10 +1068,22 @@ async fn serve(settings: Settings, max_seconds: Option<f64>) -> Result<(), Strin
         );
         let _ = out.flush();
     }
-    let metrics = Arc::new(metrics::Metrics::default());
+    if let Some(c) = &cluster {
+        eprintln!(
+            "relay: cluster node {} ({} lease {} ms, streams of {} records)",
+            c.node,
+            c.redis_shown,
+            c.lease.as_millis(),
+            c.maxlen
+        );
+    }
     let webhooks = settings.webhooks.clone();
     let (watch, watch_interval) = (settings.watch.clone(), settings.watch_interval);
-    let hub = hub::Hub::new(Arc::new(settings), metrics, Box::new(upstream::spawn));
+    let spawn_upstream: Box<dyn Fn(Arc<hub::Hub>, Arc<hub::Room>) + Send + Sync> = match &cluster {
+        Some(c) => cluster::spawner(Arc::clone(c)),
+        None => Box::new(upstream::spawn),
+    };
+    let hub = hub::Hub::new(Arc::new(settings), metrics, spawn_upstream);
     if let Some(hooks) = webhooks {
         eprintln!(
             "relay: webhooks to {} url(s), queue in a sqlite file",
@@ -985,6 +1098,7 @@ async fn serve(settings: Settings, max_seconds: Option<f64>) -> Result<(), Strin
         not_live: server::NotLive::default(),
         rest: rest::Rest::default(),
         started: Instant::now(),
+        cluster,
     });
     let deadline = async {
         match max_seconds {
@@ -1074,6 +1188,11 @@ mod tests {
             [sign]
             signer = "tiktool"
             key_env = "TIKTOOL_KEY"
+            [cluster]
+            url = "redis://127.0.0.1:6379/0"
+            node_id = "relay-a"
+            lease_ms = 3000
+            stream_maxlen = 2048
             "#,
         )
         .unwrap();
@@ -1084,6 +1203,12 @@ mod tests {
         assert_eq!(c.admin.key_env.as_deref(), Some("TIKCAST_ADMIN_KEY"));
         assert_eq!(c.sign.signer.as_deref(), Some("tiktool"));
         assert_eq!(c.sign.key_env.as_deref(), Some("TIKTOOL_KEY"));
+        assert_eq!(c.cluster.url.as_deref(), Some("redis://127.0.0.1:6379/0"));
+        assert_eq!(c.cluster.node_id.as_deref(), Some("relay-a"));
+        assert_eq!(
+            (c.cluster.lease_ms, c.cluster.stream_maxlen),
+            (Some(3000), Some(2048))
+        );
         assert!(toml::from_str::<FileConfig>("nope = 1").is_err());
     }
 

@@ -13,6 +13,10 @@
 //! ([`Hub::set_notes`], `webhook.rs`); a `--watch` room ([`Hub::watch`]) has no viewers
 //! and is never closed for lack of them.
 //!
+//! With `--cluster` (`cluster.rs`) a room's frames may come from another node's upstream
+//! through Redis: such a room is [`Room::set_relayed`], and its `live.start`/`live.end`
+//! are left to the node holding the upstream, so each is sent once cluster-wide.
+//!
 //! Lock order: the hub's room map, then a room's state. Nothing awaits under a lock.
 
 use std::collections::{HashMap, VecDeque};
@@ -143,6 +147,8 @@ pub(crate) struct Room {
     stop: Notify,
     /// Opened by `--watch`: kept without viewers.
     watched: AtomicBool,
+    /// Cluster: the frames come from another node's upstream (see the module header).
+    relayed: AtomicBool,
 }
 
 impl Room {
@@ -164,7 +170,28 @@ impl Room {
             stopped: AtomicBool::new(false),
             stop: Notify::new(),
             watched: AtomicBool::new(false),
+            relayed: AtomicBool::new(false),
         }
+    }
+
+    /// Cluster: whether another node holds this room's upstream (its webhooks are that
+    /// node's).
+    pub(crate) fn set_relayed(&self, relayed: bool) {
+        self.relayed.store(relayed, Ordering::SeqCst);
+    }
+
+    fn relayed(&self) -> bool {
+        self.relayed.load(Ordering::SeqCst)
+    }
+
+    /// Whether the room no longer wants its upstream (closed, ended).
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Whether the room has been described (greeted its viewers) already.
+    pub(crate) fn is_live(&self) -> bool {
+        self.lock().phase == Phase::Live
     }
 
     /// Counts the session's events into the totals `live.end` reports.
@@ -433,13 +460,30 @@ impl Hub {
         if s.phase == Phase::Connecting {
             s.phase = Phase::Live;
             s.live_at_ms = crate::clock::now_ms();
-            if let Some(notes) = self.notes.get() {
+            if let Some(notes) = self.notes.get().filter(|_| !room.relayed()) {
                 notes.live(&room.unique_id, &s.info);
             }
             let state = &mut *s;
             for v in state.viewers.iter_mut() {
                 greet(&state.info, &state.ring, v, &room.unique_id, &self.metrics);
             }
+        }
+    }
+
+    /// Cluster: fills a room that is not live yet with recent frames (oldest first) read
+    /// back from its stream, so a viewer resuming from a cursor another node gave it gets
+    /// the frames after it, as from this node's own ring. Nothing is sent to viewers.
+    pub(crate) fn prime(&self, room: &Room, frames: Vec<(String, Bytes)>) {
+        let cap = self.settings.limits.resume_frames;
+        let mut s = room.lock();
+        if s.phase != Phase::Connecting || cap == 0 {
+            return;
+        }
+        for (cursor, bytes) in frames.into_iter().filter(|(c, _)| !c.is_empty()) {
+            s.ring.push_back((cursor, bytes));
+        }
+        while s.ring.len() > cap {
+            s.ring.pop_front();
         }
     }
 
@@ -586,7 +630,7 @@ impl Hub {
             return;
         }
         if s.phase == Phase::Live && webhook::ends_the_stream(code) {
-            if let Some(notes) = self.notes.get() {
+            if let Some(notes) = self.notes.get().filter(|_| !room.relayed()) {
                 let totals = std::mem::take(&mut s.totals);
                 notes.ended(&room.unique_id, &s.info, s.live_at_ms, code, totals);
             }

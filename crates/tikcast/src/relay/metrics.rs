@@ -21,6 +21,20 @@ pub(crate) struct Metrics {
     pub(crate) resumes_exact: AtomicU64,
     pub(crate) resumes_missed: AtomicU64,
     pub(crate) viewers_accepted: AtomicU64,
+    /// Cluster (`--cluster`): this node's id, set when clustered (the figures below are
+    /// shown only then).
+    pub(crate) cluster_node: std::sync::OnceLock<String>,
+    pub(crate) redis_up: AtomicU64,
+    pub(crate) redis_errors: AtomicU64,
+    pub(crate) leases_held: AtomicU64,
+    pub(crate) leases_taken: AtomicU64,
+    pub(crate) leases_lost: AtomicU64,
+    pub(crate) stream_published: AtomicU64,
+    pub(crate) stream_dropped: AtomicU64,
+    pub(crate) stream_read: AtomicU64,
+    /// The largest follow lag of the rooms this node follows: now minus the newest
+    /// entry's time (ms; node clocks are assumed in step).
+    pub(crate) stream_lag_ms: AtomicU64,
     /// Refused or closed viewers, by close code.
     closes: Mutex<BTreeMap<u16, u64>>,
     /// Auth and limit refusals, by reason.
@@ -156,6 +170,71 @@ impl Metrics {
                 s,
                 "tikcast_relay_viewer_closes_total{{code=\"{code}\"}} {n}"
             );
+        }
+        if let Some(node) = self.cluster_node.get() {
+            // The node id is checked at start-up ([A-Za-z0-9._-]), safe in a label.
+            for (name, kind, help, v) in [
+                (
+                    "tikcast_relay_cluster_redis_up",
+                    "gauge",
+                    "1 when Redis answered last time, else 0.",
+                    &self.redis_up,
+                ),
+                (
+                    "tikcast_relay_cluster_redis_errors_total",
+                    "counter",
+                    "Redis calls that failed.",
+                    &self.redis_errors,
+                ),
+                (
+                    "tikcast_relay_cluster_leases_held",
+                    "gauge",
+                    "Room leases this node holds (rooms whose upstream it runs).",
+                    &self.leases_held,
+                ),
+                (
+                    "tikcast_relay_cluster_leases_taken_total",
+                    "counter",
+                    "Room leases this node took (first viewer or take-over).",
+                    &self.leases_taken,
+                ),
+                (
+                    "tikcast_relay_cluster_leases_lost_total",
+                    "counter",
+                    "Room leases another node took from this one (fenced).",
+                    &self.leases_lost,
+                ),
+                (
+                    "tikcast_relay_cluster_stream_published_total",
+                    "counter",
+                    "Records this node appended to room streams.",
+                    &self.stream_published,
+                ),
+                (
+                    "tikcast_relay_cluster_stream_dropped_total",
+                    "counter",
+                    "Records not appended (queue full or Redis failing).",
+                    &self.stream_dropped,
+                ),
+                (
+                    "tikcast_relay_cluster_stream_read_total",
+                    "counter",
+                    "Records this node read from streams of rooms another node holds.",
+                    &self.stream_read,
+                ),
+                (
+                    "tikcast_relay_cluster_stream_lag_ms",
+                    "gauge",
+                    "Largest age of the newest record read, over the rooms this node follows (ms).",
+                    &self.stream_lag_ms,
+                ),
+            ] {
+                let _ = writeln!(
+                    s,
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{node=\"{node}\"}} {}",
+                    get(v)
+                );
+            }
         }
         s
     }

@@ -266,6 +266,8 @@ pub(crate) struct Server {
     /// The REST helpers' caches (users, gift catalog).
     pub(crate) rest: super::rest::Rest,
     pub(crate) started: Instant,
+    /// `--cluster`: connect rates and sockets per token also count across nodes.
+    pub(crate) cluster: Option<Arc<super::cluster::Cluster>>,
 }
 
 impl Server {
@@ -412,12 +414,23 @@ pub(crate) async fn handle_tcp(mut stream: TcpStream, peer: SocketAddr, server: 
     match (head.path.as_str(), head.upgrade) {
         ("/ws" | "/ws/" | "/", true) => serve_viewer(stream, peer, head, rest, server).await,
         ("/healthz", false) => {
-            let body = serde_json::json!({
+            let mut health = serde_json::json!({
                 "status": "ok",
                 "rooms": server.hub.room_count(),
                 "uptimeSeconds": server.started.elapsed().as_secs(),
-            })
-            .to_string();
+            });
+            if let Some(c) = &server.cluster {
+                // Without Redis the node serves the rooms it holds only: degraded, not down.
+                let up = c.reachable().await;
+                health["cluster"] = serde_json::json!({
+                    "node": c.node,
+                    "redis": if up { "up" } else { "unreachable" },
+                });
+                if !up {
+                    health["status"] = "degraded".into();
+                }
+            }
+            let body = health.to_string();
             respond(stream, "200 OK", &cors, json, &body).await;
         }
         ("/metrics", false) => {
@@ -819,6 +832,12 @@ async fn serve_viewer(
     if !server
         .limiter
         .allow(&format!("ip:{ip}"), s.limits.connects_per_minute_per_ip)
+        || !cluster_allows(
+            &server,
+            &format!("ip:{ip}"),
+            s.limits.connects_per_minute_per_ip,
+        )
+        .await
     {
         refuse(4429, "too_many", "connecting too fast (ip)", "");
         close_ws(&mut ws, 4429, "too many connections").await;
@@ -869,10 +888,15 @@ async fn serve_viewer(
         return;
     }
     if s.auth.is_some()
-        && !server.limiter.allow(
+        && (!server.limiter.allow(
+            &format!("tok:{}", grant.key),
+            s.limits.connects_per_minute_per_token,
+        ) || !cluster_allows(
+            &server,
             &format!("tok:{}", grant.key),
             s.limits.connects_per_minute_per_token,
         )
+        .await)
     {
         refuse(4429, "too_many", "connecting too fast (token)", &tok);
         close_ws(&mut ws, 4429, "too many connections").await;
@@ -888,7 +912,12 @@ async fn serve_viewer(
     };
     let _token_slot = if s.auth.is_some() {
         let max = grant.max_sockets.unwrap_or(s.limits.max_sockets_per_token);
-        match server.limiter.hold(format!("tok:{}", grant.key), max) {
+        let local = server.limiter.hold(format!("tok:{}", grant.key), max);
+        let across = match (&local, &server.cluster) {
+            (Some(_), Some(c)) => c.hold_socket(&grant.key, max).await.map(Some),
+            _ => Some(None),
+        };
+        match local.zip(across) {
             Some(slot) => Some(slot),
             None => {
                 refuse(
@@ -964,6 +993,15 @@ async fn serve_viewer(
         }
     );
     drop(joined);
+}
+
+/// Takes one connect from the cluster-wide bucket `key` (always allowed without
+/// `--cluster`).
+async fn cluster_allows(server: &Server, key: &str, per_minute: u32) -> bool {
+    match &server.cluster {
+        Some(c) => c.allow(key, per_minute).await,
+        None => true,
+    }
 }
 
 /// When the unix time `at` (seconds) comes, as a runtime instant; `None` when it is

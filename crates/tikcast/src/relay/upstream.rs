@@ -13,6 +13,10 @@
 //! [`Recorder`]. Frames are forwarded exactly as received: the session decodes only
 //! what the room needs (the cursor, control messages, the viewer count, and the events
 //! its JSON viewers asked for, see `json.rs`).
+//!
+//! With `--cluster` the node holding a room's lease runs its upstream through [`run`]
+//! with a [`Lead`]: every frame is also handed to the cluster's stream (`cluster.rs`), the
+//! first dial resumes from the stream's last cursor, and losing the lease stops it.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -52,6 +56,29 @@ pub(crate) fn close_for(g: &GiveUp) -> (u16, String) {
 
 // ------------------------------------------------------------------------------ relay glue
 
+/// What a room's upstream produced, handed to the cluster's stream (see [`Lead`]).
+pub(crate) enum Tee<'a> {
+    /// The room description, as received.
+    Info(&'a str),
+    /// A frame and the stream position after it.
+    Frame(&'a Bytes, &'a str),
+}
+
+/// Cluster: receives every record of a lease holder's upstream; `true` for a frame this
+/// node's viewers should get at once, `false` when the stream's writer hands it to them
+/// once appended (so a viewer's cursor is always one the stream holds).
+pub(crate) type TeeFn = Box<dyn FnMut(Tee<'_>) -> bool + Send>;
+
+/// Cluster: how the lease holder runs a room's upstream.
+pub(crate) struct Lead {
+    /// Where the first dial resumes (empty: from now), the stream's last cursor.
+    pub(crate) cursor: String,
+    /// Receives every record (see [`TeeFn`]).
+    pub(crate) tee: TeeFn,
+    /// Resolves when the lease is lost: the upstream stops (another node holds it).
+    pub(crate) lost: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
 /// Feeds a room (and its recording, when recording).
 struct RoomSink {
     hub: Arc<Hub>,
@@ -59,17 +86,28 @@ struct RoomSink {
     recorder: Recorder,
     /// The room's JSON generation last applied to the session's filter.
     json_gen: Option<u64>,
+    /// Cluster: the lease holder's stream.
+    tee: Option<TeeFn>,
 }
 
 impl Sink for RoomSink {
     fn info(&mut self, info: Info, raw: &str) {
         self.recorder.append(&self.hub, Kind::Text, raw.as_bytes());
         self.hub.set_info(&self.room, info);
+        if let Some(tee) = self.tee.as_mut() {
+            tee(Tee::Info(raw));
+        }
     }
 
     fn frame(&mut self, bytes: Bytes, cursor: &str) {
         self.recorder.append(&self.hub, Kind::Frame, &bytes);
-        self.hub.frame(&self.room, bytes, cursor);
+        let here = match self.tee.as_mut() {
+            Some(tee) => tee(Tee::Frame(&bytes, cursor)),
+            None => true,
+        };
+        if here {
+            self.hub.frame(&self.room, bytes, cursor);
+        }
     }
 
     fn events(&mut self, events: &[EventText]) {
@@ -173,6 +211,40 @@ enum Start {
 /// Starts the upstream of a new room.
 pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
     tokio::spawn(async move {
+        if let Some((code, reason)) = run(&hub, &room, None).await {
+            hub.end_room(&room, code, &reason);
+        }
+    });
+}
+
+/// Runs a room's upstream until the room stops (`None`), the lease of `lead` is lost
+/// (`None`), or the upstream is over (`Some(close)` for its viewers).
+pub(crate) async fn run(
+    hub: &Arc<Hub>,
+    room: &Arc<Room>,
+    lead: Option<Lead>,
+) -> Option<(u16, String)> {
+    // One block: the body is the former `spawn` task's, unchanged.
+    {
+        let (cursor, tee, lost) = match lead {
+            Some(l) => (l.cursor, Some(l.tee), Some(l.lost)),
+            None => (String::new(), None, None),
+        };
+        let stop = {
+            let room = Arc::clone(room);
+            async move {
+                match lost {
+                    Some(lost) => tokio::select! {
+                        _ = room.stopped() => {}
+                        _ = lost => {}
+                    },
+                    None => room.stopped().await,
+                }
+            }
+        };
+        tokio::pin!(stop);
+        let hub = Arc::clone(hub);
+        let room = Arc::clone(room);
         let settings = Arc::clone(&hub.settings);
         let kind = match &settings.upstream {
             UpstreamKind::Relay { .. } => "mock",
@@ -184,6 +256,7 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
             room: Arc::clone(&room),
             recorder: Recorder::new(settings.record_dir.clone(), &room.unique_id, kind),
             json_gen: None,
+            tee,
         };
         let label = format!("room {}", room.unique_id);
         let metrics = Arc::clone(&hub.metrics);
@@ -191,8 +264,15 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
         // Either a session to drive (one call below for every socket upstream) or an end.
         let start = match &settings.upstream {
             UpstreamKind::Relay { url, jwt_secret } => {
+                // A lease holder taking a room over resumes from the stream's cursor; the
+                // session's own cursor replaces it from its first frame on.
+                let url = if cursor.is_empty() {
+                    url.clone()
+                } else {
+                    crate::driver::with_query(url, &[("cursor", cursor.clone())])
+                };
                 let dialer = Dialer::Url {
-                    url: url.clone(),
+                    url,
                     unique_id: Some(room.unique_id.clone()),
                     credential: match jwt_secret {
                         Some(secret) => Credential::Mint(secret.clone()),
@@ -215,8 +295,8 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                     room.unique_id
                 );
                 let first = tokio::select! {
-                    r = signer.sign(&room.unique_id, None, "") => Some(r),
-                    _ = room.stopped() => None,
+                    r = signer.sign(&room.unique_id, None, &cursor) => Some(r),
+                    _ = &mut stop => None,
                 };
                 match first {
                     None => Start::Done(None),
@@ -250,12 +330,11 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
                 looped,
             } => {
                 add(&hub.metrics.upstream_connects, 1);
-                Start::Done(replay(&mut sink, file, *speed, *looped, room.stopped()).await)
+                Start::Done(replay(&mut sink, file, *speed, *looped, &mut stop).await)
             }
         };
         let ended = match start {
             Start::Drive(mut dialer, session) => {
-                let stop = room.stopped();
                 match drive(*session, &mut dialer, &mut sink, stop, &on_connect, &label).await {
                     Ended::GaveUp(g, _) => Some(close_for(&g)),
                     Ended::Stopped(_) => None,
@@ -264,10 +343,8 @@ pub(crate) fn spawn(hub: Arc<Hub>, room: Arc<Room>) {
             Start::Done(ended) => ended,
         };
         sink.recorder.finish();
-        if let Some((code, reason)) = ended {
-            hub.end_room(&room, code, &reason);
-        }
-    });
+        ended
+    }
 }
 
 /// Plays a recording into `sink` at `speed`; `Some(close)` when it is over.
@@ -389,15 +466,16 @@ pub(crate) async fn replay(
     }
 }
 
-/// A relay-mode session fed a recording's frames: its one socket is "open" from the start
-/// and never times out (a recording's silences are real).
-struct Player {
-    session: Session,
-    conn: ConnId,
+/// A relay-mode session fed a recording's frames (or, in a cluster, the frames another
+/// node's upstream appended to the room's stream): its one socket is "open" from the start
+/// and never times out (the silences are real).
+pub(crate) struct Player {
+    pub(crate) session: Session,
+    pub(crate) conn: ConnId,
 }
 
 impl Player {
-    fn new() -> Player {
+    pub(crate) fn new() -> Player {
         let mut session = Session::new(SessionConfig {
             mode: Mode::Relay,
             liveness_timeout_ms: u64::MAX,
@@ -427,7 +505,7 @@ impl Player {
 
     /// The session's events, decoded (nothing else it says matters here). Called on the
     /// blocking thread that fed it the frame: decoding is the slow part.
-    fn take_events(&mut self) -> Vec<Vec<EventText>> {
+    pub(crate) fn take_events(&mut self) -> Vec<Vec<EventText>> {
         take_outputs(&mut self.session)
             .into_iter()
             .filter_map(|t| match t {

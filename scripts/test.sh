@@ -37,7 +37,7 @@ cargo test -p tikcast-core --test corpus --locked -- --nocapture
 step "redis-server for the relay cluster tests (each test starts its own on a free port)"
 if ! command -v redis-server > /dev/null; then
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
-  $sudo_ apt-get install -y redis-server
+  $sudo_ apt-get install -y redis-server || { $sudo_ apt-get update && $sudo_ apt-get install -y redis-server; }
 fi
 
 step "native tests: core (corpus, fields, frames, hostile input), CLI, relay (cluster on redis)"

@@ -6,13 +6,14 @@
 // page's performance timeline clock); long animation frames come from the performance
 // timeline (PerformanceObserver 'long-animation-frame'); JS heap from performance.memory.
 //
-//   node bench/widgets.mjs [--seconds 10] [--rate 2000] [--only chat,goal] [--no-worker] [--write]
+//   node bench/widgets.mjs [--seconds 10] [--rate 2000] [--warmup 1] [--only chat,goal] [--no-worker] [--write]
+//     [--baseline] [--profile] [--set attr=value]
 //
 // Not part of `npm test`. Needs js/dist (npm run build) and the real captures
 // ($TIKCAST_CORPUS, default ../shared/corpus) to make bench/data/frames-widgets.bin once;
 // says SKIPPED without them. --write appends a section to bench/RESULTS.md.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, createReadStream, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, createReadStream, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,7 @@ const opt = (name, dflt) => {
 };
 const seconds = Number(opt('--seconds', 10));
 const rate = Number(opt('--rate', 2000));
+const warmup = Number(opt('--warmup', 1));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const log = (...a) => console.error('[widgets]', ...a);
 
@@ -84,6 +86,7 @@ await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${server.address().port}`;
 
 const WIDGETS = [
+  ['none', null, {}],
   ['chat', 'tikcast-chat', {}],
   ['gift-alerts', 'tikcast-gift-alerts', {}],
   ['goal', 'tikcast-goal', { metric: 'likes', target: '1000000' }],
@@ -92,8 +95,91 @@ const WIDGETS = [
   ['alerts', 'tikcast-alerts', {}],
   ['battle', 'tikcast-battle', {}],
   ['event-log', 'tikcast-event-log', {}],
-].filter(([name]) => !opt('--only') || opt('--only').split(',').includes(name));
+].filter(([name]) => (opt('--only') ? opt('--only').split(',').includes(name) : name !== 'none' || args.includes('--baseline')));
+const profile = args.includes('--profile');
+const profiles = [];
+// --set name=value (repeatable): an attribute on every widget, e.g. --set max=20.
+for (let i = 0; i < args.length; i++) {
+  if (args[i] !== '--set') continue;
+  const [k, ...v] = args[i + 1].split('=');
+  for (const w of WIDGETS) w[2] = { ...w[2], [k]: v.join('=') };
+}
 const modes = args.includes('--no-worker') ? [false] : args.includes('--worker-only') ? [true] : [false, true];
+
+// --profile: the renderer's main thread split by what it did (Chromium's trace: script,
+// style recalculation, layout, paint, GC), and the JS part split by source file (a CDP
+// CPU profile: the wasm decoder, the SDK, each widget module). BENCH_TRACE_DUMP=FILE keeps
+// the trace events.
+const STAGES = [
+  [/^(UpdateLayoutTree|RecalculateStyles|ScheduleStyleRecalculation|ParseAuthorStyleSheet)$/, 'style'],
+  [/^(Layout|UpdateLayout|InvalidateLayout|ScrollLayer)$/, 'layout'],
+  [/^(Paint|PrePaint|Layerize|PaintImage|Decode Image|UpdateLayer|CompositeLayers|Commit|RasterTask)$/, 'paint'],
+  [/GC|GCEvent|BlinkGC|V8\.GC/, 'gc'],
+  [/^(FunctionCall|EvaluateScript|v8\.|V8\.|TimerFire|FireAnimationFrame|RunMicrotasks|EventDispatch|HandlePostMessage)/, 'script'],
+];
+const stageOf = (name) => STAGES.find(([re]) => re.test(name))?.[1] ?? 'other';
+async function startProfile(page) {
+  const browser = page.context().browser();
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute'] });
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 250 });
+  await cdp.send('Profiler.start');
+  return {
+    async stop() {
+      const { profile: cpu } = await cdp.send('Profiler.stop');
+      await cdp.detach();
+      const trace = JSON.parse((await browser.stopTracing()).toString('utf8'));
+      const events = trace.traceEvents ?? trace;
+      if (process.env.BENCH_TRACE_DUMP) writeFileSync(process.env.BENCH_TRACE_DUMP, JSON.stringify(events));
+      return { stages: traceSplit(events), files: cpuSplit(cpu) };
+    },
+  };
+}
+/** Self time (ms) by stage and by event name on the renderer main thread and the decoder's worker. */
+function traceSplit(events) {
+  const threads = (re) => new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && re.test(e.args?.name ?? '')).map((e) => `${e.pid}:${e.tid}`));
+  const split = (keep) => {
+    const xs = events.filter((e) => e.ph === 'X' && e.dur >= 0 && keep.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+    const byName = {};
+    const byStage = {};
+    let busy = 0;
+    const stacks = new Map();
+    const close = (stack, until) => {
+      while (stack.length && stack.at(-1).end <= until) {
+        const f = stack.pop();
+        byName[f.name] = (byName[f.name] ?? 0) + f.self / 1000;
+        byStage[stageOf(f.name)] = (byStage[stageOf(f.name)] ?? 0) + f.self / 1000;
+      }
+    };
+    for (const e of xs) {
+      const key = `${e.pid}:${e.tid}`;
+      if (!stacks.has(key)) stacks.set(key, []);
+      const stack = stacks.get(key);
+      close(stack, e.ts);
+      if (stack.length) stack.at(-1).self -= Math.min(e.dur, stack.at(-1).end - e.ts);
+      else busy += e.dur / 1000;
+      stack.push({ name: e.name, end: e.ts + e.dur, self: e.dur });
+    }
+    for (const stack of stacks.values()) close(stack, Infinity);
+    const top = Object.entries(byName).sort((a, b) => b[1] - a[1]).slice(0, 10);
+    return { busy, byStage, top };
+  };
+  return { main: split(threads(/^CrRendererMain$/)), worker: split(threads(/^DedicatedWorker/)) };
+}
+/** Sampled self time (ms) of the page's JS by source file (wasm = the decoder). */
+function cpuSplit(cpu) {
+  const nodes = new Map(cpu.nodes.map((n) => [n.id, n]));
+  const byFile = {};
+  for (let i = 0; i < cpu.samples.length; i++) {
+    const n = nodes.get(cpu.samples[i]);
+    const url = n?.callFrame.url ?? '';
+    const fn = n?.callFrame.functionName ?? '';
+    const file = url.startsWith('wasm:') ? 'wasm' : url ? url.replace(/^https?:\/\/[^/]+/, '') : fn || '(native)';
+    byFile[file] = (byFile[file] ?? 0) + (cpu.timeDeltas[i] ?? 0) / 1000;
+  }
+  return Object.entries(byFile).sort((a, b) => b[1] - a[1]).slice(0, 12);
+}
 
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
@@ -105,8 +191,8 @@ for (const worker of modes) {
   for (const [name, tag, attrs] of WIDGETS) {
     const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     await page.goto(`${base}/widget.html?embed=1&transparent=1`);
-    const r = await page.evaluate(
-      async ({ tag, attrs, counts, rate, seconds, worker }) => {
+    await page.evaluate(
+      async ({ tag, attrs, worker }) => {
         const { TikTokLiveConnection } = await import('/pkg/index.js');
         await import('/pkg/widgets/index.js');
         const bytes = new Uint8Array(await (await fetch('/frames.bin')).arrayBuffer());
@@ -114,12 +200,26 @@ for (const worker of modes) {
         const frames = [];
         for (let at = 0; at + 4 <= bytes.length; at += 4 + dv.getUint32(at, true)) frames.push(bytes.slice(at + 4, at + 4 + dv.getUint32(at, true)));
         const conn = new TikTokLiveConnection('bench', { frames: true, worker });
-        const w = document.createElement(tag);
-        for (const [k, v] of Object.entries(attrs)) w.setAttribute(k, v);
-        w.connection = conn;
-        document.body.append(w);
+        let w = null;
+        if (tag) {
+          w = document.createElement(tag);
+          for (const [k, v] of Object.entries(attrs)) w.setAttribute(k, v);
+          w.connection = conn;
+          document.body.append(w);
+        } else {
+          // The baseline: the same connection and events with no widget (one listener, so
+          // every event is decoded and delivered as it is to a widget).
+          conn.on('decodedData', () => {});
+        }
         await conn.connect();
-        // Warm up: one second of frames, then measure.
+        window.__bench = { conn, w, frames };
+      },
+      { tag, attrs, worker },
+    );
+    const prof = profile ? await startProfile(page) : null;
+    const r = await page.evaluate(
+      async ({ counts, rate, seconds, warmup }) => {
+        const { conn, w, frames } = window.__bench;
         const loaf = [];
         const po = new PerformanceObserver((l) => loaf.push(...l.getEntries().map((e) => e.blockingDuration ?? e.duration)));
         try {
@@ -127,15 +227,17 @@ for (const worker of modes) {
         } catch {
           // Older Chromium: no long animation frames.
         }
-        const heap0 = performance.memory?.usedJSHeapSize ?? 0;
+        let heap0 = 0;
         const deltas = [];
         let sent = 0;
         let next = 0;
-        const t0 = performance.now();
+        let t0 = performance.now();
         let last = t0;
         let running = true;
+        // The first `warmup` seconds (JIT, caches, the widget's first lines) are not counted.
+        let warm = warmup <= 0;
         const tick = (t) => {
-          deltas.push(t - last);
+          if (warm) deltas.push(t - last);
           last = t;
           if (running) requestAnimationFrame(tick);
         };
@@ -145,13 +247,21 @@ for (const worker of modes) {
         });
         await new Promise((done) => {
           const pump = setInterval(() => {
-            const elapsed = (performance.now() - t0) / 1000;
+            let elapsed = (performance.now() - t0) / 1000;
+            if (!warm && elapsed >= warmup) {
+              warm = true;
+              t0 += warmup * 1000;
+              elapsed -= warmup;
+              sent -= rate * warmup;
+              heap0 = performance.memory?.usedJSHeapSize ?? 0;
+              loaf.length = 0;
+            }
             while (sent < rate * elapsed && next < frames.length) {
               conn.pushFrame(frames[next]);
               sent += counts[next];
               next += 1;
             }
-            if (elapsed >= seconds || next >= frames.length) {
+            if ((warm && elapsed >= seconds) || next >= frames.length) {
               clearInterval(pump);
               done();
             }
@@ -162,15 +272,16 @@ for (const worker of modes) {
         await new Promise((r) => setTimeout(r, 200));
         po.disconnect();
         const heap1 = performance.memory?.usedJSHeapSize ?? 0;
-        const nodes = w.shadowRoot.querySelectorAll('*').length;
+        const nodes = w ? w.shadowRoot.querySelectorAll('*').length : 0;
         const stats = await conn.stats();
         conn.disconnect();
         return { deltas, loaf, sent, elapsed, heap0, heap1, nodes, delivered: stats.events ?? stats.delivered ?? null };
       },
-      { tag, attrs, counts, rate, seconds, worker },
+      { counts, rate, seconds, warmup },
     );
+    if (prof) profiles.push({ widget: name, worker, ...(await prof.stop()), seconds: r.elapsed });
     await page.close();
-    const d = r.deltas.slice(10).sort((a, b) => a - b);
+    const d = r.deltas.slice().sort((a, b) => a - b);
     const row = {
       widget: name,
       worker,
@@ -201,6 +312,16 @@ L.push('| widget | decode | msg/s | frames | p50 ms | p99 ms | max ms | frames >
 L.push('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   L.push(`| ${r.widget} | ${r.worker ? 'worker' : 'main'} | ${r.rate} | ${r.frames} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.over33} | ${r.loaf} (${f(r.loafMs, 0)}) | ${f(r.heapMB)} | ${r.nodes} |`);
+}
+if (profiles.length) {
+  L.push('\nWhere the time went (--profile; ms per second of run; main = the renderer main thread, by trace self time; worker = the decoder\'s worker):\n');
+  L.push('| widget | decode | main busy | script | style | layout | paint | gc | other | worker busy | top trace events | top JS files (sampled) |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const p of profiles) {
+    const per = (x) => f((x ?? 0) / p.seconds, 0);
+    const m = p.stages.main;
+    L.push(`| ${p.widget} | ${p.worker ? 'worker' : 'main'} | ${per(m.busy)} | ${per(m.byStage.script)} | ${per(m.byStage.style)} | ${per(m.byStage.layout)} | ${per(m.byStage.paint)} | ${per(m.byStage.gc)} | ${per(m.byStage.other)} | ${per(p.stages.worker.busy)} | ${m.top.slice(0, 5).map(([k, v]) => `${k} ${per(v)}`).join(', ')} | ${p.files.slice(0, 5).map(([k, v]) => `${k} ${per(v)}`).join(', ')} |`);
+  }
 }
 const section = L.join('\n') + '\n';
 console.log(section);

@@ -8,6 +8,7 @@
 //
 //   node bench/widgets.mjs [--seconds 10] [--rate 2000] [--warmup 1] [--only chat,goal] [--no-worker] [--write]
 //     [--baseline] [--profile] [--set attr=value]
+//   node bench/widgets.mjs --soak 3600 [--rate 500] [--sample 30] [--only chat] [--worker-only]   (memory)
 //
 // Not part of `npm test`. Needs js/dist (npm run build) and the real captures
 // ($TIKCAST_CORPUS, default ../shared/corpus) to make bench/data/frames-widgets.bin once;
@@ -50,7 +51,10 @@ if (!existsSync(framesFile)) {
   log(`making ${framesFile} (${frames} frames)`);
   execFileSync('python3', [make, corpus, framesFile, String(frames), '1'], { stdio: 'inherit' });
 }
-if (!existsSync(join(REPO, 'js/dist/widgets/index.js'))) throw new Error('js/dist/widgets is missing: run `npm run build` first');
+// BENCH_DIST=DIR serves another build of the package (a copy of js/dist: before/after, or a
+// long run that a rebuild must not change under it).
+const DIST = resolve(process.env.BENCH_DIST ?? join(REPO, 'js/dist'));
+if (!existsSync(join(DIST, 'widgets/index.js'))) throw new Error(`${DIST}/widgets is missing: run \`npm run build\` first`);
 const buf = readFileSync(framesFile);
 // Messages per frame, counted with the package itself (derived events left out).
 const tikcast = await import(join(REPO, 'js/dist/node.js'));
@@ -62,7 +66,7 @@ log(`${counts.length} frames, ${counts.reduce((a, b) => a + b, 0)} messages`);
 // ------------------------------------------------------------------ the page
 
 const ROOTS = [
-  ['/pkg/', join(REPO, 'js/dist')],
+  ['/pkg/', DIST],
   ['/', join(REPO, 'www')],
 ];
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.bin': 'application/octet-stream' };
@@ -186,6 +190,108 @@ const browser = await chromium.launch({
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--enable-precise-memory-info'],
 });
+
+// --soak SECONDS: memory over a long run. Each widget listens to a connection fed the
+// workload's frames in a loop at --rate messages/s (default 500; the session forgets
+// message ids after 16, so every loop is new messages to the widgets) for SECONDS; every
+// --sample seconds (default 30) the page is garbage-collected (CDP HeapProfiler) and its JS
+// heap (Runtime.getHeapUsage), DOM node and listener counts (Memory.getDOMCounters) and the
+// widget's shadow DOM size are read. Reports start, end and max and the slope of a least-
+// squares line over the samples after the first minute (MB per hour).
+async function soakWidget(name, tag, attrs, worker, soakSeconds, soakRate, every) {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(`${base}/widget.html?embed=1&transparent=1`);
+  const cdp = await page.context().newCDPSession(page);
+  await page.evaluate(
+    async ({ tag, attrs, worker, counts, rate }) => {
+      const { TikTokLiveConnection } = await import('/pkg/index.js');
+      await import('/pkg/widgets/index.js');
+      const bytes = new Uint8Array(await (await fetch('/frames.bin')).arrayBuffer());
+      const dv = new DataView(bytes.buffer);
+      const frames = [];
+      for (let at = 0; at + 4 <= bytes.length; at += 4 + dv.getUint32(at, true)) frames.push(bytes.slice(at + 4, at + 4 + dv.getUint32(at, true)));
+      const conn = new TikTokLiveConnection('soak', { frames: true, worker, dedupCapacity: 16 });
+      const w = document.createElement(tag);
+      for (const [k, v] of Object.entries(attrs)) w.setAttribute(k, v);
+      w.connection = conn;
+      document.body.append(w);
+      await conn.connect();
+      let sent = 0;
+      let next = 0;
+      const t0 = performance.now();
+      window.__soak = { sent: 0, events: 0, w };
+      // Counts what reaches the widgets (the loop must not be eaten by duplicate detection).
+      conn.on('decodedData', () => window.__soak.events++);
+      window.__soakTimer = setInterval(() => {
+        const due = (rate * (performance.now() - t0)) / 1000;
+        while (sent < due) {
+          conn.pushFrame(frames[next % frames.length]);
+          sent += counts[next % frames.length];
+          next += 1;
+        }
+        window.__soak.sent = sent;
+      }, 10);
+    },
+    { tag, attrs, worker, counts, rate: soakRate },
+  );
+  const samples = [];
+  const t0 = Date.now();
+  for (;;) {
+    const t = (Date.now() - t0) / 1000;
+    await cdp.send('HeapProfiler.collectGarbage');
+    const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+    const dom = await cdp.send('Memory.getDOMCounters');
+    const shadow = await page.evaluate(() => ({ nodes: window.__soak.w.shadowRoot.querySelectorAll('*').length, sent: window.__soak.sent, events: window.__soak.events }));
+    samples.push({ t, heapMB: usedSize / 1e6, nodes: dom.nodes, listeners: dom.jsEventListeners, shadow: shadow.nodes, sent: shadow.sent, events: shadow.events });
+    log(`soak ${name}${worker ? ' (worker)' : ''} ${t.toFixed(0)} s: heap ${(usedSize / 1e6).toFixed(2)} MB, ${dom.nodes} nodes, ${dom.jsEventListeners} listeners, ${shadow.nodes} in the widget, ${shadow.sent} messages, ${shadow.events} events`);
+    if (t >= soakSeconds) break;
+    await new Promise((r) => setTimeout(r, Math.min(every, soakSeconds - t) * 1000));
+  }
+  await page.evaluate(() => clearInterval(window.__soakTimer));
+  await page.close();
+  const late = samples.filter((s) => s.t >= Math.min(60, soakSeconds / 3));
+  const slope = (key) => {
+    const n = late.length;
+    if (n < 2) return NaN;
+    const mt = late.reduce((a, s) => a + s.t, 0) / n;
+    const mv = late.reduce((a, s) => a + s[key], 0) / n;
+    const num = late.reduce((a, s) => a + (s.t - mt) * (s[key] - mv), 0);
+    const den = late.reduce((a, s) => a + (s.t - mt) ** 2, 0);
+    return (num / den) * 3600;
+  };
+  const pick = (key) => ({ start: samples[0][key], end: samples.at(-1)[key], max: Math.max(...samples.map((s) => s[key])), perHour: slope(key) });
+  return { widget: name, worker, seconds: samples.at(-1).t, rate: samples.at(-1).sent / samples.at(-1).t, eventRate: samples.at(-1).events / samples.at(-1).t, heap: pick('heapMB'), nodes: pick('nodes'), listeners: pick('listeners'), shadow: pick('shadow') };
+}
+
+const soakSeconds = Number(opt('--soak', 0));
+if (soakSeconds > 0) {
+  const soakRate = Number(opt('--rate', 500));
+  const every = Number(opt('--sample', 30));
+  const results = [];
+  // One mode: the main thread, or the worker with --worker-only.
+  for (const worker of modes.slice(0, 1)) {
+    for (const [name, tag, attrs] of WIDGETS) {
+      if (!tag) continue;
+      results.push(await soakWidget(name, tag, attrs, worker, soakSeconds, soakRate, every));
+    }
+  }
+  await browser.close();
+  server.close();
+  const f = (x, n = 2) => (Number.isFinite(x) ? x.toFixed(n) : '–');
+  const L = [];
+  L.push(`\n## Widgets: memory over a long run (bench/widgets.mjs --soak ${soakSeconds}, ${new Date().toISOString().slice(0, 10)})\n`);
+  L.push(`Headless Chromium, 1920×1080 page, one widget per page on a \`frames: true\` connection fed the workload's frames in a loop at ${soakRate} messages/s for ${soakSeconds} s, sampled every ${every} s after a forced GC (CDP). Slope: least squares over the samples after the first minute, per hour.\n`);
+  L.push('| widget | decode | msg/s (events/s) | JS heap MB start / end / max | heap slope MB/h | DOM nodes start / end / max | nodes slope /h | listeners end | widget nodes end / max |');
+  L.push('|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    L.push(`| ${r.widget} | ${r.worker ? 'worker' : 'main'} | ${f(r.rate, 0)} (${f(r.eventRate, 0)}) | ${f(r.heap.start)} / ${f(r.heap.end)} / ${f(r.heap.max)} | ${f(r.heap.perHour)} | ${r.nodes.start} / ${r.nodes.end} / ${r.nodes.max} | ${f(r.nodes.perHour, 0)} | ${r.listeners.end} | ${r.shadow.end} / ${r.shadow.max} |`);
+  }
+  const section = L.join('\n') + '\n';
+  console.log(section);
+  if (args.includes('--write')) appendFileSync(join(HERE, 'RESULTS.md'), section);
+  process.exit(0);
+}
+
 const rows = [];
 for (const worker of modes) {
   for (const [name, tag, attrs] of WIDGETS) {

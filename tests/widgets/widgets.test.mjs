@@ -17,10 +17,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import test from 'node:test';
 
-import { DEMO_GIFTS, DEMO_RECORDING, REPO, mockMissing, startRelay } from '../../js/test/helpers.mjs';
+import { DEMO_GIFTS, DEMO_RECORDING, MOCK_ROOM_ID, REPO, mockMissing, startMock, startRelay } from '../../js/test/helpers.mjs';
 
 const require = createRequire(`${REPO}js/package.json`);
 const { chromium } = require('playwright-core');
@@ -495,6 +496,82 @@ test('chat on a JSON relay: imDelete, roomPin, max; one connection shared by sev
       document.querySelector('tikcast-chat').remove();
       window.conn.disconnect();
     });
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  await t.test('the JSON relay with worker=1: decoding and the JSON session in the worker, the same lines', async () => {
+    const page = await browser.newPage({ viewport: { width: 480, height: 360 } });
+    const problems = watch(page);
+    const before = sockets.length;
+    await page.goto(`http://${web.addr}/widget.html?w=chat&relay=${encodeURIComponent(relay)}&uniqueId=json.host&max=3&worker=1&gifts=/demo/demo-gifts.json`);
+    const ws = await until(() => sockets[before], 'the page connects');
+    for (const [id, u, text] of [['21', amy, 'w1'], ['22', eve, '<img src=x onerror=alert(1)>'], ['21', amy, 'w1'], ['23', ben, 'w2']]) send(ws, chat(id, u, text));
+    send(ws, { event: 'imDelete', data: { msgId: '24', deleteMsgIds: ['23'], deleteUserIds: [] } });
+    await page.waitForFunction(() => window.tikcastWidget.shadowRoot.querySelectorAll('.line').length === 2, null, { timeout: 10_000 }).catch(() => {});
+    const s = await inWidget(page, (w, r) => ({ texts: [...r.querySelectorAll('.line .text')].map((e) => e.textContent), nicks: [...r.querySelectorAll('.line .nick')].map((e) => e.textContent), state: w.dataset.state, worker: w.hasAttribute('worker') }));
+    assert.deepEqual(s, { texts: ['w1', '<img src=x onerror=alert(1)>'], nicks: ['Amy', 'Eve <b>'], state: 'live', worker: true }, 'the resent message once, the deleted one gone, wire text as text');
+    assert.deepEqual(await injected(page), []);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});
+
+test('other sources: signed-url (a TikTok-style socket, in a worker) and frames posted by the embedding page', { skip: why ?? mockMissing(), timeout: 60_000 }, async (t) => {
+  const web = await startServer();
+  t.after(() => web.stop());
+  // The demo session's script sent by `tikcast mock` as a TikTok-style upstream.
+  const mock = await startMock(['--script', `${REPO}tests/fixtures/demo-session.jsonl`, '--gifts', DEMO_GIFTS, '--rate', '0', '--batch', '8']);
+  t.after(() => mock.stop());
+  // A signing endpoint on another origin, as a streamer's own signer would be: it answers
+  // the socket URL as JSON, with CORS.
+  let signed = 0;
+  const signer = createServer((req, res) => {
+    signed++;
+    res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+    res.end(JSON.stringify({ url: mock.directUrl }));
+  });
+  await new Promise((r) => signer.listen(0, '127.0.0.1', r));
+  t.after(() => signer.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const chatLines = (w, r) => [...r.querySelectorAll('.line:not(.emote-line)')].map((li) => ({ nick: li.querySelector('.nick').textContent, text: li.querySelector('.text').textContent }));
+
+  await t.test('signed-url + room-id + worker=1 (www/widget.html)', async () => {
+    const page = await browser.newPage({ viewport: { width: 480, height: 600 } });
+    const problems = watch(page);
+    const sign = `http://127.0.0.1:${signer.address().port}/sign`;
+    await page.goto(`http://${web.addr}/widget.html?w=chat&max=100&signedUrl=${encodeURIComponent(sign)}&roomId=${MOCK_ROOM_ID}&worker=1`);
+    await page.waitForFunction((n) => window.tikcastWidget?.shadowRoot.querySelectorAll('.line:not(.emote-line)').length >= n, want.chats.length, { timeout: 20_000 }).catch(() => {});
+    assert.deepEqual(await inWidget(page, chatLines), want.chats, 'every chat line of the session, in order, as text');
+    assert.ok(signed >= 1, 'the signing endpoint was asked');
+    await page.waitForFunction(() => window.tikcastWidget.dataset.state === 'ended', null, { timeout: 10_000 }).catch(() => {});
+    assert.equal(await inWidget(page, (w) => w.dataset.state), 'ended', 'the session script ends the stream');
+    assert.deepEqual(await injected(page), []);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  await t.test('frames=1: push frames posted by the embedding page (the demo recording) into an iframe', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 700 } });
+    const problems = watch(page);
+    await page.goto(`http://${web.addr}/widget.html?embed=1`);
+    await page.evaluate(async () => {
+      const frame = document.createElement('iframe');
+      frame.style.cssText = 'width: 560px; height: 640px; border: 0;';
+      frame.src = '/widget.html?w=chat&max=100&frames=1&transparent=1';
+      document.body.append(frame);
+      await new Promise((r) => frame.addEventListener('load', r, { once: true }));
+      const { loadRecording } = await import('/pkg/widgets/index.js');
+      const rec = await loadRecording('/demo/demo-session.tkrec');
+      // Posted at once, some before the widget's connection is up: none may be lost.
+      for (const r of rec.records) if (r.kind === 1) frame.contentWindow.postMessage({ type: 'tikcast-frame', bytes: r.body.buffer }, '*', [r.body.buffer]);
+      window.frameWidget = () => frame.contentWindow.tikcastWidget;
+    });
+    await page.waitForFunction(() => window.frameWidget()?.dataset.state === 'ended', null, { timeout: 20_000 }).catch(() => {});
+    const s = await page.evaluate(`((w) => ({ lines: (${chatLines})(w, w.shadowRoot), state: w.dataset.state }))(window.frameWidget())`);
+    assert.deepEqual(s.lines, want.chats, 'every chat line of the recording, in order, as text');
+    assert.equal(s.state, 'ended', 'the recording ends the stream');
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -38,7 +38,10 @@ function renderOptions() {
       } else {
         input.type = o.type === 'number' ? 'number' : 'text';
         input.value = o.default;
-        if (o.type === 'number') input.min = '0';
+        if (o.type === 'number') {
+          input.min = '0';
+          input.step = 'any';
+        }
       }
     }
     input.name = o.name;

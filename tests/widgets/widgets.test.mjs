@@ -104,7 +104,8 @@ function watch(page) {
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
   });
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  // A request a navigation cancelled (the builder's preview going to another widget) is not a failure.
+  page.on('requestfailed', (r) => r.failure()?.errorText === 'net::ERR_ABORTED' || problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
   page.on('dialog', (d) => {
     problems.push(`dialog: ${d.message()}`);
     d.dismiss().catch(() => {});
@@ -515,6 +516,28 @@ test('chat on a JSON relay: imDelete, roomPin, max; one connection shared by sev
     assert.deepEqual(problems, []);
     await page.close();
   });
+
+  await t.test('a pinned message with a display duration hides by itself; a new pin replaces the old', async () => {
+    const page = await browser.newPage({ viewport: { width: 480, height: 360 } });
+    const problems = watch(page);
+    const before = sockets.length;
+    await page.goto(`http://${web.addr}/widget.html?w=chat&relay=${encodeURIComponent(relay)}&uniqueId=json.host&gifts=/demo/demo-gifts.json`);
+    const ws = await until(() => sockets[before], 'the page connects');
+    const pinned = () => inWidget(page, (w, r) => (r.querySelector('.pinned').hidden ? null : r.querySelector('.pinned .text').textContent));
+    send(ws, { event: 'roomPin', data: { msgId: '31', action: 1, pinnedMsgId: '30', pinnedComment: 'first', pinnedUser: amy, displayDuration: 60 } });
+    await page.waitForFunction(() => !window.tikcastWidget.shadowRoot.querySelector('.pinned').hidden, null, { timeout: 10_000 });
+    assert.equal(await pinned(), 'first');
+    const t0 = Date.now();
+    send(ws, { event: 'roomPin', data: { msgId: '33', action: 1, pinnedMsgId: '32', pinnedComment: 'for one second', pinnedUser: ben, displayDuration: 1 } });
+    await page.waitForFunction(() => window.tikcastWidget.shadowRoot.querySelector('.pinned .text')?.textContent === 'for one second', null, { timeout: 10_000 });
+    await page.waitForFunction(() => window.tikcastWidget.shadowRoot.querySelector('.pinned').hidden, null, { timeout: 10_000 });
+    const shownMs = Date.now() - t0;
+    assert.ok(shownMs >= 900 && shownMs < 5000, `hidden after its display duration (1 s): ${shownMs} ms`);
+    // The first pin's 60 s timer was replaced, not left to hide a later pin.
+    assert.equal(await pinned(), null);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
 });
 
 test('other sources: signed-url (a TikTok-style socket, in a worker) and frames posted by the embedding page', { skip: why ?? mockMissing(), timeout: 60_000 }, async (t) => {
@@ -610,6 +633,53 @@ test('gift alerts and leaderboard on `tikcast relay` replaying the demo session 
   assert.deepEqual(problems, []);
 });
 
+test('gift alerts play their sound only when `sound` is set (a stub Audio counts every play)', { skip: why, timeout: 60_000 }, async (t) => {
+  const web = await startServer();
+  t.after(() => web.stop());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const problems = watch(page);
+  // Before any script of the page: Audio records what it is asked and plays nothing.
+  await page.addInitScript(() => {
+    window.audioLog = [];
+    window.Audio = class {
+      constructor(src) {
+        this.src = src;
+        this.volume = 1;
+        window.audioLog.push({ src, played: false, audio: this });
+      }
+      play() {
+        window.audioLog.find((a) => a.audio === this).played = true;
+        window.audioLog.find((a) => a.audio === this).volume = this.volume;
+        return Promise.resolve();
+      }
+    };
+  });
+  await page.goto(`http://${web.addr}/widget.html?embed=1&transparent=1`);
+  await page.evaluate(async (replay) => {
+    const { widgetFromQuery } = await import('/widget-query.js');
+    for (const [name, q] of [['quiet', 'w=gift-alerts&duration=0'], ['loud', 'w=gift-alerts&duration=0&sound=/assets/alert.ogg&volume=0.25&min-diamonds=100']]) {
+      const w = widgetFromQuery(new URLSearchParams(`${q}&${replay}`));
+      w.dataset.name = name;
+      document.body.append(w);
+    }
+  }, REPLAY);
+  await page.waitForFunction(() => [...document.querySelectorAll('tikcast-gift-alerts')].every((w) => w.dataset.replay === 'done' && w.queued === 0), null, { timeout: 60_000, polling: 200 });
+  await new Promise((r) => setTimeout(r, 200));
+  const s = await page.evaluate(() => ({
+    quiet: document.querySelector('[data-name=quiet]').shown.length,
+    loud: document.querySelector('[data-name=loud]').shown.length,
+    log: window.audioLog.map(({ src, played, volume }) => ({ path: new URL(src).pathname, played, volume })),
+  }));
+  const loud = want.gifts.filter((g) => g.diamonds >= 100).length;
+  assert.equal(s.quiet, want.gifts.length);
+  assert.equal(s.loud, loud);
+  assert.ok(loud > 0 && loud < want.gifts.length, 'the filter leaves some gifts out');
+  assert.deepEqual(s.log, Array.from({ length: loud }, () => ({ path: '/assets/alert.ogg', played: true, volume: 0.25 })), 'one play per alert of the widget with a sound, none for the other');
+  assert.deepEqual(problems, []);
+});
+
 test('builder: the copied URL and the HTML snippet, opened in fresh pages, show the widget of the preview', { skip: why, timeout: 120_000 }, async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const web = await startServer();
@@ -669,6 +739,17 @@ test('builder: the copied URL and the HTML snippet, opened in fresh pages, show 
   assert.equal(preview.accent, '#fe2c55');
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${ARTIFACTS}/widget-builder.png` });
+
+  // The Copy buttons put exactly the URL and the snippet on the clipboard.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://${web.addr}` });
+  const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+  await page.click('#copy-url');
+  await page.waitForFunction(() => /copied/i.test(document.getElementById('status').textContent), null, { timeout: 5_000 });
+  assert.equal(await clipboard(), url, 'Copy (URL): the clipboard holds the URL shown');
+  await page.evaluate(() => (document.getElementById('status').textContent = ''));
+  await page.click('#copy-snippet');
+  await page.waitForFunction(() => /copied/i.test(document.getElementById('status').textContent), null, { timeout: 5_000 });
+  assert.equal(await clipboard(), snippet, 'Copy (snippet): the clipboard holds the snippet shown');
 
   // The copied URL in a fresh browser context: the same widget, the same settings, the same result.
   const context = await browser.newContext();

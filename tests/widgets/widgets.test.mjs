@@ -698,6 +698,11 @@ test('builder: the copied URL and the HTML snippet, opened in fresh pages, show 
   const relayUrl = new URL(await page.inputValue('#url'));
   assert.equal(relayUrl.pathname, '/widget.html');
   assert.deepEqual(Object.fromEntries(relayUrl.searchParams), { w: 'goal', relay: 'wss://relay.example/ws', uniqueId: 'some.creator', transparent: '1' });
+  // A signed TikTok-style source.
+  await page.check('input[name=source][value=signed]');
+  await page.fill('#signedUrl', 'https://signer.example/sign?uniqueId=some.creator');
+  await page.fill('#roomId', '7300000000000000042');
+  assert.deepEqual(Object.fromEntries(new URL(await page.inputValue('#url')).searchParams), { w: 'goal', signedUrl: 'https://signer.example/sign?uniqueId=some.creator', roomId: '7300000000000000042', transparent: '1' });
 
   // A diamonds goal of 5,000 with an accent colour, on the demo replay.
   await page.selectOption('[data-option=metric]', 'diamonds');

@@ -7,7 +7,11 @@ import { TikcastWidget, el, frameScheduler, intAttr, nick, type On } from './bas
 
 type E = Record<string, any>;
 
-/** New rows one animation frame draws at most (1,440 a second at 60 fps); the others are kept (`events`, export) but not drawn. */
+/**
+ * New rows one animation frame draws at most (1,440 a second at 60 fps); more wait for the
+ * next frames, and a backlog past `max` rows loses its oldest (they would be trimmed from
+ * the list anyway; `events` and the export keep them).
+ */
 const ROWS_PER_FRAME = 24;
 
 /** One line of text about an event. */
@@ -62,22 +66,8 @@ export class TikcastEventLog extends TikcastWidget {
   #count!: HTMLSpanElement;
   #events: E[] = [];
   #flush = frameScheduler(() => this.#render());
-  #rendered = new WeakSet<E>();
-  /** Rows the list shows at once, from its size and a row's (a ResizeObserver: never a layout read). */
-  #visibleRows = 60;
-  #listHeight = 0;
-  #rowHeight = 0;
-  #sizes = new ResizeObserver((entries) => {
-    for (const entry of entries) {
-      const h = entry.contentRect.height;
-      if (entry.target === this.#list) this.#listHeight = h;
-      else if (h > 0) {
-        this.#rowHeight = h;
-        this.#sizes.unobserve(entry.target);
-      }
-    }
-    if (this.#listHeight > 0 && this.#rowHeight > 0) this.#visibleRows = Math.ceil(this.#listHeight / this.#rowHeight);
-  });
+  /** Events received and not drawn yet, oldest first. */
+  #pending: E[] = [];
   /** The list is scrolled to its end (kept from scroll events, so drawing never forces a layout to find out). */
   #atEnd = true;
 
@@ -170,7 +160,6 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
     this.#end = el('li', 'end');
     this.#end.setAttribute('aria-hidden', 'true');
     this.#list.append(this.#end);
-    this.#sizes.observe(this.#list);
     // Scroll events come before a frame's drawing, when the layout is clean: reading it here costs nothing.
     this.#list.addEventListener(
       'scroll',
@@ -199,6 +188,7 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
 
   protected clear(): void {
     this.#events = [];
+    this.#pending = [];
     this.#list.replaceChildren(this.#end);
     this.#count.textContent = '';
   }
@@ -212,6 +202,8 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
       this.#events.push(e);
       // Trimmed in batches: one splice per `keep / 4` events, not one per event.
       if (this.#events.length > this.keep + Math.max(1, this.keep >> 2)) this.#events.splice(0, this.#events.length - this.keep);
+      this.#pending.push(e);
+      if (this.#pending.length > 2 * this.max) this.#pending.splice(0, this.#pending.length - this.max);
       this.#flush();
     });
   }
@@ -238,23 +230,22 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
 
   /** Appends the events not shown yet (in a flood, only the newest rows a frame can show). */
   #render(): void {
-    const fresh: HTMLLIElement[] = [];
     const max = this.max;
-    // A frame builds no more rows than the list shows (the others would scroll away unseen)
-    // and at most ROWS_PER_FRAME: in a flood the rows are unreadable anyway, and a frame's
-    // style, layout and paint grow with its new rows (measured on a 2-core machine at 2,000
-    // events/s: 60 rows a frame took 25-30 ms of main thread, 24 rows 12-15 ms).
-    const budget = Math.min(max, this.#visibleRows + 2, ROWS_PER_FRAME);
+    if (this.#pending.length > max) this.#pending.splice(0, this.#pending.length - max);
+    // A frame's style, layout and paint grow with its new rows (measured on a 2-core machine
+    // at 2,000 events/s: 60 rows a frame took 25-30 ms of main thread, 24 rows 12-15 ms):
+    // at most ROWS_PER_FRAME a frame, the rest in the next frames.
     const types = this.types;
     const q = this.filter.trim().toLowerCase();
-    for (let i = this.#events.length - 1; i >= 0 && fresh.length < budget; i--) {
-      const e = this.#events[i]!;
-      if (this.#rendered.has(e)) break;
-      this.#rendered.add(e);
+    const fresh: HTMLLIElement[] = [];
+    let taken = 0;
+    while (taken < this.#pending.length && fresh.length < ROWS_PER_FRAME) {
+      const e = this.#pending[taken++]!;
       if (this.#matches(e, types, q)) fresh.push(this.#row(e));
     }
+    this.#pending.splice(0, taken);
+    if (this.#pending.length) this.#flush();
     if (fresh.length) {
-      fresh.reverse();
       // Old rows go in batches (down to max - max/4, in one DOM operation): most frames only
       // add rows at the end, so the rows on screen keep their place in the scrolled content
       // and are not painted again (the list scrolls as one composited layer).
@@ -267,7 +258,6 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
         range.deleteContents();
       }
       this.#end.before(...fresh.slice(-max));
-      if (!this.#rowHeight) this.#sizes.observe(fresh[0]!);
     }
     this.#count.textContent = `${this.#events.length} events`;
   }
@@ -277,7 +267,7 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
     const types = this.types;
     const q = this.filter.trim().toLowerCase();
     this.#list.replaceChildren(...this.#events.filter((e) => this.#matches(e, types, q)).slice(-this.max).map((e) => this.#row(e)), this.#end);
-    for (const e of this.#events) this.#rendered.add(e);
+    this.#pending = [];
     this.#count.textContent = `${this.#events.length} events`;
   }
 }

@@ -53,7 +53,7 @@ if (!existsSync(framesFile)) {
 }
 // BENCH_DIST=DIR serves another build of the package (a copy of js/dist: before/after, or a
 // long run that a rebuild must not change under it); BENCH_WWW=DIR another www/.
-const DIST = resolve(process.env.BENCH_DIST ?? join(REPO, 'js/dist'));
+const DIST = resolve(process.env.BENCH_DIST || join(REPO, 'js/dist'));
 if (!existsSync(join(DIST, 'widgets/index.js'))) throw new Error(`${DIST}/widgets is missing: run \`npm run build\` first`);
 const buf = readFileSync(framesFile);
 // Messages per frame, counted with the package itself (derived events left out).
@@ -67,7 +67,7 @@ log(`${counts.length} frames, ${counts.reduce((a, b) => a + b, 0)} messages`);
 
 const ROOTS = [
   ['/pkg/', DIST],
-  ['/', resolve(process.env.BENCH_WWW ?? join(REPO, 'www'))],
+  ['/', resolve(process.env.BENCH_WWW || join(REPO, 'www'))],
 ];
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.bin': 'application/octet-stream' };
 const server = createServer((req, res) => {

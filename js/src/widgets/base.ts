@@ -503,8 +503,9 @@ export abstract class TikcastWidget extends HTMLElement {
       await conn.connect();
       if (abort.signal.aborted) return;
       this.#framesReady = true;
-      for (const f of this.#earlyFrames.splice(0)) conn.pushFrame(f);
+      // Live first: the early frames may end the stream (their events come synchronously).
       this.setState('live');
+      for (const f of this.#earlyFrames.splice(0)) conn.pushFrame(f);
       return;
     }
     this.setState('idle', 'set relay and unique-id, signed-url and room-id, frames, or replay, or the connection property');

@@ -115,14 +115,15 @@ export class TikcastChat extends TikcastWidget {
     // cost more than drawing them.
     if (fresh.length <= 2) for (const li of fresh) li.classList.add('enter');
     // Old lines go first, so the list never holds more than `max`.
-    const drop = this.#list.childElementCount + fresh.length - this.max;
+    const lines = this.#list.childElementCount;
+    const drop = Math.min(lines, lines + fresh.length - this.max);
     if (drop > 0) {
       // In one DOM operation (a flood replaces many lines a frame).
       const range = document.createRange();
-      range.setStartBefore(this.#list.firstElementChild ?? this.#list);
-      if (drop >= this.#list.childElementCount) range.setEndAfter(this.#list.lastElementChild ?? this.#list);
+      range.setStartBefore(this.#list.firstElementChild!);
+      if (drop === lines) range.setEndAfter(this.#list.lastElementChild!);
       else range.setEndBefore(this.#list.children[drop]!);
-      if (this.#list.firstElementChild) range.deleteContents();
+      range.deleteContents();
     }
     this.#list.append(...fresh.slice(-this.max));
   }

@@ -310,7 +310,12 @@ const CASES = [
       const s = await at((w, r) => ({
         jsonl: w.toJsonLines(),
         chatRows: [...r.querySelectorAll('.row[data-type=chat] .text')].map((e) => e.textContent),
+        list: (({ scrollTop, clientHeight, scrollHeight }) => ({ scrollTop, clientHeight, scrollHeight }))(r.querySelector('.list')),
+        lastRow: [...r.querySelectorAll('.row')].at(-1).dataset.type,
       }));
+      assert.ok(s.list.scrollHeight > s.list.clientHeight, `the rows overflow the list: ${JSON.stringify(s.list)}`);
+      assert.ok(s.list.scrollTop + s.list.clientHeight >= s.list.scrollHeight - 2, `the list follows its end: ${JSON.stringify(s.list)}`);
+      assert.equal(s.lastRow, 'streamEnd');
       const events = s.jsonl.trimEnd().split('\n').map((l) => JSON.parse(l));
       const of = (t) => events.filter((e) => e.type === t);
       assert.deepEqual(of('chat').map((e) => e.comment), want.chats.map((c) => c.text), 'every chat event exported');

@@ -70,6 +70,8 @@ export class TikcastEventLog extends TikcastWidget {
   #pending: E[] = [];
   /** The list is scrolled to its end (kept from scroll events, so drawing never forces a layout to find out). */
   #atEnd = true;
+  /** The list is scrolled (the browser's scroll anchoring then keeps its end in view). */
+  #anchored = false;
 
   get max(): number {
     return intAttr(this, 'max', 200, 1);
@@ -130,8 +132,9 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
 .row { display: block; white-space: pre; overflow: hidden; text-overflow: ellipsis; height: 1.35em; contain: strict; }
 /* Following the newest row without reading the layout: while the list is at its end, the
    rows take no part in scroll anchoring and the empty element after them is the anchor,
-   so the browser keeps the end in view as rows come and go. Scrolled up, the rows anchor
-   as usual and what the reader looks at stays put. */
+   so the browser keeps the end in view as rows come and go. Browsers anchor only a list
+   that is scrolled at all: the first scroll to the end is done by the widget. Scrolled up,
+   the rows anchor as usual and what the reader looks at stays put. */
 .list.follow > .row { overflow-anchor: none; }
 .end { height: 1px; overflow-anchor: auto; }
 .time { opacity: 0.7; }
@@ -166,6 +169,7 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
       () => {
         const l = this.#list;
         const atEnd = l.scrollTop + l.clientHeight >= l.scrollHeight - 4;
+        this.#anchored = l.scrollTop > 0;
         if (atEnd !== this.#atEnd) this.#list.classList.toggle('follow', (this.#atEnd = atEnd));
       },
       { passive: true },
@@ -189,6 +193,7 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
   protected clear(): void {
     this.#events = [];
     this.#pending = [];
+    this.#anchored = false;
     this.#list.replaceChildren(this.#end);
     this.#count.textContent = '';
   }
@@ -258,6 +263,9 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
         range.deleteContents();
       }
       this.#end.before(...fresh.slice(-max));
+      // Until the list has scrolled once, anchoring is off: scroll to the end here (a layout
+      // now instead of later in the frame; only while the rows do not overflow yet, or once).
+      if (this.#atEnd && !this.#anchored) this.#list.scrollTop = this.#list.scrollHeight;
     }
     this.#count.textContent = `${this.#events.length} events`;
   }

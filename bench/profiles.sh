@@ -26,6 +26,7 @@ variants=(
   "2|profile.release-wasm.opt-level=2|-O2"
   "s,thin-lto|profile.release-wasm.opt-level=\"s\" profile.release-wasm.lto=\"thin\"|-Os"
   "s,cgu16|profile.release-wasm.opt-level=\"s\" profile.release-wasm.codegen-units=16|-Os"
+  "s,simd128|profile.release-wasm.opt-level=\"s\" target.wasm32-unknown-unknown.rustflags=[\"-Ctarget-feature=+simd128\"]|-Oz --enable-simd"
 )
 want=("$@")
 frames=bench/data/frames.bin

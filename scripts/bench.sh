@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: tikcast against the JavaScript decoders on identical frames (bench/),
 # appending a section to bench/RESULTS.md. Not part of `npm test`.
-#   npm run bench                 # build js/dist, then everything (about 20 minutes)
+#   npm run bench                 # build js/dist, then everything (about 30 minutes)
 #   npm run bench -- --no-build   # use the js/dist that is there
 #   npm run bench -- --quick      # fewer rounds and messages, 20 s a fuzz target (tries the harness)
 #   npm run bench -- --no-write   # print the section only
@@ -58,4 +58,17 @@ rm -rf target/criterion/workload
 echo "[bench] native criterion (load $(uptime | sed 's/.*load average: //'))" >&2
 TIKCAST_BENCH_FRAMES="$PWD/bench/data/frames.bin" cargo bench -q -p tikcast-core --bench decode >&2
 TIKCAST_CORPUS="$corpus" node bench/run.mjs "${args[@]+"${args[@]}"}"
+# The widgets (tikcast/widgets) in headless Chromium: frame times at 2,000 messages/s, main
+# thread and worker (about 3 minutes; --quick: 3 s a widget), then memory over a long run
+# (WIDGETS_SOAK_SECONDS a widget, default 60, --quick 15; one hour: WIDGETS_SOAK_SECONDS=3600).
+write=(--write)
+[ ${#no_write[@]} -gt 0 ] && write=()
+quick=0
+[[ " ${args[*]+"${args[*]}"} " == *" --quick "* ]] && quick=1
+widget_seconds=6
+[ "$quick" = 1 ] && widget_seconds=3
+TIKCAST_CORPUS="$corpus" node bench/widgets.mjs --seconds "$widget_seconds" "${write[@]+"${write[@]}"}"
+soak="${WIDGETS_SOAK_SECONDS:-60}"
+[ "$quick" = 1 ] && soak="${WIDGETS_SOAK_SECONDS:-15}"
+TIKCAST_CORPUS="$corpus" node bench/widgets.mjs --soak "$soak" --sample "$(( soak >= 120 ? 30 : 5 ))" "${write[@]+"${write[@]}"}"
 fuzz_verdict

@@ -14,14 +14,14 @@ const REPO = fileURLToPath(new URL('../', import.meta.url));
 const { chromium } = createRequire(`${REPO}js/package.json`)('playwright-core');
 const OUT = `${REPO}docs/widgets`;
 const SHOTS = [
-  ['chat', 'w=chat&max=9', 420],
+  ['chat', 'w=chat&max=30', 420],
   ['gift-alerts', 'w=gift-alerts&duration=600000&min-diamonds=500', 420],
   ['goal', 'w=goal&metric=likes&target=300&label=Like%20goal', 420],
   ['leaderboard', 'w=leaderboard&max=5', 360],
   ['counter', 'w=counter&metric=viewers', 220],
   ['alerts', 'w=alerts&duration=600000&max=3', 420],
   ['battle', 'w=battle&hide-after=0', 520],
-  ['event-log', 'w=event-log&max=12', 720],
+  ['event-log', 'w=event-log&max=40', 720],
 ];
 
 const server = spawn(process.execPath, [`${REPO}scripts/serve.mjs`, '--port', '0', '--max-seconds', '120'], { stdio: ['ignore', 'pipe', 'inherit'] });

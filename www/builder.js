@@ -38,7 +38,10 @@ function renderOptions() {
       } else {
         input.type = o.type === 'number' ? 'number' : 'text';
         input.value = o.default;
-        if (o.type === 'number') input.min = '0';
+        if (o.type === 'number') {
+          input.min = '0';
+          input.step = 'any';
+        }
       }
     }
     input.name = o.name;
@@ -84,6 +87,9 @@ function params(forPreview) {
     p.set('replay', DEMO.replay);
     p.set('gifts', DEMO.gifts);
     p.set('speed', speed());
+  } else if (source() === 'signed') {
+    p.set('signedUrl', $('signedUrl').value.trim() || 'https://signer.example/sign');
+    p.set('roomId', $('roomId').value.trim() || '7300000000000000001');
   } else {
     p.set('relay', $('relay').value.trim() || 'wss://relay.example/ws');
     p.set('uniqueId', $('uniqueId').value.trim().replace(/^@/, '') || 'some.creator');

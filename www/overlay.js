@@ -9,7 +9,8 @@ import {
   fetchAvailableGifts,
   fetchRoomInfo,
 } from './pkg/index.js';
-import { parseRecording } from './recording.js';
+// The recording reader and player of the package (one copy: js/src/widgets/recording.ts).
+import { loadRecording, playRecording } from './pkg/widgets/recording.js';
 
 const q = new URLSearchParams(location.search);
 const config = {
@@ -371,27 +372,23 @@ async function startRelay() {
 /** `?replay=URL`: a recording played in the page through the `frames` transport. */
 async function startReplay() {
   setStatus('connecting', 'Loading recording…');
-  const res = await fetch(config.replay);
-  if (!res.ok) throw new Error(`cannot load ${config.replay}: HTTP ${res.status}`);
-  const rec = parseRecording(new Uint8Array(await res.arrayBuffer()));
+  const rec = await loadRecording(new URL(config.replay, location.href).href);
   if (rec.meta?.uniqueId) config.uniqueId ||= rec.meta.uniqueId;
   const conn = new TikTokLiveConnection(config.uniqueId || 'replay', { frames: true });
   listen(conn);
   await conn.connect();
-  const start = performance.now();
-  for (const r of rec.records) {
-    const wait = start + r.tMs / config.speed - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (r.kind === 2) {
+  await playRecording(
+    rec,
+    (bytes) => conn.pushFrame(bytes),
+    (text) => {
       try {
-        showRoom(JSON.parse(new TextDecoder().decode(r.body)));
+        showRoom(JSON.parse(text));
       } catch {
         // Not JSON: nothing to show.
       }
-    } else {
-      conn.pushFrame(r.body);
-    }
-  }
+    },
+    { speed: config.speed },
+  );
   return conn;
 }
 

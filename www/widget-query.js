@@ -24,10 +24,12 @@ export function widgetFromQuery(params) {
   if (!info) return null;
   const w = document.createElement(info.tag);
   for (const attr of CONNECTION_ATTRIBUTES) {
-    const v = attr === 'unique-id' ? params.get('uniqueId') ?? params.get('unique-id') : params.get(attr);
+    // The query names these in camelCase (uniqueId, signedUrl, roomId) or as the attribute.
+    const camel = attr.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    const v = params.get(camel) ?? params.get(attr);
     if (v === null) continue;
-    if (attr === 'worker') {
-      if (on(v)) w.setAttribute('worker', '');
+    if (attr === 'worker' || attr === 'frames') {
+      if (on(v)) w.setAttribute(attr, '');
     } else {
       w.setAttribute(attr, v);
     }

@@ -20,4 +20,14 @@ if (!w) {
   document.title = `tikcast: ${WIDGETS[q.get('w')].title}`;
   document.body.append(w);
   window.tikcastWidget = w;
+  // `frames=1`: push frames come from the page that embeds this one (an iframe's parent or
+  // the opener), posted as { type: 'tikcast-frame', bytes: ArrayBuffer | Uint8Array }.
+  if (w.hasAttribute('frames')) {
+    addEventListener('message', (e) => {
+      if (e.source !== parent && e.source !== opener) return;
+      const d = e.data;
+      if (d?.type !== 'tikcast-frame' || !(d.bytes instanceof ArrayBuffer || d.bytes instanceof Uint8Array)) return;
+      w.pushFrame(d.bytes);
+    });
+  }
 }

@@ -17,10 +17,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import test from 'node:test';
 
-import { DEMO_GIFTS, DEMO_RECORDING, REPO, mockMissing, startRelay } from '../../js/test/helpers.mjs';
+import { DEMO_GIFTS, DEMO_RECORDING, MOCK_ROOM_ID, REPO, mockMissing, startMock, startRelay } from '../../js/test/helpers.mjs';
 
 const require = createRequire(`${REPO}js/package.json`);
 const { chromium } = require('playwright-core');
@@ -103,7 +104,8 @@ function watch(page) {
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
   });
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  // A request a navigation cancelled (the builder's preview going to another widget) is not a failure.
+  page.on('requestfailed', (r) => r.failure()?.errorText === 'net::ERR_ABORTED' || problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`));
   page.on('dialog', (d) => {
     problems.push(`dialog: ${d.message()}`);
     d.dismiss().catch(() => {});
@@ -308,7 +310,12 @@ const CASES = [
       const s = await at((w, r) => ({
         jsonl: w.toJsonLines(),
         chatRows: [...r.querySelectorAll('.row[data-type=chat] .text')].map((e) => e.textContent),
+        list: (({ scrollTop, clientHeight, scrollHeight }) => ({ scrollTop, clientHeight, scrollHeight }))(r.querySelector('.list')),
+        lastRow: [...r.querySelectorAll('.row')].at(-1).dataset.type,
       }));
+      assert.ok(s.list.scrollHeight > s.list.clientHeight, `the rows overflow the list: ${JSON.stringify(s.list)}`);
+      assert.ok(s.list.scrollTop + s.list.clientHeight >= s.list.scrollHeight - 2, `the list follows its end: ${JSON.stringify(s.list)}`);
+      assert.equal(s.lastRow, 'streamEnd');
       const events = s.jsonl.trimEnd().split('\n').map((l) => JSON.parse(l));
       const of = (t) => events.filter((e) => e.type === t);
       assert.deepEqual(of('chat').map((e) => e.comment), want.chats.map((c) => c.text), 'every chat event exported');
@@ -498,6 +505,104 @@ test('chat on a JSON relay: imDelete, roomPin, max; one connection shared by sev
     assert.deepEqual(problems, []);
     await page.close();
   });
+
+  await t.test('the JSON relay with worker=1: decoding and the JSON session in the worker, the same lines', async () => {
+    const page = await browser.newPage({ viewport: { width: 480, height: 360 } });
+    const problems = watch(page);
+    const before = sockets.length;
+    await page.goto(`http://${web.addr}/widget.html?w=chat&relay=${encodeURIComponent(relay)}&uniqueId=json.host&max=3&worker=1&gifts=/demo/demo-gifts.json`);
+    const ws = await until(() => sockets[before], 'the page connects');
+    for (const [id, u, text] of [['21', amy, 'w1'], ['22', eve, '<img src=x onerror=alert(1)>'], ['21', amy, 'w1'], ['23', ben, 'w2']]) send(ws, chat(id, u, text));
+    send(ws, { event: 'imDelete', data: { msgId: '24', deleteMsgIds: ['23'], deleteUserIds: [] } });
+    await page.waitForFunction(() => window.tikcastWidget.shadowRoot.querySelectorAll('.line').length === 2, null, { timeout: 10_000 }).catch(() => {});
+    const s = await inWidget(page, (w, r) => ({ texts: [...r.querySelectorAll('.line .text')].map((e) => e.textContent), nicks: [...r.querySelectorAll('.line .nick')].map((e) => e.textContent), state: w.dataset.state, worker: w.hasAttribute('worker') }));
+    assert.deepEqual(s, { texts: ['w1', '<img src=x onerror=alert(1)>'], nicks: ['Amy', 'Eve <b>'], state: 'live', worker: true }, 'the resent message once, the deleted one gone, wire text as text');
+    assert.deepEqual(await injected(page), []);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  await t.test('a pinned message with a display duration hides by itself; a new pin replaces the old', async () => {
+    const page = await browser.newPage({ viewport: { width: 480, height: 360 } });
+    const problems = watch(page);
+    const before = sockets.length;
+    await page.goto(`http://${web.addr}/widget.html?w=chat&relay=${encodeURIComponent(relay)}&uniqueId=json.host&gifts=/demo/demo-gifts.json`);
+    const ws = await until(() => sockets[before], 'the page connects');
+    const pinned = () => inWidget(page, (w, r) => (r.querySelector('.pinned').hidden ? null : r.querySelector('.pinned .text').textContent));
+    send(ws, { event: 'roomPin', data: { msgId: '31', action: 1, pinnedMsgId: '30', pinnedComment: 'first', pinnedUser: amy, displayDuration: 60 } });
+    await page.waitForFunction(() => !window.tikcastWidget.shadowRoot.querySelector('.pinned').hidden, null, { timeout: 10_000 });
+    assert.equal(await pinned(), 'first');
+    const t0 = Date.now();
+    send(ws, { event: 'roomPin', data: { msgId: '33', action: 1, pinnedMsgId: '32', pinnedComment: 'for one second', pinnedUser: ben, displayDuration: 1 } });
+    await page.waitForFunction(() => window.tikcastWidget.shadowRoot.querySelector('.pinned .text')?.textContent === 'for one second', null, { timeout: 10_000 });
+    await page.waitForFunction(() => window.tikcastWidget.shadowRoot.querySelector('.pinned').hidden, null, { timeout: 10_000 });
+    const shownMs = Date.now() - t0;
+    assert.ok(shownMs >= 900 && shownMs < 5000, `hidden after its display duration (1 s): ${shownMs} ms`);
+    // The first pin's 60 s timer was replaced, not left to hide a later pin.
+    assert.equal(await pinned(), null);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});
+
+test('other sources: signed-url (a TikTok-style socket, in a worker) and frames posted by the embedding page', { skip: why ?? mockMissing(), timeout: 60_000 }, async (t) => {
+  const web = await startServer();
+  t.after(() => web.stop());
+  // The demo session's script sent by `tikcast mock` as a TikTok-style upstream.
+  const mock = await startMock(['--script', `${REPO}tests/fixtures/demo-session.jsonl`, '--gifts', DEMO_GIFTS, '--rate', '0', '--batch', '8']);
+  t.after(() => mock.stop());
+  // A signing endpoint on another origin, as a streamer's own signer would be: it answers
+  // the socket URL as JSON, with CORS.
+  let signed = 0;
+  const signer = createServer((req, res) => {
+    signed++;
+    res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+    res.end(JSON.stringify({ url: mock.directUrl }));
+  });
+  await new Promise((r) => signer.listen(0, '127.0.0.1', r));
+  t.after(() => signer.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const chatLines = (w, r) => [...r.querySelectorAll('.line:not(.emote-line)')].map((li) => ({ nick: li.querySelector('.nick').textContent, text: li.querySelector('.text').textContent }));
+
+  await t.test('signed-url + room-id + worker=1 (www/widget.html)', async () => {
+    const page = await browser.newPage({ viewport: { width: 480, height: 600 } });
+    const problems = watch(page);
+    const sign = `http://127.0.0.1:${signer.address().port}/sign`;
+    await page.goto(`http://${web.addr}/widget.html?w=chat&max=100&signedUrl=${encodeURIComponent(sign)}&roomId=${MOCK_ROOM_ID}&worker=1`);
+    await page.waitForFunction((n) => window.tikcastWidget?.shadowRoot.querySelectorAll('.line:not(.emote-line)').length >= n, want.chats.length, { timeout: 20_000 }).catch(() => {});
+    assert.deepEqual(await inWidget(page, chatLines), want.chats, 'every chat line of the session, in order, as text');
+    assert.ok(signed >= 1, 'the signing endpoint was asked');
+    await page.waitForFunction(() => window.tikcastWidget.dataset.state === 'ended', null, { timeout: 10_000 }).catch(() => {});
+    assert.equal(await inWidget(page, (w) => w.dataset.state), 'ended', 'the session script ends the stream');
+    assert.deepEqual(await injected(page), []);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  await t.test('frames=1: push frames posted by the embedding page (the demo recording) into an iframe', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 700 } });
+    const problems = watch(page);
+    await page.goto(`http://${web.addr}/widget.html?embed=1`);
+    await page.evaluate(async () => {
+      const frame = document.createElement('iframe');
+      frame.style.cssText = 'width: 560px; height: 640px; border: 0;';
+      frame.src = '/widget.html?w=chat&max=100&frames=1&transparent=1';
+      document.body.append(frame);
+      await new Promise((r) => frame.addEventListener('load', r, { once: true }));
+      const { loadRecording } = await import('/pkg/widgets/index.js');
+      const rec = await loadRecording('/demo/demo-session.tkrec');
+      // Posted at once, some before the widget's connection is up: none may be lost.
+      for (const r of rec.records) if (r.kind === 1) frame.contentWindow.postMessage({ type: 'tikcast-frame', bytes: r.body.buffer }, '*', [r.body.buffer]);
+      window.frameWidget = () => frame.contentWindow.tikcastWidget;
+    });
+    await page.waitForFunction(() => window.frameWidget()?.dataset.state === 'ended', null, { timeout: 20_000 }).catch(() => {});
+    const s = await page.evaluate(`((w) => ({ lines: (${chatLines})(w, w.shadowRoot), state: w.dataset.state }))(window.frameWidget())`);
+    assert.deepEqual(s.lines, want.chats, 'every chat line of the recording, in order, as text');
+    assert.equal(s.state, 'ended', 'the recording ends the stream');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
 });
 
 test('gift alerts and leaderboard on `tikcast relay` replaying the demo session (frames relay, catalog from /api/gifts)', { skip: why ?? mockMissing(), timeout: 90_000 }, async (t) => {
@@ -533,6 +638,53 @@ test('gift alerts and leaderboard on `tikcast relay` replaying the demo session 
   assert.deepEqual(problems, []);
 });
 
+test('gift alerts play their sound only when `sound` is set (a stub Audio counts every play)', { skip: why, timeout: 60_000 }, async (t) => {
+  const web = await startServer();
+  t.after(() => web.stop());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const problems = watch(page);
+  // Before any script of the page: Audio records what it is asked and plays nothing.
+  await page.addInitScript(() => {
+    window.audioLog = [];
+    window.Audio = class {
+      constructor(src) {
+        this.src = src;
+        this.volume = 1;
+        window.audioLog.push({ src, played: false, audio: this });
+      }
+      play() {
+        window.audioLog.find((a) => a.audio === this).played = true;
+        window.audioLog.find((a) => a.audio === this).volume = this.volume;
+        return Promise.resolve();
+      }
+    };
+  });
+  await page.goto(`http://${web.addr}/widget.html?embed=1&transparent=1`);
+  await page.evaluate(async (replay) => {
+    const { widgetFromQuery } = await import('/widget-query.js');
+    for (const [name, q] of [['quiet', 'w=gift-alerts&duration=0'], ['loud', 'w=gift-alerts&duration=0&sound=/assets/alert.ogg&volume=0.25&min-diamonds=100']]) {
+      const w = widgetFromQuery(new URLSearchParams(`${q}&${replay}`));
+      w.dataset.name = name;
+      document.body.append(w);
+    }
+  }, REPLAY);
+  await page.waitForFunction(() => [...document.querySelectorAll('tikcast-gift-alerts')].every((w) => w.dataset.replay === 'done' && w.queued === 0), null, { timeout: 60_000, polling: 200 });
+  await new Promise((r) => setTimeout(r, 200));
+  const s = await page.evaluate(() => ({
+    quiet: document.querySelector('[data-name=quiet]').shown.length,
+    loud: document.querySelector('[data-name=loud]').shown.length,
+    log: window.audioLog.map(({ src, played, volume }) => ({ path: new URL(src).pathname, played, volume })),
+  }));
+  const loud = want.gifts.filter((g) => g.diamonds >= 100).length;
+  assert.equal(s.quiet, want.gifts.length);
+  assert.equal(s.loud, loud);
+  assert.ok(loud > 0 && loud < want.gifts.length, 'the filter leaves some gifts out');
+  assert.deepEqual(s.log, Array.from({ length: loud }, () => ({ path: '/assets/alert.ogg', played: true, volume: 0.25 })), 'one play per alert of the widget with a sound, none for the other');
+  assert.deepEqual(problems, []);
+});
+
 test('builder: the copied URL and the HTML snippet, opened in fresh pages, show the widget of the preview', { skip: why, timeout: 120_000 }, async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const web = await startServer();
@@ -551,6 +703,11 @@ test('builder: the copied URL and the HTML snippet, opened in fresh pages, show 
   const relayUrl = new URL(await page.inputValue('#url'));
   assert.equal(relayUrl.pathname, '/widget.html');
   assert.deepEqual(Object.fromEntries(relayUrl.searchParams), { w: 'goal', relay: 'wss://relay.example/ws', uniqueId: 'some.creator', transparent: '1' });
+  // A signed TikTok-style source.
+  await page.check('input[name=source][value=signed]');
+  await page.fill('#signedUrl', 'https://signer.example/sign?uniqueId=some.creator');
+  await page.fill('#roomId', '7300000000000000042');
+  assert.deepEqual(Object.fromEntries(new URL(await page.inputValue('#url')).searchParams), { w: 'goal', signedUrl: 'https://signer.example/sign?uniqueId=some.creator', roomId: '7300000000000000042', transparent: '1' });
 
   // A diamonds goal of 5,000 with an accent colour, on the demo replay.
   await page.selectOption('[data-option=metric]', 'diamonds');
@@ -592,6 +749,17 @@ test('builder: the copied URL and the HTML snippet, opened in fresh pages, show 
   assert.equal(preview.accent, '#fe2c55');
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${ARTIFACTS}/widget-builder.png` });
+
+  // The Copy buttons put exactly the URL and the snippet on the clipboard.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://${web.addr}` });
+  const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+  await page.click('#copy-url');
+  await page.waitForFunction(() => /copied/i.test(document.getElementById('status').textContent), null, { timeout: 5_000 });
+  assert.equal(await clipboard(), url, 'Copy (URL): the clipboard holds the URL shown');
+  await page.evaluate(() => (document.getElementById('status').textContent = ''));
+  await page.click('#copy-snippet');
+  await page.waitForFunction(() => /copied/i.test(document.getElementById('status').textContent), null, { timeout: 5_000 });
+  assert.equal(await clipboard(), snippet, 'Copy (snippet): the clipboard holds the snippet shown');
 
   // The copied URL in a fresh browser context: the same widget, the same settings, the same result.
   const context = await browser.newContext();

@@ -1,6 +1,6 @@
 // <tikcast-alerts>: follow, share and subscribe alerts (`types`, default all three), at most
 // `max` on screen, each for `duration` ms.
-import { TikcastWidget, avatar, cap, el, intAttr, nick, type On } from './base.js';
+import { TikcastWidget, avatar, el, intAttr, nick, type On } from './base.js';
 
 export const ALERT_TYPES = ['follow', 'share', 'subscribe'] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
@@ -11,7 +11,8 @@ export class TikcastAlerts extends TikcastWidget {
   }
 
   #stack!: HTMLDivElement;
-  #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** The timers of each alert on screen: an alert pushed out by `max` takes its timers with it (else a flood of follows keeps seconds of removed alerts alive). */
+  #timers = new Map<Element, Array<ReturnType<typeof setTimeout>>>();
   /** How many alerts of each kind were shown. */
   readonly counts: Record<AlertType, number> = { follow: 0, share: 0, subscribe: 0 };
 
@@ -48,7 +49,7 @@ export class TikcastAlerts extends TikcastWidget {
   }
 
   protected clear(): void {
-    for (const t of this.#timers) clearTimeout(t);
+    for (const ts of this.#timers.values()) ts.forEach(clearTimeout);
     this.#timers.clear();
     this.#stack.replaceChildren();
     for (const k of ALERT_TYPES) this.counts[k] = 0;
@@ -70,15 +71,17 @@ export class TikcastAlerts extends TikcastWidget {
     k.setAttribute('aria-hidden', 'true');
     box.append(k, avatar(user), el('span', 'nick', nick(user)), el('span', 'what', ` ${text}`));
     this.#stack.append(box);
-    cap(this.#stack, this.max);
+    while (this.#stack.childElementCount > this.max) this.#drop(this.#stack.firstElementChild!);
     const d = this.duration / this.speed;
-    const leave = setTimeout(() => box.classList.add('leaving'), Math.max(0, d - 400 / this.speed));
-    const gone = setTimeout(() => {
-      box.remove();
-      this.#timers.delete(leave);
-      this.#timers.delete(gone);
-    }, d);
-    this.#timers.add(leave);
-    this.#timers.add(gone);
+    this.#timers.set(box, [
+      setTimeout(() => box.classList.add('leaving'), Math.max(0, d - 400 / this.speed)),
+      setTimeout(() => this.#drop(box), d),
+    ]);
+  }
+
+  #drop(box: Element): void {
+    box.remove();
+    this.#timers.get(box)?.forEach(clearTimeout);
+    this.#timers.delete(box);
   }
 }

@@ -1,14 +1,20 @@
 // The widgets' shared part: a custom element with an open shadow root that gets its events
-// from a connection it makes from its attributes (`relay` + `unique-id` [+ `jwt`], or
-// `replay` = a recording URL played in the page, with `worker`, `speed` and a `gifts`
-// catalog URL) or from a connection you hand it (the `connection` property). Only the
+// from a connection it makes from its attributes, one source of:
+//   - `relay` + `unique-id` [+ `jwt`]: a relay sending binary frames or JSON events;
+//   - `signed-url` + `room-id`: a TikTok-style socket; `signed-url` is the socket URL
+//     itself (ws:, wss:) or your signing endpoint (http:, https:), fetched before every
+//     (re)connect, answering the URL as text or as JSON `{"url": "..."}`;
+//   - `frames`: no socket; the page calls the element's `pushFrame(bytes)`;
+//   - `replay`: a recording URL played in the page (`speed`);
+// with `worker` (decoding in a Web Worker) and a `gifts` catalog URL; or from a connection
+// you hand it (the `connection` property). Only the
 // package's public API is used. Everything from the wire goes into the DOM as text
 // (`textContent`, text nodes) or as an image URL, never as HTML.
 import { TikTokLiveConnection, fetchAvailableGifts, type AvailableGift } from '../index.js';
 import { loadRecording, playRecording } from './recording.js';
 
 /** Attributes every widget reads to make its connection. */
-export const CONNECTION_ATTRIBUTES = ['relay', 'unique-id', 'jwt', 'replay', 'speed', 'worker', 'gifts'] as const;
+export const CONNECTION_ATTRIBUTES = ['relay', 'unique-id', 'jwt', 'signed-url', 'room-id', 'frames', 'replay', 'speed', 'worker', 'gifts'] as const;
 
 /** A catalog entry the widgets use (the relay's `AvailableGift`, or a `gifts` JSON file of that shape). */
 export interface CatalogGift {
@@ -281,6 +287,24 @@ export abstract class TikcastWidget extends HTMLElement {
     return this.#catalog.get(String(id));
   }
 
+  /**
+   * Gives the widget's own connection a push frame (with the `frames` attribute: frames from
+   * an extension, a parent page, a file). Throws when the widget has no `frames` connection.
+   */
+  pushFrame(bytes: Uint8Array | ArrayBuffer): void {
+    if (!boolAttr(this, 'frames') || this.#given) throw new Error('pushFrame needs the frames attribute (the widget then makes a frames connection)');
+    const frame = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    if (this.#framesReady && this.#owned) {
+      this.#owned.pushFrame(frame);
+      return;
+    }
+    // Before the connection is up (the element was just added): kept, the oldest dropped past 256.
+    this.#earlyFrames.push(frame);
+    if (this.#earlyFrames.length > 256) this.#earlyFrames.shift();
+  }
+  #earlyFrames: Uint8Array[] = [];
+  #framesReady = false;
+
   /** The widget's state (also `data-state` on the element). */
   get state(): WidgetState {
     return this.#state;
@@ -349,6 +373,7 @@ export abstract class TikcastWidget extends HTMLElement {
   }
 
   #stop(): void {
+    this.#framesReady = false;
     this.#abort?.abort();
     this.#abort = null;
     for (const off of this.#offs.splice(0)) off();
@@ -448,6 +473,41 @@ export abstract class TikcastWidget extends HTMLElement {
       await conn.connect();
       return;
     }
-    this.setState('idle', 'set relay and unique-id, or replay, or the connection property');
+    const signedUrl = this.getAttribute('signed-url');
+    const roomId = this.getAttribute('room-id') ?? '';
+    if (signedUrl) {
+      if (!/^\d+$/.test(roomId)) throw new Error('signed-url needs room-id, the numeric id of the room the URL is signed for');
+      const endpoint = new URL(signedUrl, document.baseURI);
+      const sign = async (): Promise<string> => {
+        if (endpoint.protocol === 'ws:' || endpoint.protocol === 'wss:') return endpoint.href;
+        const r = await fetch(endpoint, { signal: abort.signal, cache: 'no-store' });
+        if (!r.ok) throw new Error(`the signing endpoint ${endpoint.origin}${endpoint.pathname} answered HTTP ${r.status}`);
+        const text = (await r.text()).trim();
+        if (text.startsWith('{')) {
+          const url = (JSON.parse(text) as { url?: unknown }).url;
+          if (typeof url !== 'string') throw new Error('the signing endpoint answered JSON without a "url" string');
+          return url;
+        }
+        return text;
+      };
+      const conn = new TikTokLiveConnection(uniqueId || 'signed', { signedUrl: sign, roomId, worker, reconnect: { failFast: false } });
+      this.#owned = conn;
+      this.#attach(conn);
+      await conn.connect();
+      return;
+    }
+    if (boolAttr(this, 'frames')) {
+      const conn = new TikTokLiveConnection(uniqueId || 'frames', { frames: true, worker });
+      this.#owned = conn;
+      this.#attach(conn);
+      await conn.connect();
+      if (abort.signal.aborted) return;
+      this.#framesReady = true;
+      // Live first: the early frames may end the stream (their events come synchronously).
+      this.setState('live');
+      for (const f of this.#earlyFrames.splice(0)) conn.pushFrame(f);
+      return;
+    }
+    this.setState('idle', 'set relay and unique-id, signed-url and room-id, frames, or replay, or the connection property');
   }
 }

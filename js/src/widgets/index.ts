@@ -63,6 +63,7 @@ export const WIDGETS: Record<string, WidgetInfo> = {
       n('min-diamonds', 0, 'leave out gifts worth less'),
       n('duration', 5000, 'ms each alert stays'),
       { name: 'sound', type: 'text', default: '', help: 'a sound URL played with each alert' },
+      { name: 'volume', type: 'number', default: '0.6', help: 'sound volume, 0 to 1' },
       n('max-queue', 20, 'alerts waiting at most'),
     ],
     width: 500,

@@ -1,7 +1,10 @@
 // Reads a tikcast recording (docs/recording.md, versions 1 and 2) in the page and plays it
 // into a `frames` connection, for the widgets' `replay` attribute (a preview that needs no
-// relay and no account). The same format rules as www/recording.js: the header, then every
-// record up to the first torn or corrupt one.
+// relay and no account), and for www/overlay.js's `?replay=` (the one copy of this reader
+// in the repository): the header, then every record up to the first torn or corrupt one. A
+// damaged version 2 metadata block is reported (`headerError`, `meta` null) and the records
+// are played; a damaged prefix, which the CLI recovers from by scanning, is an error here
+// (`tikcast replay FILE --info` says what is wrong).
 
 const MAGIC = 'TKCSTREC';
 const HEAD = 17;

@@ -248,22 +248,9 @@ mod tests {
         let rec =
             crate::recording::parse(include_bytes!("../../../tests/fixtures/demo-session.tkrec"))
                 .expect("the demo recording reads");
-        let mut session = tikcast_core::Session::new(tikcast_core::SessionConfig {
-            mode: tikcast_core::Mode::Relay,
-            liveness_timeout_ms: u64::MAX,
-            gift_raw: true,
-            ..Default::default()
-        });
-        session.start(0);
-        let conn = session
-            .poll_outputs()
-            .into_iter()
-            .find_map(|o| match o {
-                tikcast_core::Output::Connect { conn, .. } => Some(conn),
-                _ => None,
-            })
-            .expect("a connect");
-        session.on_open(0, conn);
+        // The replay upstream's session (relay mode, `giftRaw` on, never timing out).
+        let crate::relay::upstream::Player { mut session, conn } =
+            crate::relay::upstream::Player::new();
         let mut seen = std::collections::BTreeMap::<&str, usize>::new();
         let mut t = 0;
         for r in rec

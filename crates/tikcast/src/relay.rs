@@ -33,7 +33,7 @@ pub(crate) mod mint;
 mod rest;
 mod server;
 pub(crate) mod sign;
-mod upstream;
+pub(crate) mod upstream;
 pub(crate) mod webhook;
 
 use std::collections::HashMap;

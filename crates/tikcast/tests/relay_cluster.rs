@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use tikcast_core::session::{Mode, Output, SessionConfig};
+use tikcast_core::session::Output;
 use tikcast_core::{ConnId, Session};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -183,22 +183,7 @@ struct Viewer {
 
 impl Viewer {
     async fn open(p: &Proc, room: &str, cursor: Option<&str>) -> Viewer {
-        let mut session = Session::new(SessionConfig {
-            mode: Mode::Relay,
-            liveness_timeout_ms: u64::MAX / 4,
-            ..Default::default()
-        });
-        session.start(0);
-        let conn = session
-            .poll_outputs()
-            .into_iter()
-            .find_map(|o| match o {
-                Output::Connect { conn, .. } => Some(conn),
-                _ => None,
-            })
-            .unwrap();
-        session.on_open(0, conn);
-        let _ = session.poll_outputs();
+        let (session, conn) = common::open_relay_session(u64::MAX / 4);
         let mut v = Viewer {
             ws: None,
             session,

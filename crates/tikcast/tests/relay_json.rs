@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::Value;
-use tikcast_core::session::{Mode, Output, Session, SessionConfig};
+use tikcast_core::session::{Output, Session};
 use tokio_tungstenite::tungstenite::Message;
 
 use common::{ws_open, ws_open_small_buffer, Proc, Ws};
@@ -54,21 +54,7 @@ fn records(path: &Path) -> Vec<(u8, u64, Vec<u8>)> {
 /// natively by a relay-mode `Session` with the SDK's default rules, on the recording's
 /// clock: timers that fall due before a frame fire first, and the end closes what is open.
 fn native_events(records: &[(u8, u64, Vec<u8>)]) -> Vec<Value> {
-    let mut s = Session::new(SessionConfig {
-        mode: Mode::Relay,
-        liveness_timeout_ms: u64::MAX,
-        ..Default::default()
-    });
-    s.start(0);
-    let conn = s
-        .poll_outputs()
-        .into_iter()
-        .find_map(|o| match o {
-            Output::Connect { conn, .. } => Some(conn),
-            _ => None,
-        })
-        .unwrap();
-    s.on_open(0, conn);
+    let (mut s, conn) = common::open_relay_session(u64::MAX);
     let mut out = Vec::new();
     let mut collect = |s: &mut Session| {
         for o in s.poll_outputs() {

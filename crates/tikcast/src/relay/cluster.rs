@@ -178,6 +178,18 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
+    /// Gives a lease back if `token` still holds it (a failure only delays the next
+    /// holder until the lease expires).
+    async fn release_lease(&self, lease_key: &str, token: &str) {
+        let mut conn = self.conn();
+        let _: redis::RedisResult<i64> = self
+            .release
+            .key(lease_key)
+            .arg(token)
+            .invoke_async(&mut conn)
+            .await;
+    }
+
     /// Connects to Redis (refusing to start when it does not answer).
     pub(crate) async fn connect(
         s: ClusterSettings,
@@ -764,13 +776,7 @@ impl RoomTask {
         self.decode().await;
         if let Some((code, reason)) = end {
             // The upstream ended just before its holder went away.
-            let _: redis::RedisResult<i64> = self
-                .cluster
-                .release
-                .key(&lease_key)
-                .arg(&token)
-                .invoke_async(&mut conn)
-                .await;
+            self.cluster.release_lease(&lease_key, &token).await;
             return Ok(Some(Turn::Ended(code, reason)));
         }
         let cursor = if self.ended {
@@ -802,13 +808,7 @@ impl RoomTask {
                 );
             }
             Turn::Ended(..) | Turn::Stopped => {
-                let _: redis::RedisResult<i64> = self
-                    .cluster
-                    .release
-                    .key(&lease_key)
-                    .arg(&token)
-                    .invoke_async(&mut conn)
-                    .await;
+                self.cluster.release_lease(&lease_key, &token).await;
             }
         }
         Ok(Some(turn))

@@ -51,7 +51,8 @@ if ! python3 -m venv --help > /dev/null 2>&1 || ! python3 -c "import ensurepip" 
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
   $sudo_ apt-get install -y python3-venv
 fi
-[ -x target/pyenv/bin/python ] || python3 -m venv target/pyenv
+# A venv cut short (no pip yet) is made again.
+[ -x target/pyenv/bin/python ] && [ -x target/pyenv/bin/pip ] || python3 -m venv --clear target/pyenv
 target/pyenv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 target/pyenv/bin/python tests/python/relay_json_example.py
 

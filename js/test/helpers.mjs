@@ -58,6 +58,22 @@ export async function startRelay(args = []) {
   return { ...p, url: `ws://${p.addr}/ws`, http: `http://${p.addr}` };
 }
 
+/**
+ * Starts scripts/serve.mjs (the overlay's static server) on a free port; it exits by
+ * itself after 180 s at the latest. Resolves with `{ addr, stop }`.
+ */
+export async function startWebServer() {
+  const child = spawn(process.execPath, [`${REPO}scripts/serve.mjs`, '--port', '0', '--max-seconds', '180'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  process.on('exit', () => child.kill('SIGKILL'));
+  const line = await new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`serve.mjs exited ${code}`)));
+    createInterface({ input: child.stdout }).once('line', resolve);
+  });
+  return { addr: JSON.parse(line).listening, stop: () => child.kill('SIGTERM') };
+}
+
 /** The demo session recording and gift catalog (tests/fixtures). */
 export const DEMO_RECORDING = `${REPO}tests/fixtures/demo-session.tkrec`;
 export const DEMO_GIFTS = `${REPO}tests/fixtures/demo-gifts.json`;

@@ -11,13 +11,11 @@
 // Run: `node --test tests/e2e/` after `npm run build` and `cargo build -p tikcast`
 // (scripts/test-js.sh does all of it). CHROMIUM overrides the browser path.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createInterface } from 'node:readline';
 import test from 'node:test';
 
-import { DEMO_GIFTS, DEMO_RECORDING, REPO, mockMissing, startRelay } from '../../js/test/helpers.mjs';
+import { DEMO_GIFTS, DEMO_RECORDING, REPO, mockMissing, startRelay, startWebServer } from '../../js/test/helpers.mjs';
 
 const { chromium } = createRequire(`${REPO}js/package.json`)('playwright-core');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -52,19 +50,6 @@ function expected() {
 }
 
 // ----------------------------------------------------------------- processes
-
-/** Starts scripts/serve.mjs on a free port; resolves with its address. */
-async function startServer() {
-  const child = spawn(process.execPath, [`${REPO}scripts/serve.mjs`, '--port', '0', '--max-seconds', '180'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  process.on('exit', () => child.kill('SIGKILL'));
-  const line = await new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`serve.mjs exited ${code}`)));
-    createInterface({ input: child.stdout }).once('line', resolve);
-  });
-  return { addr: JSON.parse(line).listening, stop: () => child.kill('SIGTERM') };
-}
 
 function relayArgs(port, webAddr, speed = SPEED) {
   return [
@@ -149,7 +134,7 @@ if (why) console.log(why);
 test('the overlay against the relay replaying the demo session', { skip: why, timeout: 180_000 }, async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
   const want = expected();
-  const web = await startServer();
+  const web = await startWebServer();
   t.after(() => web.stop());
   const browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -14,14 +14,12 @@
 //
 // Run: `node --test tests/widgets/` after `npm run build` (scripts/test-js.sh does it).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
-import { createInterface } from 'node:readline';
 import test from 'node:test';
 
-import { DEMO_GIFTS, DEMO_RECORDING, MOCK_ROOM_ID, REPO, mockMissing, startMock, startRelay } from '../../js/test/helpers.mjs';
+import { DEMO_GIFTS, DEMO_RECORDING, MOCK_ROOM_ID, REPO, mockMissing, startMock, startRelay, startWebServer } from '../../js/test/helpers.mjs';
 
 const require = createRequire(`${REPO}js/package.json`);
 const { chromium } = require('playwright-core');
@@ -83,19 +81,6 @@ function expected() {
 }
 
 // ----------------------------------------------------------------- processes and pages
-
-/** Starts scripts/serve.mjs on a free port; resolves with its address. */
-async function startServer() {
-  const child = spawn(process.execPath, [`${REPO}scripts/serve.mjs`, '--port', '0', '--max-seconds', '180'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  process.on('exit', () => child.kill('SIGKILL'));
-  const line = await new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`serve.mjs exited ${code}`)));
-    createInterface({ input: child.stdout }).once('line', resolve);
-  });
-  return { addr: JSON.parse(line).listening, stop: () => child.kill('SIGTERM') };
-}
 
 /** Page errors, console errors and warnings, failed requests and dialogs. */
 function watch(page) {
@@ -347,7 +332,7 @@ if (why) console.log(why);
 
 test('widgets on the demo replay, in www/widget.html', { skip: why, timeout: 240_000 }, async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const web = await startServer();
+  const web = await startWebServer();
   t.after(() => web.stop());
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -404,7 +389,7 @@ test('widgets on the demo replay, in www/widget.html', { skip: why, timeout: 240
 
 test('chat on a JSON relay: imDelete, roomPin, max; one connection shared by several widgets', { skip: why, timeout: 60_000 }, async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const web = await startServer();
+  const web = await startWebServer();
   t.after(() => web.stop());
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   t.after(() => wss.close());
@@ -546,7 +531,7 @@ test('chat on a JSON relay: imDelete, roomPin, max; one connection shared by sev
 });
 
 test('other sources: signed-url (a TikTok-style socket, in a worker) and frames posted by the embedding page', { skip: why ?? mockMissing(), timeout: 60_000 }, async (t) => {
-  const web = await startServer();
+  const web = await startWebServer();
   t.after(() => web.stop());
   // The demo session's script sent by `tikcast mock` as a TikTok-style upstream.
   const mock = await startMock(['--script', `${REPO}tests/fixtures/demo-session.jsonl`, '--gifts', DEMO_GIFTS, '--rate', '0', '--batch', '8']);
@@ -606,7 +591,7 @@ test('other sources: signed-url (a TikTok-style socket, in a worker) and frames 
 });
 
 test('gift alerts and leaderboard on `tikcast relay` replaying the demo session (frames relay, catalog from /api/gifts)', { skip: why ?? mockMissing(), timeout: 90_000 }, async (t) => {
-  const web = await startServer();
+  const web = await startWebServer();
   t.after(() => web.stop());
   const relay = await startRelay([
     '--listen', '127.0.0.1:0', '--upstream', `replay:${DEMO_RECORDING}`, '--speed', String(SPEED),
@@ -639,7 +624,7 @@ test('gift alerts and leaderboard on `tikcast relay` replaying the demo session 
 });
 
 test('gift alerts play their sound only when `sound` is set (a stub Audio counts every play)', { skip: why, timeout: 60_000 }, async (t) => {
-  const web = await startServer();
+  const web = await startWebServer();
   t.after(() => web.stop());
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   t.after(() => browser.close());
@@ -687,7 +672,7 @@ test('gift alerts play their sound only when `sound` is set (a stub Audio counts
 
 test('builder: the copied URL and the HTML snippet, opened in fresh pages, show the widget of the preview', { skip: why, timeout: 120_000 }, async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const web = await startServer();
+  const web = await startWebServer();
   t.after(() => web.stop());
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   t.after(() => browser.close());

@@ -15,14 +15,12 @@ use common::{relay_args, ws_open, Proc, Ws};
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tikcast_core::session::Output;
 use tikcast_core::{ConnId, Session};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
 const SECRET: &str = "relay-cluster-test-secret-0123456789";
@@ -550,64 +548,11 @@ async fn socket_and_connect_limits_count_across_nodes() {
     assert!(nodes3[1].log().contains("connecting too fast (token)"));
 }
 
-/// A webhook receiver counting POSTs by event type (always 200).
-async fn receiver() -> (
-    String,
-    Arc<Mutex<Vec<(String, String)>>>,
-    tokio::task::JoinHandle<()>,
-) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let shared = Arc::clone(&seen);
-    let task = tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let seen = Arc::clone(&shared);
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let n = s.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                    let h = |name: &str| {
-                        head.lines()
-                            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-                            .unwrap_or("")
-                            .trim()
-                            .to_string()
-                    };
-                    let len: usize = h("content-length").parse().unwrap_or(0);
-                    if buf.len() < end + 4 + len {
-                        continue;
-                    }
-                    seen.lock()
-                        .unwrap()
-                        .push((h("tikcast-event"), h("tikcast-event-id")));
-                    let _ = s
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                        )
-                        .await;
-                    let _ = s.shutdown().await;
-                    return;
-                }
-            });
-        }
-    });
-    (url, seen, task)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_webhook_per_event_cluster_wide() {
     let Some(redis) = Redis::start() else { return };
-    let (url, seen, task) = receiver().await;
+    let hooks = common::webhooks::receiver(0, HOOK_SECRET).await;
+    let url = hooks.url.clone();
     // 300 messages, then the mock closes with 4005 (stream end).
     let mock = Proc::mock(&["--messages", "300", "--rate", "200", "--close-code", "4005"]);
     let dir = std::env::temp_dir().join(format!("tikcast-cluster-hooks-{}", std::process::id()));
@@ -656,11 +601,10 @@ async fn one_webhook_per_event_cluster_wide() {
     }
     // Deliveries go out at once; give the other nodes time to (wrongly) send theirs.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let got = seen.lock().unwrap().clone();
-    let count = |t: &str| got.iter().filter(|(e, _)| e == t).count();
+    let got = hooks.deliveries();
+    let count = |t: &str| got.iter().filter(|d| d.event_type == t).count();
     assert_eq!(count("live.start"), 1, "{got:?}");
     assert_eq!(count("live.end"), 1, "{got:?}");
-    task.abort();
     drop(nodes);
     let _ = std::fs::remove_dir_all(&dir);
 }

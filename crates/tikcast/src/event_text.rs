@@ -123,9 +123,8 @@ impl Picker {
 /// The event name as the static string of [`Event::NAMES`] (every name the writer
 /// gives is one of them; anything else is `unknown`).
 fn static_name(v: &str) -> &'static str {
-    Event::NAMES
-        .iter()
-        .find(|n| **n == v)
+    crate::relay::json::index_of(v)
+        .and_then(|i| Event::NAMES.get(i))
         .copied()
         .unwrap_or("unknown")
 }

@@ -27,7 +27,7 @@ mod auth;
 mod cluster;
 mod http_client;
 mod hub;
-mod json;
+pub(crate) mod json;
 mod metrics;
 pub(crate) mod mint;
 mod rest;

@@ -34,7 +34,8 @@ const _: () = assert!(Event::NAMES.len() <= WORDS * 64);
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct EventSet([u64; WORDS]);
 
-fn index_of(name: &str) -> Option<usize> {
+/// The position of an event name in [`Event::NAMES`] (one hash lookup).
+pub(crate) fn index_of(name: &str) -> Option<usize> {
     static INDEX: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
     INDEX
         .get_or_init(|| {

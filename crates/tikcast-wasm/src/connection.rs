@@ -430,11 +430,7 @@ fn pump(rc: &Rc<RefCell<Inner>>) {
                         if let Ok(Err(e)) = tape::with_tape(&batch, |t| events.write(t)) {
                             // Over the output budget: the frame's events are dropped, as
                             // a frame that does not decode.
-                            let state = StateChange::Error {
-                                code: e.code(),
-                                message: format!("dropped a frame that did not decode: {e}"),
-                            };
-                            batch.push(&js::state_change(&state));
+                            batch.push(&js::state_change(&StateChange::frame_dropped(&e)));
                         }
                     }
                     Output::RoomInfo(text) => {

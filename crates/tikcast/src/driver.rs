@@ -349,7 +349,7 @@ pub(crate) async fn drive(
                 }
                 Output::Events(batch) => match event_text::write(&batch) {
                     Ok(events) => sink.events(&events),
-                    Err(e) => sink.state(&dropped(&e)),
+                    Err(e) => sink.state(&StateChange::frame_dropped(&e)),
                 },
                 Output::RoomInfo(text) => {
                     let info = match serde_json::from_str::<serde_json::Value>(&text) {
@@ -498,19 +498,11 @@ pub(crate) fn take_outputs(session: &mut Session) -> Vec<Taken> {
         .map(|o| match o {
             Output::Events(b) => match event_text::write(&b) {
                 Ok(events) => Taken::Events(events),
-                Err(e) => Taken::Output(Output::State(dropped(&e))),
+                Err(e) => Taken::Output(Output::State(StateChange::frame_dropped(&e))),
             },
             o => Taken::Output(o),
         })
         .collect()
-}
-
-/// What a batch over the output budget becomes.
-fn dropped(e: &tikcast_core::DecodeError) -> StateChange {
-    StateChange::Error {
-        code: e.code(),
-        message: format!("dropped a frame that did not decode: {e}"),
-    }
 }
 
 fn decoder_failed() -> GiveUp {

@@ -202,6 +202,17 @@ pub enum StateChange {
     },
 }
 
+impl StateChange {
+    /// A frame whose events were dropped because it did not decode (or its events would
+    /// pass the output budget): the connection carries on.
+    pub fn frame_dropped(e: &DecodeError) -> StateChange {
+        StateChange::Error {
+            code: e.code(),
+            message: format!("dropped a frame that did not decode: {e}"),
+        }
+    }
+}
+
 /// Why the session stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GiveUpKind {
@@ -673,10 +684,7 @@ impl Session {
 
     fn bad_frame(&mut self, e: &DecodeError) {
         self.stats.bad_frames += 1;
-        self.state(StateChange::Error {
-            code: e.code(),
-            message: format!("dropped a frame that did not decode: {e}"),
-        });
+        self.state(StateChange::frame_dropped(e));
     }
 
     /// A text message arrived on `conn` (a relay's room description).

@@ -37,6 +37,41 @@ fn main() {
         }
         return;
     }
+    if let Ok(which) = std::env::var("SESSION_ONLY") {
+        // For profiling the session's path alone: `full`, or `chat+gift` (filtered).
+        use tikcast_core::session::{Mode, Output, Session, SessionConfig};
+        let mut s = Session::new(SessionConfig {
+            mode: Mode::Relay,
+            ..Default::default()
+        });
+        if which == "chat+gift" {
+            s.set_wanted_events(Some(["chat", "gift"]));
+        }
+        s.start(0);
+        let conn = s
+            .poll_outputs()
+            .iter()
+            .find_map(|o| match o {
+                Output::Connect { conn, .. } => Some(*conn),
+                _ => None,
+            })
+            .expect("the session asks to connect");
+        s.on_open(0, conn);
+        let mut sink = tikcast_core::JsonSink::new();
+        let mut n = 0;
+        for (i, f) in frames.iter().enumerate() {
+            s.on_frame(i as u64, conn, f);
+            while let Some(o) = s.poll_output() {
+                if let Output::Events(e) = o {
+                    sink.clear();
+                    e.write(&mut sink).expect("events write");
+                    n += sink.events.len();
+                }
+            }
+        }
+        println!("{n} events");
+        return;
+    }
     let mut best = f64::MAX;
     let mut events = 0usize;
     let mut errors = 0usize;

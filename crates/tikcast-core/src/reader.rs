@@ -2,20 +2,23 @@
 //! (`build.rs`, `write_reader_tables`), reading borrowed views of the inflated batch and
 //! writing events straight into a [`Sink`] — no owned structs, no per-field allocation.
 //!
-//! Two ways a message becomes output:
+//! A payload is first checked and indexed in one walk ([`Index::build`]): every message
+//! in it, at every level, with where each of its fields is. Then it becomes output in
+//! one of two ways, both reading through [`View`]s of that index (no second walk):
 //! - **generic**: every declared field, in declaration order, with the canonical JSON
 //!   conventions (camelCase keys, `uint64` as decimal strings, bytes as base64, users in
 //!   the canonical shape, the `common` header lifted into the event's meta), straight
 //!   from the tables ([`write_fields`]);
-//! - **views**: the hand-shaped events (`shape.rs`) read the few fields they need through
-//!   [`View`]s, after the whole payload has been checked once ([`validate`]).
+//! - **views**: the hand-shaped events (`shape.rs`) read the few fields they need.
 //!
 //! Acceptance is prost's, so the two decoders agree on what is malformed: every declared
 //! field must have its declared wire type, strings must be UTF-8, varints at most ten
 //! bytes, keys at most 32 bits and never field 0 or wire type 6/7, lengths within the
 //! message, nesting at most [`MAX_DEPTH`]; undeclared fields are skipped (groups to their
 //! end tag). A singular message field sent twice is merged as prost merges it: the
-//! payload is rewritten once ([`merged`]; views keep one offset per field).
+//! payload is rewritten once ([`merged`]; the index keeps one offset per field). One
+//! limit of our own: a message with more than [`MAX_INDEX`] nested messages and fields
+//! is refused (its index would be too large).
 //!
 //! Nothing here indexes unchecked or unwraps: every read is `get` or checked arithmetic.
 
@@ -89,6 +92,8 @@ pub(crate) enum ReadError {
     EndGroup,
     /// The output would pass the batch's expansion budget.
     Budget,
+    /// More nested messages and fields than one message may index ([`MAX_INDEX`]).
+    TooComplex,
 }
 
 impl ReadError {
@@ -104,6 +109,7 @@ impl ReadError {
             ReadError::Duplicate => "singular message field sent twice",
             ReadError::EndGroup => "unexpected end group tag",
             ReadError::Budget => "output budget exceeded",
+            ReadError::TooComplex => "too many nested messages and fields in one message",
         }
     }
 }
@@ -215,6 +221,23 @@ fn skip(b: &[u8], at: &mut usize, number: u32, wire: u32, depth: u32) -> Result<
     }
 }
 
+/// How many times field `s` of message `ty` occurs in `bytes` (its top level only): a
+/// cheap look before a whole batch is indexed. The fields are not checked.
+pub(crate) fn count(ty: usize, bytes: &[u8], s: usize) -> Result<usize> {
+    let number = MESSAGES
+        .get(ty)
+        .and_then(|t| t.fields.get(s))
+        .map(|f| u32::from(f.number))
+        .ok_or(ReadError::Key)?;
+    let (mut at, mut n) = (0, 0);
+    while at < bytes.len() {
+        let (k, wire) = key(bytes, &mut at)?;
+        n += usize::from(k == number);
+        skip(bytes, &mut at, k, wire, 0)?;
+    }
+    Ok(n)
+}
+
 /// Finds the slot of field `number`, trying `hint` first (fields mostly come in order).
 #[inline]
 fn lookup(fields: &[Field], number: u32, hint: &mut usize) -> Option<usize> {
@@ -233,85 +256,312 @@ fn lookup(fields: &[Field], number: u32, hint: &mut usize) -> Option<usize> {
 
 // ------------------------------------------------------------------ index and views
 
-/// What one pass over a message learned about a field: offsets into the message, so
-/// a view stays small (12 bytes a field) and values are read when asked for.
-#[derive(Clone, Copy, Default)]
-struct Slot {
+/// "No node".
+const NONE: u32 = u32::MAX;
+
+/// Most nodes plus field entries one message may index: a payload nested wider than
+/// this (never a real one: the largest capture needs a few thousand; a hostile 1 MiB of
+/// empty nested messages needs 512 Ki) is refused with [`ReadError::TooComplex`], so the
+/// index stays within about 32 MB, the order of the default output budget.
+const MAX_INDEX: usize = 1 << 20;
+
+// A node's present fields are one bit each in a `u64`.
+const _: () = assert!(MAX_FIELDS <= 64);
+
+/// What the walk learned about one present field of a message: offsets into the
+/// message, so values are read when asked for, and the nested messages it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
+    /// The field's slot in its message's table.
+    slot: u8,
     /// Offset of the last occurrence's value (after its key).
     last: u32,
-    /// Offset of the key of the first occurrence (for repeated fields).
+    /// Offset of the key of the first occurrence (repeated fields are iterated from it).
     first: u32,
-    count: u32,
+    /// The node of its nested message (the last one, for a singular field; the first,
+    /// for a repeated one, the others chained by [`Node::next`]).
+    child: u32,
+    /// The last node of that chain, while the index is built.
+    tail: u32,
 }
 
-/// A message read once: where each declared field's last value (or first occurrence,
-/// for repeated fields) is, borrowed from the payload. Its direct fields are checked;
-/// nested messages are checked by [`validate`] or when they are read.
-#[derive(Clone, Copy)]
-pub(crate) struct View<'a> {
-    table: &'static Table,
-    bytes: &'a [u8],
-    depth: u32,
-    /// Already checked by [`validate`]: strings are not checked again.
-    trusted: bool,
-    slots: [Slot; MAX_FIELDS],
+/// One message of the index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Node {
+    /// Its row of [`MESSAGES`].
+    ty: u16,
+    /// The fields present, a bit a slot; their entries follow one another from
+    /// `entries`, in slot order.
+    present: u64,
+    entries: u32,
+    /// Where its bytes are in the indexed payload.
+    at: u32,
+    len: u32,
+    /// The next element of the repeated field it is an element of.
+    next: u32,
 }
 
-impl<'a> View<'a> {
-    /// Reads message `ty` from `bytes`, nested `depth` deep, checking its direct fields.
-    pub(crate) fn new(ty: usize, bytes: &'a [u8], depth: u32) -> Result<View<'a>> {
-        Self::open(ty, bytes, depth, false)
+/// A nested message found while walking a level, indexed after the level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pending {
+    slot: u8,
+    at: u32,
+    len: u32,
+}
+
+/// A payload checked and indexed in one walk: every message in it, at every level, with
+/// where each of its fields is. Views over it read values without walking again. Keep
+/// one and reuse it: building clears it and keeps its buffers.
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Index {
+    nodes: Vec<Node>,
+    entries: Vec<Entry>,
+    pending: Vec<Pending>,
+    /// Strings are checked (off for a payload accepted before: [`Index::rebuild`]).
+    utf8: bool,
+    /// Nodes and entries before the payload being added (its [`MAX_INDEX`] counts from here).
+    base: usize,
+}
+
+impl Index {
+    pub(crate) fn new() -> Index {
+        Index::default()
     }
 
-    /// Reads message `ty` that [`validate`] has accepted (its strings are not checked
-    /// again, nor those of the views made from it).
-    pub(crate) fn trusted(ty: usize, bytes: &'a [u8], depth: u32) -> Result<View<'a>> {
-        Self::open(ty, bytes, depth, true)
+    /// Checks `bytes` as message `ty` the way prost decodes it (see the module docs) and
+    /// indexes it; [`Index::root`] then views it. On an error the index is empty.
+    pub(crate) fn build(&mut self, ty: usize, bytes: &[u8]) -> Result<()> {
+        self.clear();
+        self.add(ty, bytes, true).map(drop)
     }
 
-    fn open(ty: usize, bytes: &'a [u8], depth: u32, trusted: bool) -> Result<View<'a>> {
-        if depth > MAX_DEPTH {
-            return Err(ReadError::TooDeep);
-        }
-        let table = MESSAGES.get(ty).ok_or(ReadError::Key)?;
+    /// [`Index::build`] for a payload a build has accepted before (a gift or like the
+    /// session kept): its strings are not checked again.
+    pub(crate) fn rebuild(&mut self, ty: usize, bytes: &[u8]) -> Result<()> {
+        self.clear();
+        self.add(ty, bytes, false).map(drop)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.nodes.clear();
+        self.entries.clear();
+        self.pending.clear();
+    }
+
+    /// Indexes `bytes` as message `ty` after what the index already holds (the gifts of
+    /// one batch share one index), checking its strings when `utf8`; returns its root
+    /// for [`Index::view`]. On an error the index is left as it was.
+    pub(crate) fn add(&mut self, ty: usize, bytes: &[u8], utf8: bool) -> Result<u32> {
         if bytes.len() > u32::MAX as usize {
             return Err(ReadError::Truncated);
         }
-        let mut view = View {
-            table,
-            bytes,
-            depth,
-            trusted,
-            slots: [Slot::default(); MAX_FIELDS],
-        };
+        let (nodes, entries) = (self.nodes.len(), self.entries.len());
+        self.utf8 = utf8;
+        self.base = nodes + entries;
+        let r = self.level(ty, bytes, 0, bytes.len(), 0);
+        self.pending.clear();
+        if r.is_err() {
+            self.nodes.truncate(nodes);
+            self.entries.truncate(entries);
+        }
+        r
+    }
+
+    /// The view of the message whose root [`Index::add`] returned, over the same bytes
+    /// (an empty message of no type for another root: reads give defaults).
+    pub(crate) fn view<'a>(&'a self, bytes: &'a [u8], root: u32) -> View<'a> {
+        View::of(self, bytes, root).unwrap_or_else(|| View::empty(self, bytes, usize::MAX))
+    }
+
+    /// The view of the message last built from `bytes` by [`Index::build`].
+    pub(crate) fn root<'a>(&'a self, bytes: &'a [u8]) -> View<'a> {
+        self.view(bytes, 0)
+    }
+
+    /// Indexes message `ty` at `root[at..at + len]`, nested `depth` deep, then every
+    /// message in it; returns its node.
+    fn level(&mut self, ty: usize, root: &[u8], at: usize, len: usize, depth: u32) -> Result<u32> {
+        if depth > MAX_DEPTH {
+            return Err(ReadError::TooDeep);
+        }
+        if (self.nodes.len() + self.entries.len()).saturating_sub(self.base) > MAX_INDEX {
+            return Err(ReadError::TooComplex);
+        }
+        let table = MESSAGES.get(ty).ok_or(ReadError::Key)?;
+        let end = at.checked_add(len).ok_or(ReadError::Truncated)?;
+        let bytes = root.get(at..end).ok_or(ReadError::Truncated)?;
+        let id = self.nodes.len() as u32;
+        let from = self.pending.len();
+        let node = self.walk(ty, table, bytes, at, depth)?;
+        self.nodes.push(node);
+        let to = self.pending.len();
+        for i in from..to {
+            let Some(&p) = self.pending.get(i) else { break };
+            let f = table
+                .fields
+                .get(usize::from(p.slot))
+                .ok_or(ReadError::Key)?;
+            let child = self.level(
+                usize::from(f.sub),
+                root,
+                p.at as usize,
+                p.len as usize,
+                depth + 1,
+            )?;
+            let k = (node.present & ((1u64 << p.slot) - 1)).count_ones() as usize;
+            let e = self
+                .entries
+                .get_mut(node.entries as usize + k)
+                .ok_or(ReadError::Key)?;
+            let tail = e.tail;
+            if e.child == NONE || !f.repeated {
+                e.child = child;
+            }
+            e.tail = child;
+            if f.repeated && tail != NONE {
+                if let Some(prev) = self.nodes.get_mut(tail as usize) {
+                    prev.next = child;
+                }
+            }
+        }
+        self.pending.truncate(from);
+        Ok(id)
+    }
+
+    /// Walks one message's own fields (`bytes`, at `base` in the payload): checks them,
+    /// adds their entries and queues their nested messages.
+    fn walk(
+        &mut self,
+        ty: usize,
+        table: &'static Table,
+        bytes: &[u8],
+        base: usize,
+        depth: u32,
+    ) -> Result<Node> {
         let fields = table.fields;
+        let from = self.entries.len();
+        let mut present = 0u64;
+        // Fields mostly come in slot order; the entries are sorted at the end if not.
+        let mut sorted = true;
+        let mut last_slot = 0;
         let mut at = 0;
         let mut hint = 0;
         while at < bytes.len() {
-            let start = at as u32;
+            let start = at;
             let (number, wire) = key(bytes, &mut at)?;
             let Some(i) = lookup(fields, number, &mut hint) else {
                 skip(bytes, &mut at, number, wire, depth)?;
                 continue;
             };
-            let (Some(f), Some(slot)) = (fields.get(i), view.slots.get_mut(i)) else {
-                return Err(ReadError::Key);
-            };
-            let value = at as u32;
-            check_field(f, wire, bytes, &mut at, !trusted)?;
-            if slot.count == 0 {
-                slot.first = start;
-            } else if !f.repeated && is_message(f.kind) {
-                return Err(ReadError::Duplicate);
+            let f = fields.get(i).ok_or(ReadError::Key)?;
+            let value = at;
+            let body = check_field(f, wire, bytes, &mut at, self.utf8)?;
+            // `i` < MAX_FIELDS <= 64.
+            let bit = 1u64 << i;
+            if present & bit == 0 {
+                present |= bit;
+                sorted &= i >= last_slot;
+                last_slot = i;
+                self.entries.push(Entry {
+                    slot: i as u8,
+                    last: value as u32,
+                    first: start as u32,
+                    child: NONE,
+                    tail: NONE,
+                });
+            } else {
+                if !f.repeated && is_message(f.kind) {
+                    return Err(ReadError::Duplicate);
+                }
+                let mine = self.entries.get_mut(from..).unwrap_or_default();
+                if let Some(e) = mine.iter_mut().rev().find(|e| usize::from(e.slot) == i) {
+                    e.last = value as u32;
+                }
             }
-            slot.last = value;
-            slot.count = slot.count.saturating_add(1);
+            if is_message(f.kind) {
+                self.pending.push(Pending {
+                    slot: i as u8,
+                    at: (base + at - body.len()) as u32,
+                    len: body.len() as u32,
+                });
+            }
         }
-        Ok(view)
+        if !sorted {
+            // Insertion sort: a message has at most MAX_FIELDS entries.
+            let mine = self.entries.get_mut(from..).unwrap_or_default();
+            for k in 1..mine.len() {
+                let mut j = k;
+                while j > 0 && mine.get(j - 1).map(|e| e.slot) > mine.get(j).map(|e| e.slot) {
+                    mine.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+        }
+        let entries = from as u32;
+        Ok(Node {
+            ty: ty as u16,
+            present,
+            entries,
+            at: base as u32,
+            len: bytes.len() as u32,
+            next: NONE,
+        })
+    }
+}
+
+/// A message of an [`Index`]: its fields' values, read when asked for, borrowed from
+/// the payload.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    ix: &'a Index,
+    /// The indexed payload.
+    root: &'a [u8],
+    /// This message's bytes.
+    bytes: &'a [u8],
+    table: &'static Table,
+    node: Node,
+}
+
+impl<'a> View<'a> {
+    fn of(ix: &'a Index, root: &'a [u8], id: u32) -> Option<View<'a>> {
+        let node = *ix.nodes.get(id as usize)?;
+        let table = MESSAGES.get(usize::from(node.ty))?;
+        let at = node.at as usize;
+        let bytes = root.get(at..at.checked_add(node.len as usize)?)?;
+        Some(View {
+            ix,
+            root,
+            bytes,
+            table,
+            node,
+        })
     }
 
-    fn slot(&self, s: usize) -> Slot {
-        self.slots.get(s).copied().unwrap_or_default()
+    /// An absent message of type `ty`, read as its defaults.
+    fn empty(ix: &'a Index, root: &'a [u8], ty: usize) -> View<'a> {
+        View {
+            ix,
+            root,
+            bytes: &[],
+            table: MESSAGES.get(ty).unwrap_or(&EMPTY_TABLE),
+            node: Node {
+                ty: ty as u16,
+                present: 0,
+                entries: 0,
+                at: 0,
+                len: 0,
+                next: NONE,
+            },
+        }
+    }
+
+    fn entry(&self, s: usize) -> Option<&'a Entry> {
+        let bit = 1u64.checked_shl(u32::try_from(s).ok()?)?;
+        if self.node.present & bit == 0 {
+            return None;
+        }
+        let k = (self.node.present & (bit - 1)).count_ones() as usize;
+        self.ix.entries.get(self.node.entries as usize + k)
     }
 
     fn field(&self, s: usize) -> Option<&'static Field> {
@@ -320,21 +570,15 @@ impl<'a> View<'a> {
 
     /// The last value of a varint field (0 when absent).
     fn num(&self, s: usize) -> u64 {
-        let slot = self.slot(s);
-        if slot.count == 0 {
-            return 0;
-        }
-        let mut at = slot.last as usize;
+        let Some(e) = self.entry(s) else { return 0 };
+        let mut at = e.last as usize;
         varint(self.bytes, &mut at).unwrap_or(0)
     }
 
     /// The last value of a length-delimited field (empty when absent).
     pub(crate) fn bytes(&self, s: usize) -> &'a [u8] {
-        let slot = self.slot(s);
-        if slot.count == 0 {
-            return &[];
-        }
-        let mut at = slot.last as usize;
+        let Some(e) = self.entry(s) else { return &[] };
+        let mut at = e.last as usize;
         varint(self.bytes, &mut at)
             .and_then(|len| take(self.bytes, &mut at, len))
             .unwrap_or(&[])
@@ -347,15 +591,6 @@ impl<'a> View<'a> {
             return None;
         }
         self.msg(s)
-    }
-
-    /// How many times the field occurred.
-    pub(crate) fn count(&self, s: usize) -> usize {
-        self.slot(s).count as usize
-    }
-
-    pub(crate) fn has(&self, s: usize) -> bool {
-        self.slot(s).count > 0
     }
 
     pub(crate) fn u64(&self, s: usize) -> u64 {
@@ -379,44 +614,35 @@ impl<'a> View<'a> {
         core::str::from_utf8(self.bytes(s)).unwrap_or("")
     }
 
-    /// A singular nested message, `None` when absent (or, never after [`validate`],
-    /// malformed).
+    /// A singular nested message, `None` when absent.
     pub(crate) fn msg(&self, s: usize) -> Option<View<'a>> {
-        let f = self.field(s)?;
-        if self.slot(s).count == 0 {
-            return None;
-        }
-        View::open(
-            usize::from(f.sub),
-            self.bytes(s),
-            self.depth + 1,
-            self.trusted,
-        )
-        .ok()
+        View::of(self.ix, self.root, self.entry(s)?.child)
+    }
+
+    /// A singular nested message, read as its defaults when absent (a map's value).
+    fn msg_or_default(&self, s: usize) -> View<'a> {
+        self.msg(s).unwrap_or_else(|| {
+            let ty = self.field(s).map_or(0, |f| usize::from(f.sub));
+            View::empty(self.ix, self.root, ty)
+        })
     }
 
     /// The raw occurrences of a repeated length-delimited field, in wire order.
     pub(crate) fn each(&self, s: usize) -> Each<'a> {
-        let slot = self.slot(s);
         Each {
             bytes: self.bytes,
-            at: if slot.count == 0 {
-                self.bytes.len()
-            } else {
-                slot.first as usize
-            },
+            at: self.entry(s).map_or(self.bytes.len(), |e| e.first as usize),
             number: self.field(s).map_or(0, |f| u32::from(f.number)),
         }
     }
 
-    /// The elements of a repeated message field, as views.
-    pub(crate) fn msgs(&self, s: usize) -> impl Iterator<Item = View<'a>> + 'a {
-        let sub = self.field(s).map_or(0, |f| usize::from(f.sub));
-        let depth = self.depth + 1;
-        let trusted = self.trusted;
-        self.each(s).filter_map(move |(wire, b)| {
-            (wire == 2).then(|| View::open(sub, b, depth, trusted).ok())?
-        })
+    /// The elements of a repeated message field, as views, in wire order.
+    pub(crate) fn msgs(&self, s: usize) -> Children<'a> {
+        Children {
+            ix: self.ix,
+            root: self.root,
+            next: self.entry(s).map_or(NONE, |e| e.child),
+        }
     }
 
     /// The values of a repeated varint field (packed or not), in wire order.
@@ -426,6 +652,30 @@ impl<'a> View<'a> {
             at: 0,
             single: wire == 0,
         })
+    }
+}
+
+/// A table with no fields, for a view of no known type.
+static EMPTY_TABLE: Table = Table {
+    fields: &[],
+    order: &[],
+    common: 255,
+};
+
+/// The elements of a repeated message field.
+pub(crate) struct Children<'a> {
+    ix: &'a Index,
+    root: &'a [u8],
+    next: u32,
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = View<'a>;
+
+    fn next(&mut self) -> Option<View<'a>> {
+        let v = View::of(self.ix, self.root, self.next)?;
+        self.next = v.node.next;
+        Some(v)
     }
 }
 
@@ -534,40 +784,6 @@ fn check_field<'a>(
     }
 }
 
-/// Checks a whole message as prost would decode it: its fields and, recursively, every
-/// declared nested message, in one walk that builds no views. After this, views over
-/// it never fail.
-pub(crate) fn validate(ty: usize, bytes: &[u8], depth: u32) -> Result<()> {
-    if depth > MAX_DEPTH {
-        return Err(ReadError::TooDeep);
-    }
-    let fields = MESSAGES.get(ty).ok_or(ReadError::Key)?.fields;
-    // Singular message fields seen (by slot): a second one is refused.
-    let mut seen = 0u64;
-    let mut at = 0;
-    let mut hint = 0;
-    while at < bytes.len() {
-        let (number, wire) = key(bytes, &mut at)?;
-        let Some(i) = lookup(fields, number, &mut hint) else {
-            skip(bytes, &mut at, number, wire, depth)?;
-            continue;
-        };
-        let f = fields.get(i).ok_or(ReadError::Key)?;
-        let body = check_field(f, wire, bytes, &mut at, true)?;
-        if is_message(f.kind) {
-            if !f.repeated {
-                let bit = 1u64 << (i % 64);
-                if seen & bit != 0 {
-                    return Err(ReadError::Duplicate);
-                }
-                seen |= bit;
-            }
-            validate(usize::from(f.sub), body, depth + 1)?;
-        }
-    }
-    Ok(())
-}
-
 // ------------------------------------------------------------------ merging
 
 /// Largest payload [`merged`] rewrites; a bigger one sending a singular message field
@@ -595,16 +811,31 @@ pub(crate) fn merged(ty: usize, bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// `bytes` (message `ty`) as `validate` accepts it, merged by [`merged`] when it sends a
-/// singular message field twice.
-pub(crate) fn checked(ty: usize, bytes: &[u8]) -> Result<alloc::borrow::Cow<'_, [u8]>> {
+/// Builds `ix` over `bytes` (message `ty`), merged by [`merged`] first when it sends a
+/// singular message field twice; returns the bytes indexed (view them with
+/// [`Index::root`]).
+pub(crate) fn index<'p>(
+    ix: &mut Index,
+    ty: usize,
+    bytes: &'p [u8],
+) -> Result<alloc::borrow::Cow<'p, [u8]>> {
+    ix.clear();
+    index_more(ix, ty, bytes).map(|(b, _)| b)
+}
+
+/// [`index`] after what `ix` holds: the bytes indexed and their root ([`Index::view`]).
+pub(crate) fn index_more<'p>(
+    ix: &mut Index,
+    ty: usize,
+    bytes: &'p [u8],
+) -> Result<(alloc::borrow::Cow<'p, [u8]>, u32)> {
     use alloc::borrow::Cow;
-    match validate(ty, bytes, 0) {
-        Ok(()) => Ok(Cow::Borrowed(bytes)),
+    match ix.add(ty, bytes, true) {
+        Ok(root) => Ok((Cow::Borrowed(bytes), root)),
         Err(ReadError::Duplicate) => {
             let m = merged(ty, bytes)?;
-            validate(ty, &m, 0)?;
-            Ok(Cow::Owned(m))
+            let root = ix.add(ty, &m, true)?;
+            Ok((Cow::Owned(m), root))
         }
         Err(e) => Err(e),
     }
@@ -685,15 +916,26 @@ fn merge_into(
 
 // ------------------------------------------------------------------ generic writing
 
-/// Shared state of one message's writing: the output budget.
+/// Shared state of one batch's writing: the output budget, and the index each message
+/// is read through (one, reused: its buffers are kept from message to message).
 pub(crate) struct Ctx {
     /// `size()` of the sink past which writing stops.
     pub limit: usize,
     /// The budget it was made from ([`crate::DecodeOptions::max_expansion`]), for errors.
     pub cap: usize,
+    pub ix: core::cell::RefCell<Index>,
 }
 
 impl Ctx {
+    /// A budget of `cap` from the sink's size `start`.
+    pub(crate) fn new(start: usize, cap: usize) -> Ctx {
+        Ctx {
+            limit: start.saturating_add(cap),
+            cap,
+            ix: core::cell::RefCell::new(Index::new()),
+        }
+    }
+
     #[inline]
     pub(crate) fn check<S: Sink + ?Sized>(&self, sink: &S) -> Result<()> {
         if sink.size() > self.limit {
@@ -705,7 +947,7 @@ impl Ctx {
 }
 
 /// Writes the fields of message `view` (not its braces), in declaration order, the
-/// canonical way. Nested messages are read (and checked) as they are written.
+/// canonical way.
 pub(crate) fn write_fields<S: Sink + ?Sized>(
     view: &View<'_>,
     sink: &mut S,
@@ -716,10 +958,7 @@ pub(crate) fn write_fields<S: Sink + ?Sized>(
         let s = usize::from(s);
         let Some(f) = view.field(s) else { continue };
         if f.kind == Kind::Common {
-            // Checked, never written: its fields are the event's meta.
-            if view.has(s) {
-                validate(usize::from(f.sub), view.bytes(s), view.depth + 1)?;
-            }
+            // Checked with the rest, never written: its fields are the event's meta.
             continue;
         }
         sink.key(f.key());
@@ -727,58 +966,62 @@ pub(crate) fn write_fields<S: Sink + ?Sized>(
             write_map(view, s, f, sink, ctx)?;
         } else if f.repeated {
             sink.begin_array();
-            for (wire, b) in view.each(s) {
-                ctx.check(sink)?;
-                match (f.kind, wire) {
-                    (Kind::Str, _) => sink.str(core::str::from_utf8(b).unwrap_or("")),
-                    (Kind::Bytes, _) => {
-                        // serde's default for a list of byte strings: arrays of numbers.
-                        sink.begin_array();
-                        for &x in b {
-                            sink.uint(u64::from(x));
+            match f.kind {
+                Kind::Message | Kind::User => {
+                    for sub in view.msgs(s) {
+                        ctx.check(sink)?;
+                        if f.kind == Kind::User {
+                            crate::shape::write_user(&sub, sink, ctx)?;
+                        } else {
+                            sink.begin_object();
+                            write_fields(&sub, sink, ctx)?;
+                            sink.end_object();
                         }
-                        sink.end_array();
                     }
-                    (Kind::Message, _) => {
-                        let sub = View::new(usize::from(f.sub), b, view.depth + 1)?;
-                        sink.begin_object();
-                        write_fields(&sub, sink, ctx)?;
-                        sink.end_object();
-                    }
-                    (Kind::User, _) => {
-                        validate(usize::from(f.sub), b, view.depth + 1)?;
-                        let sub = View::trusted(usize::from(f.sub), b, view.depth + 1)?;
-                        crate::shape::write_user(&sub, sink, ctx)?;
-                    }
-                    (_, _) => {
-                        for v in (Varints {
-                            bytes: b,
-                            at: 0,
-                            single: wire == 0,
-                        }) {
-                            scalar(f.kind, v, sink);
+                }
+                _ => {
+                    for (wire, b) in view.each(s) {
+                        ctx.check(sink)?;
+                        match f.kind {
+                            Kind::Str => sink.str(core::str::from_utf8(b).unwrap_or("")),
+                            Kind::Bytes => {
+                                // serde's default for a list of byte strings: arrays of
+                                // numbers.
+                                sink.begin_array();
+                                for &x in b {
+                                    sink.uint(u64::from(x));
+                                }
+                                sink.end_array();
+                            }
+                            _ => {
+                                for v in (Varints {
+                                    bytes: b,
+                                    at: 0,
+                                    single: wire == 0,
+                                }) {
+                                    scalar(f.kind, v, sink);
+                                }
+                            }
                         }
                     }
                 }
             }
             sink.end_array();
         } else {
-            let bytes = view.bytes(s);
             match f.kind {
-                Kind::Str => sink.str(core::str::from_utf8(bytes).unwrap_or("")),
-                Kind::Bytes => sink.base64(bytes),
-                Kind::Message | Kind::User if !view.has(s) => sink.null(),
-                Kind::Message => {
-                    let sub = View::new(usize::from(f.sub), bytes, view.depth + 1)?;
-                    sink.begin_object();
-                    write_fields(&sub, sink, ctx)?;
-                    sink.end_object();
-                }
-                Kind::User => {
-                    validate(usize::from(f.sub), bytes, view.depth + 1)?;
-                    let sub = View::trusted(usize::from(f.sub), bytes, view.depth + 1)?;
-                    crate::shape::write_user(&sub, sink, ctx)?;
-                }
+                Kind::Str => sink.str(view.str(s)),
+                Kind::Bytes => sink.base64(view.bytes(s)),
+                Kind::Message | Kind::User => match view.msg(s) {
+                    None => sink.null(),
+                    Some(sub) if f.kind == Kind::User => {
+                        crate::shape::write_user(&sub, sink, ctx)?;
+                    }
+                    Some(sub) => {
+                        sink.begin_object();
+                        write_fields(&sub, sink, ctx)?;
+                        sink.end_object();
+                    }
+                },
                 _ => scalar(f.kind, view.num(s), sink),
             }
         }
@@ -816,15 +1059,13 @@ fn write_map<S: Sink + ?Sized>(
     sink: &mut S,
     ctx: &Ctx,
 ) -> Result<()> {
-    let entry_ty = usize::from(f.sub);
-    let entry_table = MESSAGES.get(entry_ty).ok_or(ReadError::Key)?;
+    let entry_table = MESSAGES.get(usize::from(f.sub)).ok_or(ReadError::Key)?;
     let (Some(kf), Some(vf)) = (entry_table.fields.first(), entry_table.fields.get(1)) else {
         return Err(ReadError::Key);
     };
     let mut entries: Vec<(MapKey<'_>, View<'_>)> = Vec::new();
-    for (_, b) in view.each(s) {
+    for e in view.msgs(s) {
         ctx.check(sink)?;
-        let e = View::new(entry_ty, b, view.depth + 1)?;
         let k = match kf.kind {
             Kind::Str => MapKey::Text(e.str(0)),
             Kind::U64 | Kind::U32 => MapKey::Unsigned(match kf.kind {
@@ -871,18 +1112,12 @@ fn write_map_value<S: Sink + ?Sized>(
         Kind::Bytes => sink.base64(entry.bytes(1)),
         Kind::Message | Kind::Common | Kind::Map => {
             // A map's value is never null: absent means the default message.
-            let bytes = entry.bytes(1);
-            let sub = View::new(usize::from(vf.sub), bytes, entry.depth + 1)?;
+            let sub = entry.msg_or_default(1);
             sink.begin_object();
             write_fields(&sub, sink, ctx)?;
             sink.end_object();
         }
-        Kind::User => {
-            let bytes = entry.bytes(1);
-            validate(usize::from(vf.sub), bytes, entry.depth + 1)?;
-            let sub = View::trusted(usize::from(vf.sub), bytes, entry.depth + 1)?;
-            crate::shape::write_user(&sub, sink, ctx)?;
-        }
+        Kind::User => crate::shape::write_user(&entry.msg_or_default(1), sink, ctx)?,
         _ => scalar(vf.kind, entry.num(1), sink),
     }
     Ok(())

@@ -10,7 +10,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::decode::EnvelopeInfo;
-use crate::reader::{checked, merged, msg, slot, write_fields, Ctx, ReadError, Result, Sink, View};
+use crate::reader::{index, index_more, msg, slot, write_fields, Ctx, Index, Result, Sink, View};
 
 // ------------------------------------------------------------------ small readers
 
@@ -332,35 +332,24 @@ pub(crate) fn write_known(
     sink: &mut dyn Sink,
     ctx: &Ctx,
 ) -> Result<()> {
-    match route.shape {
-        Shape::Generic(ty) => {
-            // Read as it is written (no separate check); a singular message field sent
-            // twice, found on the way, takes the merged copy from the start.
-            let generic = |payload: &[u8], sink: &mut dyn Sink| {
-                let view = View::new(ty, payload, 0)?;
-                event(route.name, &view, env, sink, ctx, |v, s, c| {
-                    write_fields(v, s, c)
-                })
-            };
-            let mark = sink.size();
-            match generic(payload, sink) {
-                Err(ReadError::Duplicate) => {
-                    sink.truncate(mark);
-                    generic(&merged(ty, payload)?, sink)
-                }
-                r => r,
-            }
-        }
-        Shape::Shaped(ty, body, derive) => {
-            let payload = checked(ty, payload)?;
-            let view = View::trusted(ty, &payload, 0)?;
-            event(route.name, &view, env, sink, ctx, body)?;
-            if let Some(name) = derive.and_then(|d| d(&view)) {
-                event(name, &view, env, sink, ctx, body)?;
-            }
-            Ok(())
-        }
+    let (ty, body, derive): (usize, ShapedBody, Option<Derive>) = match route.shape {
+        Shape::Generic(ty) => (ty, |v, s, c| write_fields(v, s, c), None),
+        Shape::Shaped(ty, body, derive) => (ty, body, derive),
+    };
+    // The batch's index, reused; a fresh one in the (never taken) case it is in use.
+    let mut own = None;
+    let mut shared = ctx.ix.try_borrow_mut().ok();
+    let ix: &mut Index = match shared.as_deref_mut() {
+        Some(ix) => ix,
+        None => own.insert(Index::new()),
+    };
+    let payload = index(ix, ty, payload)?;
+    let view = ix.root(&payload);
+    event(route.name, &view, env, sink, ctx, body)?;
+    if let Some(name) = derive.and_then(|d| d(&view)) {
+        event(name, &view, env, sink, ctx, body)?;
     }
+    Ok(())
 }
 
 /// How a method's payload becomes events.
@@ -506,13 +495,17 @@ pub(crate) struct GiftFacts {
     pub repeat_end: bool,
 }
 
-/// Reads a gift's facts, with the payload as the writer reads it (merged, in the rare
-/// case it needs to be); `None` when the payload is malformed (it becomes a
+/// Reads a gift's facts, indexed into `ix` after what it holds (the root is returned
+/// for the writer), with the payload as the writer reads it (merged, in the rare case
+/// it needs to be); `None` when the payload is malformed (it becomes a
 /// `decodeError` event, as the writer would make it).
-pub(crate) fn gift_facts(payload: &[u8]) -> Option<(GiftFacts, Cow<'_, [u8]>)> {
+pub(crate) fn gift_facts<'p>(
+    ix: &mut Index,
+    payload: &'p [u8],
+) -> Option<(GiftFacts, Cow<'p, [u8]>, u32)> {
     use slot::GiftMessage as M;
-    let payload = checked(msg::GiftMessage, payload).ok()?;
-    let v = View::trusted(msg::GiftMessage, &payload, 0).ok()?;
+    let (payload, root) = index_more(ix, msg::GiftMessage, payload).ok()?;
+    let v = ix.view(&payload, root);
     let info = v.msg(M::gift);
     let id = v.u64(M::gift_id);
     let facts = GiftFacts {
@@ -526,7 +519,7 @@ pub(crate) fn gift_facts(payload: &[u8]) -> Option<(GiftFacts, Cow<'_, [u8]>)> {
         gift_type: info.map_or(0, |i| i.i32(slot::GiftInfo::r#type)),
         repeat_end: v.i32(M::repeat_end) == 1,
     };
-    Some((facts, payload))
+    Some((facts, payload, root))
 }
 
 /// What the like aggregator needs of a like message, with the payload as the writer
@@ -537,10 +530,13 @@ pub(crate) struct LikeFacts {
     pub like_count: i32,
 }
 
-pub(crate) fn like_facts(payload: &[u8]) -> Option<(LikeFacts, Cow<'_, [u8]>)> {
+pub(crate) fn like_facts<'p>(
+    ix: &mut Index,
+    payload: &'p [u8],
+) -> Option<(LikeFacts, Cow<'p, [u8]>)> {
     use slot::LikeMessage as M;
-    let payload = checked(msg::LikeMessage, payload).ok()?;
-    let v = View::trusted(msg::LikeMessage, &payload, 0).ok()?;
+    let payload = index(ix, msg::LikeMessage, payload).ok()?;
+    let v = ix.root(&payload);
     let facts = LikeFacts {
         user_id: v.msg(M::user).map_or(0, |u| u.u64(slot::User::id)),
         like_count: v.i32(M::count),
@@ -550,25 +546,33 @@ pub(crate) fn like_facts(payload: &[u8]) -> Option<(LikeFacts, Cow<'_, [u8]>)> {
 
 /// Whether a control message says the stream ended (it then derives `streamEnd`);
 /// `None` when malformed.
-pub(crate) fn control_ends(payload: &[u8]) -> Option<bool> {
-    let payload = checked(msg::ControlMessage, payload).ok()?;
-    let v = View::trusted(msg::ControlMessage, &payload, 0).ok()?;
+pub(crate) fn control_ends(ix: &mut Index, payload: &[u8]) -> Option<bool> {
+    let payload = index(ix, msg::ControlMessage, payload).ok()?;
+    let v = ix.root(&payload);
     Some(control_derived(&v).is_some())
 }
 
 /// One gift message as the event `name` (`gift`, `giftRaw`, `giftStreak`), or as the
-/// `gift` that closes a timed-out streak. The payload was checked by [`gift_facts`].
+/// `gift` that closes a timed-out streak. The payload was checked by [`gift_facts`];
+/// `indexed` is the index and root it made, when the batch kept them.
 pub(crate) fn write_gift_as(
     name: &'static str,
     timed_out: bool,
     payload: &[u8],
+    indexed: Option<(&Index, u32)>,
     env: EnvelopeInfo,
     sink: &mut dyn Sink,
     ctx: &Ctx,
 ) -> Result<()> {
-    let view = View::trusted(msg::GiftMessage, payload, 0)?;
     let body: ShapedBody = if timed_out { gift_timed_out } else { gift };
-    event(name, &view, env, sink, ctx, body)
+    if let Some((ix, root)) = indexed {
+        return event(name, &ix.view(payload, root), env, sink, ctx, body);
+    }
+    let mut ix = ctx.ix.try_borrow_mut().ok();
+    let mut own = Index::new();
+    let ix = ix.as_deref_mut().unwrap_or(&mut own);
+    ix.rebuild(msg::GiftMessage, payload)?;
+    event(name, &ix.root(payload), env, sink, ctx, body)
 }
 
 /// A `likeAggregate` event (the payload was checked, and merged if need be, by
@@ -583,7 +587,11 @@ pub(crate) fn write_like_aggregate(
     ctx: &Ctx,
 ) -> Result<()> {
     use slot::LikeMessage as M;
-    let view = View::trusted(msg::LikeMessage, payload, 0)?;
+    let mut ix = ctx.ix.try_borrow_mut().ok();
+    let mut own = Index::new();
+    let ix = ix.as_deref_mut().unwrap_or(&mut own);
+    ix.rebuild(msg::LikeMessage, payload)?;
+    let view = ix.root(payload);
     event("likeAggregate", &view, env, sink, ctx, |v, s, c| {
         s.key("user");
         write_user_with(v.msg(M::user).as_ref(), None, s, c)?;

@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use crate::decode::{DecodeOptions, Decoded, EnvelopeInfo};
 use crate::error::DecodeError;
 use crate::gzip;
-use crate::reader::{msg, slot, validate, Ctx, ReadError, Sink, View};
+use crate::reader::{count, msg, slot, Ctx, Index, ReadError, Sink, View};
 use crate::shape;
 
 pub(crate) fn protobuf(what: &'static str, e: ReadError) -> DecodeError {
@@ -64,8 +64,10 @@ pub(crate) fn open_frame<'a>(
             cap: opts.max_frame_bytes,
         });
     }
-    validate(msg::PushFrame, bytes, 0).map_err(|e| protobuf("frame", e))?;
-    let frame = View::trusted(msg::PushFrame, bytes, 0).map_err(|e| protobuf("frame", e))?;
+    let mut ix = Index::new();
+    ix.build(msg::PushFrame, bytes)
+        .map_err(|e| protobuf("frame", e))?;
+    let frame = ix.root(bytes);
     use slot::PushFrame as F;
     let payload_type = frame.str(F::payload_type);
     let out = Decoded {
@@ -74,7 +76,8 @@ pub(crate) fn open_frame<'a>(
         payload_type: payload_type.to_string(),
         ..Decoded::default()
     };
-    let payload = frame.bytes(F::payload);
+    // The payload as a slice of `bytes` (the view's borrow ends with this function).
+    let payload = within(bytes, frame.bytes(F::payload));
     if !(payload_type.is_empty() || payload_type == "msg") || payload.is_empty() {
         return Ok((out, None));
     }
@@ -102,6 +105,15 @@ pub(crate) fn open_frame<'a>(
     Ok((out, Some(batch)))
 }
 
+/// `part` (a slice of `whole`) borrowed from `whole`; empty when it is not in it.
+fn within<'a>(whole: &'a [u8], part: &[u8]) -> &'a [u8] {
+    let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    start
+        .checked_add(part.len())
+        .and_then(|end| whole.get(start..end))
+        .unwrap_or(&[])
+}
+
 /// Writes the events of a bare fetch result (an HTTP im/fetch body or an inflated frame
 /// payload) into `sink`; see [`write_frame`].
 pub fn write_batch(
@@ -125,12 +137,10 @@ fn write_batch_into(
     mut keep: impl FnMut(EnvelopeInfo, &str) -> bool,
     sink: &mut dyn Sink,
 ) -> Result<(), DecodeError> {
-    let batch = open_batch(bytes, opts, out)?;
+    let mut ix = Index::new();
+    let batch = open_batch(&mut ix, bytes, opts, out)?;
     let start = sink.size();
-    let ctx = Ctx {
-        limit: start.saturating_add(opts.max_expansion),
-        cap: opts.max_expansion,
-    };
+    let ctx = Ctx::new(start, opts.max_expansion);
     for m in batch.msgs(slot::FetchResult::messages) {
         let (method, payload, env) = envelope(&m);
         if keep(env, method) {
@@ -144,8 +154,9 @@ fn write_batch_into(
 }
 
 /// Checks a batch against the caps and the schema and fills `out`'s batch fields; the
-/// messages are read from the returned view.
+/// messages are read from the returned view (of `ix`, built over the batch).
 pub(crate) fn open_batch<'a>(
+    ix: &'a mut Index,
     bytes: &'a [u8],
     opts: &DecodeOptions,
     out: &mut Decoded,
@@ -158,14 +169,18 @@ pub(crate) fn open_batch<'a>(
         });
     }
     use slot::FetchResult as B;
-    let batch = View::new(msg::FetchResult, bytes, 0).map_err(|e| protobuf("batch", e))?;
-    if batch.count(B::messages) > opts.max_messages {
+    // Counted before the batch is indexed: the index of a batch past the cap is work
+    // (and memory) for nothing.
+    let messages = count(msg::FetchResult, bytes, B::messages).map_err(|e| protobuf("batch", e))?;
+    if messages > opts.max_messages {
         return Err(DecodeError::TooMany {
             what: "messages in one batch",
             cap: opts.max_messages,
         });
     }
-    validate(msg::FetchResult, bytes, 0).map_err(|e| protobuf("batch", e))?;
+    ix.build(msg::FetchResult, bytes)
+        .map_err(|e| protobuf("batch", e))?;
+    let batch = ix.root(bytes);
     out.cursor = batch.str(B::cursor).to_string();
     out.internal_ext = batch.str(B::internal_ext).to_string();
     out.need_ack = batch.bool(B::need_ack);
@@ -203,10 +218,7 @@ pub(crate) fn envelope<'a>(m: &View<'a>) -> (&'a str, &'a [u8], EnvelopeInfo) {
 /// payload that would write more becomes a `decodeError` event.
 pub fn write_message(method: &str, payload: &[u8], env: EnvelopeInfo, sink: &mut dyn Sink) {
     let cap = DecodeOptions::default().max_expansion;
-    let ctx = Ctx {
-        limit: sink.size().saturating_add(cap),
-        cap,
-    };
+    let ctx = Ctx::new(sink.size(), cap);
     let mark = sink.size();
     if let Err(err) = write_one(method, payload, env, sink, &ctx) {
         sink.truncate(mark);

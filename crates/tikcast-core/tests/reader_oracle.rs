@@ -390,3 +390,28 @@ fn a_singular_message_field_sent_twice_is_merged_as_prost_merges_it() {
     }
     assert!(merged > 200, "{merged} merged messages decoded");
 }
+
+#[test]
+fn a_payload_too_wide_to_index_is_a_decode_error() {
+    // 1 Mi + 8 empty top viewers: more nested messages than the reader indexes for one
+    // message (prost would accept it; the reader refuses it, so its memory stays bound).
+    let mut payload = Vec::new();
+    for _ in 0..((1 << 20) + 8) {
+        payload.extend_from_slice(&[0x12, 0x00]);
+    }
+    let mut sink = JsonSink::new();
+    write_message(
+        "WebcastRoomUserSeqMessage",
+        &payload,
+        EnvelopeInfo::default(),
+        &mut sink,
+    );
+    let texts: Vec<&str> = sink.texts().collect();
+    assert_eq!(texts.len(), 1);
+    let event: serde_json::Value = serde_json::from_str(texts[0]).unwrap();
+    assert_eq!(event["type"], "decodeError");
+    assert_eq!(
+        event["error"],
+        "WebcastRoomUserSeqMessage: payload: malformed protobuf (too many nested messages and fields in one message)"
+    );
+}

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use crate::decode::{decode_message_into, EnvelopeInfo};
 use crate::error::DecodeError;
 use crate::events::{Event, LikeAggregateEvent};
-use crate::reader::{Ctx, ReadError, Sink};
+use crate::reader::{Ctx, Index, ReadError, Sink};
 use crate::shape;
 use crate::write::{protobuf, too_expensive, write_one};
 
@@ -50,7 +50,8 @@ impl Span {
 /// gift, a like window's last like) past the batch it came in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Payload {
-    Span(Span),
+    /// A span of the batch, whose message the batch's index holds from this root.
+    Indexed(Span, u32),
     Owned(Vec<u8>),
 }
 
@@ -96,13 +97,21 @@ pub(crate) enum Item {
 pub struct Batch {
     bytes: Vec<u8>,
     items: Vec<Item>,
+    /// The gift messages of the batch, as `shape::gift_facts` indexed them
+    /// ([`Payload::Indexed`]), so they are not walked again to be written.
+    ix: Index,
     /// The output budget ([`crate::DecodeOptions::max_expansion`]).
     cap: usize,
 }
 
 impl Batch {
-    pub(crate) fn new(bytes: Vec<u8>, items: Vec<Item>, cap: usize) -> Batch {
-        Batch { bytes, items, cap }
+    pub(crate) fn new(bytes: Vec<u8>, items: Vec<Item>, ix: Index, cap: usize) -> Batch {
+        Batch {
+            bytes,
+            items,
+            ix,
+            cap,
+        }
     }
 
     /// How many items (messages, streak closes, like windows) the batch holds; each
@@ -122,7 +131,7 @@ impl Batch {
 
     fn payload<'a>(&'a self, p: &'a Payload) -> &'a [u8] {
         match p {
-            Payload::Span(s) => s.get(&self.bytes),
+            Payload::Indexed(s, _) => s.get(&self.bytes),
             Payload::Owned(v) => v,
         }
     }
@@ -132,10 +141,7 @@ impl Batch {
     /// (`DecodeOptions::max_expansion`): then nothing is left written.
     pub fn write(&self, sink: &mut dyn Sink) -> Result<(), DecodeError> {
         let start = sink.size();
-        let ctx = Ctx {
-            limit: start.saturating_add(self.cap),
-            cap: self.cap,
-        };
+        let ctx = Ctx::new(start, self.cap);
         for item in &self.items {
             if let Err(e) = self.write_item(item, sink, &ctx) {
                 sink.truncate(start);
@@ -168,7 +174,13 @@ impl Batch {
                     GiftAs::TimedOut => ("gift", true),
                 };
                 let p = self.payload(payload);
-                read(shape::write_gift_as(name, timed_out, p, *env, sink, ctx))
+                let indexed = match payload {
+                    Payload::Indexed(_, root) => Some((&self.ix, *root)),
+                    _ => None,
+                };
+                read(shape::write_gift_as(
+                    name, timed_out, p, indexed, *env, sink, ctx,
+                ))
             }
             Item::LikeAggregate {
                 payload,

@@ -65,7 +65,7 @@ use streaks::GiftStreaks;
 use crate::client::{ack_frame, enter_room_frame, heartbeat_frame, EnterRoom};
 use crate::decode::{method_produces, DecodeOptions, EnvelopeInfo};
 use crate::error::DecodeError;
-use crate::reader::slot;
+use crate::reader::{slot, Index};
 use crate::shape;
 use crate::write::{envelope, open_batch, open_frame};
 
@@ -369,6 +369,8 @@ pub struct Session {
     retry_after_ms: Option<u64>,
     /// Per-method answer to "is it wanted", bounded (method names come from the wire).
     wanted_methods: Vec<(String, bool)>,
+    /// The index the gift, like and control facts are read through (buffers reused).
+    scratch: Index,
 }
 
 /// Most method names whose "wanted" answer is cached.
@@ -408,6 +410,7 @@ impl Session {
             wanted: None,
             retry_after_ms: None,
             wanted_methods: Vec::new(),
+            scratch: Index::new(),
             config,
         }
     }
@@ -528,10 +531,12 @@ impl Session {
             return;
         }
         let mut items = Vec::new();
+        let mut gifts = Index::new();
         let mut ended = false;
         let mut live = false;
         if !batch.is_empty() {
-            let view = match open_batch(&batch, opts, &mut decoded) {
+            let mut ix = Index::new();
+            let view = match open_batch(&mut ix, &batch, opts, &mut decoded) {
                 Ok(v) => v,
                 Err(e) => return self.bad_frame(&e),
             };
@@ -554,10 +559,11 @@ impl Session {
                 match method {
                     "WebcastGiftMessage" => {
                         live = true;
-                        match shape::gift_facts(payload) {
-                            Some((facts, read)) => {
+                        match shape::gift_facts(&mut gifts, payload) {
+                            Some((facts, read, root)) => {
                                 let here = match &read {
-                                    Cow::Borrowed(_) => Payload::Span(at),
+                                    Cow::Borrowed(_) => Payload::Indexed(at, root),
+                                    // Rare: written from its bytes (indexed again).
                                     Cow::Owned(merged) => Payload::Owned(merged.clone()),
                                 };
                                 if self.config.gift_raw {
@@ -576,14 +582,16 @@ impl Session {
                     "WebcastLikeMessage" => {
                         live = true;
                         if let Some(likes) = &mut self.likes {
-                            if let Some((facts, read)) = shape::like_facts(payload) {
+                            if let Some((facts, read)) =
+                                shape::like_facts(&mut self.scratch, payload)
+                            {
                                 likes.add(now, facts, &read, env, &mut items);
                             }
                         }
                         items.push(whole);
                     }
                     "WebcastControlMessage" => {
-                        match shape::control_ends(payload) {
+                        match shape::control_ends(&mut self.scratch, payload) {
                             Some(end) => ended |= end,
                             // A malformed one is a `decodeError` event, as any message.
                             None => live = true,
@@ -624,7 +632,7 @@ impl Session {
         if !items.is_empty() {
             let cap = self.config.decode.max_expansion;
             self.out
-                .push_back(Output::Events(Batch::new(batch, items, cap)));
+                .push_back(Output::Events(Batch::new(batch, items, gifts, cap)));
         }
         if !ended && live && self.stream_ended {
             // Messages kept coming after the end (a pause, or a replayed control
@@ -796,8 +804,12 @@ impl Session {
     fn timer_events(&mut self, items: Vec<Item>) {
         if !items.is_empty() {
             let cap = self.config.decode.max_expansion;
-            self.out
-                .push_back(Output::Events(Batch::new(Vec::new(), items, cap)));
+            self.out.push_back(Output::Events(Batch::new(
+                Vec::new(),
+                items,
+                Index::new(),
+                cap,
+            )));
         }
     }
 

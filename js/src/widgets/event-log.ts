@@ -18,6 +18,9 @@ type E = Record<string, any>;
  */
 const ROWS_PER_FRAME = 16;
 
+/** Following, how far (rows) the slots may run past the list's length before they are set back (about 70,000 px). */
+const TAIL_SLOTS = 4000;
+
 /** Rows drawn above and below the view while the list is scrolled by hand (fast scrolling shows no gap). */
 const OVERSCAN = 4;
 /** Rows drawn before the list's height is known (the first frame). */
@@ -100,6 +103,13 @@ export class TikcastEventLog extends TikcastWidget {
   #base = 0;
   /** The rows show the end of the list, drawn frame by frame while following (false: draw the view afresh). */
   #tail = false;
+  /**
+   * Following, the rows are laid out by slot, not by their place in the list: a row keeps
+   * its slot (its position in the scrolled content) while in view, new rows take the next
+   * slots and the list scrolls, so the rows on screen are not laid out or painted again.
+   * The first row's slot; set back to the list's own places when it passes n + TAIL_SLOTS.
+   */
+  #firstSlot = 0;
   #flush = frameScheduler(() => this.#render());
   /** Events received and not looked at by the list yet, oldest first. */
   #pending: E[] = [];
@@ -112,6 +122,8 @@ export class TikcastEventLog extends TikcastWidget {
   #viewPx = 0;
   /** What the spacers and the scroll position were last set to (written only when they change). */
   #drawn = { above: -1, below: -1, unit: '', total: -1 };
+  /** Rows the scrolled content is high (spacers and rows), as last drawn. */
+  #contentRows = 0;
   /** A scroll position to set at the next drawing (scrolled up, rows left at the top). */
   #scrollTo: number | null = null;
   #resize: ResizeObserver | null = null;
@@ -180,7 +192,7 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
 /* Size containment: the panel never measures the rows to size the list; an element without
    a height gets --tikcast-log-height (default 20em). The widget keeps the list's scroll
    position itself (the spacers change as rows come and go): no scroll anchoring. */
-.list { flex: 1 1 auto; min-height: 0; list-style: none; margin: 0; padding: 0; font: 0.85em/1.35 var(--tikcast-mono, ui-monospace, monospace); overflow: auto; overflow-anchor: none; text-shadow: none; contain: strict; contain-intrinsic-size: 20em var(--tikcast-log-height, 20em); }
+.list { flex: 1 1 auto; min-height: 0; list-style: none; margin: 0; padding: 0; font: 0.85em/1.35 var(--tikcast-mono, ui-monospace, monospace); overflow: auto; overflow-anchor: none; will-change: scroll-position; text-shadow: none; contain: strict; contain-intrinsic-size: 20em var(--tikcast-log-height, 20em); }
 /* A row is one line of fixed height, laid out on its own: inline text in one line box. */
 .row { display: block; white-space: pre; overflow: hidden; text-overflow: ellipsis; height: 1.35em; contain: strict; }
 .gap { display: block; height: 0; contain: strict; }
@@ -217,9 +229,18 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
     this.#list.addEventListener(
       'scroll',
       () => {
-        this.#top = this.#list.scrollTop;
-        const end = this.#shown.length * this.#rowPx - this.#viewPx;
-        this.#follow = !(this.#rowPx > 0) || this.#top >= end - Math.max(4, this.#rowPx / 2);
+        const top = this.#list.scrollTop;
+        const end = this.#contentRows * this.#rowPx - this.#viewPx;
+        const follow = !(this.#rowPx > 0) || top >= end - Math.max(4, this.#rowPx / 2);
+        if (this.#follow && !follow && this.#tail) {
+          // Leaving the end: from the rows laid out by slot to the list's own places, the
+          // same distance from the end.
+          this.#scrollTo = Math.max(0, this.#shown.length * this.#rowPx - this.#viewPx - (end - top));
+          this.#top = this.#scrollTo;
+        } else {
+          this.#top = top;
+        }
+        this.#follow = follow;
         this.#flush();
       },
       { passive: true },
@@ -368,8 +389,9 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
         if (!this.#follow && this.#rowPx > 0) this.#scrollTo = this.#top = Math.max(0, this.#top - drop * this.#rowPx);
       }
     }
-    this.#draw();
+    // The count first: the scroll position set by #draw lays out what changed before it.
     this.#setCount();
+    this.#draw();
   }
 
   /** Rows in view (a partly visible row counts). */
@@ -394,18 +416,30 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
         // Frame by frame: the rows drawn before that are still in the list, then the newest
         // new events, at most ROWS_PER_FRAME; what is left of that budget fills the view
         // upwards with the events before the first row (after a burst, in a quiet moment).
-        const kept = this.#rowsInDom.map((r) => r.shows).filter((e): e is E => this.#index(e) >= 0);
+        const before = this.#rowsInDom;
+        const kept = before.map((r) => r.shows).filter((e): e is E => this.#index(e) >= 0);
         const lastKept = kept.length ? this.#index(kept.at(-1)!) : -1;
         const from = Math.max(lastKept + 1, n - ROWS_PER_FRAME);
         want = kept.concat(shown.slice(from)).slice(-cap);
+        // The slot of the first row: the rows that left at the top give theirs up.
+        const gone = want.length && before.some((r) => r.shows === want[0]) ? before.findIndex((r) => r.shows === want[0]) : before.length;
+        let slot = this.#firstSlot + gone;
         const room = Math.min(ROWS_PER_FRAME - (n - from), cap - want.length);
         const top = want.length ? this.#index(want[0]!) : n;
-        if (room > 0 && top > 0) want = shown.slice(Math.max(0, top - room), top).concat(want);
+        if (room > 0 && top > 0) {
+          const up = shown.slice(Math.max(0, top - room), top);
+          want = up.concat(want);
+          slot -= up.length;
+        }
+        // Back to the list's own places now and then (the rows are laid out and painted
+        // again once): when the slots would start above the content, or are far below it.
+        this.#firstSlot = slot < 0 || slot > n + TAIL_SLOTS ? n - want.length : slot;
       } else {
         want = shown.slice(-cap);
+        this.#firstSlot = n - want.length;
       }
       this.#tail = true;
-      above = n - want.length;
+      above = this.#firstSlot;
     } else {
       this.#tail = false;
       const first = Math.max(0, Math.min(Math.floor(this.#top / this.#rowPx) - OVERSCAN, n - view - OVERSCAN));
@@ -413,10 +447,11 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
       above = first;
     }
     this.#place(want, n);
+    const rowsHigh = follow ? above + want.length : n;
     // The spacers in px once a row's height is known (the same layout units as the rows), in em before.
     const unit = this.#rowPx > 0 ? 'px' : 'em';
     const size = this.#rowPx > 0 ? this.#rowPx : 1.35;
-    const below = n - above - want.length;
+    const below = rowsHigh - above - want.length;
     const d = this.#drawn;
     if (d.unit !== unit || d.above !== above) this.#above.style.height = `${above * size}${unit}`;
     if (d.unit !== unit || d.below !== below) this.#below.style.height = `${below * size}${unit}`;
@@ -424,15 +459,15 @@ button { font: inherit; padding: 0.2em 0.6em; border-radius: 6px; border: 0; bac
     d.above = above;
     d.below = below;
     // Setting scrollTop lays the list out now (a few rows): done only when the position must
-    // change. Following, the end is kept in view: scrolled when the list's length changed (at
-    // the cap it does not).
+    // change. Following, the end is kept in view: scrolled when the content's height changed.
+    this.#contentRows = rowsHigh;
     if (follow) {
-      if (d.total !== n) this.#list.scrollTop = 1e9;
+      if (d.total !== rowsHigh) this.#list.scrollTop = 1e9;
     } else if (this.#scrollTo !== null) {
       this.#list.scrollTop = this.#scrollTo;
     }
     this.#scrollTo = null;
-    d.total = n;
+    d.total = rowsHigh;
   }
 
   /**

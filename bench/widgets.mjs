@@ -9,6 +9,9 @@
 //   node bench/widgets.mjs [--seconds 10] [--rate 2000] [--warmup 1] [--only chat,goal] [--no-worker] [--write]
 //     [--baseline] [--profile] [--set attr=value]
 //   node bench/widgets.mjs --soak 3600 [--rate 500] [--sample 30] [--only chat] [--worker-only]   (memory)
+//   node bench/widgets.mjs --soak-all 3600 [--rate 1000] [--sample 60] [--samples FILE] [--write]
+//     (memory: every widget in one page on one connection; SIGTERM/SIGINT ends it early and
+//     reports what it covered, labelled partial)
 //
 // Not part of `npm test`. Needs js/dist (npm run build) and the real captures
 // ($TIKCAST_CORPUS, default ../shared/corpus) to make bench/data/frames-widgets.bin once;
@@ -261,6 +264,146 @@ async function soakWidget(name, tag, attrs, worker, soakSeconds, soakRate, every
   };
   const pick = (key) => ({ start: samples[0][key], end: samples.at(-1)[key], max: Math.max(...samples.map((s) => s[key])), perHour: slope(key) });
   return { widget: name, worker, seconds: samples.at(-1).t, rate: samples.at(-1).sent / samples.at(-1).t, eventRate: samples.at(-1).events / samples.at(-1).t, heap: pick('heapMB'), nodes: pick('nodes'), listeners: pick('listeners'), shadow: pick('shadow') };
+}
+
+// --soak-all SECONDS: every widget (or --only's) in ONE 1920×1080 page, each in a box of its
+// own size, all listening to ONE `frames: true` connection fed the workload's frames in a
+// loop at --rate messages/s (default 1,000, about 10× a busy room). Every --sample seconds
+// (default 60) after a forced GC: the page's JS heap, DOM nodes and listeners, and each
+// widget's shadow DOM node count; each sample is also a JSON line in --samples FILE as it
+// is taken. SIGTERM or SIGINT stops the run at the next sample and reports what it covered.
+async function soakAll(soakSeconds, soakRate, every) {
+  const tags = WIDGETS.filter(([, tag]) => tag);
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  await page.goto(`${base}/widget.html?embed=1&transparent=1`);
+  const cdp = await page.context().newCDPSession(page);
+  await page.evaluate(
+    async ({ tags, counts, rate }) => {
+      const { TikTokLiveConnection } = await import('/pkg/index.js');
+      await import('/pkg/widgets/index.js');
+      const bytes = new Uint8Array(await (await fetch('/frames.bin')).arrayBuffer());
+      const dv = new DataView(bytes.buffer);
+      const frames = [];
+      for (let at = 0; at + 4 <= bytes.length; at += 4 + dv.getUint32(at, true)) frames.push(bytes.slice(at + 4, at + 4 + dv.getUint32(at, true)));
+      const conn = new TikTokLiveConnection('soak', { frames: true, dedupCapacity: 16 });
+      document.body.style.cssText = 'margin: 0; display: grid; grid-template-columns: repeat(4, 480px); grid-auto-rows: 540px;';
+      const widgets = {};
+      for (const [name, tag, attrs] of tags) {
+        const box = document.createElement('div');
+        box.style.cssText = 'overflow: hidden; contain: strict;';
+        const w = document.createElement(tag);
+        for (const [k, v] of Object.entries(attrs)) w.setAttribute(k, v);
+        w.style.cssText = 'height: 100%;';
+        w.connection = conn;
+        box.append(w);
+        document.body.append(box);
+        widgets[name] = w;
+      }
+      await conn.connect();
+      let sent = 0;
+      let next = 0;
+      const t0 = performance.now();
+      window.__soak = { sent: 0, events: 0, widgets };
+      conn.on('decodedData', () => window.__soak.events++);
+      window.__soakTimer = setInterval(() => {
+        const due = (rate * (performance.now() - t0)) / 1000;
+        while (sent < due) {
+          conn.pushFrame(frames[next % frames.length]);
+          sent += counts[next % frames.length];
+          next += 1;
+        }
+        window.__soak.sent = sent;
+      }, 10);
+    },
+    { tags, counts, rate: soakRate },
+  );
+  let stop = null;
+  let wake = () => {};
+  const onSignal = (sig) => {
+    stop = sig;
+    log(`${sig}: stopping at the next sample`);
+    wake();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const samplesFile = opt('--samples');
+  const samples = [];
+  const t0 = Date.now();
+  for (;;) {
+    const t = (Date.now() - t0) / 1000;
+    // Twice: the first collection frees the wrappers, the second the DOM nodes they held.
+    await cdp.send('HeapProfiler.collectGarbage');
+    await cdp.send('HeapProfiler.collectGarbage');
+    const { usedSize } = await cdp.send('Runtime.getHeapUsage');
+    const dom = await cdp.send('Memory.getDOMCounters');
+    const p = await page.evaluate(() => ({
+      sent: window.__soak.sent,
+      events: window.__soak.events,
+      shadow: Object.fromEntries(Object.entries(window.__soak.widgets).map(([k, w]) => [k, w.shadowRoot.querySelectorAll('*').length])),
+    }));
+    const sample = { t, at: new Date().toISOString(), heapMB: usedSize / 1e6, nodes: dom.nodes, listeners: dom.jsEventListeners, sent: p.sent, events: p.events, shadow: p.shadow };
+    samples.push(sample);
+    if (samplesFile) appendFileSync(samplesFile, JSON.stringify(sample) + '\n');
+    log(`soak-all ${t.toFixed(0)} s: heap ${sample.heapMB.toFixed(2)} MB, ${dom.nodes} nodes, ${dom.jsEventListeners} listeners, ${p.sent} messages, ${p.events} events; ${Object.entries(p.shadow).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    if (t >= soakSeconds || stop) break;
+    await new Promise((r) => {
+      wake = r;
+      setTimeout(r, Math.min(every, soakSeconds - t) * 1000);
+    });
+  }
+  await page.evaluate(() => clearInterval(window.__soakTimer));
+  await page.close();
+  // The slope over the samples after the first minute (warm-up: lists filling to their caps).
+  const late = samples.filter((s) => s.t >= Math.min(60, soakSeconds / 3));
+  const slopeOf = (get) => {
+    const n = late.length;
+    if (n < 2) return NaN;
+    const mt = late.reduce((a, s) => a + s.t, 0) / n;
+    const mv = late.reduce((a, s) => a + get(s), 0) / n;
+    const num = late.reduce((a, s) => a + (s.t - mt) * (get(s) - mv), 0);
+    const den = late.reduce((a, s) => a + (s.t - mt) ** 2, 0);
+    return (num / den) * 3600;
+  };
+  const pick = (get) => ({ start: get(samples[0]), end: get(samples.at(-1)), max: Math.max(...samples.map(get)), perHour: slopeOf(get) });
+  const last = samples.at(-1);
+  return {
+    seconds: last.t,
+    samples: samples.length,
+    stoppedBy: stop,
+    rate: last.sent / last.t,
+    eventRate: last.events / last.t,
+    heap: pick((s) => s.heapMB),
+    nodes: pick((s) => s.nodes),
+    listeners: pick((s) => s.listeners),
+    widgets: Object.keys(last.shadow).map((k) => ({ widget: k, ...pick((s) => s.shadow[k]) })),
+    from: samples[0].at,
+    to: last.at,
+  };
+}
+
+const soakAllSeconds = Number(opt('--soak-all', 0));
+if (soakAllSeconds > 0) {
+  const soakRate = Number(opt('--rate', 1000));
+  const every = Number(opt('--sample', 60));
+  const r = await soakAll(soakAllSeconds, soakRate, every);
+  await browser.close();
+  server.close();
+  const f = (x, n = 2) => (Number.isFinite(x) ? x.toFixed(n) : '–');
+  const load = process.platform === 'linux' ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : '?';
+  const covered = `${f(r.seconds / 60, 1)} minutes, ${r.samples} samples${r.stoppedBy ? ` (stopped by ${r.stoppedBy} before the ${soakAllSeconds} s asked: partial)` : ''}`;
+  const L = [];
+  L.push(`\n## Widgets: memory with every widget in one page (bench/widgets.mjs --soak-all ${soakAllSeconds}, ${r.from.slice(0, 16).replace('T', ' ')} to ${r.to.slice(11, 16)} UTC)\n`);
+  L.push(`Headless Chromium, one 1920×1080 page holding ${r.widgets.length} widgets (480×540 boxes), all on one \`frames: true\` connection fed the workload's frames in a loop at ${soakRate} messages/s (measured ${f(r.rate, 0)} msg/s, ${f(r.eventRate, 0)} events/s), main-thread decoding; sampled every ${every} s after forced GCs (CDP HeapProfiler.collectGarbage twice; Runtime.getHeapUsage, Memory.getDOMCounters). Covered: ${covered}. Slope: least squares over the samples after the first minute, per hour. Load average at the end: ${load}.\n`);
+  L.push('| what | start | end | max | slope per hour |');
+  L.push('|---|---|---|---|---|');
+  L.push(`| page JS heap (MB) | ${f(r.heap.start)} | ${f(r.heap.end)} | ${f(r.heap.max)} | ${f(r.heap.perHour)} |`);
+  L.push(`| page DOM nodes | ${r.nodes.start} | ${r.nodes.end} | ${r.nodes.max} | ${f(r.nodes.perHour, 0)} |`);
+  L.push(`| page JS event listeners | ${r.listeners.start} | ${r.listeners.end} | ${r.listeners.max} | ${f(r.listeners.perHour, 1)} |`);
+  for (const w of r.widgets) L.push(`| ${w.widget}: shadow DOM nodes | ${w.start} | ${w.end} | ${w.max} | ${f(w.perHour, 1)} |`);
+  const section = L.join('\n') + '\n';
+  console.log(section);
+  if (args.includes('--write')) appendFileSync(join(HERE, 'RESULTS.md'), section);
+  process.exit(0);
 }
 
 const soakSeconds = Number(opt('--soak', 0));

@@ -294,20 +294,53 @@ const CASES = [
     async check(at) {
       const s = await at((w, r) => ({
         jsonl: w.toJsonLines(),
-        chatRows: [...r.querySelectorAll('.row[data-type=chat] .text')].map((e) => e.textContent),
+        shown: w.shown.length,
         list: (({ scrollTop, clientHeight, scrollHeight }) => ({ scrollTop, clientHeight, scrollHeight }))(r.querySelector('.list')),
+        rowsInDom: r.querySelectorAll('.row').length,
         lastRow: [...r.querySelectorAll('.row')].at(-1).dataset.type,
       }));
       assert.ok(s.list.scrollHeight > s.list.clientHeight, `the rows overflow the list: ${JSON.stringify(s.list)}`);
       assert.ok(s.list.scrollTop + s.list.clientHeight >= s.list.scrollHeight - 2, `the list follows its end: ${JSON.stringify(s.list)}`);
       assert.equal(s.lastRow, 'streamEnd');
+      // Virtual: only the rows in view (and a few more) are elements.
+      assert.ok(s.rowsInDom < s.shown / 2, `${s.rowsInDom} row elements for ${s.shown} events`);
+      // Scrolled from the top to the end, every event of the list shows once as a row at its
+      // place (aria-posinset), its wire text as text.
+      const walk = await at(async (w, r) => {
+        const list = r.querySelector('.list');
+        const frame = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+        const rows = new Map();
+        const misplaced = [];
+        const markup = [];
+        list.scrollTop = 0;
+        for (let step = 0; step < 2000; step++) {
+          await frame();
+          const top = list.getBoundingClientRect().top - list.scrollTop;
+          for (const row of r.querySelectorAll('.row')) {
+            const at = Number(row.getAttribute('aria-posinset'));
+            const box = row.getBoundingClientRect();
+            if (Math.abs(box.top - top - (at - 1) * box.height) > 1) misplaced.push(at);
+            rows.set(at, `${row.dataset.type} ${row.querySelector('.text').textContent}`);
+          }
+          for (const e of r.querySelectorAll('img[src="x"], [onerror], i, b:not([class])')) markup.push(e.outerHTML.slice(0, 80));
+          if (list.scrollTop + list.clientHeight >= list.scrollHeight - 1) break;
+          list.scrollTop += Math.floor(list.clientHeight / 2);
+        }
+        const size = Number(r.querySelector('.row').getAttribute('aria-setsize'));
+        return { size, rows: Array.from({ length: size }, (_, i) => rows.get(i + 1) ?? null), misplaced, markup };
+      });
+      assert.equal(walk.size, s.shown);
+      assert.deepEqual(walk.misplaced, [], 'each row at its place in the scrolled list');
+      assert.deepEqual(walk.markup, [], 'no element made from wire text');
+      assert.ok(!walk.rows.includes(null), 'every place of the list was drawn');
+      assert.equal(walk.rows.at(-1), 'streamEnd ');
+      assert.deepEqual(walk.rows.filter((x) => x.startsWith('chat ')), want.chats.map((c) => `chat ${c.nick}: ${c.text}`));
       const events = s.jsonl.trimEnd().split('\n').map((l) => JSON.parse(l));
       const of = (t) => events.filter((e) => e.type === t);
       assert.deepEqual(of('chat').map((e) => e.comment), want.chats.map((c) => c.text), 'every chat event exported');
       assert.equal(of('gift').length, want.gifts.length);
       assert.equal(of('follow').length, want.follows);
       assert.equal(of('streamEnd').length, 1);
-      assert.deepEqual(s.chatRows, want.chats.map((c) => `${c.nick}: ${c.text}`));
       // The types filter, then the search box.
       const filtered = await at((w, r) => {
         w.setAttribute('types', 'chat,gift');
@@ -620,6 +653,102 @@ test('gift alerts and leaderboard on `tikcast relay` replaying the demo session 
   assert.deepEqual(s.shown, want.gifts.map(({ nickname, giftId, count, giftName, imageUrl, diamonds }) => ({ nickname, giftId, count, giftName, imageUrl, diamonds })));
   assert.deepEqual(s.board, want.leaderboard);
   assert.ok(requests.includes('/api/gifts'), 'the catalog came from the relay');
+  assert.deepEqual(problems, []);
+});
+
+test('event log: a virtual list that follows its end, keeps what a reader scrolled to in place, and stays capped', { skip: why, timeout: 60_000 }, async (t) => {
+  const web = await startWebServer();
+  t.after(() => web.stop());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+  const problems = watch(page);
+  await page.goto(`http://${web.addr}/widget.html?embed=1`);
+  // A stand-in connection (what the widget uses of one: `on` and `isConnected`) the test
+  // feeds chat events through, N at a time.
+  await page.evaluate(async () => {
+    await import('/pkg/widgets/index.js');
+    const listeners = [];
+    const conn = { isConnected: true, on: (name, l) => (name === 'decodedData' && listeners.push(l), () => {}) };
+    let n = 0;
+    window.feed = async (count) => {
+      for (let i = 0; i < count; i++) {
+        n++;
+        for (const l of listeners) l({ type: 'chat', msgId: `m${n}`, createTime: 1700000000000 + n, user: { uniqueId: 'u', nickname: 'U' }, comment: `line ${n}` });
+      }
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    };
+    const w = document.createElement('tikcast-event-log');
+    w.setAttribute('max', '200');
+    w.style.cssText = 'display: block; height: 300px; width: 600px;';
+    w.connection = conn;
+    document.body.append(w);
+    window.log = w;
+    // What the reader sees: the first row whose top is in view, and the list's state.
+    window.view = async () => {
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const list = w.shadowRoot.querySelector('.list');
+      const top = list.getBoundingClientRect().top;
+      const rows = [...w.shadowRoot.querySelectorAll('.row')];
+      const first = rows.find((row) => row.getBoundingClientRect().top >= top - 0.5);
+      return {
+        first: first && { at: Number(first.getAttribute('aria-posinset')), text: first.querySelector('.text').textContent },
+        last: rows.at(-1)?.querySelector('.text').textContent,
+        atEnd: list.scrollTop + list.clientHeight >= list.scrollHeight - 1,
+        rowHeight: rows[0]?.getBoundingClientRect().height,
+        elements: rows.length,
+        skipped: rows.filter((row) => row.dataset.skipped).map((row) => [row.querySelector('.text').textContent, Number(row.dataset.skipped)]),
+        contiguous: rows.every((row, i) => i === 0 || Number(row.getAttribute('aria-posinset')) === Number(rows[i - 1].getAttribute('aria-posinset')) + 1),
+        shown: w.shown.length,
+        events: w.events.length,
+      };
+    };
+  });
+  const view = () => page.evaluate(() => window.view());
+  await page.evaluate(() => window.feed(150));
+  let v = await view();
+  assert.equal(v.last, 'U: line 150');
+  assert.ok(v.atEnd, 'follows the end');
+  assert.ok(v.elements < 40, `${v.elements} row elements for 150 events in a 300 px list`);
+  // Scrolled up to line 80: 100 more events, 50 of the oldest leave (max 200); line 80 stays at the top of the view.
+  await page.evaluate((h) => {
+    window.log.shadowRoot.querySelector('.list').scrollTop = 79 * h;
+  }, v.rowHeight);
+  v = await view();
+  assert.deepEqual(v.first, { at: 80, text: 'U: line 80' });
+  await page.evaluate(() => window.feed(100));
+  v = await view();
+  assert.deepEqual(v.first, { at: 30, text: 'U: line 80' }, 'what the reader looked at stays in view (lines 1 to 50 left the list)');
+  assert.equal(v.atEnd, false);
+  assert.equal(v.shown, 200);
+  // Its rows leave too: the view shows the oldest kept line.
+  await page.evaluate(() => window.feed(100));
+  v = await view();
+  assert.deepEqual(v.first, { at: 1, text: 'U: line 151' });
+  assert.equal(v.atEnd, false);
+  // Back at the end, it follows again.
+  await page.evaluate(() => {
+    window.log.shadowRoot.querySelector('.list').scrollTop = 1e9;
+  });
+  await view();
+  await page.evaluate(() => window.feed(10));
+  v = await view();
+  assert.equal(v.last, 'U: line 360');
+  assert.ok(v.atEnd, 'follows the end again');
+  assert.deepEqual([v.shown, v.events], [200, 360], 'the list capped at max, the events kept');
+  assert.ok(v.contiguous);
+  // A flood while following: one frame adds the newest 16 rows, a line marks the 24 left out.
+  await page.evaluate(() => window.feed(40));
+  v = await view();
+  assert.equal(v.last, 'U: line 400');
+  assert.deepEqual(v.skipped, [['U: line 385', 24]]);
+  assert.equal(v.contiguous, false);
+  // Scrolled up a little, the view is drawn afresh: every row in its place, none left out.
+  await page.evaluate(() => {
+    window.log.shadowRoot.querySelector('.list').scrollTop -= 30;
+  });
+  v = await view();
+  assert.deepEqual([v.skipped, v.contiguous, v.atEnd], [[], true, false]);
   assert.deepEqual(problems, []);
 });
 

@@ -115,7 +115,7 @@ export const WIDGETS: Record<string, WidgetInfo> = {
     title: 'Event log (moderators)',
     options: [
       { name: 'types', type: 'text', default: '', help: 'event types shown, comma-separated (empty: all)' },
-      n('max', 200, 'rows shown'),
+      n('max', 200, 'rows the list scrolls through'),
       n('keep', 2000, 'events kept for export'),
     ],
     width: 800,

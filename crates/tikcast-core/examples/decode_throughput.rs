@@ -39,24 +39,15 @@ fn main() {
     }
     if let Ok(which) = std::env::var("SESSION_ONLY") {
         // For profiling the session's path alone: `full`, or `chat+gift` (filtered).
-        use tikcast_core::session::{Mode, Output, Session, SessionConfig};
-        let mut s = Session::new(SessionConfig {
-            mode: Mode::Relay,
-            ..Default::default()
-        });
-        if which == "chat+gift" {
-            s.set_wanted_events(Some(["chat", "gift"]));
-        }
-        s.start(0);
-        let conn = s
-            .poll_outputs()
-            .iter()
-            .find_map(|o| match o {
-                Output::Connect { conn, .. } => Some(*conn),
-                _ => None,
-            })
-            .expect("the session asks to connect");
-        s.on_open(0, conn);
+        use tikcast_core::session::{Mode, Output, SessionConfig};
+        let wanted = (which == "chat+gift").then_some(["chat", "gift"]);
+        let (mut s, conn) = connected(
+            SessionConfig {
+                mode: Mode::Relay,
+                ..Default::default()
+            },
+            wanted,
+        );
         let mut sink = tikcast_core::JsonSink::new();
         let mut n = 0;
         for (i, f) in frames.iter().enumerate() {
@@ -135,28 +126,21 @@ fn main() {
         best / best_v2,
     );
 
-    use tikcast_core::session::{Mode, Output, Session, SessionConfig};
+    use tikcast_core::session::{Mode, Output, SessionConfig};
     let mut best = f64::MAX;
     let mut delivered = 0usize;
     let mut sink = tikcast_core::JsonSink::new();
     for _round in 0..5 {
         let t = Instant::now();
         delivered = 0;
-        let mut s = Session::new(SessionConfig {
-            mode: Mode::Direct,
-            room_id: 1,
-            ..Default::default()
-        });
-        s.start(0);
-        let conn = s
-            .poll_outputs()
-            .iter()
-            .find_map(|o| match o {
-                Output::Connect { conn, .. } => Some(*conn),
-                _ => None,
-            })
-            .expect("the session asks to connect");
-        s.on_open(0, conn);
+        let (mut s, conn) = connected(
+            SessionConfig {
+                mode: Mode::Direct,
+                room_id: 1,
+                ..Default::default()
+            },
+            None,
+        );
         for (i, f) in frames.iter().enumerate() {
             s.on_frame(i as u64, conn, f);
             while let Some(o) = s.poll_output() {
@@ -179,4 +163,27 @@ fn main() {
         frames.len() as f64 / best,
         delivered as f64 / best
     );
+}
+
+/// A session with `config` (listening to `wanted` only, when given), started and open.
+fn connected(
+    config: tikcast_core::session::SessionConfig,
+    wanted: Option<[&str; 2]>,
+) -> (tikcast_core::session::Session, tikcast_core::ConnId) {
+    use tikcast_core::session::{Output, Session};
+    let mut s = Session::new(config);
+    if wanted.is_some() {
+        s.set_wanted_events(wanted);
+    }
+    s.start(0);
+    let conn = s
+        .poll_outputs()
+        .iter()
+        .find_map(|o| match o {
+            Output::Connect { conn, .. } => Some(*conn),
+            _ => None,
+        })
+        .expect("the session asks to connect");
+    s.on_open(0, conn);
+    (s, conn)
 }

@@ -65,16 +65,7 @@ fn session(filter: bool) -> (Session, tikcast_core::ConnId) {
     if filter {
         s.set_wanted_events(Some(["chat", "gift"]));
     }
-    s.start(0);
-    let conn = s
-        .poll_outputs()
-        .iter()
-        .find_map(|o| match o {
-            Output::Connect { conn, .. } => Some(*conn),
-            _ => None,
-        })
-        .expect("the session asks to connect");
-    s.on_open(0, conn);
+    let conn = s.start_open(0).expect("the session asks to connect");
     (s, conn)
 }
 

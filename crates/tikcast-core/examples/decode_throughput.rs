@@ -170,20 +170,11 @@ fn connected(
     config: tikcast_core::session::SessionConfig,
     wanted: Option<[&str; 2]>,
 ) -> (tikcast_core::session::Session, tikcast_core::ConnId) {
-    use tikcast_core::session::{Output, Session};
+    use tikcast_core::session::Session;
     let mut s = Session::new(config);
     if wanted.is_some() {
         s.set_wanted_events(wanted);
     }
-    s.start(0);
-    let conn = s
-        .poll_outputs()
-        .iter()
-        .find_map(|o| match o {
-            Output::Connect { conn, .. } => Some(*conn),
-            _ => None,
-        })
-        .expect("the session asks to connect");
-    s.on_open(0, conn);
+    let conn = s.start_open(0).expect("the session asks to connect");
     (s, conn)
 }

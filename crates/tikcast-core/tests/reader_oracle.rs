@@ -294,16 +294,7 @@ fn the_sessions_batches_give_the_oracles_json() {
             ..Default::default()
         });
         s.set_wanted_events(wanted.clone());
-        s.start(0);
-        let conn = s
-            .poll_outputs()
-            .iter()
-            .find_map(|o| match o {
-                Output::Connect { conn, .. } => Some(*conn),
-                _ => None,
-            })
-            .expect("the session connects");
-        s.on_open(0, conn);
+        let conn = s.start_open(0).expect("the session connects");
         let mut outputs = Vec::new();
         let mut now = 0;
         for (_, frame) in &frames {

@@ -470,6 +470,19 @@ impl Session {
         }
     }
 
+    /// Starts the session and takes the connection it asks for as open at once, for a
+    /// driver that has no socket to wait for (a replay, a test, a benchmark). The outputs
+    /// until then are dropped. `None` when the session asked for no connection.
+    pub fn start_open(&mut self, now: u64) -> Option<ConnId> {
+        self.start(now);
+        let conn = self.poll_outputs().into_iter().find_map(|o| match o {
+            Output::Connect { conn, .. } => Some(conn),
+            _ => None,
+        })?;
+        self.on_open(now, conn);
+        Some(conn)
+    }
+
     /// The user wants to stop: close the socket, close open streaks, give up.
     pub fn stop(&mut self, now: u64) {
         let _ = now;

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tikcast_core::session::{GiveUp, GiveUpKind, Mode, Output, SessionConfig};
+use tikcast_core::session::{GiveUp, GiveUpKind, Mode, SessionConfig};
 use tikcast_core::{ConnId, Session};
 
 use super::hub::{Hub, Room};
@@ -482,16 +482,7 @@ impl Player {
             seed: crate::relay::random_seed(),
             ..Default::default()
         });
-        session.start(0);
-        let conn = session
-            .poll_outputs()
-            .into_iter()
-            .find_map(|o| match o {
-                Output::Connect { conn, .. } => Some(conn),
-                _ => None,
-            })
-            .unwrap_or(ConnId(1));
-        session.on_open(0, conn);
+        let conn = session.start_open(0).unwrap_or(ConnId(1));
         let _ = session.poll_outputs();
         Player { session, conn }
     }

@@ -344,22 +344,13 @@ pub async fn ws_tally(ws: &mut Ws, frames_wanted: usize, limit: Duration) -> Tal
 /// started, connected and past its first outputs; `liveness_ms` before it calls the
 /// socket silent.
 pub fn open_relay_session(liveness_ms: u64) -> (tikcast_core::Session, tikcast_core::ConnId) {
-    use tikcast_core::{Mode, Output, Session, SessionConfig};
+    use tikcast_core::{Mode, Session, SessionConfig};
     let mut session = Session::new(SessionConfig {
         mode: Mode::Relay,
         liveness_timeout_ms: liveness_ms,
         ..Default::default()
     });
-    session.start(0);
-    let conn = session
-        .poll_outputs()
-        .into_iter()
-        .find_map(|o| match o {
-            Output::Connect { conn, .. } => Some(conn),
-            _ => None,
-        })
-        .expect("a started session connects");
-    session.on_open(0, conn);
+    let conn = session.start_open(0).expect("a started session connects");
     let _ = session.poll_outputs();
     (session, conn)
 }

@@ -114,7 +114,7 @@ fn gunzip_member<'a>(
     if flags & FHCRC != 0 {
         let stored = array::<2>(input, pos).ok_or(DecodeError::Gzip("truncated header crc"))?;
         let stored = u16::from_le_bytes(stored);
-        let computed = (crc32fast::hash(input.get(..pos).unwrap_or(&[])) & 0xffff) as u16;
+        let computed = (crate::crc32::hash(input.get(..pos).unwrap_or(&[])) & 0xffff) as u16;
         if stored != computed {
             return Err(DecodeError::Gzip("header crc mismatch"));
         }
@@ -137,7 +137,7 @@ fn gunzip_member<'a>(
     let crc = u32::from_le_bytes([c0, c1, c2, c3]);
     let isize = u32::from_le_bytes([s0, s1, s2, s3]);
     let data = out.get(start..*filled).unwrap_or(&[]);
-    if crc32fast::hash(data) != crc {
+    if crate::crc32::hash(data) != crc {
         return Err(DecodeError::Gzip("crc32 mismatch"));
     }
     if data.len() as u32 != isize {

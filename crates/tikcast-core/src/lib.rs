@@ -30,6 +30,7 @@ extern crate alloc;
 mod base64;
 pub mod client;
 mod cost;
+pub mod crc32;
 pub mod decode;
 pub mod error;
 pub mod events;

@@ -129,6 +129,12 @@ pub trait Sink {
     /// A key made at run time (map keys).
     fn key_str(&mut self, key: &str);
     fn str(&mut self, v: &str);
+    /// A string field's bytes, which the reader has already checked are UTF-8 (every
+    /// string field is, when its message is indexed): a sink that stores bytes takes them
+    /// as they are instead of checking them a second time.
+    fn text(&mut self, v: &[u8]) {
+        self.str(core::str::from_utf8(v).unwrap_or(""));
+    }
     fn id(&mut self, v: u64);
     fn int(&mut self, v: i64);
     fn uint(&mut self, v: u64);
@@ -983,7 +989,7 @@ pub(crate) fn write_fields<S: Sink + ?Sized>(
                     for (wire, b) in view.each(s) {
                         ctx.check(sink)?;
                         match f.kind {
-                            Kind::Str => sink.str(core::str::from_utf8(b).unwrap_or("")),
+                            Kind::Str => sink.text(b),
                             Kind::Bytes => {
                                 // serde's default for a list of byte strings: arrays of
                                 // numbers.
@@ -1009,7 +1015,7 @@ pub(crate) fn write_fields<S: Sink + ?Sized>(
             sink.end_array();
         } else {
             match f.kind {
-                Kind::Str => sink.str(view.str(s)),
+                Kind::Str => sink.text(view.bytes(s)),
                 Kind::Bytes => sink.base64(view.bytes(s)),
                 Kind::Message | Kind::User => match view.msg(s) {
                     None => sink.null(),
@@ -1108,7 +1114,7 @@ fn write_map_value<S: Sink + ?Sized>(
     ctx: &Ctx,
 ) -> Result<()> {
     match vf.kind {
-        Kind::Str => sink.str(entry.str(1)),
+        Kind::Str => sink.text(entry.bytes(1)),
         Kind::Bytes => sink.base64(entry.bytes(1)),
         Kind::Message | Kind::Common | Kind::Map => {
             // A map's value is never null: absent means the default message.

@@ -26,8 +26,21 @@ if (!existsSync(file)) {
 }
 const frames = splitFrames(readFileSync(file)).slice(0, count);
 
+// bench/floor.sh's builds at the shipped opt-level, when they exist.
+const FLOOR = join(REPO, 'target/wasm-floor/opt');
+const floorFiles = {
+  'floor: inflate only (zlib-rs, no protobuf)': 'inflate__zlib_rs__s.wasm',
+  'floor: decode into a digest (no session, no JS objects)': 'decoder__zlib_rs_s.wasm',
+  'floor: session + decode into a digest (no JS objects)': 'decoder___session__zlib_rs_s.wasm',
+};
+const floor = {};
+for (const [label, f] of Object.entries(floorFiles)) {
+  if (existsSync(join(FLOOR, f))) floor[label] = readFileSync(join(FLOOR, f));
+}
+if (!Object.keys(floor).length) console.error('no bench/floor.sh builds: run `bash bench/floor.sh` for the floor rows');
+
 await sdk.init();
-const node = await layers(glue, sdk, frames, rounds);
+const node = await layers(glue, sdk, frames, rounds, floor);
 
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 const server = createServer((req, res) => {
@@ -47,7 +60,8 @@ let page;
 try {
   const p = await browser.newPage();
   await p.goto(`http://127.0.0.1:${server.address().port}/`);
-  page = await p.evaluate(async ([count, rounds]) => {
+  const floorB64 = Object.fromEntries(Object.entries(floor).map(([k, v]) => [k, v.toString('base64')]));
+  page = await p.evaluate(async ([count, rounds, floorB64]) => {
     const glue = await import('/js/dist/wasm/tikcast_wasm.js');
     await glue.default({ module_or_path: '/js/dist/wasm/tikcast_wasm_bg.wasm' });
     const sdk = await import('/js/dist/index.js');
@@ -55,8 +69,11 @@ try {
     const { splitFrames } = await import('/bench/lib/frames.mjs');
     const { layers } = await import('/bench/lib/layers.mjs');
     const frames = splitFrames(await (await fetch('/frames.bin')).arrayBuffer()).slice(0, count);
-    return layers(glue, sdk, frames, rounds);
-  }, [count, rounds]);
+    const floor = Object.fromEntries(
+      Object.entries(floorB64).map(([k, v]) => [k, Uint8Array.from(atob(v), (c) => c.charCodeAt(0))]),
+    );
+    return layers(glue, sdk, frames, rounds, floor);
+  }, [count, rounds, floorB64]);
 } finally {
   await browser.close();
   server.close();

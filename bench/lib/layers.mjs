@@ -5,7 +5,11 @@
 import { median } from './frames.mjs';
 import { tikcastRun } from './contenders.mjs';
 
-export async function layers(glue, sdk, frames, rounds) {
+// `floor` (optional): bench/wasm-floor builds by label, as bytes. They run tikcast-core
+// with raw exports and no JS objects (bench/floor.sh): the time of inflating alone, of
+// decoding into a digest, and of the session too; the difference to the rows above is the
+// cost of building the objects listeners receive.
+export async function layers(glue, sdk, frames, rounds, floor = {}) {
   const connection = (session) => {
     let n = 0;
     const c = new glue.Connection({ transport: 'frames', session }, (b) => {
@@ -23,6 +27,19 @@ export async function layers(glue, sdk, frames, rounds) {
     'wasm Connection, giftRaw off': () => connection({ giftRaw: false }),
     'SDK TikTokLiveConnection, decodedData': () => tikcastRun(sdk, frames, false),
   };
+  for (const [label, bytes] of Object.entries(floor)) {
+    const w = (await WebAssembly.instantiate(bytes, {})).instance.exports;
+    const inputs = label.includes('inflate') ? frames.map(gzipPayload) : frames;
+    runs[label] = () => {
+      let n = 0;
+      for (const f of inputs) {
+        const at = w.buf(f.length); // may grow the memory: take its buffer after
+        new Uint8Array(w.memory.buffer, at, f.length).set(f);
+        n += Number(w.run() & 1n);
+      }
+      return n;
+    };
+  }
   const times = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
   const names = Object.keys(runs);
   for (let r = 0; r < rounds; r++) {
@@ -34,4 +51,30 @@ export async function layers(glue, sdk, frames, rounds) {
     }
   }
   return Object.fromEntries(names.map((k) => [k, median(times[k])]));
+}
+
+/** The payload (field 8) of a push frame: the gzip member the inflate-only floor takes. */
+function gzipPayload(frame) {
+  let i = 0;
+  const varint = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = frame[i++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  };
+  while (i < frame.length) {
+    const key = varint();
+    const wire = key & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else if (wire === 2) {
+      const len = varint();
+      if (key >>> 3 === 8) return frame.subarray(i, i + len);
+      i += len;
+    } else throw new Error(`unexpected wire type ${wire} in a bench frame`);
+  }
+  throw new Error('a bench frame without a payload');
 }

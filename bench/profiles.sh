@@ -20,6 +20,8 @@ variants=(
   "z,zlib3,core3|profile.release-wasm.opt-level=\"z\" profile.release-wasm.package.zlib-rs.opt-level=3 profile.release-wasm.package.tikcast-core.opt-level=3|-Oz"
   "s,zlib3|profile.release-wasm.opt-level=\"s\" profile.release-wasm.package.zlib-rs.opt-level=3|-Os"
   "s|profile.release-wasm.opt-level=\"s\"|-Os"
+  "s,core3|profile.release-wasm.opt-level=\"s\" profile.release-wasm.package.tikcast-core.opt-level=3|-Os"
+  "s,zlib3,core3|profile.release-wasm.opt-level=\"s\" profile.release-wasm.package.zlib-rs.opt-level=3 profile.release-wasm.package.tikcast-core.opt-level=3|-Os"
   "3|profile.release-wasm.opt-level=3|-O3"
   "s,Oz|profile.release-wasm.opt-level=\"s\"|-Oz"
   "z,Os|profile.release-wasm.opt-level=\"z\"|-Os"

@@ -6,7 +6,8 @@
 #   - the `npm pack` tarball imported by a plain page in headless Chromium, driven by
 #     playwright-core (tests/browser/), main thread and `worker: true`;
 #   - `wasm-bindgen-test` in headless Chromium (crates/tikcast-wasm/tests/browser.rs):
-#     decoding our encoder's frames, and real relay and TikTok-style sessions with drops;
+#     decoding our encoder's frames, the session engine step by step, the event tape
+#     (sessions over real sockets with drops: the JS tests in Node and tests/browser/);
 #   - the overlay (www/) end to end in headless Chromium (tests/e2e/): `tikcast relay`
 #     replaying the demo session, a relay killed and restarted mid-session, `?replay=`,
 #     layouts from 320 px to full HD; screenshots in tests/artifacts/;
@@ -78,35 +79,7 @@ echo "usage.ts type-checks, every @ts-expect-error holds"
 step "npm pack smoke test in headless Chromium (playwright-core): node --test tests/browser/"
 node --test --test-reporter=spec tests/browser/
 
-step "wasm-bindgen-test in headless Chromium, against two mocks"
-# Starts a mock in the background (this shell keeps its pid for the exit trap).
-start_mock() {
-  local name=$1
-  shift
-  "$TIKCAST_BIN" mock --listen 127.0.0.1:0 --max-seconds 180 "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=("$!")
-}
-# Prints a started mock's address once it listens (its first stdout line).
-mock_addr() {
-  for _ in $(seq 100); do
-    if [ -s "$work/$1.out" ]; then
-      sed -n '1s/.*"listening":"\([^"]*\)".*/\1/p' "$work/$1.out"
-      return
-    fi
-    sleep 0.1
-  done
-  echo "test-js: mock $1 did not start: $(cat "$work/$1.err")" >&2
-  return 1
-}
-faults=(--messages 240 --rate 0 --batch 4 --gzip mixed --drop-after 60 --duplicate-rate 0.1 --seed 5)
-start_mock relay "${faults[@]}" --stall-after 150
-start_mock direct "${faults[@]}"
-relay_addr=$(mock_addr relay)
-direct_addr=$(mock_addr direct)
-# Read at compile time by the test (the browser has no environment).
-export TIKCAST_MOCK_RELAY_URL="ws://$relay_addr/ws"
-export TIKCAST_MOCK_DIRECT_URL="ws://$direct_addr/webcast/im/ws_proxy/ws_reuse_supplement/?room_id=7300000000000000001"
-echo "relay mock $relay_addr, direct mock $direct_addr"
+step "wasm-bindgen-test in headless Chromium: decoding, the session engine, the event tape"
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
@@ -127,12 +100,11 @@ fi
 cargo clippy -p tikcast-wasm --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 out="$work/wasm-test.log"
 if ! cargo test -p tikcast-wasm --target wasm32-unknown-unknown --locked 2>&1 | tee "$out"; then
-  echo "test-js: wasm-bindgen-test failed; mock logs:" >&2
-  cat "$work/relay.err" "$work/direct.err" >&2
+  echo "test-js: wasm-bindgen-test failed" >&2
   exit 1
 fi
 if grep -q '^SKIPPED' "$out"; then
-  echo "test-js: a wasm test skipped although the mocks were given" >&2
+  echo "test-js: a wasm test said SKIPPED" >&2
   exit 1
 fi
 

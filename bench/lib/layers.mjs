@@ -1,9 +1,10 @@
 // Where a frame's time goes inside tikcast, one layer at a time (shared by Node and the
-// page): the raw wasm `decodeFrame`, the raw wasm `Connection` (session: dedup, gift
+// page): the raw wasm `decodeFrame`, the raw wasm `Engine` (session: dedup, gift
 // streaks, `giftRaw`), the same without `giftRaw`, and the SDK (`TikTokLiveConnection`
 // with a `decodedData` listener). Same frames, rotated rounds; median ms per frame.
 import { median } from './frames.mjs';
 import { tikcastRun } from './contenders.mjs';
+import { framesSession } from './frames-session.mjs';
 
 // `floor` (optional): bench/wasm-floor builds by label, as bytes. They run tikcast-core
 // with raw exports and no JS objects (bench/floor.sh): the time of inflating alone, of
@@ -12,7 +13,7 @@ import { tikcastRun } from './contenders.mjs';
 export async function layers(glue, sdk, frames, rounds, floor = {}) {
   const connection = (session) => {
     let n = 0;
-    const c = new glue.Connection({ transport: 'frames', session }, (b) => {
+    const c = framesSession(glue, session, (b) => {
       n += b.length;
     });
     c.start();
@@ -23,8 +24,8 @@ export async function layers(glue, sdk, frames, rounds, floor = {}) {
   };
   const runs = {
     'wasm decodeFrame (no session)': () => frames.reduce((n, f) => n + glue.decodeFrame(f).events.length, 0),
-    'wasm Connection (session)': () => connection({}),
-    'wasm Connection, giftRaw off': () => connection({ giftRaw: false }),
+    'wasm Engine (session)': () => connection({}),
+    'wasm Engine, giftRaw off': () => connection({ giftRaw: false }),
     'SDK TikTokLiveConnection, decodedData': () => tikcastRun(sdk, frames, false),
   };
   for (const [label, bytes] of Object.entries(floor)) {

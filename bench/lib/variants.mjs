@@ -6,6 +6,7 @@
 // TypeScript facade, which is the same for every build).
 import { peer, FILTER } from './contenders.mjs';
 import { median } from './frames.mjs';
+import { framesSession } from './frames-session.mjs';
 
 /** `glues`: [{ name, glue }] with each glue initialised. */
 export function contenders(glues, proto, gunzip, frames) {
@@ -22,7 +23,7 @@ export function contenders(glues, proto, gunzip, frames) {
     };
     const session = (wanted) => () => {
       let n = 0;
-      const c = new glue.Connection({ transport: 'frames' }, (batch) => {
+      const c = framesSession(glue, undefined, (batch) => {
         for (const item of batch) if (item.type !== 'state' && item.type !== 'roomInfo') n++;
       });
       if (wanted) c.setWantedEvents(wanted);

@@ -3,6 +3,7 @@ import { EVENT_NAMES } from './events.generated.js';
 import { TikcastError, type TikcastErrorCode } from './errors.js';
 import { diagnoseUnreachable, watchedWebSocket } from './diagnose.js';
 import { init, module } from './loader.js';
+import { SocketDriver } from './socket-driver.js';
 import { relayJsonMessages } from './relay-json.js';
 import { RelayJsonSession } from './relay-json-session.js';
 import { fetchAvailableGifts, fetchRoomInfo, type AvailableGift, type RoomDetails } from './relay-http.js';
@@ -1086,7 +1087,7 @@ function checkRelayUrl(url: unknown): void {
   }
 }
 
-/** Builds the options object the wasm `Connection` takes. */
+/** Builds the options object the socket driver (and the wasm `Engine` under it) takes. */
 export function wasmOptions(uniqueId: string, options: TikTokLiveConnectionOptions): Record<string, unknown> {
   const o = options as AnyOptions;
   const session = {
@@ -1110,10 +1111,9 @@ export function wasmOptions(uniqueId: string, options: TikTokLiveConnectionOptio
 }
 
 function inPageDriver(uniqueId: string, o: TikTokLiveConnectionOptions, onBatch: (b: Batch) => void): Driver {
-  const wasm = module();
-  let conn: InstanceType<typeof wasm.Connection> | undefined;
+  let conn: SocketDriver | undefined;
   try {
-    conn = new wasm.Connection(wasmOptions(uniqueId, o), onBatch);
+    conn = new SocketDriver(module(), wasmOptions(uniqueId, o), onBatch);
   } catch (e) {
     throw TikcastError.from(e);
   }

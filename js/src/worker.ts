@@ -4,6 +4,7 @@
 // fetches and instantiates it. scripts/bundle-worker.mjs makes dist/worker.js
 // self-contained, so it runs from any URL a bundler gives it, or from a blob: URL.
 import { compiledModule, init, module, setAssetHint } from './loader.js';
+import { SocketDriver } from './socket-driver.js';
 
 type Msg = Record<string, any>;
 const scope = self as unknown as {
@@ -11,7 +12,7 @@ const scope = self as unknown as {
   onmessage: ((ev: MessageEvent<Msg>) => void) | null;
 };
 
-let conn: any;
+let conn: SocketDriver | undefined;
 let wanted: string[] | null = null;
 let raw = false;
 /** A stop that arrived while `start` was still loading the module. */
@@ -45,7 +46,7 @@ scope.onmessage = async (ev) => {
         const options = { ...m.options };
         if (m.hasGetJwt) options.getJwt = () => ask('getJwt');
         if (options.transport === 'signedUrl') options.signedUrl = () => ask('signedUrl');
-        conn = new (module().Connection)(options, (batch: Msg[]) => scope.postMessage({ cmd: 'batch', batch: plain(batch) }));
+        conn = new SocketDriver(module(), options, (batch: Msg[]) => scope.postMessage({ cmd: 'batch', batch: plain(batch) }));
         conn.setWantedEvents(wanted);
         conn.setRawFrames(raw);
         conn.start();

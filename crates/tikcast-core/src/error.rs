@@ -93,11 +93,14 @@ impl fmt::Display for DecodeError {
                 human(*cap)
             ),
             DecodeError::UnsupportedCompression(name) => {
-                write!(
-                    f,
-                    "frame: unsupported compress_type {:?}; only gzip and none are known",
-                    truncate(name, 32)
-                )
+                // Printable ASCII only: the name comes from the wire and ends up in logs
+                // (and `{:?}`'s escaping would pull 3 kB of Unicode tables into the wasm).
+                f.write_str("frame: unsupported compress_type \"")?;
+                for c in truncate(name, 32).chars() {
+                    let ok = c == ' ' || c.is_ascii_graphic();
+                    fmt::Write::write_char(f, if ok { c } else { '?' })?;
+                }
+                f.write_str("\"; only gzip and none are known")
             }
         }
     }

@@ -56,7 +56,7 @@ pub mod pb {
 pub use client::{ack_frame, enter_room_frame, heartbeat_frame, EnterRoom};
 pub use decode::{
     decode_batch, decode_batch_with, decode_frame, decode_frame_filtered, decode_frame_with,
-    decode_message, DecodeOptions, Decoded, EnvelopeInfo,
+    decode_message, DecodeOptions, Decoded, EnvelopeInfo, FrameInfo,
 };
 pub use error::DecodeError;
 pub use events::{Event, EventMeta};

@@ -17,7 +17,7 @@ use alloc::borrow::{Cow, ToOwned};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::decode::{DecodeOptions, Decoded, EnvelopeInfo};
+use crate::decode::{DecodeOptions, EnvelopeInfo, FrameInfo};
 use crate::error::DecodeError;
 use crate::gzip;
 use crate::reader::{count, msg, slot, Ctx, Index, ReadError, Sink, View};
@@ -31,7 +31,7 @@ pub(crate) fn protobuf(what: &'static str, e: ReadError) -> DecodeError {
 }
 
 /// Writes the events of one push frame into `sink` and returns the frame and batch
-/// fields (with no `events`: they went to the sink). `keep(envelope, method)` is asked
+/// fields. `keep(envelope, method)` is asked
 /// before each message; a refused message costs only its envelope.
 ///
 /// On an error the frame wrote nothing (the sink is truncated back).
@@ -40,7 +40,7 @@ pub fn write_frame(
     opts: &DecodeOptions,
     keep: impl FnMut(EnvelopeInfo, &str) -> bool,
     sink: &mut dyn Sink,
-) -> Result<Decoded, DecodeError> {
+) -> Result<FrameInfo, DecodeError> {
     let (mut out, batch) = open_frame(bytes, opts)?;
     if let Some(batch) = batch {
         write_batch_into(&batch, opts, &mut out, keep, sink)?;
@@ -49,7 +49,7 @@ pub fn write_frame(
 }
 
 /// A frame's fields and its batch (see [`open_frame`]).
-pub(crate) type OpenFrame<'a> = (Decoded, Option<Cow<'a, [u8]>>);
+pub(crate) type OpenFrame<'a> = (FrameInfo, Option<Cow<'a, [u8]>>);
 
 /// The frame's fields (no batch fields yet) and its batch, inflated when compressed:
 /// `None` for a frame that carries no messages (another payload type, or empty).
@@ -70,11 +70,11 @@ pub(crate) fn open_frame<'a>(
     let frame = ix.root(bytes);
     use slot::PushFrame as F;
     let payload_type = frame.str(F::payload_type);
-    let out = Decoded {
+    let out = FrameInfo {
         seq_id: frame.u64(F::seq_id),
         log_id: frame.u64(F::log_id),
         payload_type: payload_type.to_string(),
-        ..Decoded::default()
+        ..FrameInfo::default()
     };
     // The payload as a slice of `bytes` (the view's borrow ends with this function).
     let payload = within(bytes, frame.bytes(F::payload));
@@ -121,10 +121,10 @@ pub fn write_batch(
     opts: &DecodeOptions,
     keep: impl FnMut(EnvelopeInfo, &str) -> bool,
     sink: &mut dyn Sink,
-) -> Result<Decoded, DecodeError> {
-    let mut out = Decoded {
+) -> Result<FrameInfo, DecodeError> {
+    let mut out = FrameInfo {
         payload_type: "msg".to_string(),
-        ..Decoded::default()
+        ..FrameInfo::default()
     };
     write_batch_into(bytes, opts, &mut out, keep, sink)?;
     Ok(out)
@@ -133,7 +133,7 @@ pub fn write_batch(
 fn write_batch_into(
     bytes: &[u8],
     opts: &DecodeOptions,
-    out: &mut Decoded,
+    out: &mut FrameInfo,
     mut keep: impl FnMut(EnvelopeInfo, &str) -> bool,
     sink: &mut dyn Sink,
 ) -> Result<(), DecodeError> {
@@ -159,7 +159,7 @@ pub(crate) fn open_batch<'a>(
     ix: &'a mut Index,
     bytes: &'a [u8],
     opts: &DecodeOptions,
-    out: &mut Decoded,
+    out: &mut FrameInfo,
 ) -> Result<View<'a>, DecodeError> {
     if bytes.len() > opts.max_inflated_bytes {
         return Err(DecodeError::TooLarge {

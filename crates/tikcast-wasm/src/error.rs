@@ -21,7 +21,7 @@ pub fn decode_failed(e: &tikcast_core::DecodeError) -> JsValue {
     err
 }
 
-/// Bad options passed to `new Connection(...)`.
+/// Bad options passed to `new Engine(...)` (through the npm package's socket driver).
 pub fn invalid_options(message: &str) -> JsValue {
     error("invalid_options", message)
 }

@@ -124,7 +124,8 @@ pub fn opt_u64(o: &JsValue, key: &str) -> Result<Option<u64>, JsValue> {
     if let Some(s) = v.as_string() {
         return s.parse().map(Some).map_err(|_| {
             crate::error::invalid_options(&format!(
-                "{key} must be a non-negative integer, got {s:?}"
+                "{key} must be a non-negative integer, got \"{}\"",
+                s.chars().take(40).collect::<String>()
             ))
         });
     }

@@ -1,37 +1,32 @@
 //! # tikcast-wasm
 //!
-//! The browser driver of `tikcast-core`. It owns what the core must not know about: a
-//! WebSocket (`web_sys::WebSocket`, or any constructor with the same shape passed in,
-//! such as Node's `ws`), timers (`setTimeout`), the clock and JS values. Every protocol
-//! rule (enter-room, heartbeats, acks, liveness, reconnects, dedup, gift streaks) is the
-//! core's `Session`; this crate only feeds it and carries out what it asks.
+//! The browser side of `tikcast-core`: the core's sans-IO `Session` as [`Engine`], and the
+//! decoder, writing events straight into JS objects (the [`tape`]). The npm package's
+//! socket driver (`js/src/socket-driver.ts`) owns what the core must not know about: a
+//! WebSocket (the browser's, or any constructor with the same shape passed in, such as
+//! Node's `ws`), timers, the clock and the app's callbacks. Every protocol rule
+//! (enter-room, heartbeats, acks, liveness, reconnects, dedup, gift streaks) is the core's
+//! `Session`; the driver only feeds it and carries out what it asks.
 //!
 //! JS sees (the `tikcast` npm package wraps these in a typed facade):
-//! - `new Connection(options, onBatch)`: `start()`, `stop()`, `pushFrame(bytes)`,
+//! - `new Engine(options)`: `start(now)`, `stop(now)`, `opened(conn, now)`,
+//!   `frame(conn, bytes, now)`, `text(conn, text, now)`, `closed(conn, code, reason, now)`,
+//!   `timeout(now)`, `deadline()`, `poll(batch)`, `currentConn()`, `isStopped()`,
 //!   `setWantedEvents(names | null)`, `stats()`, `cursor()`;
 //! - `decodeFrame(bytes)`, `decodeMessage(method, bytes)`;
 //! - `version()`, `buildInfo()`.
 //!
-//! ```ts
-//! import init, { Connection } from './tikcast_wasm.js';
-//! await init();
-//! const c = new Connection({ transport: 'relay', url: 'wss://relay.example/ws', uniqueId: 'someone', jwt },
-//!   (batch) => batch.forEach((e) => console.log(e.type, e)));
-//! c.start();
-//! ```
-//!
 //! Errors thrown to JS are `Error` objects named `TikcastError` with a stable `code`
-//! (see [`error`]). Closures are owned by the connection and released by `stop()` or
-//! when it is freed; nothing is leaked with `forget()`.
+//! (see [`error`]).
 
-mod connection;
+mod engine;
 pub mod error;
 mod js;
 pub mod tape;
 
 use wasm_bindgen::prelude::*;
 
-pub use connection::Connection;
+pub use engine::Engine;
 
 /// The package version, e.g. `"0.1.0"`.
 #[wasm_bindgen]

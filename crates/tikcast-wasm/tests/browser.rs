@@ -1,6 +1,6 @@
 //! The bindings in a real browser (headless Chromium, through `wasm-bindgen-test-runner`):
-//! decoding frames made by our own encoder, the `frames` transport, option errors, and
-//! real WebSocket sessions against `tikcast mock` with forced drops and duplicates.
+//! decoding frames made by our own encoder, the session `Engine` step by step as the
+//! npm package's socket driver calls it, option errors, and the event tape.
 //!
 //! `scripts/test-js.sh` runs this. By hand:
 //!
@@ -8,28 +8,16 @@
 //! CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 //! CHROMEDRIVER=/usr/bin/chromedriver \
 //! WASM_BINDGEN_TEST_WEBDRIVER_JSON=$PWD/crates/tikcast-wasm/tests/webdriver.json \
-//! TIKCAST_MOCK_RELAY_URL=ws://127.0.0.1:PORT/ws \
-//! TIKCAST_MOCK_DIRECT_URL='ws://127.0.0.1:PORT2/webcast/im/ws_proxy/ws_reuse_supplement/?room_id=7300000000000000001' \
 //! cargo test -p tikcast-wasm --target wasm32-unknown-unknown
 //! ```
-//!
-//! The mock addresses are read at compile time (the browser has no environment); each
-//! must be a fresh `tikcast mock --messages 240 --rate 0 --drop-after 60
-//! --duplicate-rate 0.1 --gzip mixed` (the relay one also `--stall-after 150`), one per
-//! test, since the mock's fault schedule counts first transmissions across all of its
-//! connections. Without them the two session tests print SKIPPED into the test output.
 #![cfg(target_arch = "wasm32")]
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
-
-use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use js_sys::{Array, Function, Reflect, JSON};
 use prost::Message;
 use tikcast_core::pb;
-use tikcast_wasm::Connection;
+use tikcast_wasm::Engine;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -82,135 +70,6 @@ fn options(text: &str) -> JsValue {
 
 fn set(target: &JsValue, key: &str, value: &JsValue) {
     Reflect::set(target, &key.into(), value).unwrap();
-}
-
-/// Writes a line into the test runner's output (the page's `#output`, which the runner
-/// prints), so a skip is visible even though the test passes.
-fn say(line: &str) {
-    console_log!("{line}");
-    let document = get(&js_sys::global(), "document");
-    let Ok(by_id) = get(&document, "getElementById").dyn_into::<Function>() else {
-        return;
-    };
-    let Ok(pre) = by_id.call1(&document, &"output".into()) else {
-        return;
-    };
-    if pre.is_object() {
-        let now = get(&pre, "textContent").as_string().unwrap_or_default();
-        set(&pre, "textContent", &format!("{now}{line}\n").into());
-    }
-}
-
-async fn sleep(ms: i32) {
-    let p = Promise::new(&mut |resolve, _| {
-        let set_timeout: Function = get(&js_sys::global(), "setTimeout").unchecked_into();
-        set_timeout
-            .call2(&JsValue::NULL, &resolve, &ms.into())
-            .unwrap();
-    });
-    JsFuture::from(p).await.unwrap();
-}
-
-/// `fetch(url).then(r => r.json())`, through the global (no web-sys features needed).
-async fn fetch_json(url: &str) -> JsValue {
-    let fetch: Function = get(&js_sys::global(), "fetch").unchecked_into();
-    let response = JsFuture::from(
-        fetch
-            .call1(&JsValue::NULL, &url.into())
-            .unwrap()
-            .unchecked_into::<Promise>(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("fetch {url}: {}", json(&e)));
-    let body: Function = get(&response, "json").unchecked_into();
-    JsFuture::from(body.call0(&response).unwrap().unchecked_into::<Promise>())
-        .await
-        .unwrap()
-}
-
-/// Everything a connection hands to `onBatch`, flattened, plus the number of batches.
-#[derive(Clone, Default)]
-struct Recorder {
-    items: Rc<RefCell<Vec<JsValue>>>,
-    batches: Rc<Cell<usize>>,
-}
-
-impl Recorder {
-    fn callback(&self) -> Closure<dyn Fn(Array)> {
-        let me = self.clone();
-        Closure::new(move |batch: Array| {
-            me.batches.set(me.batches.get() + 1);
-            me.items.borrow_mut().extend(batch.iter());
-        })
-    }
-
-    fn all(&self) -> Vec<JsValue> {
-        self.items.borrow().clone()
-    }
-
-    fn take(&self) -> Vec<JsValue> {
-        std::mem::take(&mut *self.items.borrow_mut())
-    }
-
-    fn states(&self, name: &str) -> Vec<JsValue> {
-        self.all()
-            .into_iter()
-            .filter(|i| get(i, "type").as_string().as_deref() == Some("state"))
-            .filter(|i| get(i, "state").as_string().as_deref() == Some(name))
-            .collect()
-    }
-
-    /// States named `name` before the last message: once everything is sent the mock
-    /// goes quiet, which a short liveness timeout also (rightly) takes for a dead socket.
-    fn states_before_last_message(&self, name: &str) -> Vec<JsValue> {
-        let all = self.all();
-        let last = all
-            .iter()
-            .rposition(|i| !get(i, "msgId").is_undefined())
-            .unwrap_or(0);
-        all[..last]
-            .iter()
-            .filter(|i| get(i, "type").as_string().as_deref() == Some("state"))
-            .filter(|i| get(i, "state").as_string().as_deref() == Some(name))
-            .cloned()
-            .collect()
-    }
-
-    fn stopped(&self) -> bool {
-        !self.states("stopped").is_empty()
-    }
-
-    /// Msg ids of decoded messages in delivery order, one per message: derived events
-    /// (`follow` after `social`, ...) share their source's id and are folded in; the
-    /// session's gift summaries (`gift`, `giftStreak`) are left out, as `giftRaw`
-    /// already stands for each gift message.
-    fn message_ids(&self) -> Vec<u64> {
-        let mut ids: Vec<u64> = Vec::new();
-        for item in self.all() {
-            let t = get(&item, "type").as_string().unwrap_or_default();
-            if matches!(
-                t.as_str(),
-                "state" | "roomInfo" | "gift" | "giftStreak" | "likeAggregate"
-            ) {
-                continue;
-            }
-            let id: u64 = text(&item, "msgId").parse().expect("msgId is decimal");
-            if ids.last() != Some(&id) {
-                ids.push(id);
-            }
-        }
-        ids
-    }
-}
-
-fn connection(opts: &JsValue, rec: &Recorder) -> (Connection, Closure<dyn Fn(Array)>) {
-    let cb = rec.callback();
-    let conn = Connection::new(
-        opts.clone(),
-        cb.as_ref().unchecked_ref::<Function>().clone(),
-    )
-    .unwrap_or_else(|e| panic!("new Connection: {}", json(&e)));
-    (conn, cb)
 }
 
 // ------------------------------------------------------------------------ encoder
@@ -519,13 +378,45 @@ fn version_and_build_info() {
     );
 }
 
-// ------------------------------------------------------------------------ connection
+// ------------------------------------------------------------------------ engine
+//
+// The socket driver is TypeScript (js/src/socket-driver.ts); its sessions over real
+// sockets with drops, stalls and duplicates are tested in Node (js/test/connection.test.mjs)
+// and, from the packed package, in this same headless Chromium (tests/browser/). Here:
+// the engine it drives, step by step, as the driver calls it.
+
+fn engine(opts: &str) -> Engine {
+    Engine::new(options(opts)).unwrap_or_else(|e| panic!("new Engine: {}", json(&e)))
+}
+
+/// One `poll`: the batch items, and the actions as `[kind, ...]` arrays.
+fn poll(e: &mut Engine) -> (Vec<JsValue>, Vec<Array>) {
+    let batch = Array::new();
+    let actions = e.poll(&batch);
+    let actions = if actions.is_undefined() {
+        Vec::new()
+    } else {
+        Array::from(&actions)
+            .iter()
+            .map(|a| Array::from(&a))
+            .collect()
+    };
+    (batch.iter().collect(), actions)
+}
+
+/// `type`, or the state's name for state items.
+fn kinds(items: &[JsValue]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| match text(i, "type").as_str() {
+            "state" => text(i, "state"),
+            t => t.to_string(),
+        })
+        .collect()
+}
 
 #[wasm_bindgen_test]
 fn bad_options_throw_invalid_options() {
-    let rec = Recorder::default();
-    let cb = rec.callback();
-    let f: &Function = cb.as_ref().unchecked_ref();
     for opts in [
         r#"{"transport":"carrier-pigeon"}"#,
         r#"{"transport":"relay"}"#,
@@ -533,43 +424,58 @@ fn bad_options_throw_invalid_options() {
         r#"{"transport":"relay","url":"ws://x/ws","session":{"livenessTimeoutMs":-1}}"#,
         r#"{"transport":"relay","url":"ws://x/ws","session":{"seed":"twelve"}}"#,
     ] {
-        let err = match Connection::new(options(opts), f.clone()) {
+        let err = match Engine::new(options(opts)) {
             Ok(_) => panic!("accepted {opts}"),
             Err(e) => e,
         };
         assert_eq!(text(&err, "name"), "TikcastError", "{opts}");
         assert_eq!(text(&err, "code"), "invalid_options", "{opts}");
     }
+    let err = Engine::new(options(r#"{"transport":"carrier-pigeon\"\n"}"#))
+        .err()
+        .unwrap();
+    assert_eq!(
+        text(&err, "message"),
+        "unknown transport \"carrier-pigeon\"\n\"; use relay, signedUrl or frames"
+    );
     // signedUrl needs the callback and the room.
     let o = options(r#"{"transport":"signedUrl"}"#);
-    assert!(Connection::new(o.clone(), f.clone()).is_err());
-    set(&o, "signedUrl", f.as_ref());
-    let err = Connection::new(o.clone(), f.clone()).err().unwrap();
+    assert!(Engine::new(o.clone()).is_err());
+    let f = Function::new_no_args("return 'ws://x'");
+    set(&o, "signedUrl", &f);
+    let err = Engine::new(o.clone()).err().unwrap();
     assert!(text(&err, "message").contains("roomId"), "{}", json(&err));
     set(&o, "roomId", &"7300000000000000001".into());
-    assert!(Connection::new(o, f.clone()).is_ok());
-    assert_eq!(rec.batches.get(), 0, "nothing was called back");
+    assert!(Engine::new(o).is_ok());
 }
 
 #[wasm_bindgen_test]
-async fn frames_transport_decodes_dedups_and_skips_unwanted_messages() {
-    let rec = Recorder::default();
-    let (conn, _cb) = connection(
-        &options(r#"{"transport":"frames","session":{"seed":1}}"#),
-        &rec,
+fn frames_engine_decodes_dedups_skips_and_closes_streaks_on_stop() {
+    let mut e = engine(r#"{"transport":"frames","session":{"seed":1}}"#);
+    assert_eq!(e.current_conn(), -1.0);
+    let (items, actions) = poll(&mut e);
+    assert!(
+        items.is_empty() && actions.is_empty(),
+        "nothing before start"
     );
-    let err = conn.push_frame(DEMO_FRAME).expect_err("not started");
-    assert_eq!(text(&err, "code"), "not_connected");
-    conn.start();
-    let states: Vec<String> = rec.take().iter().map(|s| text(s, "state")).collect();
-    assert_eq!(states, ["connecting", "connected"]);
+    e.start(0.0);
+    let (items, actions) = poll(&mut e);
+    assert_eq!(kinds(&items), ["connecting"]);
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].get(0).as_f64(), Some(0.0), "connect");
+    let conn = actions[0].get(1).as_f64().unwrap();
+    assert_eq!(e.current_conn(), conn);
+    e.opened(conn, 1.0);
+    let (items, actions) = poll(&mut e);
+    assert_eq!(kinds(&items), ["connected"]);
+    assert!(actions.is_empty(), "frames mode never sends");
 
-    conn.push_frame(DEMO_FRAME).unwrap();
-    let got = types(&Array::from_iter(rec.take()).into());
-    // The session's view of the demo frame: every gift also as giftRaw, the streak as
-    // two giftStreak updates and one final gift.
+    e.frame(conn, DEMO_FRAME, 2.0);
+    let (items, _) = poll(&mut e);
+    // The session's view of the demo frame: every gift also as giftRaw, the streak as two
+    // giftStreak updates and one final gift.
     assert_eq!(
-        got,
+        kinds(&items),
         [
             "member",
             "chat",
@@ -590,21 +496,25 @@ async fn frames_transport_decodes_dedups_and_skips_unwanted_messages() {
             "unknown"
         ]
     );
-    assert_eq!(conn.cursor(), "t-1767225610000_r-1_d-1_u-1");
+    assert_eq!(e.cursor(), "t-1767225610000_r-1_d-1_u-1");
 
     // The same frame again: every message is a duplicate.
-    conn.push_frame(DEMO_FRAME).unwrap();
-    assert!(rec.take().is_empty(), "duplicates are dropped");
-    let stats = conn.stats();
+    e.frame(conn, DEMO_FRAME, 3.0);
+    let (items, actions) = poll(&mut e);
+    assert!(
+        items.is_empty() && actions.is_empty(),
+        "duplicates are dropped"
+    );
+    let stats = e.stats();
     assert_eq!(num(&stats, "frames"), 2.0);
     assert_eq!(num(&stats, "messages"), 12.0);
     assert_eq!(num(&stats, "duplicates"), 12.0);
-    assert_eq!(num(&stats, "acksSent"), 0.0, "frames mode never sends");
+    assert_eq!(num(&stats, "acksSent"), 0.0);
 
     // Only chat wanted: the rest is not decoded, and counted as skipped.
-    conn.set_wanted_events(Some(vec!["chat".into()]));
+    e.set_wanted_events(Some(vec!["chat".into()]));
     let cy = user(3, "cy.test", "Cy");
-    conn.push_frame(&push_frame(
+    let frame = push_frame(
         batch(
             vec![
                 chat(FIRST_ID + 100, &cy, "one"),
@@ -615,292 +525,69 @@ async fn frames_transport_decodes_dedups_and_skips_unwanted_messages() {
             "t-3",
         ),
         false,
-    ))
-    .unwrap();
-    let got = rec.take();
-    assert_eq!(
-        types(&Array::from_iter(got.iter()).into()),
-        ["chat", "chat"]
     );
-    assert_eq!(text(&got[1], "comment"), "two");
-    let stats = conn.stats();
-    assert_eq!(num(&stats, "skipped"), 2.0);
-    assert_eq!(num(&stats, "messages"), 14.0);
-    conn.set_wanted_events(None);
+    e.frame(conn, &frame, 4.0);
+    let (items, _) = poll(&mut e);
+    assert_eq!(kinds(&items), ["chat", "chat"]);
+    assert_eq!(text(&items[1], "comment"), "two");
+    assert_eq!(num(&e.stats(), "skipped"), 2.0);
+    e.set_wanted_events(None);
 
     // A frame that does not decode is reported and survived.
-    conn.push_frame(&[0x42, 0x64, 0x01]).unwrap();
-    let got = rec.take();
-    assert_eq!(got.len(), 1);
-    assert_eq!(text(&got[0], "state"), "error");
-    assert_eq!(num(&conn.stats(), "badFrames"), 1.0);
+    e.frame(conn, &[0x42, 0x64, 0x01], 5.0);
+    let (items, _) = poll(&mut e);
+    assert_eq!(kinds(&items), ["error"]);
+    assert_eq!(num(&e.stats(), "badFrames"), 1.0);
 
-    // An open streak is closed by stop(): its final gift comes in the last batch.
-    conn.push_frame(&push_frame(
+    // A frame for an attempt that is not the current one is ignored.
+    e.frame(conn + 1.0, DEMO_FRAME, 5.0);
+    assert!(poll(&mut e).0.is_empty());
+
+    // An open streak is closed by stop(): its final gift comes with the stop.
+    let frame = push_frame(
         batch(vec![rose(FIRST_ID + 200, &cy, 1, false)], "t-4"),
         false,
-    ))
-    .unwrap();
-    assert_eq!(
-        types(&Array::from_iter(rec.take()).into()),
-        ["giftRaw", "giftStreak"]
     );
-    let before = rec.batches.get();
-    conn.stop();
-    assert_eq!(rec.batches.get(), before + 1, "one batch for stop()");
-    let last = rec.take();
-    let kinds: Vec<String> = last
-        .iter()
-        .map(|i| match text(i, "type").as_str() {
-            "state" => text(i, "state"),
-            t => t.to_string(),
-        })
-        .collect();
-    assert_eq!(kinds, ["disconnected", "gift", "stopped"]);
-    assert_eq!(num(&last[1], "repeatCount"), 1.0);
-    assert_eq!(text(&last[2], "code"), "stopped");
+    e.frame(conn, &frame, 6.0);
+    assert_eq!(kinds(&poll(&mut e).0), ["giftRaw", "giftStreak"]);
+    assert!(e.deadline() >= 6.0, "the streak's timeout is armed");
+    e.stop(7.0);
+    let (items, actions) = poll(&mut e);
+    assert_eq!(kinds(&items), ["disconnected", "gift", "stopped"]);
+    assert_eq!(num(&items[1], "repeatCount"), 1.0);
+    assert_eq!(text(&items[2], "code"), "stopped");
     assert!(
-        get(&last[2], "error").is_undefined(),
+        get(&items[2], "error").is_undefined(),
         "a requested stop is no error"
     );
-    let err = conn.push_frame(DEMO_FRAME).expect_err("stopped");
-    assert_eq!(text(&err, "code"), "not_connected");
-    sleep(10).await;
-    assert!(rec.take().is_empty());
+    let kinds_of: Vec<f64> = actions.iter().filter_map(|a| a.get(0).as_f64()).collect();
+    assert_eq!(
+        kinds_of.last(),
+        Some(&3.0),
+        "release comes last: {kinds_of:?}"
+    );
+    assert!(e.is_stopped());
+    assert_eq!(e.deadline(), -1.0);
+    assert_eq!(e.current_conn(), -1.0);
 }
 
 #[wasm_bindgen_test]
-async fn stop_inside_the_callback_is_safe() {
-    // onBatch calls stop() on the connection it belongs to: no RefCell panic, and the
-    // stop's own batch arrives (re-entrantly, so the callback is a `Fn`, which
-    // wasm-bindgen lets JS call while it runs).
-    let seen: Rc<RefCell<Vec<String>>> = Rc::default();
-    let holder: Rc<RefCell<Option<Connection>>> = Rc::default();
-    let cb = {
-        let seen = seen.clone();
-        let holder = holder.clone();
-        Closure::<dyn Fn(Array)>::new(move |batch: Array| {
-            for item in batch.iter() {
-                let t = text(&item, "type");
-                let name = if t == "state" {
-                    text(&item, "state")
-                } else {
-                    t
-                };
-                seen.borrow_mut().push(name.clone());
-                if name == "chat" {
-                    if let Some(c) = holder.borrow().as_ref() {
-                        c.stop();
-                    }
-                }
-            }
-        })
-    };
-    let conn = Connection::new(
-        options(r#"{"transport":"frames"}"#),
-        cb.as_ref().unchecked_ref::<Function>().clone(),
-    )
-    .unwrap();
-    *holder.borrow_mut() = Some(conn);
-    holder.borrow().as_ref().unwrap().start();
-    let ada = user(1, "ada.test", "Ada");
-    let frame = push_frame(batch(vec![chat(FIRST_ID, &ada, "bye")], "c"), false);
-    let r = holder.borrow().as_ref().unwrap().push_frame(&frame);
-    r.unwrap();
-    sleep(10).await;
-    assert_eq!(
-        *seen.borrow(),
-        ["connecting", "connected", "chat", "disconnected", "stopped"]
-    );
-    drop(holder.borrow_mut().take());
+fn relay_engine_gives_up_with_a_typed_error() {
+    // A refused first socket with fail-fast on (the browser default for sockets).
+    let mut e = engine(r#"{"transport":"relay","url":"ws://127.0.0.1:9/ws","session":{"seed":3}}"#);
+    e.start(0.0);
+    let (_, actions) = poll(&mut e);
+    let conn = actions[0].get(1).as_f64().unwrap();
+    e.closed(conn, 1006, "connection refused", 5.0);
+    let (items, actions) = poll(&mut e);
+    let last = items.last().expect("a stopped item");
+    assert_eq!(text(last, "state"), "stopped");
+    assert_eq!(text(last, "code"), "unreachable");
+    assert_eq!(text(last, "error.name"), "TikcastError");
+    assert_eq!(text(last, "error.code"), "unreachable");
+    assert_eq!(actions.last().and_then(|a| a.get(0).as_f64()), Some(3.0));
 }
 
-// ------------------------------------------------------------------------ live sessions
-
-/// `ws://host:port/...` → `http://host:port/stats`.
-fn stats_url(ws_url: &str) -> String {
-    let rest = ws_url.trim_start_matches("ws://");
-    let host = rest.split('/').next().unwrap_or(rest);
-    format!("http://{host}/stats")
-}
-
-/// Waits until every message of the mock has been delivered (or the session stopped,
-/// or `seconds` passed).
-async fn until_all_delivered(rec: &Recorder, total: usize, seconds: u32) {
-    for _ in 0..seconds * 20 {
-        if rec.message_ids().len() >= total || rec.stopped() {
-            return;
-        }
-        sleep(50).await;
-    }
-}
-
-/// What both live tests check: every mock message once, in order, through the drops.
-fn assert_exactly_once(rec: &Recorder, mock_stats: &JsValue) {
-    let total = num(mock_stats, "messages") as usize;
-    assert!(total >= 100, "a real run: {}", json(mock_stats));
-    let ids = rec.message_ids();
-    let mut unique = ids.clone();
-    unique.sort_unstable();
-    unique.dedup();
-    assert_eq!(unique.len(), ids.len(), "a message was delivered twice");
-    let expected: Vec<u64> = (0..total as u64).map(|i| FIRST_ID + i).collect();
-    assert_eq!(ids, expected, "every message, in order, none missing");
-    let drops = num(mock_stats, "drops");
-    let stalls = num(mock_stats, "stalls");
-    assert!(
-        drops >= 2.0,
-        "the mock really dropped us: {}",
-        json(mock_stats)
-    );
-    assert!(
-        num(mock_stats, "duplicatesSent") >= 5.0,
-        "the mock really sent duplicates: {}",
-        json(mock_stats)
-    );
-    let connections = num(mock_stats, "connections");
-    assert_eq!(
-        num(mock_stats, "reconnectsServed"),
-        connections - 1.0,
-        "every reconnect resumed from its cursor: {}",
-        json(mock_stats)
-    );
-    assert_eq!(
-        rec.states_before_last_message("connected").len() as f64,
-        drops + stalls + 1.0
-    );
-    let reconnecting = rec.states_before_last_message("reconnecting");
-    assert_eq!(
-        reconnecting.len() as f64,
-        drops + stalls,
-        "one reconnect per drop or stall"
-    );
-    for r in &reconnecting {
-        assert_eq!(text(r, "class"), "transient");
-    }
-    let disconnected = rec.states("disconnected");
-    assert!(
-        disconnected.iter().any(|d| num(d, "code") == 1006.0),
-        "drops arrive as 1006: {:?}",
-        disconnected.iter().map(json).collect::<Vec<_>>()
-    );
-    for s in rec.states("stopped") {
-        assert_eq!(
-            text(&s, "code"),
-            "stopped",
-            "the session never gave up: {}",
-            json(&s)
-        );
-    }
-}
-
-/// Short backoff, and a liveness timeout short enough to catch a stall quickly.
-const FAST_RETRY: &str =
-    r#"{"transientBaseMs":100,"transientCapMs":300,"livenessTimeoutMs":1000,"seed":7}"#;
-
-#[wasm_bindgen_test]
-async fn relay_session_against_the_mock_survives_drops_exactly_once() {
-    let Some(url) = option_env!("TIKCAST_MOCK_RELAY_URL") else {
-        say("SKIPPED relay_session_against_the_mock_survives_drops_exactly_once: TIKCAST_MOCK_RELAY_URL was not set at compile time (scripts/test-js.sh sets it)");
-        return;
-    };
-    let rec = Recorder::default();
-    let opts = options(r#"{"transport":"relay","uniqueId":"@ada.demo"}"#);
-    set(&opts, "url", &url.into());
-    set(&opts, "session", &options(FAST_RETRY));
-    let (conn, _cb) = connection(&opts, &rec);
-    conn.start();
-    let before = fetch_json(&stats_url(url)).await;
-    let total = num(&before, "messages") as usize;
-    until_all_delivered(&rec, total, 30).await;
-    conn.stop();
-    let stats = fetch_json(&stats_url(url)).await;
-    assert_exactly_once(&rec, &stats);
-    // The mock went silent once (--stall-after): the liveness timer closed it as 4006.
-    let stalls = rec
-        .states_before_last_message("disconnected")
-        .iter()
-        .filter(|d| num(d, "code") == 4006.0)
-        .count();
-    assert_eq!(stalls as f64, num(&stats, "stalls"), "{}", json(&stats));
-    assert_eq!(stalls, 1, "the relay mock runs with --stall-after");
-    // The relay's room description, parsed, once per connection at most.
-    let infos: Vec<JsValue> = rec
-        .all()
-        .into_iter()
-        .filter(|i| text(i, "type") == "roomInfo")
-        .collect();
-    assert!(!infos.is_empty());
-    assert_eq!(text(&infos[0], "data.uniqueId"), "ada.demo");
-    assert!(infos.len() <= rec.states("connected").len());
-    let s = conn.stats();
-    assert_eq!(num(&s, "messages") as usize, total);
-    assert!(num(&s, "duplicates") >= 1.0, "{}", json(&s));
-    assert_eq!(num(&s, "acksSent"), 0.0, "relays are not acked");
-    assert!(conn.cursor().starts_with("mock-"), "{}", conn.cursor());
-    let last = rec.all().pop().unwrap();
-    assert_eq!(text(&last, "state"), "stopped");
-    assert_eq!(text(&last, "code"), "stopped");
-}
-
-#[wasm_bindgen_test]
-async fn direct_session_via_signed_url_enters_acks_and_resumes_exactly_once() {
-    let Some(url) = option_env!("TIKCAST_MOCK_DIRECT_URL") else {
-        say("SKIPPED direct_session_via_signed_url_enters_acks_and_resumes_exactly_once: TIKCAST_MOCK_DIRECT_URL was not set at compile time (scripts/test-js.sh sets it)");
-        return;
-    };
-    let rec = Recorder::default();
-    let calls = Rc::new(Cell::new(0u32));
-    // An async signer, as apps have: a fresh URL per attempt.
-    let signer = {
-        let calls = calls.clone();
-        Closure::<dyn FnMut() -> Promise>::new(move || {
-            calls.set(calls.get() + 1);
-            Promise::resolve(&JsValue::from_str(url))
-        })
-    };
-    let opts = options(r#"{"transport":"signedUrl","roomId":"7300000000000000001"}"#);
-    set(&opts, "signedUrl", signer.as_ref());
-    set(&opts, "session", &options(FAST_RETRY));
-    let (conn, _cb) = connection(&opts, &rec);
-    conn.start();
-    let before = fetch_json(&stats_url(url)).await;
-    let total = num(&before, "messages") as usize;
-    until_all_delivered(&rec, total, 30).await;
-    let stats = fetch_json(&stats_url(url)).await;
-    conn.stop();
-    assert_exactly_once(&rec, &stats);
-    assert_eq!(
-        calls.get() as usize,
-        rec.states("connecting").len(),
-        "one signed URL per attempt"
-    );
-    assert!(
-        num(&stats, "acks") >= 10.0,
-        "acks checked by the mock: {}",
-        json(&stats)
-    );
-    assert!(
-        num(&stats, "heartbeats") >= num(&stats, "connections"),
-        "{}",
-        json(&stats)
-    );
-    let closes = get(&stats, "closes");
-    assert_eq!(
-        Object::keys(closes.unchecked_ref::<Object>()).length(),
-        0,
-        "the mock never closed us for a protocol fault: {}",
-        json(&stats)
-    );
-    let s = conn.stats();
-    assert!(num(&s, "acksSent") >= num(&stats, "acks"));
-    assert!(num(&s, "heartbeatsSent") >= 1.0);
-}
-
-/// Every value the reader writes, through the event tape (`tape.rs` → `tape.js`): the JS
-/// values must be what `JSON.parse` of the canonical JSON sink's text gives, strings with
-/// any UTF-16 layout included, and a truncated event must leave no trace. (Every corpus
-/// event is compared the same way by js/test/objects.test.mjs.)
 #[wasm_bindgen_test]
 fn the_event_tape_gives_what_json_parse_gives() {
     use tikcast_core::Sink;

@@ -1,7 +1,19 @@
 // Runs in headless Chromium (served by run-browser.mjs): the same contenders as
 // node-throughput.mjs, in one page, plus latency over a local WebSocket and memory.
-import * as tikcast from '/js/dist/index.js';
+// The package's modules one by one (tsc's output), not the dist/index.js bundle: the memory
+// probe reads the wasm memory through the glue module, which must be the instance the SDK
+// uses (the bundle has its own copy of the glue inside). Same code, same speed.
+import * as tikcast from '/js/dist/api.js';
+import { setAssets } from '/js/dist/loader.js';
 import wasmInit from '/js/dist/wasm/tikcast_wasm.js';
+
+setAssets({
+  wasm: () => new URL('/js/dist/wasm/tikcast_wasm_bg.wasm', location.href),
+  worker: () => {
+    throw new Error('the benchmark page runs no worker');
+  },
+  hint: 'run npm run build',
+});
 import { proto, gunzipSync } from '/bench/dist/peer.js';
 import { splitFrames, median, percentile } from '/bench/lib/frames.mjs';
 import { peer, gunzipStream, tikcastRun, tikcastDecodeFrame } from '/bench/lib/contenders.mjs';

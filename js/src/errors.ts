@@ -1,5 +1,5 @@
 /**
- * Every `code` a `TikcastError` can carry, in one list: the package and the wasm driver
+ * Every `code` a `TikcastError` can carry, in one list: the package and the wasm bindings
  * raise no other (a test scans js/src and crates/tikcast-wasm for codes and checks them
  * against this list). `TikcastErrorCode` is made from it.
  *

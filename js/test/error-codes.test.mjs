@@ -1,4 +1,4 @@
-// One list of error codes: every code the package (js/src) or the wasm driver
+// One list of error codes: every code the package (js/src) or the wasm bindings
 // (crates/tikcast-wasm, and the core session's give-up codes it passes on) can put on a
 // TikcastError is in ERROR_CODES (and so in the TikcastErrorCode union), every listed
 // code is produced somewhere, and the package README documents each one.
@@ -16,7 +16,7 @@ const read = (dir, ext) =>
 
 /**
  * Codes in sources: `new TikcastError('x'`, `code: 'x'`, `?? 'x'`, `404: 'x'` (a table by
- * HTTP status) (js); `error("x"` (the wasm driver), `=> "x"` (the session's code functions).
+ * HTTP status) (js); `error("x"` (the wasm bindings), `=> "x"` (the session's code functions).
  */
 function producedCodes() {
   const found = new Map();
@@ -27,11 +27,11 @@ function producedCodes() {
     }
   };
   scan(read('js/src', '.ts'), [/TikcastError\(\s*'([a-z_]+)'/g, /\bcode: '([a-z_]+)'/g, /code \?\? '([a-z_]+)'/g, /\[\s*'([a-z_]+)',\s*`/g, /\b[1-5]\d\d: '([a-z_]+)'/g]);
-  // The wasm driver makes every TikcastError with error::error("code", ...); its other
+  // The wasm bindings make every TikcastError with error::error("code", ...); its other
   // `=> "x"` matches name other things (state names, close classes).
   scan(read('crates/tikcast-wasm/src', '.rs'), [/\berror\(\s*"([a-z_]+)"/g]);
   // The session's give-up codes (GiveUpKind::code, GiveUp::code), which the driver's
-  // `stopped` state turns into TikcastErrors.
+  // `stopped` item turns into TikcastErrors.
   const session = readFileSync(`${REPO}crates/tikcast-core/src/session/mod.rs`, 'utf8');
   const codeFns = session.match(/pub fn code\(self\)[\s\S]*?\n {4}\}\n/g) ?? [];
   codeFns.push(...(session.match(/pub fn code\(&self\)[\s\S]*?\n {4}\}\n/g) ?? []));

@@ -118,26 +118,26 @@ pub struct FrameInfo {
     pub route_params: Vec<(String, String)>,
 }
 
-/// What one frame (or one bare batch) decodes to.
+/// What one frame (or one bare batch) decodes to: its fields (read them directly,
+/// `decoded.cursor`, through `Deref`) and its events.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Decoded {
-    /// Frame fields; zero/empty for a bare batch.
-    pub seq_id: u64,
-    pub log_id: u64,
-    /// `msg`, `hb`, `ack`, `im_enter_room_resp`, ... (`msg` for a bare batch).
-    pub payload_type: String,
-    /// Batch fields, used for acks, heartbeats and resuming.
-    pub cursor: String,
-    pub internal_ext: String,
-    pub need_ack: bool,
-    pub fetch_interval_ms: i64,
-    pub heartbeat_duration: i64,
-    pub now_ms: i64,
-    pub is_first: bool,
-    pub push_server: String,
-    pub route_params: Vec<(String, String)>,
+    pub info: FrameInfo,
     /// One or more events per message, in wire order (derived events follow their source).
     pub events: Vec<Event>,
+}
+
+impl core::ops::Deref for Decoded {
+    type Target = FrameInfo;
+    fn deref(&self) -> &FrameInfo {
+        &self.info
+    }
+}
+
+impl core::ops::DerefMut for Decoded {
+    fn deref_mut(&mut self) -> &mut FrameInfo {
+        &mut self.info
+    }
 }
 
 /// Decodes one push frame with default limits. See [`decode_frame_with`].
@@ -169,9 +169,12 @@ pub fn decode_frame_filtered(
     }
     let frame = pb::PushFrame::decode(bytes).map_err(|e| DecodeError::protobuf("frame", e))?;
     let mut out = Decoded {
-        seq_id: frame.seq_id,
-        log_id: frame.log_id,
-        ..Decoded::default()
+        info: FrameInfo {
+            seq_id: frame.seq_id,
+            log_id: frame.log_id,
+            ..FrameInfo::default()
+        },
+        events: Vec::new(),
     };
     let is_msg = frame.payload_type.is_empty() || frame.payload_type == "msg";
     out.payload_type = frame.payload_type;
@@ -233,8 +236,11 @@ pub fn decode_batch_with(bytes: &[u8], opts: &DecodeOptions) -> Result<Decoded, 
         });
     }
     let mut out = Decoded {
-        payload_type: "msg".to_string(),
-        ..Decoded::default()
+        info: FrameInfo {
+            payload_type: "msg".to_string(),
+            ..FrameInfo::default()
+        },
+        events: Vec::new(),
     };
     decode_batch_into(bytes, opts, &mut out, |_, _| true)?;
     Ok(out)

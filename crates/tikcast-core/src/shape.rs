@@ -146,21 +146,46 @@ fn top_gifter_rank(url: &str) -> Option<u32> {
 /// of every user, on short strings with short needles, where `str::find`'s two-way
 /// searcher spent more time setting up than searching (2 % of a frame in a profile).
 fn find(hay: &str, needle: &str) -> Option<usize> {
-    if needle.is_empty() {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
         return Some(0);
+    };
+    // Jump from one occurrence of the first byte to the next (a tight loop the compiler
+    // unrolls) and compare the rest only there: one comparison call per window cost more.
+    let mut from = 0;
+    while let Some(off) = h
+        .get(from..)
+        .and_then(|t| t.iter().position(|&b| b == first))
+    {
+        let at = from + off;
+        match h.get(at + 1..at + n.len()) {
+            Some(w) if w == rest => return Some(at),
+            Some(_) => from = at + 1,
+            None => return None,
+        }
     }
-    hay.as_bytes()
-        .windows(needle.len())
-        .position(|w| w == needle.as_bytes())
+    None
 }
 
 /// `needle` (lowercase ASCII) in `hay`, ignoring ASCII case, without lowercasing a copy.
 fn has_ignore_case(hay: &str, needle: &str) -> bool {
-    needle.is_empty()
-        || hay
-            .as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = n.split_first() else {
+        return true;
+    };
+    let mut from = 0;
+    while let Some(off) = h
+        .get(from..)
+        .and_then(|t| t.iter().position(|b| b.to_ascii_lowercase() == first))
+    {
+        let at = from + off;
+        match h.get(at + 1..at + n.len()) {
+            Some(w) if w.eq_ignore_ascii_case(rest) => return true,
+            Some(_) => from = at + 1,
+            None => return false,
+        }
+    }
+    false
 }
 
 /// Writes the canonical user of a `User` view (already validated).
@@ -1724,4 +1749,53 @@ pub(crate) mod decl {
             LIKE_AGGREGATE,
         ),
     ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find, has_ignore_case};
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    /// Every string of length 0..=6 over a small alphabet (with a multi-byte char), and
+    /// needles of length 0..=3: the same answers as `str::find` and a lowercased search.
+    #[test]
+    fn find_and_has_ignore_case_agree_with_std() {
+        let alphabet = ['a', 'B', 'b', '_', 'é'];
+        let mut strings: Vec<String> = alloc::vec![String::new()];
+        let mut last = strings.clone();
+        for _ in 0..6 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| alloc::format!("{s}{c}")))
+                .collect();
+            strings.extend(next.iter().cloned());
+            last = next;
+        }
+        let needles: Vec<&String> = strings.iter().filter(|s| s.chars().count() <= 3).collect();
+        for hay in &strings {
+            for needle in &needles {
+                assert_eq!(
+                    find(hay, needle),
+                    hay.find(needle.as_str()),
+                    "{hay} {needle}"
+                );
+                let lower = needle.to_ascii_lowercase();
+                assert_eq!(
+                    has_ignore_case(hay, &lower),
+                    hay.to_ascii_lowercase().contains(lower.as_str()),
+                    "{hay} {lower}"
+                );
+            }
+        }
+        assert_eq!(
+            find("…/ranklist_top_gifter_2.png", "ranklist_top_gifter_"),
+            Some(4)
+        );
+        assert_eq!(top_rank("…/ranklist_top_gifter_12.png"), Some(12));
+    }
+
+    fn top_rank(url: &str) -> Option<u32> {
+        super::top_gifter_rank(url)
+    }
 }

@@ -879,8 +879,8 @@ fn merge_into(
         return Err(ReadError::TooDeep);
     }
     let fields = MESSAGES.get(ty).ok_or(ReadError::Key)?.fields;
-    // Each singular message field's occurrences, joined (by slot, in first-seen order).
-    let mut joined: Vec<(usize, Vec<u8>)> = Vec::new();
+    // Each singular message field's occurrences (by slot, in first-seen order).
+    let mut joined: Vec<(usize, Vec<&[u8]>)> = Vec::new();
     let mut at = 0;
     let mut hint = 0;
     while at < bytes.len() {
@@ -906,16 +906,51 @@ fn merge_into(
         } else {
             charge(budget, body.len())?;
             match joined.iter_mut().find(|(slot, _)| *slot == i) {
-                Some((_, all)) => all.extend_from_slice(body),
-                None => joined.push((i, body.to_vec())),
+                Some((_, parts)) => parts.push(body),
+                None => joined.push((i, alloc::vec![body])),
             }
         }
     }
-    for (i, all) in joined {
+    let mut inner = Vec::new();
+    for (i, parts) in joined {
         let f = fields.get(i).ok_or(ReadError::Key)?;
-        let mut inner = Vec::new();
-        merge_into(usize::from(f.sub), &all, depth + 1, &mut inner, budget)?;
+        let sub = usize::from(f.sub);
+        // Each occurrence must be a whole message on its own, as prost decodes each one
+        // before merging it: joined, a truncated occurrence could borrow the next one's
+        // bytes and read as valid (found by fuzzing against the oracle). Its own level is
+        // enough to check here: its nested messages stay whole in the joined bytes and
+        // are checked the same way when the merge below reaches their level.
+        if parts.len() > 1 {
+            for part in &parts {
+                check_level(sub, part, depth + 1)?;
+            }
+        }
+        let all = parts.concat();
+        inner.clear();
+        merge_into(sub, &all, depth + 1, &mut inner, budget)?;
         put_message(u32::from(f.number), &inner, out, budget)?;
+    }
+    Ok(())
+}
+
+/// Checks that `bytes` is a sequence of whole fields of message `ty` (keys, wire types and
+/// lengths), without looking inside nested messages or strings.
+fn check_level(ty: usize, bytes: &[u8], depth: u32) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(ReadError::TooDeep);
+    }
+    let fields = MESSAGES.get(ty).ok_or(ReadError::Key)?.fields;
+    let mut at = 0;
+    let mut hint = 0;
+    while at < bytes.len() {
+        let (number, wire) = key(bytes, &mut at)?;
+        match lookup(fields, number, &mut hint) {
+            Some(i) => {
+                let f = fields.get(i).ok_or(ReadError::Key)?;
+                check_field(f, wire, bytes, &mut at, false)?;
+            }
+            None => skip(bytes, &mut at, number, wire, depth)?,
+        }
     }
     Ok(())
 }

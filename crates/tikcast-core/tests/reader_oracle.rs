@@ -406,3 +406,79 @@ fn a_payload_too_wide_to_index_is_a_decode_error() {
         "WebcastRoomUserSeqMessage: payload: malformed protobuf (too many nested messages and fields in one message)"
     );
 }
+
+/// Payloads the fuzzer found (2026-12-01, `bench/fuzz.sh`, target `reader_message`): a
+/// singular message field (`common`, `user`, ...) sent several times, each occurrence
+/// truncated on its own. prost decodes each occurrence before merging it and refuses;
+/// the reader used to join the occurrences first, so one occurrence's missing bytes
+/// were read from the next and the message decoded. Now it refuses too.
+#[test]
+fn a_truncated_occurrence_of_a_merged_field_is_refused_as_prost_refuses_it() {
+    let cases: [(&str, &str); 5] = [
+        (
+            "WebcastEnvelopePortalMessage",
+            concat!(
+                "18180a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a30303030303030303030303030303030301830181818181803"
+            ),
+        ),
+        (
+            "WebcastEnvelopeMessage",
+            concat!(
+                "1268685b6868680a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a4a0a0a0a0a0a0a0a0a0a0a0a680a",
+                "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a4a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                "0a0a68686068686868686868680a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                "0a0a0a0a0a0a0a0a0a0a0a0a0a0a6868680a0a0a0a0a0a0a0a0a0a0a0a6868606868686868686868",
+                "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                "0a686868686868686868686868686868"
+            ),
+        ),
+        (
+            "WebcastEnvelopeMessage",
+            concat!(
+                "1268685b6868680a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a4a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                "0a0a0a0a0a0a0a0a0a66616e73436c75620a68686068686868686868680a0a0a0a0a0a0a0a0a0a0a",
+                "0a0a0a0a0a0a0a4a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a686860686868686868",
+                "68680a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a68686868686868",
+                "6868686868686868"
+            ),
+        ),
+        (
+            "WebcastMemberMessage",
+            concat!(
+                "696c70616173794141414141414c4149414112121212121212121212696c70616173794141414141",
+                "414c4149414112121212121212121212121212121212121212121212121212121212121212121212",
+                "12121212121212121212121212121212121212121212121212121212121212121212121212121212",
+                "1212121212121212121212121212121212121212121212121212121212122612121212414141ae60",
+                "60606060606014"
+            ),
+        ),
+        (
+            "WebcastSubPinEventMessage",
+            concat!(
+                "10101010105d1010101010101010101010101010101010101010100a0a0a0a0a0a0a0a0a0a0a0a0a",
+                "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a10101010101010"
+            ),
+        ),
+    ];
+    for (method, hex) in cases {
+        let payload: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+            .collect();
+        let env = EnvelopeInfo::default();
+        let want = oracle(method, &payload, env);
+        let got = reader(method, &payload, env);
+        assert_eq!(want.len(), 1, "{method}: {want:?}");
+        assert!(
+            want[0].contains(r#""type":"decodeError""#),
+            "{method}: {want:?}"
+        );
+        assert_eq!(got.len(), 1, "{method}: {got:?}");
+        assert!(
+            got[0].contains(r#""type":"decodeError""#),
+            "{method}: {got:?}"
+        );
+    }
+}

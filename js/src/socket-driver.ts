@@ -52,7 +52,6 @@ export class SocketDriver {
   #rawFrames: Uint8Array[] = [];
   readonly #startedAt = Date.now();
   #lastNow = 0;
-  #pumping = false;
 
   /** Throws a `TikcastError` (`invalid_options`) for options the engine refuses. */
   constructor(mod: WasmModule, options: DriverOptions, onBatch: (batch: Item[]) => void) {
@@ -147,75 +146,64 @@ export class SocketDriver {
     }, delay);
   }
 
-  /** Carries out everything the session asked for, then hands the app one batch. */
+  /** Carries out everything the session asked for, then hands the app one batch (it may
+   * call `stop()` or `pushFrame()`: that runs its own loop, and this one then finds nothing
+   * left to do). */
   #pump(): void {
-    if (this.#pumping) return; // the running loop picks the new outputs up
-    this.#pumping = true;
-    try {
-      for (;;) {
-        const e = this.#engine;
-        if (!e) return;
-        const batch: Item[] = [];
-        for (const bytes of this.#rawFrames) batch.push({ type: 'rawData', bytes });
-        this.#rawFrames = [];
-        const actions = e.poll(batch) as unknown[][] | undefined;
-        if (!actions && batch.length === 0) {
-          this.#reschedule();
-          return;
-        }
-        const connects: number[] = [];
-        for (const a of actions ?? []) {
-          switch (a[0]) {
-            case CONNECT: {
-              const old = this.#socket;
-              this.#socket = undefined;
-              if (old) retire(old, 1000, 'reconnecting');
-              connects.push(a[1] as number);
-              break;
-            }
-            case SEND: {
-              const s = this.#socket;
-              if (s && s.conn === a[1]) {
+    for (;;) {
+      const e = this.#engine;
+      if (!e) return;
+      const batch: Item[] = [];
+      for (const bytes of this.#rawFrames) batch.push({ type: 'rawData', bytes });
+      this.#rawFrames = [];
+      const actions = e.poll(batch) as unknown[][] | undefined;
+      if (!actions && batch.length === 0) {
+        this.#reschedule();
+        return;
+      }
+      const connects: number[] = [];
+      for (const a of actions ?? []) {
+        switch (a[0]) {
+          case CONNECT: {
+            const old = this.#socket;
+            this.#socket = undefined;
+            if (old) retire(old, 1000, 'reconnecting');
+            connects.push(a[1] as number);
+            break;
+          }
+          case SEND: {
+            const s = this.#socket;
+            if (s && s.conn === a[1]) {
+              try {
+                s.ws.send(a[2] as Uint8Array);
+              } catch {
+                // The close event that follows reports it to the session.
                 try {
-                  s.ws.send(a[2] as Uint8Array);
+                  s.ws.close();
                 } catch {
-                  // The close event that follows reports it to the session.
-                  try {
-                    s.ws.close();
-                  } catch {
-                    /* already closing */
-                  }
+                  /* already closing */
                 }
               }
-              break;
             }
-            case CLOSE: {
-              const s = this.#socket;
-              if (s && s.conn === a[1]) {
-                this.#socket = undefined;
-                retire(s, a[2] as number, a[3] as string);
-              }
-              if (this.#framesConn === a[1]) this.#framesConn = undefined;
-              break;
+            break;
+          }
+          case CLOSE: {
+            const s = this.#socket;
+            if (s && s.conn === a[1]) {
+              this.#socket = undefined;
+              retire(s, a[2] as number, a[3] as string);
             }
-            case RELEASE:
-              this.#release();
-              break;
+            if (this.#framesConn === a[1]) this.#framesConn = undefined;
+            break;
           }
+          case RELEASE:
+            this.#release();
+            break;
         }
-        if (!e.isStopped()) this.#reschedule();
-        if (batch.length > 0) {
-          this.#pumping = false;
-          try {
-            this.#onBatch(batch);
-          } finally {
-            this.#pumping = true;
-          }
-        }
-        for (const conn of connects) this.#open(conn);
       }
-    } finally {
-      this.#pumping = false;
+      if (!e.isStopped()) this.#reschedule();
+      if (batch.length > 0) this.#onBatch(batch);
+      for (const conn of connects) this.#open(conn);
     }
   }
 

@@ -146,46 +146,37 @@ fn top_gifter_rank(url: &str) -> Option<u32> {
 /// of every user, on short strings with short needles, where `str::find`'s two-way
 /// searcher spent more time setting up than searching (2 % of a frame in a profile).
 fn find(hay: &str, needle: &str) -> Option<usize> {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    let Some((&first, rest)) = n.split_first() else {
-        return Some(0);
-    };
-    // Jump from one occurrence of the first byte to the next (a tight loop the compiler
-    // unrolls) and compare the rest only there: one comparison call per window cost more.
-    let mut from = 0;
-    while let Some(off) = h
-        .get(from..)
-        .and_then(|t| t.iter().position(|&b| b == first))
-    {
-        let at = from + off;
-        match h.get(at + 1..at + n.len()) {
-            Some(w) if w == rest => return Some(at),
-            Some(_) => from = at + 1,
-            None => return None,
-        }
-    }
-    None
+    find_by(hay.as_bytes(), needle.as_bytes(), |a, b| a == b)
 }
 
 /// `needle` (lowercase ASCII) in `hay`, ignoring ASCII case, without lowercasing a copy.
 fn has_ignore_case(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    find_by(hay.as_bytes(), needle.as_bytes(), |a, b| {
+        a.to_ascii_lowercase() == b
+    })
+    .is_some()
+}
+
+/// Where `n` first occurs in `h`, bytes compared by `same(hay byte, needle byte)`: jumps
+/// from one match of the needle's first byte to the next (a tight loop) and compares the
+/// rest only there.
+fn find_by(h: &[u8], n: &[u8], same: impl Fn(u8, u8) -> bool) -> Option<usize> {
     let Some((&first, rest)) = n.split_first() else {
-        return true;
+        return Some(0);
     };
     let mut from = 0;
     while let Some(off) = h
         .get(from..)
-        .and_then(|t| t.iter().position(|b| b.to_ascii_lowercase() == first))
+        .and_then(|t| t.iter().position(|&b| same(b, first)))
     {
         let at = from + off;
-        match h.get(at + 1..at + n.len()) {
-            Some(w) if w.eq_ignore_ascii_case(rest) => return true,
-            Some(_) => from = at + 1,
-            None => return false,
+        let w = h.get(at + 1..at + n.len())?;
+        if w.iter().zip(rest).all(|(&a, &b)| same(a, b)) {
+            return Some(at);
         }
+        from = at + 1;
     }
-    false
+    None
 }
 
 /// Writes the canonical user of a `User` view (already validated).

@@ -275,15 +275,15 @@ impl Tape {
     }
 
     fn string(&mut self, s: &str) {
-        if s.is_empty() {
-            self.ops.push(OP_EMPTY);
-            return;
-        }
         self.bytes(s.as_bytes());
     }
 
-    /// A non-empty string as UTF-8 bytes (valid: checked by the reader or by `&str`).
+    /// A string as UTF-8 bytes (valid: checked by the reader or by `&str`).
     fn bytes(&mut self, v: &[u8]) {
+        if v.is_empty() {
+            self.ops.push(OP_EMPTY);
+            return;
+        }
         let start = self.units;
         self.text.extend_from_slice(v);
         self.units += utf16_len(v);
@@ -382,11 +382,7 @@ impl tikcast_core::Sink for Tape {
         self.string(v);
     }
     fn text(&mut self, v: &[u8]) {
-        if v.is_empty() {
-            self.ops.push(OP_EMPTY);
-        } else {
-            self.bytes(v);
-        }
+        self.bytes(v);
     }
     fn id(&mut self, v: u64) {
         // Straight into the event's text (an id is never empty).

@@ -779,7 +779,7 @@ fn envelope_events(
         .common
         .as_ref()
         .and_then(|c| c.display_text.as_ref())
-        .map(|t| t.key.contains("ttlive_superfanbox"));
+        .map(|t| crate::keys::has_words(&t.key, crate::keys::SUPER_FAN_BOX));
     let e = events::envelope(m, meta);
     let super_fan = key == Some(true) || e.business_type == 19;
     let derived = super_fan.then(|| Event::SuperFanBox(e.clone()));

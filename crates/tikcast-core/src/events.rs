@@ -11,6 +11,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::keys::{has_words, SUPER_FAN, SUPER_FAN_JOINED};
 use crate::pb;
 use crate::user::{image_url, render_text, text_user, user_opt, User};
 
@@ -704,8 +705,8 @@ pub(crate) fn social_derived(e: &SocialEvent) -> Option<Event> {
     match e.action {
         1 => Some(Event::Follow(e.clone())),
         3 => Some(Event::Share(e.clone())),
-        _ if e.display_type.contains("follow") => Some(Event::Follow(e.clone())),
-        _ if e.display_type.contains("share") => Some(Event::Share(e.clone())),
+        _ if has_words(&e.display_type, "follow") => Some(Event::Follow(e.clone())),
+        _ if has_words(&e.display_type, "share") => Some(Event::Share(e.clone())),
         _ => None,
     }
 }
@@ -941,14 +942,14 @@ pub(crate) fn barrage(m: pb::BarrageMessage, meta: EventMeta) -> BarrageEvent {
 }
 
 pub(crate) fn barrage_derived(e: &BarrageEvent, common_key: &str) -> Option<Event> {
-    let key = if e.display_type.contains("ttlive_superfan") {
+    let key = if has_words(&e.display_type, SUPER_FAN) {
         e.display_type.as_str()
     } else {
         common_key
     };
-    if key.contains("ttlive_superfan_commentnotif_superfanjoined") {
+    if has_words(key, SUPER_FAN_JOINED) {
         Some(Event::SuperFanJoin(e.clone()))
-    } else if key.contains("ttlive_superfan") {
+    } else if has_words(key, SUPER_FAN) {
         Some(Event::SuperFan(e.clone()))
     } else {
         None

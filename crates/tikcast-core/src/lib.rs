@@ -37,6 +37,7 @@ pub mod events;
 pub mod gzip;
 #[cfg(feature = "serde")]
 mod json;
+mod keys;
 pub mod reader;
 #[cfg(feature = "schema")]
 pub mod schema;

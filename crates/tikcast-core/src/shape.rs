@@ -10,6 +10,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::decode::EnvelopeInfo;
+use crate::keys::{
+    find, has_ignore_case, has_words, top_gifter_rank, SUPER_FAN, SUPER_FAN_BOX, SUPER_FAN_JOINED,
+};
 use crate::reader::{index, index_more, msg, slot, write_fields, Ctx, Index, Result, Sink, View};
 
 // ------------------------------------------------------------------ small readers
@@ -133,52 +136,6 @@ fn badge<'a>(b: &View<'a>) -> Badge<'a> {
     }
 }
 
-fn top_gifter_rank(url: &str) -> Option<u32> {
-    const AT: &str = "ranklist_top_gifter_";
-    let rest = url.get(find(url, AT)? + AT.len()..)?;
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    rest.get(..end)?.parse().ok()
-}
-
-/// Where `needle` first occurs in `hay`, compared byte by byte. These run for every badge
-/// of every user, on short strings with short needles, where `str::find`'s two-way
-/// searcher spent more time setting up than searching (2 % of a frame in a profile).
-fn find(hay: &str, needle: &str) -> Option<usize> {
-    find_by(hay.as_bytes(), needle.as_bytes(), |a, b| a == b)
-}
-
-/// `needle` (lowercase ASCII) in `hay`, ignoring ASCII case, without lowercasing a copy.
-fn has_ignore_case(hay: &str, needle: &str) -> bool {
-    find_by(hay.as_bytes(), needle.as_bytes(), |a, b| {
-        a.to_ascii_lowercase() == b
-    })
-    .is_some()
-}
-
-/// Where `n` first occurs in `h`, bytes compared by `same(hay byte, needle byte)`: jumps
-/// from one match of the needle's first byte to the next (a tight loop) and compares the
-/// rest only there.
-fn find_by(h: &[u8], n: &[u8], same: impl Fn(u8, u8) -> bool) -> Option<usize> {
-    let Some((&first, rest)) = n.split_first() else {
-        return Some(0);
-    };
-    let mut from = 0;
-    while let Some(off) = h
-        .get(from..)
-        .and_then(|t| t.iter().position(|&b| same(b, first)))
-    {
-        let at = from + off;
-        let w = h.get(at + 1..at + n.len())?;
-        if w.iter().zip(rest).all(|(&a, &b)| same(a, b)) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
-}
-
 /// Writes the canonical user of a `User` view (already validated).
 pub(crate) fn write_user<S: Sink + ?Sized>(u: &View<'_>, sink: &mut S, ctx: &Ctx) -> Result<()> {
     write_user_with(Some(u), None, sink, ctx)
@@ -221,11 +178,11 @@ fn write_user_with<S: Sink + ?Sized>(
                 is_subscriber = true;
             }
             if label.eq_ignore_ascii_case("new gifter")
-                || b.key.is_some_and(|k| find(k, "_ng_").is_some())
+                || b.key.is_some_and(|k| has_ignore_case(k, "_ng_"))
             {
                 is_new_gifter = true;
             }
-            if let Some(r) = top_gifter_rank(b.url) {
+            if let Some(r) = top_gifter_rank(b.url, b.label) {
                 rank = Some(rank.map_or(r, |x| x.min(r)));
             }
         }
@@ -699,8 +656,8 @@ fn social_derived(v: &View<'_>) -> Option<&'static str> {
     match v.i64(slot::SocialMessage::action) {
         1 => Some("follow"),
         3 => Some("share"),
-        _ if key.contains("follow") => Some("follow"),
-        _ if key.contains("share") => Some("share"),
+        _ if has_words(key, "follow") => Some("follow"),
+        _ if has_words(key, "share") => Some("share"),
         _ => None,
     }
 }
@@ -822,7 +779,7 @@ fn envelope(v: &View<'_>, s: &mut dyn Sink, _c: &Ctx) -> Result<()> {
 }
 
 fn envelope_derived(v: &View<'_>) -> Option<&'static str> {
-    let key = display_text(v).map(|t| t.str(slot::Text::key).contains("ttlive_superfanbox"));
+    let key = display_text(v).map(|t| has_words(t.str(slot::Text::key), SUPER_FAN_BOX));
     let business = v
         .msg(slot::EnvelopeMessage::envelope_info)
         .map_or(0, |i| i.i32(slot::EnvelopeInfo::business_type));
@@ -1078,15 +1035,15 @@ fn barrage_derived(v: &View<'_>) -> Option<&'static str> {
     use slot::BarrageMessage as M;
     let text = v.msg(M::content).or(v.msg(M::common_barrage_content));
     let display = text.map_or("", |t| t.str(slot::Text::key));
-    let key = if display.contains("ttlive_superfan") {
+    let key = if has_words(display, SUPER_FAN) {
         display
     } else {
         v.msg(M::common_barrage_content)
             .map_or("", |t| t.str(slot::Text::key))
     };
-    if key.contains("ttlive_superfan_commentnotif_superfanjoined") {
+    if has_words(key, SUPER_FAN_JOINED) {
         Some("superFanJoin")
-    } else if key.contains("ttlive_superfan") {
+    } else if has_words(key, SUPER_FAN) {
         Some("superFan")
     } else {
         None
@@ -1740,53 +1697,4 @@ pub(crate) mod decl {
             LIKE_AGGREGATE,
         ),
     ];
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{find, has_ignore_case};
-    use alloc::string::String;
-    use alloc::vec::Vec;
-
-    /// Every string of length 0..=6 over a small alphabet (with a multi-byte char), and
-    /// needles of length 0..=3: the same answers as `str::find` and a lowercased search.
-    #[test]
-    fn find_and_has_ignore_case_agree_with_std() {
-        let alphabet = ['a', 'B', 'b', '_', 'é'];
-        let mut strings: Vec<String> = alloc::vec![String::new()];
-        let mut last = strings.clone();
-        for _ in 0..6 {
-            let next: Vec<String> = last
-                .iter()
-                .flat_map(|s| alphabet.iter().map(move |c| alloc::format!("{s}{c}")))
-                .collect();
-            strings.extend(next.iter().cloned());
-            last = next;
-        }
-        let needles: Vec<&String> = strings.iter().filter(|s| s.chars().count() <= 3).collect();
-        for hay in &strings {
-            for needle in &needles {
-                assert_eq!(
-                    find(hay, needle),
-                    hay.find(needle.as_str()),
-                    "{hay} {needle}"
-                );
-                let lower = needle.to_ascii_lowercase();
-                assert_eq!(
-                    has_ignore_case(hay, &lower),
-                    hay.to_ascii_lowercase().contains(lower.as_str()),
-                    "{hay} {lower}"
-                );
-            }
-        }
-        assert_eq!(
-            find("…/ranklist_top_gifter_2.png", "ranklist_top_gifter_"),
-            Some(4)
-        );
-        assert_eq!(top_rank("…/ranklist_top_gifter_12.png"), Some(12));
-    }
-
-    fn top_rank(url: &str) -> Option<u32> {
-        super::top_gifter_rank(url)
-    }
 }

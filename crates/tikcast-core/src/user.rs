@@ -7,6 +7,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::keys::{has_ignore_case, top_gifter_rank};
 use crate::pb;
 
 /// A user as events expose it (`user` in docs/events.md).
@@ -106,10 +107,10 @@ impl User {
                 .as_ref()
                 .and_then(|c| c.text.as_ref())
                 .map(|t| t.key.as_str()));
-            if label == "new gifter" || key.is_some_and(|k| k.contains("_ng_")) {
+            if label == "new gifter" || key.is_some_and(|k| has_ignore_case(k, "_ng_")) {
                 user.is_new_gifter = true;
             }
-            if let Some(rank) = top_gifter_rank(&b.url) {
+            if let Some(rank) = top_gifter_rank(&b.url, &b.label) {
                 user.top_gifter_rank = Some(user.top_gifter_rank.map_or(rank, |r| r.min(rank)));
             }
         }
@@ -177,13 +178,6 @@ fn badge(b: &pb::Badge) -> UserBadge {
         url,
         level,
     }
-}
-
-/// `…/ranklist_top_gifter_2.png` → 2.
-fn top_gifter_rank(url: &str) -> Option<u32> {
-    let (_, rest) = url.split_once("ranklist_top_gifter_")?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 /// The first URL of an optional image, or "".

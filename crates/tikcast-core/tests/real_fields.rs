@@ -373,6 +373,85 @@ fn poll_goal_rank_generic_payloads_match_the_wire() {
     });
 }
 
+/// Every user object in `v`, however deep (event users, top viewers, battle users, ...).
+fn users_in<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if o.contains_key("topGifterRank") && o.contains_key("badges") {
+                out.push(v);
+            }
+            o.values().for_each(|x| users_in(x, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| users_in(x, out)),
+        _ => {}
+    }
+}
+
+/// Issue 14's first bug: the current top-gifter badge (`…/new_top_gifter_version_2.png`,
+/// a combine badge labelled "No. 1") gave `topGifterRank: null`. Every user in the corpus
+/// who wears it must get the rank its label shows (the lowest, if several), and nobody
+/// gets one from the design's version number.
+#[test]
+fn top_gifter_rank_from_the_current_badge() {
+    let Some(all) = samples() else { return };
+    let mut users = std::collections::BTreeSet::new();
+    let mut checked = 0;
+    for (method, list) in &all {
+        for s in list {
+            let json = serde_json::to_value(decode_message(method, &s.payload)).unwrap();
+            let mut found = Vec::new();
+            users_in(&json, &mut found);
+            for u in found {
+                let badges = u["badges"].as_array().unwrap();
+                let ranks: Vec<u64> = badges
+                    .iter()
+                    .filter(|b| b["url"].as_str().unwrap().contains("/new_top_gifter_"))
+                    .filter_map(|b| {
+                        let label = b["label"].as_str().unwrap();
+                        let digits = label.trim_start_matches(|c: char| !c.is_ascii_digit());
+                        let end = digits
+                            .find(|c: char| !c.is_ascii_digit())
+                            .unwrap_or(digits.len());
+                        digits[..end].parse().ok()
+                    })
+                    .collect();
+                if badges
+                    .iter()
+                    .any(|b| b["url"].as_str().unwrap().contains("ranklist_top_gifter_"))
+                {
+                    continue; // the older design: covered by its own rule
+                }
+                let expected = ranks.iter().min().copied();
+                assert_eq!(
+                    u["topGifterRank"].as_u64(),
+                    expected,
+                    "{method} {}#{}: {:?}",
+                    s.file,
+                    s.index,
+                    u["badges"]
+                );
+                if let Some(r) = expected {
+                    assert!(
+                        (1..=3).contains(&r),
+                        "{method} {}#{}: rank {r}",
+                        s.file,
+                        s.index
+                    );
+                    users.insert(u["userId"].as_str().unwrap().to_owned());
+                    checked += 1;
+                }
+            }
+        }
+    }
+    // 14 distinct users wear it in the 2023 captures (No. 1 to No. 3).
+    assert!(
+        users.len() >= 6,
+        "only {} users with the badge",
+        users.len()
+    );
+    assert!(checked >= users.len());
+}
+
 #[test]
 fn published_values_from_the_protocol_notes() {
     let Some(all) = samples() else { return };

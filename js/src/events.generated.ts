@@ -133,10 +133,15 @@ export interface CaptionText {
 
 /** The schema message `PollStartContent`. */
 export interface PollStartContent {
+  /** When voting opened (milliseconds since the epoch). */
   startTime: number;
+  /** When voting closes (milliseconds since the epoch). */
   endTime: number;
+  /** The options, in display order. */
   options: PollOption[];
+  /** The question. */
   title: string;
+  /** Who started the poll. */
   operator: User | null;
 }
 
@@ -144,33 +149,49 @@ export interface PollStartContent {
 export interface PollEndContent {
   /** 0 by time, 1 by owner, 2 by other, 3 by admin. */
   endType: number;
+  /** The options with their final votes. */
   options: PollOption[];
+  /** Who ended the poll (when not by time). */
   operator: User | null;
 }
 
 /** The schema message `PollUpdateVotesContent`. */
 export interface PollUpdateVotesContent {
+  /** The options with their votes so far. */
   options: PollOption[];
 }
 
 /** The schema message `GoalIndicator`. */
 export interface GoalIndicator {
+  /** The goal widget's key, e.g. `live_goal_indicator_stream_goal`. */
   key: string;
+  /** The operation on the widget (3 in every capture: update). */
   op: number;
 }
 
 /** The schema message `Goal`. */
 export interface Goal {
+  /** The goal's id. */
   id: string;
+  /** Its kind (1 in every capture: a gift goal). */
   type: number;
+  /** Its state (2 in every capture: running). */
   status: number;
+  /** What it counts: one entry per gift or target, with progress and target. */
   subGoals: GoalSubGoal[];
+  /** The host's text for the goal. */
   description: string;
+  /** TikTok's review state of the description. */
   auditStatus: number;
+  /** How often it restarts (1 in every capture: per live). */
   cycleType: number;
+  /** When it started (seconds since the epoch). */
   startTime: number;
+  /** When it expires (seconds since the epoch). */
   expireTime: number;
+  /** The top contributors, highest score first. */
   contributors: GoalContributor[];
+  /** How many viewers have contributed. */
   contributorsLength: number;
 }
 
@@ -188,10 +209,15 @@ export interface Image {
 
 /** The schema message `GoalSubGoal`. */
 export interface GoalSubGoal {
+  /** What it counts (1: a gift, whose id is `id`). */
   type: number;
+  /** The gift id (for type 1). */
   id: string;
+  /** Count so far. */
   progress: number;
+  /** Count to reach. */
   target: number;
+  /** `id` as a decimal string. */
   idStr: string;
 }
 
@@ -199,8 +225,11 @@ export interface GoalSubGoal {
 export interface RankUpdate {
   /** 0 hourly, 1 weekly, ... */
   rankType: number;
+  /** The streamer's position in that ranking. */
   ownerRank: number;
+  /** The banner text, e.g. `Weekly No. {0:string}` with the position as its piece. */
   defaultContent: Text | null;
+  /** Seconds until the ranking period ends. */
   countdown: number;
 }
 
@@ -214,7 +243,9 @@ export interface Text {
 
 /** The schema message `HourlyRankRewardInfo`. */
 export interface HourlyRankRewardInfo {
+  /** The streamer who won a place in the hourly ranking. */
   userId: string;
+  /** The reward's asset (an effect or badge) id. */
   assetId: string;
 }
 
@@ -302,17 +333,25 @@ export interface BattleContributor {
 
 /** The schema message `PollOption`. */
 export interface PollOption {
+  /** Votes so far. */
   votes: number;
+  /** The option's text (often an emoji). */
   displayContent: string;
+  /** Its position, from 0. */
   optionIdx: number;
 }
 
 /** The schema message `GoalContributor`. */
 export interface GoalContributor {
+  /** The contributor's user id. */
   userId: string;
+  /** Their avatar. */
   avatar: Image | null;
+  /** Their @handle. */
   displayId: string;
+  /** Their total contribution to the goal. */
   score: number;
+  /** `user_id` as a decimal string. */
   userIdStr: string;
 }
 
@@ -675,65 +714,93 @@ export interface BarrageEvent extends EventBase {
 /** `poll`, from WebcastPollMessage. */
 export interface PollEvent extends EventBase {
   type: 'poll';
-  /** 1 start, 2 end, 3 update. */
+  /** 0 start, 1 end, 2 vote update (in the captures: 0 carries `start_content`, 1 `end_content`, 2 `update_content`). */
   messageType: number;
+  /** The poll's id: the same on its start, its vote updates and its end. */
   pollId: string;
+  /** Set when the poll starts: question, options, time window. */
   startContent: PollStartContent | null;
+  /** Set when the poll ends: why, and the final votes. */
   endContent: PollEndContent | null;
+  /** Set on a vote update: the current votes of every option. */
   updateContent: PollUpdateVotesContent | null;
+  /** 0 normal, 1 gift, 2 customizable, 3 customizable gift, 4 quick gift, 5 emote. */
   pollKind: number;
 }
 
 /** `goalUpdate`, from WebcastGoalUpdateMessage. */
 export interface GoalUpdateEvent extends EventBase {
   type: 'goalUpdate';
+  /** Which goal widget this updates, e.g. key `live_goal_indicator_stream_goal`. */
   indicator: GoalIndicator | null;
+  /** The goal as it stands after this update: sub-goals with progress, top contributors. */
   goal: Goal | null;
+  /** The viewer whose gift moved the goal (0 when the update has no contributor). */
   contributorId: string;
+  /** That viewer's avatar. */
   contributorAvatar: Image | null;
+  /** That viewer's @handle. */
   contributorDisplayId: string;
+  /** The sub-goal the contribution counted towards, with its new progress. */
   contributeSubgoal: GoalSubGoal | null;
+  /** Units the contribution added (e.g. gifts). */
   contributeCount: number;
+  /** Score (coins) the contribution added. */
   contributeScore: number;
+  /** The gift streak's count when the contribution came from a streak. */
   giftRepeatCount: number;
+  /** `contributor_id` as a decimal string. */
   contributorIdStr: string;
+  /** What caused the update (0 in every capture). */
   updateSource: number;
 }
 
 /** `rankUpdate`, from WebcastRankUpdateMessage. */
 export interface RankUpdateEvent extends EventBase {
   type: 'rankUpdate';
+  /** One entry per ranking the streamer's position changed in. */
   updates: RankUpdate[];
+  /** Which group of rankings the entries belong to. */
   groupType: number;
+  /** Display priority against other banners (higher shows first). */
   priority: number;
 }
 
 /** `rankText`, from WebcastRankTextMessage. */
 export interface RankTextEvent extends EventBase {
   type: 'rankText';
+  /** Which ranking the text is about (1: the room's top viewers). */
   scene: number;
+  /** The viewer's position before the change (0: not ranked). */
   ownerIdxBefore: number;
+  /** The viewer's position after it. */
   ownerIdxAfter: number;
+  /** The text shown to the viewer who moved, e.g. `{0:user} just became the No. {1:string} viewer!`. */
   selfGetBadgeMsg: Text | null;
+  /** The text shown to everyone else (the same template, with the viewer as a user piece). */
   otherGetBadgeMsg: Text | null;
+  /** The viewer who moved. */
   curUserId: string;
 }
 
 /** `hourlyRank`, from WebcastHourlyRankRewardMessage. */
 export interface HourlyRankEvent extends EventBase {
   type: 'hourlyRank';
+  /** The rewarded streamer and the reward. */
   info: HourlyRankRewardInfo | null;
 }
 
 /** `hourlyRankLegacy`, from WebcastHourlyRankMessage. */
 export interface HourlyRankLegacyEvent extends EventBase {
   type: 'hourlyRankLegacy';
+  /** The ranking's state when the notice was sent. */
   rankState: number;
 }
 
 /** `weeklyRankReward`, from WebcastWeeklyRankRewardMessage. */
 export interface WeeklyRankRewardEvent extends EventBase {
   type: 'weeklyRankReward';
+  /** The weekly ranking reward's id. */
   rewardId: string;
 }
 

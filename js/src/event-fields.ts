@@ -5,18 +5,19 @@
 //
 // Kinds: `s` string; `id` a 64-bit id as a decimal string ("0" when absent); `n` number;
 // `n?` number or null; `b` boolean; `U` a User; `U?` a User or null; `a` an array;
-// `a<Shape>` an array of a nested shape below; `ids` an array of id strings; `o?` an
+// `a<Shape>` an array of a nested shape below; `o<Shape>` an object of a nested shape
+// (all of its fields defaults when absent), `o?<Shape>` the same or null; `ids` an array of id strings; `o?` an
 // object or null; `fansClub?` `{ name, level }` or null.
 
 /** Event name → its fields besides the common four (`msgId roomId createTime isHistory`). */
 export const EVENT_FIELDS: Record<string, string> = {
   chat: 'atUser:U? comment:s emotes:a<ChatEmote> language:s user:U visibleToSender:b',
-  gift: 'comboCount:n describe:s diamondCount:n giftId:id giftName:s giftPictureUrl:s giftType:n groupCount:n groupId:id receiverUserId:id repeatCount:n repeatEnd:b timedOut:b toUser:U? user:U',
+  gift: 'comboCount:n describe:s diamondCount:n giftId:id giftName:s giftPictureUrl:s giftType:n groupCount:n groupId:id receiverUserId:id repeatCount:n repeatEnd:b roomFanTicketCount:n timedOut:b toUser:U? transactionId:s user:U',
   like: 'likeCount:n totalLikeCount:n user:U',
-  member: 'actionId:n enterSource:s label:s memberCount:n user:U',
-  social: 'action:n displayType:s followCount:n label:s shareCount:n shareTarget:s shareType:n user:U',
+  member: 'actionId:n enterSource:s entryAction:s entryType:s label:s memberCount:n user:U',
+  social: 'action:n displayType:s followCount:n label:s shareCount:n shareDisplayStyle:n shareTarget:s shareType:n user:U',
   roomUser: 'popularity:n topViewers:a<TopViewer> totalUser:n viewerCount:n',
-  controlMessage: 'action:n reason:s tips:s',
+  controlMessage: 'action:n floatStyle:n reason:s tips:s',
   subscribe: 'isCustom:b messageType:n subMonth:n subscribeType:n user:U',
   questionNew: 'questionId:id questionText:s user:U?',
   emote: 'emotes:a<ChatEmote> user:U',
@@ -103,23 +104,25 @@ export const EVENT_FIELDS: Record<string, string> = {
   partnershipGameOffline: '',
   partnershipPunish: '',
   updateShareRevenueNotice: '',
-  follow: 'action:n displayType:s followCount:n label:s shareCount:n shareTarget:s shareType:n user:U',
-  share: 'action:n displayType:s followCount:n label:s shareCount:n shareTarget:s shareType:n user:U',
-  streamEnd: 'action:n reason:s tips:s',
+  follow: 'action:n displayType:s followCount:n label:s shareCount:n shareDisplayStyle:n shareTarget:s shareType:n user:U',
+  share: 'action:n displayType:s followCount:n label:s shareCount:n shareDisplayStyle:n shareTarget:s shareType:n user:U',
+  streamEnd: 'action:n floatStyle:n reason:s tips:s',
   superFanBox: 'businessType:n diamondCount:n display:n envelopeId:s peopleCount:n senderAvatarUrl:s senderName:s senderUserId:s unpackAt:n',
   superFan: 'displayType:s duration:n iconUrl:s label:s level:n msgType:n user:U?',
   superFanJoin: 'displayType:s duration:n iconUrl:s label:s level:n msgType:n user:U?',
   unknown: 'method:s payload:s',
   decodeError: 'error:s method:s payload:s',
-  giftStreak: 'comboCount:n describe:s diamondCount:n giftId:id giftName:s giftPictureUrl:s giftType:n groupCount:n groupId:id receiverUserId:id repeatCount:n repeatEnd:b timedOut:b toUser:U? user:U',
-  giftRaw: 'comboCount:n describe:s diamondCount:n giftId:id giftName:s giftPictureUrl:s giftType:n groupCount:n groupId:id receiverUserId:id repeatCount:n repeatEnd:b timedOut:b toUser:U? user:U',
+  giftStreak: 'comboCount:n describe:s diamondCount:n giftId:id giftName:s giftPictureUrl:s giftType:n groupCount:n groupId:id receiverUserId:id repeatCount:n repeatEnd:b roomFanTicketCount:n timedOut:b toUser:U? transactionId:s user:U',
+  giftRaw: 'comboCount:n describe:s diamondCount:n giftId:id giftName:s giftPictureUrl:s giftType:n groupCount:n groupId:id receiverUserId:id repeatCount:n repeatEnd:b roomFanTicketCount:n timedOut:b toUser:U? transactionId:s user:U',
   likeAggregate: 'batches:n likeCount:n totalLikeCount:n user:U',
 };
 
 /** Nested shapes: the canonical user, its badges, and the typed array elements. */
 export const NESTED_FIELDS: Record<string, string> = {
-  User: 'userId:id uniqueId:s nickname:s secUid:s profilePictureUrl:s followRole:n isModerator:b isSubscriber:b isNewGifter:b topGifterRank:n? gifterLevel:n fansClub:fansClub? badges:a<Badge>',
-  Badge: 'kind:s sceneType:n label:s url:s level:n',
+  User: 'userId:id uniqueId:s nickname:s secUid:s profilePictureUrl:s followRole:n isModerator:b isSubscriber:b isNewGifter:b topGifterRank:n? gifterLevel:n fansClub:fansClub? followInfo:o<UserFollowInfo> isAnchor:b isGiftGiverOfAnchor:b isAnonymous:b badges:a<Badge>',
+  UserFollowInfo: 'followingCount:n followerCount:n followStatus:n pushStatus:n',
+  Badge: 'kind:s sceneType:n label:s url:s level:n colors:o?<BadgeColors>',
+  BadgeColors: 'primary:s secondary:s',
   ChatEmote: 'index:n emoteId:s imageUrl:s',
   TopViewer: 'user:U? coinCount:n rank:n',
   BattleHost: 'userId:id uniqueId:s nickname:s profilePictureUrl:s roomId:id',

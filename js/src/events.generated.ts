@@ -43,7 +43,15 @@ export interface User {
   gifterLevel: number;
   /** `{ name, level }` of the streamer's fan club. */
   fansClub: FansClub | null;
-  /** `{ kind, sceneType, label, url, level }` per badge. */
+  /** Follower and following counts (zeros when the message carries none). */
+  followInfo: UserFollowInfo;
+  /** The user is the streamer (identity flag; chat, gift and emote only). */
+  isAnchor: boolean;
+  /** The user has sent the streamer gifts (identity flag; chat, gift and emote only). */
+  isGiftGiverOfAnchor: boolean;
+  /** The user sends anonymously: TikTok's "Enigma" mask is on (nickname `Enigma …`). */
+  isAnonymous: boolean;
+  /** `{ kind, sceneType, label, url, level, colors }` per badge. */
   badges: UserBadge[];
 }
 
@@ -53,6 +61,18 @@ export interface FansClub {
   name: string;
   /** The user's level in it. */
   level: number;
+}
+
+/** A user's follow counts, as TikTok-Live-Connector names them. */
+export interface UserFollowInfo {
+  /** Accounts the user follows. */
+  followingCount: number;
+  /** The user's followers. */
+  followerCount: number;
+  /** Relation to the streamer as sent: 0 none, 1 follows, 2 friends. */
+  followStatus: number;
+  /** Live notification setting as sent. */
+  pushStatus: number;
 }
 
 /** One badge, flattened. */
@@ -67,6 +87,8 @@ export interface UserBadge {
   url: string;
   /** The level the badge shows, 0 when none. */
   level: number;
+  /** The gem's fill colours, for combine badges that carry them. */
+  colors: BadgeColors | null;
 }
 
 /** An emote inside a comment, inserted at `index` (in UTF-16 units of `comment`). */
@@ -319,6 +341,14 @@ export interface FanTicketRoomNotice {
   fanTicketIconUrl: string;
 }
 
+/** A badge gem's colours, ARGB `#AARRGGBB` as TikTok sends them. */
+export interface BadgeColors {
+  /** The fill ("" when absent). */
+  primary: string;
+  /** The dark-mode fill ("" when absent; the same as `primary` in every capture). */
+  secondary: string;
+}
+
 /** A viewer who gave points to one side of a battle. */
 export interface BattleContributor {
   /** Numeric user id. */
@@ -463,6 +493,10 @@ export interface GiftEvent extends EventBase {
   toUser: User | null;
   /** TikTok's description, e.g. `sent Rose`. */
   describe: string;
+  /** TikTok's log id of the request that sent the message: identical on a copy of it (a relay's retry, a second relay), new on every step of a streak; de-duplicate with it or `msgId`. */
+  transactionId: string;
+  /** Fan tickets the gift added to the room. */
+  roomFanTicketCount: number;
   /** Session only: the streak's end never arrived; this final `gift` was emitted after the streak timeout with the last count seen. */
   timedOut: boolean;
 }
@@ -489,6 +523,10 @@ export interface MemberEvent extends EventBase {
   memberCount: number;
   /** Where the viewer came from, e.g. `homepage_hot-live_cell`. */
   enterSource: string;
+  /** How the viewer entered: `click`, or `draw` when TikTok's feed pulled them in ("" when not sent). */
+  entryAction: string;
+  /** Why TikTok showed the stream, e.g. `rec` when recommended ("" when not sent). */
+  entryType: string;
   /** The toast text, e.g. `nickname joined`. */
   label: string;
 }
@@ -512,6 +550,8 @@ export interface SocialEvent extends EventBase {
   shareTarget: string;
   /** Shares. */
   shareCount: number;
+  /** How the share notice is shown (0 in every capture). */
+  shareDisplayStyle: number;
 }
 
 /** `roomUser`, from WebcastRoomUserSeqMessage. */
@@ -536,6 +576,8 @@ export interface ControlMessageEvent extends EventBase {
   tips: string;
   /** Why the stream was suspended, when TikTok says. */
   reason: string;
+  /** How the notice floats over the video (0 in every capture). */
+  floatStyle: number;
 }
 
 /** `subscribe`, from WebcastSubNotifyMessage. */
@@ -1288,6 +1330,8 @@ export interface FollowEvent extends EventBase {
   shareTarget: string;
   /** Shares. */
   shareCount: number;
+  /** How the share notice is shown (0 in every capture). */
+  shareDisplayStyle: number;
 }
 
 /** `share`, from WebcastSocialMessage. Derived from a `social` with action 3 (or a share display key). */
@@ -1309,6 +1353,8 @@ export interface ShareEvent extends EventBase {
   shareTarget: string;
   /** Shares. */
   shareCount: number;
+  /** How the share notice is shown (0 in every capture). */
+  shareDisplayStyle: number;
 }
 
 /** `streamEnd`, from WebcastControlMessage. Derived from a `controlMessage` with action 3 (ended) or 4 (suspended). */
@@ -1320,6 +1366,8 @@ export interface StreamEndEvent extends EventBase {
   tips: string;
   /** Why the stream was suspended, when TikTok says. */
   reason: string;
+  /** How the notice floats over the video (0 in every capture). */
+  floatStyle: number;
 }
 
 /** `superFanBox`, from WebcastEnvelopeMessage. Derived from an envelope that is a super-fan box. */
@@ -1434,6 +1482,10 @@ export interface GiftStreakEvent extends EventBase {
   toUser: User | null;
   /** TikTok's description, e.g. `sent Rose`. */
   describe: string;
+  /** TikTok's log id of the request that sent the message: identical on a copy of it (a relay's retry, a second relay), new on every step of a streak; de-duplicate with it or `msgId`. */
+  transactionId: string;
+  /** Fan tickets the gift added to the room. */
+  roomFanTicketCount: number;
   /** Session only: the streak's end never arrived; this final `gift` was emitted after the streak timeout with the last count seen. */
   timedOut: boolean;
 }
@@ -1469,6 +1521,10 @@ export interface GiftRawEvent extends EventBase {
   toUser: User | null;
   /** TikTok's description, e.g. `sent Rose`. */
   describe: string;
+  /** TikTok's log id of the request that sent the message: identical on a copy of it (a relay's retry, a second relay), new on every step of a streak; de-duplicate with it or `msgId`. */
+  transactionId: string;
+  /** Fan tickets the gift added to the room. */
+  roomFanTicketCount: number;
   /** Session only: the streak's end never arrived; this final `gift` was emitted after the streak timeout with the last count seen. */
   timedOut: boolean;
 }

@@ -225,6 +225,13 @@ function coerce(kind: string, v: unknown, spill: (rest: unknown) => void): unkno
       return { name: str(data.name ?? data.clubName), level: num(data.level) };
     }
   }
+  if (kind.startsWith('o?<')) {
+    return isObject(v) ? shape(kind.slice(3, -1), v, () => {}) : or(false, null, null);
+  }
+  if (kind.startsWith('o<')) {
+    const name = kind.slice(2, -1);
+    return shape(name, isObject(v) ? v : or(false, {}, {}), () => {});
+  }
   if (kind.startsWith('a<')) {
     const name = kind.slice(2, -1);
     return or(Array.isArray(v), Array.isArray(v) ? v.map((x) => shape(name, isObject(x) ? x : {}, () => {})) : [], []);

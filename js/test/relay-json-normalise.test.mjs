@@ -30,7 +30,7 @@ test('the field table agrees with events.generated.ts', () => {
         types[f] === 'unknown[]' || (list && list[1] !== 'string')
           ? k === 'a' || k.startsWith('a<')
           : /^\w+ \| null$/.test(types[f]) && !kinds[types[f]]
-            ? k === 'o?'
+            ? k === 'o?' || k === `o?<${types[f].split(' ')[0]}>`
             : (kinds[types[f]] ?? []).includes(k);
       assert.ok(ok, `${name}.${f}: kind ${k} for type ${types[f]}`);
     }
@@ -86,7 +86,9 @@ test('users: ids as strings, every canonical field, badges an array even when th
   const [e] = fromRelayJson({ event: 'chat', data: { comment: 'x', user: { uniqueId: 'cy', id: 7400000000000001 } } });
   assert.deepEqual(e.user, {
     userId: '7400000000000001', uniqueId: 'cy', nickname: '', secUid: '', profilePictureUrl: '', followRole: 0, isModerator: false,
-    isSubscriber: false, isNewGifter: false, topGifterRank: null, gifterLevel: 0, fansClub: null, badges: [],
+    isSubscriber: false, isNewGifter: false, topGifterRank: null, gifterLevel: 0, fansClub: null,
+    followInfo: { followingCount: 0, followerCount: 0, followStatus: 0, pushStatus: 0 }, isAnchor: false, isGiftGiverOfAnchor: false, isAnonymous: false,
+    badges: [],
   });
   // A chat without a user still has one (the type says User, not User | null).
   const [bare] = fromRelayJson({ event: 'chat', data: { comment: 'y' } });

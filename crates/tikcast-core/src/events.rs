@@ -288,6 +288,11 @@ event_struct! {
         pub receiver_user_id: u64,
         pub to_user: Option<User>,
         pub describe: String,
+        /// TikTok's log id of the request that sent this message: the same on a copy of
+        /// the message (a relay's retry, a second relay), new on every step of a streak.
+        pub transaction_id: String,
+        /// Fan tickets the gift added to the room.
+        pub room_fan_ticket_count: i64,
         /// Session only: the streak's end never arrived; this final `gift` was emitted
         /// after the streak timeout with the last count seen.
         pub timed_out: bool,
@@ -332,6 +337,10 @@ event_struct! {
         pub member_count: i32,
         /// Where the viewer came from, e.g. `homepage_hot-live_cell`.
         pub enter_source: String,
+        /// How the viewer entered: `click` or `draw` (pulled in by TikTok's feed).
+        pub entry_action: String,
+        /// Why TikTok showed the stream (`rec` when recommended), when it says.
+        pub entry_type: String,
         /// The toast text, e.g. `nickname joined`.
         pub label: String,
     }
@@ -350,6 +359,7 @@ event_struct! {
         pub share_type: i64,
         pub share_target: String,
         pub share_count: i32,
+        pub share_display_style: i64,
     }
 }
 
@@ -380,6 +390,7 @@ event_struct! {
         pub tips: String,
         /// Why the stream was suspended, when TikTok says.
         pub reason: String,
+        pub float_style: i32,
     }
 }
 
@@ -645,6 +656,14 @@ pub(crate) fn gift(m: pb::GiftMessage, meta: EventMeta) -> GiftEvent {
         .or(m.to_user.as_ref().map(|u| u.id))
         .or(m.monitor_info.as_ref().map(|i| i.anchor_id))
         .unwrap_or(0);
+    let transaction_id = if m.log_id.is_empty() {
+        m.common
+            .as_ref()
+            .map(|c| c.log_id.clone())
+            .unwrap_or_default()
+    } else {
+        m.log_id.clone()
+    };
     GiftEvent {
         meta,
         user,
@@ -661,6 +680,8 @@ pub(crate) fn gift(m: pb::GiftMessage, meta: EventMeta) -> GiftEvent {
         receiver_user_id: receiver,
         to_user: user_opt(&m.to_user),
         describe: info.describe,
+        transaction_id,
+        room_fan_ticket_count: m.room_fan_ticket_count,
         timed_out: false,
     }
 }
@@ -681,6 +702,8 @@ pub(crate) fn member(m: pb::MemberMessage, meta: EventMeta) -> MemberEvent {
         action_id: m.action,
         member_count: m.member_count,
         enter_source: m.client_enter_source,
+        entry_action: m.client_enter_type,
+        entry_type: m.client_live_reason,
         label: display_label(&m.common),
     }
 }
@@ -696,6 +719,7 @@ pub(crate) fn social(m: pb::SocialMessage, meta: EventMeta) -> SocialEvent {
         share_type: m.share_type,
         share_target: m.share_target,
         share_count: m.share_count,
+        share_display_style: m.share_display_style,
     }
 }
 
@@ -741,6 +765,7 @@ pub(crate) fn control(m: pb::ControlMessage, meta: EventMeta) -> ControlEvent {
         action: m.action,
         tips: m.tips,
         reason,
+        float_style: m.float_style,
     }
 }
 

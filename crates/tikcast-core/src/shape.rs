@@ -87,6 +87,8 @@ struct Badge<'a> {
     url: &'a str,
     level: u32,
     key: Option<&'a str>,
+    /// The fill and dark-mode fill of a combine badge (`""` when absent).
+    colors: (&'a str, &'a str),
 }
 
 fn badge<'a>(b: &View<'a>) -> Badge<'a> {
@@ -126,6 +128,11 @@ fn badge<'a>(b: &View<'a>) -> Badge<'a> {
             .msg(slot::CombineBadge::text)
             .map(|t| t.str(slot::PatternRef::key))
     });
+    let fill = |field: usize| {
+        combine.as_ref().and_then(|c| c.msg(field)).map_or("", |g| {
+            g.str(slot::CombineBadgeBackground::background_color_code)
+        })
+    };
     Badge {
         kind,
         scene_type: b.i32(B::scene_type),
@@ -133,6 +140,10 @@ fn badge<'a>(b: &View<'a>) -> Badge<'a> {
         url,
         level,
         key,
+        colors: (
+            fill(slot::CombineBadge::background),
+            fill(slot::CombineBadge::background_dark_mode),
+        ),
     }
 }
 
@@ -154,6 +165,8 @@ fn write_user_with<S: Sink + ?Sized>(
     let mut is_moderator = false;
     let mut is_subscriber = u.is_some_and(|u| u.bool(U::is_subscribe));
     let mut is_new_gifter = false;
+    let mut is_anchor = false;
+    let mut is_gift_giver = false;
     let mut rank: Option<u32> = None;
     let mut gifter_level = 0u32;
     let mut follow_role = u.map_or(0, |u| {
@@ -196,6 +209,8 @@ fn write_user_with<S: Sink + ?Sized>(
         use slot::UserIdentity as I;
         is_moderator |= id.bool(I::is_moderator_of_anchor);
         is_subscriber |= id.bool(I::is_subscriber_of_anchor);
+        is_anchor = id.bool(I::is_anchor);
+        is_gift_giver = id.bool(I::is_gift_giver_of_anchor);
         if id.bool(I::is_mutual_following_with_anchor) {
             follow_role = follow_role.max(2);
         } else if id.bool(I::is_follower_of_anchor) {
@@ -253,6 +268,31 @@ fn write_user_with<S: Sink + ?Sized>(
         }
         None => sink.null(),
     }
+    sink.key("followInfo");
+    {
+        use slot::FollowInfo as F;
+        let f = u.and_then(|u| u.msg(U::follow_info));
+        let n = |field: usize| f.as_ref().map_or(0, |f| f.i64(field));
+        sink.begin_object();
+        sink.key("followingCount");
+        sink.int(n(F::following_count));
+        sink.key("followerCount");
+        sink.int(n(F::follower_count));
+        sink.key("followStatus");
+        sink.int(n(F::follow_status));
+        sink.key("pushStatus");
+        sink.int(n(F::push_status));
+        sink.end_object();
+    }
+    sink.key("isAnchor");
+    sink.bool(is_anchor);
+    sink.key("isGiftGiverOfAnchor");
+    sink.bool(is_gift_giver);
+    sink.key("isAnonymous");
+    sink.bool(u.is_some_and(|u| {
+        u.msg(U::enigma_info)
+            .is_some_and(|e| e.bool(slot::EnigmaInfo::is_enigma_mask_on))
+    }));
     sink.key("badges");
     sink.begin_array();
     if let Some(u) = u {
@@ -270,6 +310,18 @@ fn write_user_with<S: Sink + ?Sized>(
             sink.str(b.url);
             sink.key("level");
             sink.uint(u64::from(b.level));
+            sink.key("colors");
+            match b.colors {
+                ("", "") => sink.null(),
+                (primary, secondary) => {
+                    sink.begin_object();
+                    sink.key("primary");
+                    sink.str(primary);
+                    sink.key("secondary");
+                    sink.str(secondary);
+                    sink.end_object();
+                }
+            }
             sink.end_object();
         }
     }
@@ -475,6 +527,15 @@ fn gift_body(v: &View<'_>, s: &mut dyn Sink, c: &Ctx, timed_out: bool) -> Result
     user_or_null(to_user, s, c)?;
     s.key("describe");
     s.str(info.map_or("", |i| i.str(G::describe)));
+    s.key("transactionId");
+    let log_id = v.str(M::log_id);
+    s.str(if log_id.is_empty() {
+        v.common().map_or("", |c| c.str(slot::Common::log_id))
+    } else {
+        log_id
+    });
+    s.key("roomFanTicketCount");
+    s.int(v.i64(M::room_fan_ticket_count));
     s.key("timedOut");
     s.bool(timed_out);
     Ok(())
@@ -624,6 +685,10 @@ fn member(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
     s.int(i64::from(v.i32(M::member_count)));
     s.key("enterSource");
     s.str(v.str(M::client_enter_source));
+    s.key("entryAction");
+    s.str(v.str(M::client_enter_type));
+    s.key("entryType");
+    s.str(v.str(M::client_live_reason));
     s.key("label");
     write_label(display_text(v), s);
     Ok(())
@@ -648,6 +713,8 @@ fn social(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
     s.str(v.str(M::share_target));
     s.key("shareCount");
     s.int(i64::from(v.i32(M::share_count)));
+    s.key("shareDisplayStyle");
+    s.int(v.i64(M::share_display_style));
     Ok(())
 }
 
@@ -700,6 +767,8 @@ fn control(v: &View<'_>, s: &mut dyn Sink, _c: &Ctx) -> Result<()> {
             .or_else(|| e.msg(slot::ControlExtra::content))
     });
     write_label(reason, s);
+    s.key("floatStyle");
+    s.int(i64::from(v.i32(M::float_style)));
     Ok(())
 }
 
@@ -1249,10 +1318,44 @@ pub(crate) mod decl {
                     "`{ name, level }` of the streamer's fan club",
                 ),
                 f(
+                    "followInfo",
+                    shape("UserFollowInfo"),
+                    "follower and following counts (zeros when the message carries none)",
+                ),
+                f(
+                    "isAnchor",
+                    BOOL,
+                    "the user is the streamer (identity flag; chat, gift and emote only)",
+                ),
+                f(
+                    "isGiftGiverOfAnchor",
+                    BOOL,
+                    "the user has sent the streamer gifts (identity flag; chat, gift and emote only)",
+                ),
+                f(
+                    "isAnonymous",
+                    BOOL,
+                    "the user sends anonymously: TikTok's \"Enigma\" mask is on (nickname `Enigma …`)",
+                ),
+                f(
                     "badges",
                     shape("UserBadge").list(),
-                    "`{ kind, sceneType, label, url, level }` per badge",
+                    "`{ kind, sceneType, label, url, level, colors }` per badge",
                 ),
+            ],
+        },
+        NamedShape {
+            name: "UserFollowInfo",
+            doc: "A user's follow counts, as TikTok-Live-Connector names them.",
+            fields: &[
+                f("followingCount", NUM, "accounts the user follows"),
+                f("followerCount", NUM, "the user's followers"),
+                f(
+                    "followStatus",
+                    NUM,
+                    "relation to the streamer as sent: 0 none, 1 follows, 2 friends",
+                ),
+                f("pushStatus", NUM, "live notification setting as sent"),
             ],
         },
         NamedShape {
@@ -1276,6 +1379,23 @@ pub(crate) mod decl {
                 f("label", STR, "the badge's text"),
                 f("url", STR, "the badge's image URL"),
                 f("level", NUM, "the level the badge shows, 0 when none"),
+                f(
+                    "colors",
+                    shape("BadgeColors").or_null(),
+                    "the gem's fill colours, for combine badges that carry them",
+                ),
+            ],
+        },
+        NamedShape {
+            name: "BadgeColors",
+            doc: "A badge gem's colours, ARGB `#AARRGGBB` as TikTok sends them.",
+            fields: &[
+                f("primary", STR, "the fill (\"\" when absent)"),
+                f(
+                    "secondary",
+                    STR,
+                    "the dark-mode fill (\"\" when absent; the same as `primary` in every capture)",
+                ),
             ],
         },
         NamedShape {
@@ -1391,6 +1511,16 @@ pub(crate) mod decl {
         f("toUser", USER.or_null(), "the recipient, when the message names it"),
         f("describe", STR, "TikTok's description, e.g. `sent Rose`"),
         f(
+            "transactionId",
+            STR,
+            "TikTok's log id of the request that sent the message: identical on a copy of it (a relay's retry, a second relay), new on every step of a streak; de-duplicate with it or `msgId`",
+        ),
+        f(
+            "roomFanTicketCount",
+            NUM,
+            "fan tickets the gift added to the room",
+        ),
+        f(
             "timedOut",
             BOOL,
             "session only: the streak's end never arrived; this final `gift` was emitted after the streak timeout with the last count seen",
@@ -1412,6 +1542,16 @@ pub(crate) mod decl {
             STR,
             "where the viewer came from, e.g. `homepage_hot-live_cell`",
         ),
+        f(
+            "entryAction",
+            STR,
+            "how the viewer entered: `click`, or `draw` when TikTok's feed pulled them in (\"\" when not sent)",
+        ),
+        f(
+            "entryType",
+            STR,
+            "why TikTok showed the stream, e.g. `rec` when recommended (\"\" when not sent)",
+        ),
         f("label", STR, "the toast text, e.g. `nickname joined`"),
     ];
 
@@ -1432,6 +1572,11 @@ pub(crate) mod decl {
         f("shareType", NUM, "how it was shared"),
         f("shareTarget", STR, "where it was shared to"),
         f("shareCount", NUM, "shares"),
+        f(
+            "shareDisplayStyle",
+            NUM,
+            "how the share notice is shown (0 in every capture)",
+        ),
     ];
 
     static ROOM_USER: &[FieldShape] = &[
@@ -1448,6 +1593,11 @@ pub(crate) mod decl {
             "reason",
             STR,
             "why the stream was suspended, when TikTok says",
+        ),
+        f(
+            "floatStyle",
+            NUM,
+            "how the notice floats over the video (0 in every capture)",
         ),
     ];
 

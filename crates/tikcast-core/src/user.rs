@@ -32,7 +32,31 @@ pub struct User {
     /// Gifter level from the level badge, 0 when unknown.
     pub gifter_level: u32,
     pub fans_club: Option<FansClub>,
+    /// Follower and following counts, and the relation to the streamer as sent.
+    pub follow_info: FollowInfo,
+    /// The user is the streamer (identity flag of chat, gift and emote messages).
+    pub is_anchor: bool,
+    /// The user has sent the streamer gifts (identity flag of chat, gift and emote
+    /// messages).
+    pub is_gift_giver_of_anchor: bool,
+    /// The user sends anonymously (TikTok's "Enigma" mask is on).
+    pub is_anonymous: bool,
     pub badges: Vec<UserBadge>,
+}
+
+/// A user's follow counts (TikTok-Live-Connector's `followInfo`); zeros when the message
+/// carries none.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+pub struct FollowInfo {
+    /// Accounts the user follows.
+    pub following_count: i64,
+    /// The user's followers.
+    pub follower_count: i64,
+    /// The user's relation to the streamer: 0 none, 1 follows, 2 friends.
+    pub follow_status: i64,
+    pub push_status: i64,
 }
 
 /// Membership of the streamer's fan club.
@@ -55,6 +79,19 @@ pub struct UserBadge {
     pub label: String,
     pub url: String,
     pub level: u32,
+    /// The gem's fill colours (combine badges that carry them).
+    pub colors: Option<BadgeColors>,
+}
+
+/// A badge gem's colours, ARGB `#AARRGGBB` as TikTok sends them ("" when absent).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+pub struct BadgeColors {
+    /// The fill.
+    pub primary: String,
+    /// The dark-mode fill.
+    pub secondary: String,
 }
 
 const SCENE_ADMIN: i32 = 1;
@@ -86,6 +123,16 @@ impl User {
                     name: d.club_name.clone(),
                     level: d.level,
                 }),
+            follow_info: u
+                .follow_info
+                .as_ref()
+                .map_or_else(FollowInfo::default, |f| FollowInfo {
+                    following_count: f.following_count,
+                    follower_count: f.follower_count,
+                    follow_status: f.follow_status,
+                    push_status: f.push_status,
+                }),
+            is_anonymous: u.enigma_info.as_ref().is_some_and(|e| e.is_enigma_mask_on),
             ..User::default()
         };
         for (b, raw) in badges.iter().zip(&u.badge_list) {
@@ -129,6 +176,8 @@ impl User {
         if let Some(id) = id {
             self.is_moderator |= id.is_moderator_of_anchor;
             self.is_subscriber |= id.is_subscriber_of_anchor;
+            self.is_anchor |= id.is_anchor;
+            self.is_gift_giver_of_anchor |= id.is_gift_giver_of_anchor;
             if id.is_mutual_following_with_anchor {
                 self.follow_role = self.follow_role.max(2);
             } else if id.is_follower_of_anchor {
@@ -171,12 +220,23 @@ fn badge(b: &pb::Badge) -> UserBadge {
         .filter(|&l| l > 0)
         .or_else(|| level_alt.parse().ok())
         .unwrap_or(0);
+    let fill = |bg: &Option<pb::CombineBadgeBackground>| {
+        bg.as_ref()
+            .map(|g| g.background_color_code.clone())
+            .unwrap_or_default()
+    };
+    let colors = b.combine.as_ref().and_then(|c| {
+        let primary = fill(&c.background);
+        let secondary = fill(&c.background_dark_mode);
+        (!primary.is_empty() || !secondary.is_empty()).then_some(BadgeColors { primary, secondary })
+    });
     UserBadge {
         kind,
         scene_type: b.scene_type,
         label,
         url,
         level,
+        colors,
     }
 }
 

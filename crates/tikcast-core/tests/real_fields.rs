@@ -373,6 +373,90 @@ fn poll_goal_rank_generic_payloads_match_the_wire() {
     });
 }
 
+/// Issue 14's fields, each against the wire in every sample that has it: gift
+/// `transactionId` (the log id, field 16, set on every captured gift) and
+/// `roomFanTicketCount` (13); member `entryAction` (20) and `entryType` (21); social
+/// `shareDisplayStyle` (7); control `floatStyle` (9); the user's `followInfo` (22),
+/// identity flags (chat 18: 1 gift giver, 6 anchor) and badge colours (combine badge 11
+/// and 12, colour code 2).
+#[test]
+fn issue_14_fields_match_the_wire() {
+    let Some(all) = samples() else { return };
+    let mut log_ids = std::collections::BTreeSet::new();
+    let mut fan_tickets = 0;
+    each(&all, "WebcastGiftMessage", |raw, ev| {
+        let e = expect_event!(ev, Gift);
+        assert_eq!(e.transaction_id, string(raw, &[16]));
+        assert_eq!(e.transaction_id.len(), 34, "{}", e.transaction_id);
+        log_ids.insert(e.transaction_id.clone());
+        assert_eq!(e.room_fan_ticket_count as u64, uint(raw, &[13]));
+        fan_tickets += usize::from(e.room_fan_ticket_count > 0);
+    });
+    // 81 distinct log ids over 94 distinct gifts: a streak's steps each get their own.
+    assert!(log_ids.len() >= 50, "{} log ids", log_ids.len());
+    assert!(fan_tickets >= 50, "{fan_tickets} gifts with fan tickets");
+
+    let mut actions = BTreeMap::new();
+    each(&all, "WebcastMemberMessage", |raw, ev| {
+        let e = expect_event!(ev, Member);
+        assert_eq!(e.entry_action, string(raw, &[20]));
+        assert_eq!(e.entry_type, string(raw, &[21]));
+        *actions.entry(e.entry_action.clone()).or_insert(0) += 1;
+    });
+    assert!(
+        actions.contains_key("click") && actions.contains_key("draw"),
+        "{actions:?}"
+    );
+    each(&all, "WebcastSocialMessage", |raw, ev| {
+        let e = expect_event!(ev, Social);
+        assert_eq!(e.share_display_style as u64, uint(raw, &[7]));
+    });
+    each(&all, "WebcastControlMessage", |raw, ev| {
+        let e = expect_event!(ev, ControlMessage);
+        assert_eq!(e.float_style as u64, uint(raw, &[9]));
+    });
+
+    let (mut anchors, mut givers, mut followers, mut colours) = (0, 0, 0, 0);
+    each(&all, "WebcastChatMessage", |raw, ev| {
+        let e = expect_event!(ev, Chat);
+        let u = &e.user;
+        assert_eq!(u.follow_info.following_count as u64, uint(raw, &[2, 22, 1]));
+        assert_eq!(u.follow_info.follower_count as u64, uint(raw, &[2, 22, 2]));
+        assert_eq!(u.is_anchor, uint(raw, &[18, 6]) == 1);
+        assert_eq!(u.is_gift_giver_of_anchor, uint(raw, &[18, 1]) == 1);
+        assert!(!u.is_anonymous);
+        anchors += usize::from(u.is_anchor);
+        givers += usize::from(u.is_gift_giver_of_anchor);
+        followers += usize::from(u.follow_info.follower_count > 0);
+        let badges = values(raw, &[2, 64]);
+        assert_eq!(badges.len(), u.badges.len());
+        for (b, raw_badge) in u.badges.iter().zip(&badges) {
+            let Raw::Bytes(rb) = raw_badge else {
+                panic!("badge is a message")
+            };
+            let fill = string(rb, &[23, 11, 2]);
+            let dark = string(rb, &[23, 12, 2]);
+            match &b.colors {
+                Some(c) => {
+                    assert_eq!(
+                        (c.primary.as_str(), c.secondary.as_str()),
+                        (fill.as_str(), dark.as_str())
+                    );
+                    assert!(
+                        c.primary.starts_with('#') && c.primary.len() == 9,
+                        "{}",
+                        c.primary
+                    );
+                    colours += 1;
+                }
+                None => assert!(fill.is_empty() && dark.is_empty()),
+            }
+        }
+    });
+    assert!(anchors >= 1 && givers >= 10 && followers >= 90 && colours >= 50,
+        "anchors {anchors}, gift givers {givers}, with followers {followers}, badge colours {colours}");
+}
+
 /// Every user object in `v`, however deep (event users, top viewers, battle users, ...).
 fn users_in<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
     match v {
@@ -606,6 +690,58 @@ fn signer_batch_decodes_as_fetch_result() {
         d.events.iter().any(|e| e.name() == "roomMessage")
             && d.events.iter().any(|e| e.name() == "liveIntro")
     );
+}
+
+/// `isAnonymous` reads the user's Enigma info (User 1092, mask flag 1). The six chats of
+/// the 2026 capture carry it with the mask off (an empty message); a chat built by our
+/// encoder with the mask on is anonymous in both decoders, and the rest of its user is
+/// read as usual.
+#[test]
+fn is_anonymous_reads_the_enigma_mask() {
+    use common::hostile::{int_field, len_field};
+    use tikcast_core::{write_message, EnvelopeInfo, JsonSink};
+    if let Some(dir) = common::corpus_dir() {
+        let bytes = std::fs::read(Path::new(&dir).join("more/signer/batch.pb")).unwrap();
+        let d = decode_batch(&bytes).unwrap();
+        let mut users = 0;
+        for e in &d.events {
+            if let Event::Chat(c) = e {
+                assert!(!c.user.is_anonymous);
+                users += 1;
+            }
+        }
+        assert_eq!(users, 6);
+    }
+    let chat = |mask: Option<u64>| {
+        let mut enigma = Vec::new();
+        if let Some(m) = mask {
+            int_field(&mut enigma, 1, m);
+        }
+        let mut user = Vec::new();
+        int_field(&mut user, 1, 42);
+        len_field(&mut user, 3, "Enigma TUYUL".as_bytes());
+        len_field(&mut user, 1092, &enigma);
+        let mut m = Vec::new();
+        len_field(&mut m, 2, &user);
+        len_field(&mut m, 3, b"hi");
+        m
+    };
+    for (mask, anonymous) in [(Some(1), true), (Some(0), false), (None, false)] {
+        let payload = chat(mask);
+        let typed = expect_event!(decode_message("WebcastChatMessage", &payload), Chat).clone();
+        assert_eq!(typed.user.is_anonymous, anonymous);
+        assert_eq!(typed.user.nickname, "Enigma TUYUL");
+        let mut sink = JsonSink::new();
+        let env = EnvelopeInfo {
+            msg_id: 1,
+            is_history: false,
+        };
+        write_message("WebcastChatMessage", &payload, env, &mut sink);
+        let written: serde_json::Value =
+            serde_json::from_str(sink.texts().next().unwrap()).unwrap();
+        assert_eq!(written["user"]["isAnonymous"], anonymous);
+        assert_eq!(written["user"]["userId"], "42");
+    }
 }
 
 /// gotiktoklive's 2022 examples (15 methods) decode too.

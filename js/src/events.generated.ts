@@ -135,6 +135,20 @@ export interface BattleOutcome {
   score: number;
 }
 
+/** One team of a team battle. */
+export interface BattleTeam {
+  /** TikTok's id of the team (1, 2, ...). */
+  teamId: number;
+  /** Its position in `teams`, from 0. */
+  teamIdx: number;
+  /** The team's score. */
+  totalScore: number;
+  /** 0 win, 1 lose, 2 draw once the battle ended; null while it runs. */
+  result: number | null;
+  /** The team's hosts with their own scores. */
+  hosts: BattleTeamHost[];
+}
+
 /** One host's side: score and top contributors. */
 export interface BattleArmy {
   /** The host. */
@@ -143,6 +157,8 @@ export interface BattleArmy {
   points: number;
   /** Top gifters of this side. */
   contributors: BattleContributor[];
+  /** The host's team in `teams`; without teams (one against one), the host's position in `armies`. */
+  teamIdx: number;
 }
 
 /** A caption in one language. */
@@ -347,6 +363,14 @@ export interface BadgeColors {
   primary: string;
   /** The dark-mode fill ("" when absent; the same as `primary` in every capture). */
   secondary: string;
+}
+
+/** A host in a team battle. */
+export interface BattleTeamHost {
+  /** The host. */
+  userId: string;
+  /** The host's own score. */
+  score: number;
 }
 
 /** A viewer who gave points to one side of a battle. */
@@ -668,6 +692,10 @@ export interface LinkMicBattleEvent extends EventBase {
   hosts: BattleHost[];
   /** Present when the battle finished. */
   results: BattleOutcome[];
+  /** The co-host link the battle runs on: the same over the rounds of a rematch, when `battleId` changes. */
+  matchId: string;
+  /** Team battles only: each team, with its result once the battle ends. */
+  teams: BattleTeam[];
 }
 
 /** `linkMicArmies`, from WebcastLinkMicArmies. */
@@ -689,6 +717,20 @@ export interface LinkMicArmiesEvent extends EventBase {
   repeatCount: number;
   /** Its value in coins. */
   totalDiamondCount: number;
+  /** The co-host link the battle runs on (see `linkMicBattle`). */
+  matchId: string;
+  /** When the battle started (ms since the epoch). */
+  startTimeMs: number;
+  /** Battle length in seconds, extra time included. */
+  durationSec: number;
+  /** TikTok's clock when it computed these scores (ms). */
+  serverTsMs: number;
+  /** Seconds left at `serverTsMs`, rounded up (0 once the time is up); null when the message lacks the start or length. */
+  secsRemaining: number | null;
+  /** Team battles only: each team's score so far (`result` is null). */
+  teams: BattleTeam[];
+  /** TikTok's log id of the request that sent this update: identical on a copy of it. */
+  transactionId: string;
 }
 
 /** `roomPin`, from WebcastRoomPinMessage. */

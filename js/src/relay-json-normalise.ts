@@ -67,9 +67,16 @@ const EVENT_RULES: Record<string, Record<string, Rule>> = {
     duration: ['duration', 'battleDuration', 'durationSec'],
     // Team scores have no place in `hosts`: the relay's array also stays in `extra`.
     hosts: fn(['hosts'], (d) => d.hosts ?? d.teams ?? d.battleUsers),
+    // A hosted relay's `teams` are its sides, one host each (`hosts` above, and `extra`);
+    // ours are the teams of a team battle, which TikTok sends separately.
+    teams: fn([], () => undefined),
   },
   linkMicArmies: {
-    battleStatus: ['battleStatus', 'status'],
+    // A hosted relay's `status` of a score frame is TikTok's trigger reason (1 score
+    // update, 2 battle end, 4 keep-alive), not the battle's status.
+    triggerReason: ['triggerReason', 'status'],
+    // As for `linkMicBattle`: the relay's per-host `teams` become `armies` (and `extra`).
+    teams: fn([], () => undefined),
     // Contributors' handles have no place in `armies`: the relay's array stays in `extra`.
     armies: fn(['armies'], (d) => d.armies ?? d.hosts ?? d.teams),
   },
@@ -125,6 +132,7 @@ const NESTED_RULES: Record<string, Record<string, Rule>> = {
     profilePictureUrl: ['profilePictureUrl', 'avatar', 'user.profilePictureUrl'],
   },
   BattleOutcome: { userId: ['userId', 'hostUserId'] },
+
   BattleArmy: {
     hostUserId: ['hostUserId', 'userId'],
     points: ['points', 'teamTotalScore', 'score'],

@@ -15,7 +15,7 @@ import { REPO } from './helpers.mjs';
 const at = (o, path) => path.split('.').reduce((v, k) => (v == null ? undefined : v[k]), o);
 
 test('the field table agrees with events.generated.ts', () => {
-  const kinds = { string: ['s', 'id'], number: ['n'], boolean: ['b'], User: ['U'], 'User | null': ['U?'], 'string[]': ['ids'], 'Record<string, unknown> | null': ['o?'] };
+  const kinds = { string: ['s', 'id'], number: ['n'], 'number | null': ['n?'], boolean: ['b'], User: ['U'], 'User | null': ['U?'], 'string[]': ['ids'], 'Record<string, unknown> | null': ['o?'] };
   const base = ['type', 'msgId', 'roomId', 'createTime', 'isHistory'];
   assert.deepEqual(Object.keys(EVENT_FIELDS).sort(), Object.keys(EVENT_TYPES).sort());
   for (const [name, spec] of Object.entries(EVENT_FIELDS)) {
@@ -74,7 +74,7 @@ function usedUnder(name, key) {
   if (key === 'timestamp') return true;
   const aliases = {
     like: ['totalLikes'], member: ['entrySource'], roomUserSeq: ['totalViewers'], chat: ['replyToUser'], emoteChat: ['emoteId', 'emoteUrl'], emote: ['emoteId', 'emoteUrl'],
-    battle: ['battleDuration'], linkMicBattle: ['battleStatus'], battleArmies: ['status'], roomPin: ['comment', 'pinnedMessage', 'durationSeconds', 'pinnedAt', 'originalMsgType', 'originalMsgId', 'operatorUserId', 'user'],
+    battle: ['battleDuration'], linkMicBattle: ['battleStatus'], battleArmies: ['status', 'hosts'], roomPin: ['comment', 'pinnedMessage', 'durationSeconds', 'pinnedAt', 'originalMsgType', 'originalMsgId', 'operatorUserId', 'user'],
     imDelete: ['deletedMsgId'], caption: ['text', 'language', 'isFinal', 'startedAtMs', 'endsAtMs'], linkLayer: ['action', 'sourceType'], link: ['action'],
     envelope: ['coins'], battleNotice: ['noticeCode'], linkMicAnchorGuide: ['guideCode'], rankText: ['userId'], bottomMessage: ['anchorUserId', 'durationSec'],
     envelopePortal: ['kind'], pictionaryUpdate: ['pictionaryId'], pictionaryEnd: ['pictionaryId'], pictionaryExit: ['pictionaryId'], toast: ['durationMs'],
@@ -166,7 +166,8 @@ test('the real relay dumps become events that satisfy the types, with their valu
     const [e] = events;
     assert.deepEqual(shapeProblems(e), [], `${f}: ${shapeProblems(e).join('; ')}`);
     assert.equal(e.type, 'linkMicArmies', f);
-    assert.equal(e.battleStatus, data.status);
+    // The relay's `status` of a score frame is TikTok's trigger reason.
+    assert.equal(e.triggerReason, data.status);
     assert.equal(e.createTime, data.timestamp);
     assert.equal(e.armies.length, data.teams.length);
     data.teams.forEach((team, i) => {

@@ -461,6 +461,34 @@ event_struct! {
         pub hosts: Vec<BattleHost>,
         /// Present when the battle finished.
         pub results: Vec<BattleOutcome>,
+        /// The co-host link the battle runs on: the same over the rounds of a rematch,
+        /// when `battleId` changes.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::u64_str"))]
+        pub match_id: u64,
+        /// Team battles only: each team, with its result once the battle ends.
+        pub teams: Vec<BattleTeam>,
+    }
+}
+
+value_struct! {
+    /// One team of a team battle.
+    pub struct BattleTeam {
+        pub team_id: i64,
+        /// Its position in `teams`, from 0.
+        pub team_idx: i32,
+        pub total_score: i64,
+        /// 0 win, 1 lose, 2 draw; `None` while the battle runs.
+        pub result: Option<i32>,
+        pub hosts: Vec<BattleTeamHost>,
+    }
+}
+
+value_struct! {
+    /// A host in a team battle, with the host's own score.
+    pub struct BattleTeamHost {
+        #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::u64_str"))]
+        pub user_id: u64,
+        pub score: i64,
     }
 }
 
@@ -501,6 +529,21 @@ event_struct! {
         pub gift_id: u64,
         pub repeat_count: i32,
         pub total_diamond_count: i32,
+        /// The co-host link the battle runs on (see `linkMicBattle`).
+        #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::u64_str"))]
+        pub match_id: u64,
+        pub start_time_ms: i64,
+        /// Battle length in seconds, extra time included.
+        pub duration_sec: i64,
+        /// TikTok's clock when it computed these scores (ms).
+        pub server_ts_ms: i64,
+        /// Seconds left at `serverTsMs` (0 once the time is up); `None` when the battle's
+        /// start or length is not in the message.
+        pub secs_remaining: Option<i64>,
+        /// Team battles only: each team's score so far.
+        pub teams: Vec<BattleTeam>,
+        /// TikTok's log id of the request that sent this update.
+        pub transaction_id: String,
     }
 }
 
@@ -511,7 +554,44 @@ value_struct! {
         pub host_user_id: u64,
         pub points: i64,
         pub contributors: Vec<BattleContributor>,
+        /// The host's team in `teams`; without teams, the host's position in `armies`.
+        pub team_idx: i32,
     }
+}
+
+/// Seconds left in a battle at `at_ms`, rounded up (0 once its time is up): the end is
+/// `end_ms` when TikTok sends it, else the start plus the length and any extra time.
+/// `None` without a start or a length.
+pub(crate) fn secs_remaining(
+    start_ms: i64,
+    duration_s: i64,
+    extra_s: i64,
+    end_ms: i64,
+    at_ms: i64,
+) -> Option<i64> {
+    let end = if end_ms > 0 {
+        end_ms
+    } else if start_ms > 0 && duration_s > 0 {
+        start_ms.saturating_add(
+            duration_s
+                .saturating_add(extra_s.max(0))
+                .saturating_mul(1000),
+        )
+    } else {
+        return None;
+    };
+    let left = end.saturating_sub(at_ms).max(0);
+    Some(left / 1000 + i64::from(left % 1000 != 0))
+}
+
+fn team_hosts(users: &[pb::BattleTeamUser]) -> Vec<BattleTeamHost> {
+    users
+        .iter()
+        .map(|u| BattleTeamHost {
+            user_id: u.user_id,
+            score: u.score,
+        })
+        .collect()
 }
 
 value_struct! {
@@ -868,19 +948,71 @@ pub(crate) fn battle(m: pb::LinkMicBattleMessage, meta: EventMeta) -> BattleEven
                 score: r.score,
             })
             .collect(),
+        match_id: s.channel_id,
+        teams: battle_teams(&m.team_armies, &m.team_battle_result),
     }
 }
 
+/// A battle's teams: from the scores (`team_armies`) with the results matched by team
+/// id, or from the results alone when the message has no scores.
+fn battle_teams(
+    armies: &[pb::BattleTeamArmies],
+    results: &[pb::BattleTeamResult],
+) -> Vec<BattleTeam> {
+    if armies.is_empty() {
+        return results
+            .iter()
+            .zip(0..)
+            .map(|(r, i)| BattleTeam {
+                team_id: r.team_id,
+                team_idx: i,
+                total_score: r.total_score,
+                result: Some(r.result),
+                hosts: team_hosts(&r.team_users),
+            })
+            .collect();
+    }
+    armies
+        .iter()
+        .zip(0..)
+        .map(|(t, i)| BattleTeam {
+            team_id: t.team_id,
+            team_idx: i,
+            total_score: t.team_total_score,
+            result: results
+                .iter()
+                .find(|r| r.team_id == t.team_id)
+                .map(|r| r.result),
+            hosts: team_hosts(&t.team_users),
+        })
+        .collect()
+}
+
 pub(crate) fn armies(m: pb::LinkMicArmiesMessage, meta: EventMeta) -> ArmiesEvent {
+    let s = m.battle_setting.unwrap_or_default();
+    let teams = battle_teams(&m.team_armies, &[]);
+    let server_ts_ms = m.score_update_time;
+    let at = if server_ts_ms > 0 {
+        server_ts_ms
+    } else {
+        meta.create_time
+    };
+    let team_of = |host: u64| {
+        teams
+            .iter()
+            .find(|t| t.hosts.iter().any(|h| h.user_id == host))
+            .map(|t| t.team_idx)
+    };
     ArmiesEvent {
-        meta,
         battle_id: m.battle_id,
-        battle_status: m.battle_setting.as_ref().map_or(0, |s| s.status),
+        battle_status: s.status,
         trigger_reason: m.trigger_reason,
         armies: m
             .armies
             .iter()
-            .map(|(host, a)| BattleArmy {
+            .zip(0..)
+            .map(|((host, a), i)| BattleArmy {
+                team_idx: team_of(*host).unwrap_or(i),
                 host_user_id: *host,
                 points: a.host_score,
                 contributors: a
@@ -899,6 +1031,24 @@ pub(crate) fn armies(m: pb::LinkMicArmiesMessage, meta: EventMeta) -> ArmiesEven
         gift_id: m.gift_id,
         repeat_count: m.repeat_count,
         total_diamond_count: m.total_diamond_count,
+        match_id: if m.channel_id != 0 {
+            m.channel_id
+        } else {
+            s.channel_id
+        },
+        start_time_ms: s.start_time_ms,
+        duration_sec: i64::from(s.duration).saturating_add(s.extra_duration_second.max(0)),
+        server_ts_ms,
+        secs_remaining: secs_remaining(
+            s.start_time_ms,
+            i64::from(s.duration),
+            s.extra_duration_second,
+            s.end_time_ms,
+            at,
+        ),
+        teams,
+        transaction_id: m.log_id,
+        meta,
     }
 }
 

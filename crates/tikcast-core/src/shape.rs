@@ -949,6 +949,82 @@ fn battle(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
         s.end_object();
     }
     s.end_array();
+    s.key("matchId");
+    s.id(set.map_or(0, |b| b.u64(B::channel_id)));
+    s.key("teams");
+    write_teams(v, M::team_armies, Some(M::team_battle_result), s, c)
+}
+
+/// A team's hosts: `{ userId, score }` each.
+fn write_team_hosts(t: &View<'_>, users: usize, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
+    use slot::BattleTeamUser as U;
+    s.begin_array();
+    for u in t.msgs(users) {
+        c.check(s)?;
+        s.begin_object();
+        s.key("userId");
+        s.id(u.u64(U::user_id));
+        s.key("score");
+        s.int(u.i64(U::score));
+        s.end_object();
+    }
+    s.end_array();
+    Ok(())
+}
+
+/// A battle's teams (`events::battle_teams`): from the scores at `armies` with the
+/// results at `results` matched by team id, or from the results alone.
+fn write_teams(
+    v: &View<'_>,
+    armies: usize,
+    results: Option<usize>,
+    s: &mut dyn Sink,
+    c: &Ctx,
+) -> Result<()> {
+    use slot::BattleTeamArmies as T;
+    use slot::BattleTeamResult as R;
+    s.begin_array();
+    let mut idx: i64 = 0;
+    if v.msgs(armies).next().is_some() {
+        for t in v.msgs(armies) {
+            c.check(s)?;
+            let id = t.i64(T::team_id);
+            s.begin_object();
+            s.key("teamId");
+            s.int(id);
+            s.key("teamIdx");
+            s.int(idx);
+            s.key("totalScore");
+            s.int(t.i64(T::team_total_score));
+            s.key("result");
+            match results.and_then(|f| v.msgs(f).find(|r| r.i64(R::team_id) == id)) {
+                Some(r) => s.int(i64::from(r.i32(R::result))),
+                None => s.null(),
+            }
+            s.key("hosts");
+            write_team_hosts(&t, T::team_users, s, c)?;
+            s.end_object();
+            idx += 1;
+        }
+    } else if let Some(f) = results {
+        for r in v.msgs(f) {
+            c.check(s)?;
+            s.begin_object();
+            s.key("teamId");
+            s.int(r.i64(R::team_id));
+            s.key("teamIdx");
+            s.int(idx);
+            s.key("totalScore");
+            s.int(r.i64(R::total_score));
+            s.key("result");
+            s.int(i64::from(r.i32(R::result)));
+            s.key("hosts");
+            write_team_hosts(&r, R::team_users, s, c)?;
+            s.end_object();
+            idx += 1;
+        }
+    }
+    s.end_array();
     Ok(())
 }
 
@@ -963,9 +1039,18 @@ fn armies(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
     ));
     s.key("triggerReason");
     s.int(i64::from(v.i32(M::trigger_reason)));
+    // The team a host is in (its position in `team_armies`), if any.
+    let team_of = |host: u64| -> Option<i64> {
+        v.msgs(M::team_armies)
+            .position(|t| {
+                t.msgs(slot::BattleTeamArmies::team_users)
+                    .any(|u| u.u64(slot::BattleTeamUser::user_id) == host)
+            })
+            .map(|i| i as i64)
+    };
     s.key("armies");
     s.begin_array();
-    for (host, a) in sorted_map(v, M::armies) {
+    for (i, (host, a)) in sorted_map(v, M::armies).into_iter().enumerate() {
         c.check(s)?;
         use slot::BattleUserArmies as A;
         s.begin_object();
@@ -992,6 +1077,8 @@ fn armies(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
             }
         }
         s.end_array();
+        s.key("teamIdx");
+        s.int(team_of(host).unwrap_or(i as i64));
         s.end_object();
     }
     s.end_array();
@@ -1003,6 +1090,39 @@ fn armies(v: &View<'_>, s: &mut dyn Sink, c: &Ctx) -> Result<()> {
     s.int(i64::from(v.i32(M::repeat_count)));
     s.key("totalDiamondCount");
     s.int(i64::from(v.i32(M::total_diamond_count)));
+    use slot::BattleSetting as B;
+    let set = v.msg(M::battle_setting);
+    let n = |f: usize| set.map_or(0, |b| b.i64(f));
+    let duration = i64::from(set.map_or(0, |b| b.i32(B::duration)));
+    let (start, extra) = (n(B::start_time_ms), n(B::extra_duration_second));
+    s.key("matchId");
+    let channel = v.u64(M::channel_id);
+    s.id(if channel != 0 {
+        channel
+    } else {
+        set.map_or(0, |b| b.u64(B::channel_id))
+    });
+    s.key("startTimeMs");
+    s.int(start);
+    s.key("durationSec");
+    s.int(duration.saturating_add(extra.max(0)));
+    s.key("serverTsMs");
+    let server_ts = v.i64(M::score_update_time);
+    s.int(server_ts);
+    s.key("secsRemaining");
+    let at = if server_ts > 0 {
+        server_ts
+    } else {
+        v.common().map_or(0, |c| c.i64(slot::Common::create_time))
+    };
+    match crate::events::secs_remaining(start, duration, extra, n(B::end_time_ms), at) {
+        Some(left) => s.int(left),
+        None => s.null(),
+    }
+    s.key("teams");
+    write_teams(v, M::team_armies, None, s, c)?;
+    s.key("transactionId");
+    s.str(v.str(M::log_id));
     Ok(())
 }
 
@@ -1447,6 +1567,38 @@ pub(crate) mod decl {
                     shape("BattleContributor").list(),
                     "top gifters of this side",
                 ),
+                f(
+                    "teamIdx",
+                    NUM,
+                    "the host's team in `teams`; without teams (one against one), the host's position in `armies`",
+                ),
+            ],
+        },
+        NamedShape {
+            name: "BattleTeam",
+            doc: "One team of a team battle.",
+            fields: &[
+                f("teamId", NUM, "TikTok's id of the team (1, 2, ...)"),
+                f("teamIdx", NUM, "its position in `teams`, from 0"),
+                f("totalScore", NUM, "the team's score"),
+                f(
+                    "result",
+                    NUM.or_null(),
+                    "0 win, 1 lose, 2 draw once the battle ended; null while it runs",
+                ),
+                f(
+                    "hosts",
+                    shape("BattleTeamHost").list(),
+                    "the team's hosts with their own scores",
+                ),
+            ],
+        },
+        NamedShape {
+            name: "BattleTeamHost",
+            doc: "A host in a team battle.",
+            fields: &[
+                f("userId", ID, "the host"),
+                f("score", NUM, "the host's own score"),
             ],
         },
         NamedShape {
@@ -1663,6 +1815,16 @@ pub(crate) mod decl {
             shape("BattleOutcome").list(),
             "present when the battle finished",
         ),
+        f(
+            "matchId",
+            ID,
+            "the co-host link the battle runs on: the same over the rounds of a rematch, when `battleId` changes",
+        ),
+        f(
+            "teams",
+            shape("BattleTeam").list(),
+            "team battles only: each team, with its result once the battle ends",
+        ),
     ];
 
     static ARMIES: &[FieldShape] = &[
@@ -1682,6 +1844,25 @@ pub(crate) mod decl {
         f("giftId", ID, "that gift"),
         f("repeatCount", NUM, "its count"),
         f("totalDiamondCount", NUM, "its value in coins"),
+        f("matchId", ID, "the co-host link the battle runs on (see `linkMicBattle`)"),
+        f("startTimeMs", NUM, "when the battle started (ms since the epoch)"),
+        f("durationSec", NUM, "battle length in seconds, extra time included"),
+        f("serverTsMs", NUM, "TikTok's clock when it computed these scores (ms)"),
+        f(
+            "secsRemaining",
+            NUM.or_null(),
+            "seconds left at `serverTsMs`, rounded up (0 once the time is up); null when the message lacks the start or length",
+        ),
+        f(
+            "teams",
+            shape("BattleTeam").list(),
+            "team battles only: each team's score so far (`result` is null)",
+        ),
+        f(
+            "transactionId",
+            STR,
+            "TikTok's log id of the request that sent this update: identical on a copy of it",
+        ),
     ];
 
     static ROOM_PIN: &[FieldShape] = &[

@@ -290,6 +290,10 @@ fn every_event_the_reader_writes_has_its_declared_shape() {
             "BattleHost",
             "BattleArmy",
             "BattleContributor",
+            "BattleTeam",
+            "BattleTeamHost",
+            "UserFollowInfo",
+            "BadgeColors",
         ] {
             assert!(c.seen.contains(name), "no corpus event carried a {name}");
         }

@@ -457,6 +457,66 @@ fn issue_14_fields_match_the_wire() {
         "anchors {anchors}, gift givers {givers}, with followers {followers}, badge colours {colours}");
 }
 
+/// Issue 14's battle fields against the wire: `matchId` (the channel id, armies 4 and the
+/// battle setting's 4), `durationSec` (setting 3), `secsRemaining` (setting start 2 plus
+/// the length, against the score time 6), `transactionId` (armies 17) and the teams of a
+/// team battle (armies 14, battle 18 and 17) with `teamIdx` on each side.
+#[test]
+fn battle_match_time_and_team_fields_match_the_wire() {
+    let Some(all) = samples() else { return };
+    let mut matches = std::collections::BTreeMap::<u64, std::collections::BTreeSet<u64>>::new();
+    let (mut team_armies, mut team_battles) = (0, 0);
+    each(&all, "WebcastLinkMicArmies", |raw, ev| {
+        let e = expect_event!(ev, LinkMicArmies);
+        assert_eq!(e.match_id, uint(raw, &[4]));
+        assert_eq!(e.match_id, uint(raw, &[18, 4]));
+        assert_eq!(e.transaction_id, string(raw, &[17]));
+        assert_eq!(e.transaction_id.len(), 34, "{}", e.transaction_id);
+        assert_eq!(
+            e.duration_sec as u64,
+            uint(raw, &[18, 3]) + uint(raw, &[18, 9])
+        );
+        assert_eq!(e.server_ts_ms as u64, uint(raw, &[6]));
+        let end = uint(raw, &[18, 2]) + 1000 * e.duration_sec as u64;
+        let left = end.saturating_sub(uint(raw, &[6]));
+        assert_eq!(e.secs_remaining, Some(left.div_ceil(1000) as i64));
+        assert!((0..=e.duration_sec).contains(&e.secs_remaining.unwrap()));
+        assert_eq!(e.teams.len(), count(raw, &[14]));
+        for (i, t) in e.teams.iter().enumerate() {
+            assert_eq!(t.team_idx as usize, i);
+            assert_eq!(t.result, None);
+            assert_eq!(t.hosts.iter().map(|h| h.score).sum::<i64>(), t.total_score);
+        }
+        for a in &e.armies {
+            if let Some(t) = e
+                .teams
+                .iter()
+                .find(|t| t.hosts.iter().any(|h| h.user_id == a.host_user_id))
+            {
+                assert_eq!(a.team_idx, t.team_idx);
+            }
+        }
+        team_armies += usize::from(!e.teams.is_empty());
+        matches.entry(e.match_id).or_default().insert(e.battle_id);
+    });
+    each(&all, "WebcastLinkMicBattle", |raw, ev| {
+        let e = expect_event!(ev, LinkMicBattle);
+        assert_eq!(e.match_id, uint(raw, &[3, 4]));
+        let teams = count(raw, &[18]).max(count(raw, &[17]));
+        assert_eq!(e.teams.len(), teams);
+        team_battles += usize::from(teams > 0);
+        if e.match_id != 0 && e.battle_id != 0 {
+            matches.entry(e.match_id).or_default().insert(e.battle_id);
+        }
+    });
+    // One capture of each is a team battle; some links ran more than one battle.
+    assert!(
+        team_armies >= 1 && team_battles >= 1,
+        "{team_armies} {team_battles}"
+    );
+    assert!(matches.values().any(|b| b.len() > 1), "{matches:?}");
+}
+
 /// Every user object in `v`, however deep (event users, top viewers, battle users, ...).
 fn users_in<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
     match v {

@@ -307,6 +307,60 @@ export interface Hashtag {
   title: string;
 }
 
+/** The schema message `RoomSticker`. */
+export interface RoomSticker {
+  /** The sticker template's id. */
+  stickerId: string;
+  /** The template's name, e.g. `Welcome`. */
+  label: string;
+  /** 4 for text stickers in the captures. */
+  stickerType: number;
+  /** The streamer's text on the sticker. */
+  text: string;
+  fontSize: number;
+  /** The text colour, e.g. `#ffffff`. */
+  textColor: string;
+  /** The sticker's artwork. */
+  image: Image | null;
+  imageAlt: Image | null;
+  /** Where it sits on the streamer's screen, in pixels (-1 when not placed). */
+  x: number;
+  y: number;
+  /** The streamer's screen size the position refers to. */
+  canvasWidth: number;
+  canvasHeight: number;
+  /** The sticker's size in pixels. */
+  width: number;
+  height: number;
+}
+
+/** The schema message `AnchorTool`. */
+export interface AnchorTool {
+  /** This use of the tool. */
+  recordId: string;
+  /** The streamer. */
+  anchorId: string;
+  /** How often the item has been used across TikTok. */
+  useCount: number;
+  /** The item's title. */
+  title: string;
+  /** The item's id (a decimal string). */
+  itemId: string;
+  status: number;
+  /** 1 put on, 2 taken off (in the captures, only 2 carries an end time). */
+  action: number;
+  /** When it was put on (seconds since the epoch). */
+  startTime: number;
+  /** When it was taken off (seconds since the epoch). */
+  endTime: number;
+  /** How long it was on, in seconds. */
+  duration: number;
+  /** Where the streamer picked it, e.g. `trending`, `favorite`. */
+  source: string;
+  /** The tool's kind, e.g. `video_anchor_pk`. */
+  toolType: string;
+}
+
 /** A room notice embedded in other messages (gift broadcast, hourly rank rewards) (schema message `RoomNotify`). */
 export interface RoomNotify {
   schema: string;
@@ -315,6 +369,17 @@ export interface RoomNotify {
   user: User | null;
   fromUserId: string;
   toAnchorId: string;
+}
+
+/** The schema message `GiftCollectionUpdate`. */
+export interface GiftCollectionUpdate {
+  /** How many the collection has gathered. */
+  progress: number;
+  /** The gift the update is about. */
+  gift: GiftInfo | null;
+  status: number;
+  /** The collection's detail page (a TikTok app link). */
+  detailUrl: string;
 }
 
 /** The schema message `Question`. */
@@ -350,11 +415,84 @@ export interface BattleSetting {
   endTimeMs: number;
 }
 
+/** A critical-strike card ("gloves") used by a viewer on a host (schema message `BattleCritCardUse`). */
+export interface BattleCritCardUse {
+  card: BattleCritCard | null;
+  /** The host it was used for. */
+  anchorId: string;
+  /** The notice shown, a display template. */
+  displayContent: Text | null;
+}
+
+/** Any other card used by a viewer on a host (schema message `BattleCardUse`). */
+export interface BattleCardUse {
+  card: BattleCard | null;
+  /** The host it was used for. */
+  anchorId: string;
+  /** The notice shown, a display template. */
+  displayContent: Text | null;
+}
+
+/** Viewers awarded a card (`msg_type` 4) (schema message `BattleCardAward`). */
+export interface BattleCardAward {
+  /** The notice shown, e.g. `{0:string} got a {1:image} boosting glove.`. */
+  displayContent: Text | null;
+  awardedUsers: BattleAnchorInfo[];
+}
+
+/** The schema message `BattleEffectNotice`. */
+export interface BattleEffectNotice {
+  score: number;
+  fromUserId: string;
+  toAnchorId: string;
+}
+
+/** The schema message `BattleGuideNotice`. */
+export interface BattleGuideNotice {
+  title: BattleNoticeLabel | null;
+  button: BattleNoticeLabel | null;
+  /** The page the button opens. */
+  url: string;
+}
+
+/** The schema message `BattleTextNotice`. */
+export interface BattleTextNotice {
+  /** The notice, a display template (its pieces name the gift). */
+  content: Text | null;
+}
+
+/** The schema message `LinkMicUserScore`. */
+export interface LinkMicUserScore {
+  score: number;
+  userId: string;
+  weeklyRank: number;
+}
+
+/** The schema message `LinkMicInvitor`. */
+export interface LinkMicInvitor {
+  nickname: string;
+  avatar: Image | null;
+}
+
 /** The schema message `FanTicketRoomNotice`. */
 export interface FanTicketRoomNotice {
   userFanTicketList: FanTicketUser[];
   totalLinkMicFanTicket: number;
   fanTicketIconUrl: string;
+}
+
+/** The schema message `LinkMicSpot`. */
+export interface LinkMicSpot {
+  spotId: number;
+  position: LinkMicSpotPosition | null;
+}
+
+/** The schema message `EcShortItemRefresh`. */
+export interface EcShortItemRefresh {
+  /** 3000 in every capture (a delay in milliseconds, it seems). */
+  delayMs: number;
+  /** The widget's key, e.g. `shortTouchEcommerceVoucher`. */
+  itemKey: string;
 }
 
 /** A badge gem's colours, ARGB `#AARRGGBB` as TikTok sends them. */
@@ -433,12 +571,93 @@ export interface TextPiece {
   imageValue: TextPieceImage | null;
 }
 
+/** Gift catalogue entry, embedded in gift messages (schema message `GiftInfo`). */
+export interface GiftInfo {
+  image: Image | null;
+  describe: string;
+  duration: number;
+  id: string;
+  forLinkmic: boolean;
+  combo: boolean;
+  /** 1 = streakable (repeated messages, final one has repeat_end = 1). */
+  type: number;
+  diamondCount: number;
+  isDisplayedOnPanel: boolean;
+  giftLabelIcon: Image | null;
+  name: string;
+  icon: Image | null;
+  goldEffect: string;
+  isBroadcastGift: boolean;
+  isRandomGift: boolean;
+  isBoxGift: boolean;
+}
+
+/** The schema message `BattleCritCard`. */
+export interface BattleCritCard {
+  /** The card's name key, e.g. `pm_mt_boost_crit_name`. */
+  cardNameKey: string;
+  /** The card's art (its `avgColor` is the card's accent colour). */
+  cardImage: Image | null;
+  /** When it was used (seconds since the epoch). */
+  sendTime: number;
+  /** The viewer who used it. */
+  sendUser: BattleAnchorInfo | null;
+  /** How long its effect lasts, in seconds. */
+  effectDuration: number;
+  /** The boost's range, in percent. */
+  rateLow: number;
+  rateHigh: number;
+  multiple: number;
+  giftNameKey: string;
+  ruleUrl: string;
+  /** A second time of the card (seconds since the epoch; 3 s after `send_time` in the captures). */
+  effectTime: number;
+  toAnchorId: string;
+}
+
+/** The schema message `BattleCard`. */
+export interface BattleCard {
+  /** The card's name key. */
+  cardNameKey: string;
+  /** The card's art (its `avgColor` is the card's accent colour). */
+  cardImage: Image | null;
+  /** When it was used (seconds since the epoch). */
+  sendTime: number;
+  /** The viewer who used it. */
+  sendUser: BattleAnchorInfo | null;
+  /** How long its effect lasts, in seconds. */
+  effectDuration: number;
+  ruleUrl: string;
+  /** A second time of the card (seconds since the epoch; 3 s after `send_time` in the captures). */
+  effectTime: number;
+  toAnchorId: string;
+  /** Extra time cards: the seconds they add. */
+  extraDuration: number;
+}
+
+/** The schema message `BattleAnchorInfo`. */
+export interface BattleAnchorInfo {
+  user: BattleBaseUser | null;
+}
+
+/** The schema message `BattleNoticeLabel`. */
+export interface BattleNoticeLabel {
+  text: string;
+}
+
 /** The schema message `FanTicketUser`. */
 export interface FanTicketUser {
   userId: string;
   fanTicket: number;
   matchTotalScore: string;
   matchRank: number;
+}
+
+/** The schema message `LinkMicSpotPosition`. */
+export interface LinkMicSpotPosition {
+  type: number;
+  /** The seat's identity, e.g. `<room id>_1_0`. */
+  value: string;
 }
 
 /** The schema message `TextPieceUser`. */
@@ -467,6 +686,15 @@ export interface PatternRef {
 /** The schema message `TextPieceImage`. */
 export interface TextPieceImage {
   image: Image | null;
+}
+
+/** The schema message `BattleBaseUser`. */
+export interface BattleBaseUser {
+  userId: string;
+  nickName: string;
+  avatarThumb: Image | null;
+  displayId: string;
+  roomId: string;
 }
 
 /** `chat`, from WebcastChatMessage. */
@@ -1017,11 +1245,15 @@ export interface HashtagEvent extends EventBase {
 /** `roomSticker`, from WebcastRoomStickerMessage. */
 export interface RoomStickerEvent extends EventBase {
   type: 'roomSticker';
+  /** The sticker the streamer placed or changed (absent when the sticker is cleared). */
+  sticker: RoomSticker | null;
 }
 
 /** `anchorToolModification`, from WebcastAnchorToolModificationMessage. */
 export interface AnchorToolModificationEvent extends EventBase {
   type: 'anchorToolModification';
+  /** The tool (an effect or a linked item) the streamer put on or took off. */
+  tool: AnchorTool | null;
 }
 
 /** `subTimerSticker`, from WebcastSubTimerStickerMessage. */
@@ -1091,6 +1323,8 @@ export interface GiftPromptEvent extends EventBase {
 /** `giftCollectionUpdate`, from WebcastGiftCollectionUpdateMessage. */
 export interface GiftCollectionUpdateEvent extends EventBase {
   type: 'giftCollectionUpdate';
+  /** Progress of a gift collection (a set of gifts to collect). */
+  update: GiftCollectionUpdate | null;
 }
 
 /** `envelopePortal`, from WebcastEnvelopePortalMessage. */
@@ -1202,7 +1436,16 @@ export interface LinkMicBattlePunishFinishEvent extends EventBase {
 export interface LinkMicBattleItemCardEvent extends EventBase {
   type: 'linkMicBattleItemCard';
   battleId: string;
+  /** Which card field is set: 2 critical strike ("gloves"), 3 smoke ("mist"), 4 award notice, 5 extra time, 6 special effect, 7 potion, 8 wave, 9 special-effect notice, 10 top 2, 11 top 3. */
   msgType: number;
+  criticalStrike: BattleCritCardUse | null;
+  smoke: BattleCardUse | null;
+  award: BattleCardAward | null;
+  extraTime: BattleCardUse | null;
+  specialEffect: BattleCardUse | null;
+  potion: BattleCardUse | null;
+  wave: BattleCardUse | null;
+  specialEffectNotice: BattleEffectNotice | null;
 }
 
 /** `linkMicBattleTask`, from WebcastLinkmicBattleTaskMessage. */
@@ -1214,17 +1457,47 @@ export interface LinkMicBattleTaskEvent extends EventBase {
 /** `linkMicBattleNotice`, from WebcastLinkmicBattleNoticeMessage. */
 export interface LinkMicBattleNoticeEvent extends EventBase {
   type: 'linkMicBattleNotice';
+  /** 4 a guide with a link (`guide`), 6 a text notice (`text`). */
   noticeType: number;
+  guide: BattleGuideNotice | null;
+  text: BattleTextNotice | null;
 }
 
 /** `linkMicMethod`, from WebcastLinkMicMethod, LinkMicMethod. */
 export interface LinkMicMethodEvent extends EventBase {
   type: 'linkMicMethod';
+  /** 8 a fan-ticket update (most captures); 4 and 100-104 co-host signalling. */
   messageType: number;
+  anchorLinkmicId: string;
+  /** The linked user whose fan tickets changed. */
   userId: string;
+  /** That user's fan tickets. */
   fanTicket: number;
+  /** All linked users' fan tickets. */
   totalLinkmicFanTicket: number;
   channelId: string;
+  layout: number;
+  vendor: number;
+  /** When the link started (seconds since the epoch). */
+  startTime: number;
+  duration: number;
+  /** Scores of the linked users. */
+  userScores: LinkMicUserScore[];
+  matchType: number;
+  win: boolean;
+  toUserId: string;
+  fromUserId: string;
+  tips: string;
+  startTimeMs: number;
+  fromRoomId: string;
+  inviteType: number;
+  subType: number;
+  rivalAnchorId: string;
+  scene: number;
+  /** The linked users (the hosted relays' `users`; absent in every capture). */
+  linkedUsers: User[];
+  /** Who invited, on an invitation. */
+  invitorInfo: LinkMicInvitor | null;
 }
 
 /** `linkMicFanTicketMethod`, from WebcastLinkMicFanTicketMethod. */
@@ -1242,6 +1515,11 @@ export interface LinkMicAnchorGuideEvent extends EventBase {
 /** `linkMicLayoutState`, from WebcastLinkMicLayoutStateMessage. */
 export interface LinkMicLayoutStateEvent extends EventBase {
   type: 'linkMicLayoutState';
+  /** The co-host channel (the room id in the capture). */
+  channelId: string;
+  scene: number;
+  /** The layout's seats. */
+  spots: LinkMicSpot[];
 }
 
 /** `linkMessage`, from WebcastLinkMessage. */
@@ -1292,6 +1570,8 @@ export interface PaidContentLiveShoppingEvent extends EventBase {
 /** `ecShortItemRefresh`, from WebcastEcShortItemRefreshMessage. */
 export interface EcShortItemRefreshEvent extends EventBase {
   type: 'ecShortItemRefresh';
+  /** Which shopping widget to refresh. */
+  refresh: EcShortItemRefresh | null;
 }
 
 /** `ecTaskRegister`, from WebcastEcTaskRegisterMessage. */

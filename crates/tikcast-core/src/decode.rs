@@ -571,7 +571,7 @@ type Decoder = fn(&[u8], EnvelopeInfo, &mut Vec<Event>, &mut Budget) -> Result<(
 /// A payload that becomes its schema message, wrapped in event `$variant`.
 macro_rules! generic {
     ($variant:ident) => {
-        |p, env, out, budget| payload(p, env, budget).map(|e| out.push(Event::$variant(e)))
+        |p, env, out, budget| payload(p, env, budget).map(|e| out.push(Event::$variant(e.into())))
     };
 }
 

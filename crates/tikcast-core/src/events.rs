@@ -8,6 +8,7 @@
 //! every other method's payload is its schema message, serialized with the same
 //! conventions (camelCase, ids as strings, users in canonical shape).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -164,7 +165,9 @@ events! {
     Guide(Payload<pb::GuideMessage>) = "guide",
     Speaker(Payload<pb::SpeakerMessage>) = "speaker",
     LinkMicBattlePunishFinish(Payload<pb::LinkMicBattlePunishFinishMessage>) = "linkMicBattlePunishFinish",
-    LinkMicBattleItemCard(Payload<pb::LinkMicBattleItemCardMessage>) = "linkMicBattleItemCard",
+    /// Boxed: its eight card payloads make it the largest value by far (3.4 kB inline),
+    /// and every `Event` is as large as its largest variant.
+    LinkMicBattleItemCard(Box<Payload<pb::LinkMicBattleItemCardMessage>>) = "linkMicBattleItemCard",
     LinkMicBattleTask(Payload<pb::LinkMicBattleTaskMessage>) = "linkMicBattleTask",
     LinkMicBattleNotice(Payload<pb::LinkMicBattleNoticeMessage>) = "linkMicBattleNotice",
     LinkMicMethod(Payload<pb::LinkMicMethodMessage>) = "linkMicMethod",

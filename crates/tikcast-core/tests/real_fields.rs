@@ -517,6 +517,104 @@ fn battle_match_time_and_team_fields_match_the_wire() {
     assert!(matches.values().any(|b| b.len() > 1), "{matches:?}");
 }
 
+/// The fields issue 14 gave the events that had none beyond the common ones, read from
+/// the captures by field number: each JSON path against the raw value at its wire path,
+/// on every sample, with at least `min` samples carrying a non-empty value.
+#[test]
+fn filled_in_generic_events_match_the_wire() {
+    let Some(all) = samples() else { return };
+    // (method, JSON path, wire path, at least this many non-empty samples)
+    let cases: &[(&str, &[&str], &[u32], usize)] = &[
+        (
+            "WebcastAnchorToolModificationMessage",
+            &["tool", "itemId"],
+            &[2, 5],
+            10,
+        ),
+        (
+            "WebcastAnchorToolModificationMessage",
+            &["tool", "title"],
+            &[2, 4],
+            10,
+        ),
+        (
+            "WebcastAnchorToolModificationMessage",
+            &["tool", "toolType"],
+            &[2, 26],
+            10,
+        ),
+        (
+            "WebcastRoomStickerMessage",
+            &["sticker", "label"],
+            &[2, 2],
+            9,
+        ),
+        (
+            "WebcastRoomStickerMessage",
+            &["sticker", "textColor"],
+            &[2, 6],
+            5,
+        ),
+        (
+            "WebcastEcShortItemRefreshMessage",
+            &["refresh", "itemKey"],
+            &[2, 2],
+            8,
+        ),
+        (
+            "WebcastGiftCollectionUpdateMessage",
+            &["update", "gift", "name"],
+            &[2, 3, 16],
+            10,
+        ),
+        (
+            "WebcastLinkMicBattleItemCard",
+            &["criticalStrike", "card", "cardNameKey"],
+            &[5, 1, 1],
+            6,
+        ),
+        (
+            "WebcastLinkMicBattleItemCard",
+            &["award", "displayContent", "defaultPattern"],
+            &[7, 1, 2],
+            4,
+        ),
+        (
+            "WebcastLinkmicBattleNoticeMessage",
+            &["text", "content", "defaultPattern"],
+            &[8, 1, 2],
+            10,
+        ),
+        ("WebcastLinkMicMethod", &["userId"], &[5], 90),
+        ("LinkMicMethod", &["fromUserId"], &[24], 1),
+    ];
+    for (method, json_path, wire, min) in cases {
+        let mut filled = 0;
+        each(&all, method, |raw, _| {
+            let v = serde_json::to_value(decode_message(method, raw)).unwrap();
+            let got = json_path.iter().fold(&v[0], |v, k| &v[*k]);
+            let want = match values(raw, wire).last() {
+                Some(Raw::Bytes(b)) => {
+                    serde_json::Value::String(String::from_utf8(b.clone()).unwrap())
+                }
+                Some(Raw::Varint(n)) => serde_json::Value::String(n.to_string()),
+                None => serde_json::Value::Null,
+            };
+            match &want {
+                serde_json::Value::Null => {}
+                w => {
+                    assert_eq!(got, w, "{method} {json_path:?}");
+                    filled += usize::from(w != "" && w != "0");
+                }
+            }
+        });
+        assert!(
+            filled >= *min,
+            "{method} {json_path:?}: {filled} samples with a value"
+        );
+    }
+}
+
 /// Every user object in `v`, however deep (event users, top viewers, battle users, ...).
 fn users_in<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
     match v {

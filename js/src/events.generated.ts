@@ -487,6 +487,21 @@ export interface LinkMicSpot {
   position: LinkMicSpotPosition | null;
 }
 
+/** The schema message `ShopProduct`. */
+export interface ShopProduct {
+  title: string;
+  /** The price as shown, currency included, e.g. `$23.80`. */
+  price: string;
+  imageUrl: string;
+  /** The product's shop page. */
+  openUrl: string;
+  productId: string;
+  /** E.g. `TikTok Shop`. */
+  shopName: string;
+  /** A TikTok app link to the product. */
+  schemaUrl: string;
+}
+
 /** The schema message `EcShortItemRefresh`. */
 export interface EcShortItemRefresh {
   /** 3000 in every capture (a delay in milliseconds, it seems). */
@@ -1556,8 +1571,124 @@ export interface LinkStateEvent extends EventBase {
 /** `oecLiveShopping`, from WebcastOecLiveShoppingMessage. */
 export interface OecLiveShoppingEvent extends EventBase {
   type: 'oecLiveShopping';
+  /** 1 when a product is pinned (with `pop_product`). */
   actionType: number;
+  /** How many products the streamer's shop bag holds. */
   liveProductNumber: number;
+  /** The product the streamer pinned. */
+  popProduct: ShopProduct | null;
+}
+
+/** `oecLiveManager`, from WebcastOecLiveManagerMessage. */
+export interface OecLiveManagerEvent extends EventBase {
+  type: 'oecLiveManager';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `hotRoom`, from WebcastHotRoomMessage. */
+export interface HotRoomEvent extends EventBase {
+  type: 'hotRoom';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `commentTray`, from WebcastCommentTrayMessage. */
+export interface CommentTrayEvent extends EventBase {
+  type: 'commentTray';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `privilegeAdvance`, from WebcastPrivilegeAdvanceMessage. */
+export interface PrivilegeAdvanceEvent extends EventBase {
+  type: 'privilegeAdvance';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `gameServerFeature`, from WebcastGameServerFeatureMessage. */
+export interface GameServerFeatureEvent extends EventBase {
+  type: 'gameServerFeature';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `competition`, from WebcastCompetitionMessage. */
+export interface CompetitionEvent extends EventBase {
+  type: 'competition';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `streamStatus`, from WebcastStreamStatusMessage. */
+export interface StreamStatusEvent extends EventBase {
+  type: 'streamStatus';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `aiSummary`, from WebcastAISummaryMessage. */
+export interface AiSummaryEvent extends EventBase {
+  type: 'aiSummary';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `giftGallery`, from WebcastGiftGalleryMessage. */
+export interface GiftGalleryEvent extends EventBase {
+  type: 'giftGallery';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `fansEvent`, from WebcastFansEventMessage. */
+export interface FansEventEvent extends EventBase {
+  type: 'fansEvent';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `guestShowdown`, from WebcastGuestShowdownMessage. */
+export interface GuestShowdownEvent extends EventBase {
+  type: 'guestShowdown';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `groupLiveMemberNotify`, from WebcastGroupLiveMemberNotifyMessage. */
+export interface GroupLiveMemberNotifyEvent extends EventBase {
+  type: 'groupLiveMemberNotify';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `shortTouch`, from WebcastShortTouchMessage. */
+export interface ShortTouchEvent extends EventBase {
+  type: 'shortTouch';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `gameMoment`, from WebcastGameMomentMessage. */
+export interface GameMomentEvent extends EventBase {
+  type: 'gameMoment';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `giftUnlock`, from WebcastGiftUnlockMessage. */
+export interface GiftUnlockEvent extends EventBase {
+  type: 'giftUnlock';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
+}
+
+/** `karaokeReq`, from WebcastKaraokeReqMessage. */
+export interface KaraokeReqEvent extends EventBase {
+  type: 'karaokeReq';
+  /** The message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read. */
+  payload: string;
 }
 
 /** `paidContentLiveShopping`, from WebcastPaidContentLiveShoppingMessage. */
@@ -1732,6 +1863,17 @@ export interface SuperFanEvent extends EventBase {
   duration: number;
   /** New level for level-up banners. */
   level: number;
+}
+
+/** `shopProduct`, from WebcastOecLiveShoppingMessage. Derived from an `oecLiveShopping` that carries the product the streamer pinned (`popProduct`). */
+export interface ShopProductEvent extends EventBase {
+  type: 'shopProduct';
+  /** 1 when a product is pinned (with `pop_product`). */
+  actionType: number;
+  /** How many products the streamer's shop bag holds. */
+  liveProductNumber: number;
+  /** The product the streamer pinned. */
+  popProduct: ShopProduct | null;
 }
 
 /** `superFanJoin`, from WebcastBarrageMessage. Derived from a "joined as super fan" barrage. */
@@ -1948,6 +2090,22 @@ export interface WebcastEventMap {
   linkScreenChange: LinkScreenChangeEvent;
   linkState: LinkStateEvent;
   oecLiveShopping: OecLiveShoppingEvent;
+  oecLiveManager: OecLiveManagerEvent;
+  hotRoom: HotRoomEvent;
+  commentTray: CommentTrayEvent;
+  privilegeAdvance: PrivilegeAdvanceEvent;
+  gameServerFeature: GameServerFeatureEvent;
+  competition: CompetitionEvent;
+  streamStatus: StreamStatusEvent;
+  aiSummary: AiSummaryEvent;
+  giftGallery: GiftGalleryEvent;
+  fansEvent: FansEventEvent;
+  guestShowdown: GuestShowdownEvent;
+  groupLiveMemberNotify: GroupLiveMemberNotifyEvent;
+  shortTouch: ShortTouchEvent;
+  gameMoment: GameMomentEvent;
+  giftUnlock: GiftUnlockEvent;
+  karaokeReq: KaraokeReqEvent;
   paidContentLiveShopping: PaidContentLiveShoppingEvent;
   ecShortItemRefresh: EcShortItemRefreshEvent;
   ecTaskRegister: EcTaskRegisterEvent;
@@ -1964,6 +2122,7 @@ export interface WebcastEventMap {
   streamEnd: StreamEndEvent;
   superFanBox: SuperFanBoxEvent;
   superFan: SuperFanEvent;
+  shopProduct: ShopProductEvent;
   superFanJoin: SuperFanJoinEvent;
   unknown: UnknownEvent;
   decodeError: DecodeErrorEvent;
@@ -2059,6 +2218,22 @@ export const EVENT_NAMES = [
   'linkScreenChange',
   'linkState',
   'oecLiveShopping',
+  'oecLiveManager',
+  'hotRoom',
+  'commentTray',
+  'privilegeAdvance',
+  'gameServerFeature',
+  'competition',
+  'streamStatus',
+  'aiSummary',
+  'giftGallery',
+  'fansEvent',
+  'guestShowdown',
+  'groupLiveMemberNotify',
+  'shortTouch',
+  'gameMoment',
+  'giftUnlock',
+  'karaokeReq',
   'paidContentLiveShopping',
   'ecShortItemRefresh',
   'ecTaskRegister',
@@ -2075,6 +2250,7 @@ export const EVENT_NAMES = [
   'streamEnd',
   'superFanBox',
   'superFan',
+  'shopProduct',
   'superFanJoin',
   'unknown',
   'decodeError',
@@ -2170,6 +2346,22 @@ export const METHOD_EVENTS: Readonly<Record<string, keyof WebcastEventMap>> = {
   WebcastLinkScreenChangeMessage: 'linkScreenChange',
   WebcastLinkStateMessage: 'linkState',
   WebcastOecLiveShoppingMessage: 'oecLiveShopping',
+  WebcastOecLiveManagerMessage: 'oecLiveManager',
+  WebcastHotRoomMessage: 'hotRoom',
+  WebcastCommentTrayMessage: 'commentTray',
+  WebcastPrivilegeAdvanceMessage: 'privilegeAdvance',
+  WebcastGameServerFeatureMessage: 'gameServerFeature',
+  WebcastCompetitionMessage: 'competition',
+  WebcastStreamStatusMessage: 'streamStatus',
+  WebcastAISummaryMessage: 'aiSummary',
+  WebcastGiftGalleryMessage: 'giftGallery',
+  WebcastFansEventMessage: 'fansEvent',
+  WebcastGuestShowdownMessage: 'guestShowdown',
+  WebcastGroupLiveMemberNotifyMessage: 'groupLiveMemberNotify',
+  WebcastShortTouchMessage: 'shortTouch',
+  WebcastGameMomentMessage: 'gameMoment',
+  WebcastGiftUnlockMessage: 'giftUnlock',
+  WebcastKaraokeReqMessage: 'karaokeReq',
   WebcastPaidContentLiveShoppingMessage: 'paidContentLiveShopping',
   WebcastEcShortItemRefreshMessage: 'ecShortItemRefresh',
   WebcastEcTaskRegisterMessage: 'ecTaskRegister',

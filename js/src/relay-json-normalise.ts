@@ -22,6 +22,10 @@ export const RELAY_EVENT_ALIASES: Record<string, string> = {
   battlePunishFinish: 'linkMicBattlePunishFinish',
   battleNotice: 'linkMicBattleNotice',
   subPin: 'subPinEvent',
+  linkMic: 'linkMicMethod',
+  // The product count of the streamer's shop bag (the product list itself is the relay's
+  // own lookup, not in TikTok's message).
+  shopProductList: 'oecLiveShopping',
 };
 
 /**
@@ -33,6 +37,14 @@ type Rule = string[] | { uses: string[]; get: (d: Raw) => unknown };
 const fn = (uses: string[], get: (d: Raw) => unknown): Rule => ({ uses, get });
 
 const sender = (d: Raw): Raw => (isObject(d.user) ? d.user : {});
+/** A hosted relay's shop events: the pinned product flat in the event, `status`, `total`. */
+const shopRules: Record<string, Rule> = {
+  actionType: ['actionType', 'status'],
+  liveProductNumber: ['liveProductNumber', 'total'],
+  popProduct: fn(['popProduct', 'productId', 'title', 'price', 'imageUrl'], (d) =>
+    d.popProduct ?? (d.productId !== undefined || d.title !== undefined ? { productId: d.productId, title: d.title, price: d.price, imageUrl: d.imageUrl } : undefined),
+  ),
+};
 const envelopeRules: Record<string, Rule> = {
   diamondCount: ['diamondCount', 'coins'],
   senderName: fn(['senderName'], (d) => d.senderName ?? sender(d).nickname),
@@ -99,6 +111,16 @@ const EVENT_RULES: Record<string, Record<string, Rule>> = {
   linkLayer: { messageType: ['messageType', 'action'], source: ['source', 'sourceType'] },
   linkMessage: { messageType: ['messageType', 'action'] },
   linkMicBattleNotice: { noticeType: ['noticeType', 'noticeCode'] },
+  // TikTool's `linkMic`: the linked users as `users`, the ids and tickets under `extras`
+  // by field number.
+  linkMicMethod: {
+    linkedUsers: ['linkedUsers', 'users'],
+    userId: ['userId', 'extras.5'],
+    fanTicket: ['fanTicket', 'extras.6'],
+    totalLinkmicFanTicket: ['totalLinkmicFanTicket', 'extras.7'],
+  },
+  oecLiveShopping: shopRules,
+  shopProduct: shopRules,
   linkMicAnchorGuide: { guideType: ['guideType', 'guideCode'] },
   rankText: { curUserId: ['curUserId', 'userId'] },
   bottomMessage: { anchorId: ['anchorId', 'anchorUserId'], showDuration: ['showDuration', 'durationSec'] },

@@ -76,7 +76,7 @@ function usedUnder(name, key) {
     like: ['totalLikes'], member: ['entrySource'], roomUserSeq: ['totalViewers'], chat: ['replyToUser'], emoteChat: ['emoteId', 'emoteUrl'], emote: ['emoteId', 'emoteUrl'],
     battle: ['battleDuration'], linkMicBattle: ['battleStatus'], battleArmies: ['status', 'hosts'], roomPin: ['comment', 'pinnedMessage', 'durationSeconds', 'pinnedAt', 'originalMsgType', 'originalMsgId', 'operatorUserId', 'user'],
     imDelete: ['deletedMsgId'], caption: ['text', 'language', 'isFinal', 'startedAtMs', 'endsAtMs'], linkLayer: ['action', 'sourceType'], link: ['action'],
-    envelope: ['coins'], battleNotice: ['noticeCode'], linkMicAnchorGuide: ['guideCode'], rankText: ['userId'], bottomMessage: ['anchorUserId', 'durationSec'],
+    envelope: ['coins'], linkMic: ['users', 'extras'], oecLiveShopping: ['status'], shopProduct: ['status', 'productId', 'title', 'price', 'imageUrl'], shopProductList: ['total'], battleNotice: ['noticeCode'], linkMicAnchorGuide: ['guideCode'], rankText: ['userId'], bottomMessage: ['anchorUserId', 'durationSec'],
     envelopePortal: ['kind'], pictionaryUpdate: ['pictionaryId'], pictionaryEnd: ['pictionaryId'], pictionaryExit: ['pictionaryId'], toast: ['durationMs'],
   };
   return (aliases[name] ?? []).includes(key);
@@ -115,9 +115,15 @@ test('derived events follow their source with its msgId, as on the binary path',
   assert.equal(relayJsonMessages({ event: 'control', data: { action: 1 } })[0].length, 1);
 });
 
+test('a hosted event of a method whose layout is not public: our typed event, the relay fields under extra', () => {
+  const [e] = fromRelayJson({ event: 'aiSummary', data: { summary: 'calm', msgId: '78' } });
+  assert.deepEqual([e.type, e.payload, e.msgId, e.extra], ['aiSummary', '', '78', { summary: 'calm' }]);
+  assert.deepEqual(shapeProblems(e), []);
+});
+
 test('unknown hosted events stay unknown, with their data under extra', () => {
-  const [u] = fromRelayJson({ event: 'aiSummary', data: { summary: 'calm', displayDurationMs: 2000, msgId: '77' } });
-  assert.deepEqual([u.type, u.method, u.payload, u.msgId], ['unknown', 'aiSummary', '', '77']);
+  const [u] = fromRelayJson({ event: 'cohostLayoutUpdate', data: { summary: 'calm', displayDurationMs: 2000, msgId: '77' } });
+  assert.deepEqual([u.type, u.method, u.payload, u.msgId], ['unknown', 'cohostLayoutUpdate', '', '77']);
   assert.deepEqual(u.extra, { summary: 'calm', displayDurationMs: 2000 });
   assert.deepEqual(shapeProblems(u), []);
 });
@@ -181,5 +187,29 @@ test('the real relay dumps become events that satisfy the types, with their valu
     });
     // What `armies` has no place for (the contributors' handles) is still there.
     assert.deepEqual(e.extra.teams, data.teams);
+  }
+});
+
+test('docs/hosted-relay-events.md: a row per documented relay event, naming the event the SDK makes of it and its method', async () => {
+  const { METHOD_EVENTS } = await import('../dist/events.generated.js');
+  const text = readFileSync(join(REPO, 'docs/hosted-relay-events.md'), 'utf8');
+  const rows = new Map();
+  for (const m of text.matchAll(/^\| `(\w+)` \| `(\w+)` \| ([^|]*) \| ([^|]*) \|$/gm)) {
+    rows.set(m[1], { ours: m[2], methods: [...m[3].matchAll(/`(\w+)`/g)].map((x) => x[1]), note: m[4].trim() });
+  }
+  const names = new Set(RELAY_EVENTS.map(([name]) => name));
+  assert.deepEqual([...rows.keys()].sort(), [...names].sort());
+  const derivedFrom = { follow: 'social', share: 'social', superFan: 'barrage', superFanJoin: 'barrage', superFanBox: 'envelope', shopProduct: 'oecLiveShopping' };
+  for (const [name, data] of RELAY_EVENTS) {
+    const row = rows.get(name);
+    const [e] = fromRelayJson({ event: name, data: { type: name, ...data } });
+    assert.equal(e.type, row.ours, name);
+    if (row.ours === 'unknown') {
+      assert.deepEqual(row.methods, [], name);
+      assert.ok(row.note.length > 20, `${name}: an unknown event says why`);
+      continue;
+    }
+    assert.ok(row.methods.length > 0, `${name}: no method`);
+    for (const m of row.methods) assert.equal(METHOD_EVENTS[m], derivedFrom[row.ours] ?? row.ours, `${name}: ${m}`);
   }
 });

@@ -518,6 +518,7 @@ has_common!(
     LinkScreenChangeMessage,
     LinkStateMessage,
     OecLiveShoppingMessage,
+    OpaqueMessage,
     PaidContentLiveShoppingMessage,
     EcShortItemRefreshMessage,
     EcTaskRegisterMessage,
@@ -572,6 +573,23 @@ type Decoder = fn(&[u8], EnvelopeInfo, &mut Vec<Event>, &mut Budget) -> Result<(
 macro_rules! generic {
     ($variant:ident) => {
         |p, env, out, budget| payload(p, env, budget).map(|e| out.push(Event::$variant(e.into())))
+    };
+}
+
+/// A payload of a method whose layout is not public: its common header and the payload as
+/// sent, as event `$variant`.
+macro_rules! opaque {
+    ($variant:ident) => {
+        |p, env, out, budget| {
+            parse::<pb::OpaqueMessage>(p, env, budget).and_then(|(_, meta, _)| {
+                budget.charge(p.len())?;
+                out.push(Event::$variant(events::OpaqueEvent {
+                    meta,
+                    payload: p.to_vec(),
+                }));
+                Ok(())
+            })
+        }
     };
 }
 
@@ -685,7 +703,23 @@ methods! {
     ["WebcastLinkLayerMessage"] => "linkLayer", generic!(LinkLayer);
     ["WebcastLinkScreenChangeMessage"] => "linkScreenChange", generic!(LinkScreenChange);
     ["WebcastLinkStateMessage"] => "linkState", generic!(LinkState);
-    ["WebcastOecLiveShoppingMessage"] => "oecLiveShopping", generic!(OecLiveShopping);
+    ["WebcastOecLiveShoppingMessage"] => "oecLiveShopping", oec_shopping_events;
+    ["WebcastOecLiveManagerMessage"] => "oecLiveManager", opaque!(OecLiveManager);
+    ["WebcastHotRoomMessage"] => "hotRoom", opaque!(HotRoom);
+    ["WebcastCommentTrayMessage"] => "commentTray", opaque!(CommentTray);
+    ["WebcastPrivilegeAdvanceMessage"] => "privilegeAdvance", opaque!(PrivilegeAdvance);
+    ["WebcastGameServerFeatureMessage"] => "gameServerFeature", opaque!(GameServerFeature);
+    ["WebcastCompetitionMessage"] => "competition", opaque!(Competition);
+    ["WebcastStreamStatusMessage"] => "streamStatus", opaque!(StreamStatus);
+    ["WebcastAISummaryMessage"] => "aiSummary", opaque!(AiSummary);
+    ["WebcastGiftGalleryMessage"] => "giftGallery", opaque!(GiftGallery);
+    ["WebcastFansEventMessage"] => "fansEvent", opaque!(FansEvent);
+    ["WebcastGuestShowdownMessage"] => "guestShowdown", opaque!(GuestShowdown);
+    ["WebcastGroupLiveMemberNotifyMessage"] => "groupLiveMemberNotify", opaque!(GroupLiveMemberNotify);
+    ["WebcastShortTouchMessage"] => "shortTouch", opaque!(ShortTouch);
+    ["WebcastGameMomentMessage"] => "gameMoment", opaque!(GameMoment);
+    ["WebcastGiftUnlockMessage"] => "giftUnlock", opaque!(GiftUnlock);
+    ["WebcastKaraokeReqMessage"] => "karaokeReq", opaque!(KaraokeReq);
     ["WebcastPaidContentLiveShoppingMessage"] => "paidContentLiveShopping", generic!(PaidContentLiveShopping);
     ["WebcastEcShortItemRefreshMessage"] => "ecShortItemRefresh", generic!(EcShortItemRefresh);
     ["WebcastEcTaskRegisterMessage"] => "ecTaskRegister", generic!(EcTaskRegister);
@@ -721,6 +755,7 @@ pub fn method_produces(method: &str, wanted: impl Fn(&str) -> bool) -> bool {
         "WebcastControlMessage" => &["streamEnd"],
         "WebcastEnvelopeMessage" => &["superFanBox"],
         "WebcastBarrageMessage" => &["superFan", "superFanJoin"],
+        "WebcastOecLiveShoppingMessage" => &["shopProduct"],
         _ => &[],
     };
     wanted(own) || derived.iter().any(|d| wanted(d))
@@ -735,6 +770,25 @@ fn dispatch(
     budget: &mut Budget,
 ) -> Option<Result<(), DecodeError>> {
     decoder_for(method).map(|decode| decode(p, env, out, budget))
+}
+
+/// `oecLiveShopping`, then `shopProduct` when it carries the pinned product.
+fn oec_shopping_events(
+    p: &[u8],
+    env: EnvelopeInfo,
+    out: &mut Vec<Event>,
+    budget: &mut Budget,
+) -> Result<(), DecodeError> {
+    let (data, meta) = parse_derived::<pb::OecLiveShoppingMessage>(p, env, budget)?;
+    let e = Payload { meta, data };
+    let derived = e
+        .data
+        .pop_product
+        .is_some()
+        .then(|| Event::ShopProduct(e.clone()));
+    out.push(Event::OecLiveShopping(e));
+    out.extend(derived);
+    Ok(())
 }
 
 /// `social`, then `follow` or `share`.

@@ -179,6 +179,24 @@ events! {
     LinkScreenChange(Payload<pb::LinkScreenChangeMessage>) = "linkScreenChange",
     LinkState(Payload<pb::LinkStateMessage>) = "linkState",
     OecLiveShopping(Payload<pb::OecLiveShoppingMessage>) = "oecLiveShopping",
+    /// Derived: after an `oecLiveShopping` that carries the pinned product.
+    ShopProduct(Payload<pb::OecLiveShoppingMessage>) = "shopProduct",
+    OecLiveManager(OpaqueEvent) = "oecLiveManager",
+    HotRoom(OpaqueEvent) = "hotRoom",
+    CommentTray(OpaqueEvent) = "commentTray",
+    PrivilegeAdvance(OpaqueEvent) = "privilegeAdvance",
+    GameServerFeature(OpaqueEvent) = "gameServerFeature",
+    Competition(OpaqueEvent) = "competition",
+    StreamStatus(OpaqueEvent) = "streamStatus",
+    AiSummary(OpaqueEvent) = "aiSummary",
+    GiftGallery(OpaqueEvent) = "giftGallery",
+    FansEvent(OpaqueEvent) = "fansEvent",
+    GuestShowdown(OpaqueEvent) = "guestShowdown",
+    GroupLiveMemberNotify(OpaqueEvent) = "groupLiveMemberNotify",
+    ShortTouch(OpaqueEvent) = "shortTouch",
+    GameMoment(OpaqueEvent) = "gameMoment",
+    GiftUnlock(OpaqueEvent) = "giftUnlock",
+    KaraokeReq(OpaqueEvent) = "karaokeReq",
     PaidContentLiveShopping(Payload<pb::PaidContentLiveShoppingMessage>) = "paidContentLiveShopping",
     EcShortItemRefresh(Payload<pb::EcShortItemRefreshMessage>) = "ecShortItemRefresh",
     EcTaskRegister(Payload<pb::EcTaskRegisterMessage>) = "ecTaskRegister",
@@ -203,6 +221,18 @@ pub struct UnknownEvent {
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub meta: EventMeta,
     pub method: String,
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::base64"))]
+    pub payload: Vec<u8>,
+}
+
+/// An event of a method whose layout is not public: its common header and the whole
+/// message as sent.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+pub struct OpaqueEvent {
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub meta: EventMeta,
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::base64"))]
     pub payload: Vec<u8>,
 }

@@ -1,7 +1,7 @@
 //! # tikcast-core
 //!
 //! A `no_std` + `alloc` decoder for TikTok LIVE "Webcast" traffic: push frames, gzip,
-//! fetch results and 96 message methods into typed [`Event`]s, plus the frames a client
+//! fetch results and 112 message methods into typed [`Event`]s, plus the frames a client
 //! sends (enter-room, heartbeat, ack), and a sans-IO [`Session`] engine (heartbeats,
 //! acks, liveness, reconnect policy, exactly-once delivery, gift streaks). It knows
 //! nothing of sockets, clocks or JS; the wasm crate and the native binary drive it.

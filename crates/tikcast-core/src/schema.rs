@@ -237,8 +237,9 @@ pub fn events() -> Vec<EventShape> {
             continue;
         }
         let body = match r.shape {
-            Shape::Generic(row) => Body::Message(row),
+            Shape::Generic(row, _) => Body::Message(row),
             Shape::Shaped(..) => Body::Fields(decl::shaped(r.name)),
+            Shape::Opaque => Body::Fields(decl::OPAQUE),
         };
         out.push(EventShape {
             name: r.name,

@@ -383,8 +383,9 @@ pub(crate) fn write_known(
     ctx: &Ctx,
 ) -> Result<()> {
     let (ty, body, derive): (usize, ShapedBody, Option<Derive>) = match route.shape {
-        Shape::Generic(ty) => (ty, |v, s, c| write_fields(v, s, c), None),
+        Shape::Generic(ty, derive) => (ty, |v, s, c| write_fields(v, s, c), derive),
         Shape::Shaped(ty, body, derive) => (ty, body, derive),
+        Shape::Opaque => (msg::OpaqueMessage, |_, _, _| Ok(()), None),
     };
     // The batch's index, reused; a fresh one in the (never taken) case it is in use.
     let mut own = None;
@@ -393,8 +394,17 @@ pub(crate) fn write_known(
         Some(ix) => ix,
         None => own.insert(Index::new()),
     };
+    let raw = payload;
     let payload = index(ix, ty, payload)?;
     let view = ix.root(&payload);
+    if matches!(route.shape, Shape::Opaque) {
+        // The common header for the meta, then the message as sent.
+        return event(route.name, &view, env, sink, ctx, |_, s, _| {
+            s.key("payload");
+            s.base64(raw);
+            Ok(())
+        });
+    }
     event(route.name, &view, env, sink, ctx, body)?;
     if let Some(name) = derive.and_then(|d| d(&view)) {
         event(name, &view, env, sink, ctx, body)?;
@@ -405,8 +415,12 @@ pub(crate) fn write_known(
 /// How a method's payload becomes events.
 #[derive(Clone, Copy)]
 pub(crate) enum Shape {
-    /// The schema message (row), every field.
-    Generic(usize),
+    /// The schema message (row), every field, and the derived event it may add (with the
+    /// same fields).
+    Generic(usize, Option<Derive>),
+    /// A method whose layout is not public: the common header (`OpaqueMessage`) and the
+    /// payload as sent (base64).
+    Opaque,
     /// The schema message (row), a hand-shaped body, and the derived event it may add.
     Shaped(usize, ShapedBody, Option<Derive>),
 }
@@ -1247,11 +1261,33 @@ const fn shaped(name: &'static str, ty: usize, body: ShapedBody, derive: Option<
     }
 }
 
+/// A route of a method whose layout is not public (see [`Shape::Opaque`]).
+const fn opaque(name: &'static str) -> Route {
+    Route {
+        name,
+        shape: Shape::Opaque,
+    }
+}
+
+/// A generic route whose messages may derive a second event (see [`Shape::Generic`]).
+const fn generic_derived(name: &'static str, ty: usize, derive: Derive) -> Route {
+    Route {
+        name,
+        shape: Shape::Generic(ty, Some(derive)),
+    }
+}
+
+/// `shopProduct` after an `oecLiveShopping` that carries the pinned product.
+fn shop_derived(v: &View<'_>) -> Option<&'static str> {
+    v.msg(slot::OecLiveShoppingMessage::pop_product)
+        .map(|_| "shopProduct")
+}
+
 /// A generic route.
 const fn generic(name: &'static str, ty: usize) -> Route {
     Route {
         name,
-        shape: Shape::Generic(ty),
+        shape: Shape::Generic(ty, None),
     }
 }
 
@@ -1355,7 +1391,23 @@ routes! {
     ["WebcastLinkLayerMessage"] => generic("linkLayer", msg::LinkLayerMessage);
     ["WebcastLinkScreenChangeMessage"] => generic("linkScreenChange", msg::LinkScreenChangeMessage);
     ["WebcastLinkStateMessage"] => generic("linkState", msg::LinkStateMessage);
-    ["WebcastOecLiveShoppingMessage"] => generic("oecLiveShopping", msg::OecLiveShoppingMessage);
+    ["WebcastOecLiveShoppingMessage"] => generic_derived("oecLiveShopping", msg::OecLiveShoppingMessage, shop_derived);
+    ["WebcastOecLiveManagerMessage"] => opaque("oecLiveManager");
+    ["WebcastHotRoomMessage"] => opaque("hotRoom");
+    ["WebcastCommentTrayMessage"] => opaque("commentTray");
+    ["WebcastPrivilegeAdvanceMessage"] => opaque("privilegeAdvance");
+    ["WebcastGameServerFeatureMessage"] => opaque("gameServerFeature");
+    ["WebcastCompetitionMessage"] => opaque("competition");
+    ["WebcastStreamStatusMessage"] => opaque("streamStatus");
+    ["WebcastAISummaryMessage"] => opaque("aiSummary");
+    ["WebcastGiftGalleryMessage"] => opaque("giftGallery");
+    ["WebcastFansEventMessage"] => opaque("fansEvent");
+    ["WebcastGuestShowdownMessage"] => opaque("guestShowdown");
+    ["WebcastGroupLiveMemberNotifyMessage"] => opaque("groupLiveMemberNotify");
+    ["WebcastShortTouchMessage"] => opaque("shortTouch");
+    ["WebcastGameMomentMessage"] => opaque("gameMoment");
+    ["WebcastGiftUnlockMessage"] => opaque("giftUnlock");
+    ["WebcastKaraokeReqMessage"] => opaque("karaokeReq");
     ["WebcastPaidContentLiveShoppingMessage"] => generic("paidContentLiveShopping", msg::PaidContentLiveShoppingMessage);
     ["WebcastEcShortItemRefreshMessage"] => generic("ecShortItemRefresh", msg::EcShortItemRefreshMessage);
     ["WebcastEcTaskRegisterMessage"] => generic("ecTaskRegister", msg::EcTaskRegisterMessage);
@@ -1969,6 +2021,13 @@ pub(crate) mod decl {
         }
     }
 
+    /// The fields of an event whose method's layout is not public (`Shape::Opaque`).
+    pub(crate) static OPAQUE: &[FieldShape] = &[f(
+        "payload",
+        B64,
+        "the message as sent (protobuf, base64): no public schema or capture gives its layout, so only its common header (`msgId`, `roomId`, `createTime`) is read",
+    )];
+
     /// The derived events (`Derive` above): name, source event (same fields), meaning.
     pub(crate) static DERIVED: &[(&str, &str, &str)] = &[
         (
@@ -1992,6 +2051,11 @@ pub(crate) mod decl {
             "Derived from an envelope that is a super-fan box.",
         ),
         ("superFan", "barrage", "Derived from a super-fan barrage."),
+        (
+            "shopProduct",
+            "oecLiveShopping",
+            "Derived from an `oecLiveShopping` that carries the product the streamer pinned (`popProduct`).",
+        ),
         (
             "superFanJoin",
             "barrage",

@@ -164,3 +164,48 @@ fn follow_and_share_from_the_display_key_ignore_its_case() {
         ["social"]
     );
 }
+
+/// Methods whose layout is not public become their own event (not `unknown`): the common
+/// header read for the meta, the whole message as sent in `payload`; in both decoders. A
+/// malformed message is a `decodeError`, as for every known method.
+#[test]
+fn opaque_methods_keep_their_name_meta_and_payload() {
+    use base64::Engine;
+    let mut common = Vec::new();
+    int_field(&mut common, 2, 777); // msg id
+    int_field(&mut common, 3, 7_300_000_000_000_000_001); // room id
+    int_field(&mut common, 4, 1_767_225_600_000); // create time
+    let mut payload = Vec::new();
+    len_field(&mut payload, 1, &common);
+    len_field(&mut payload, 2, b"revenue_high_traffic");
+    int_field(&mut payload, 9, 3);
+    for (method, name) in [
+        ("WebcastHotRoomMessage", "hotRoom"),
+        ("WebcastKaraokeReqMessage", "karaokeReq"),
+        ("WebcastPrivilegeAdvanceMessage", "privilegeAdvance"),
+    ] {
+        assert_eq!(types(method, &payload), [name]);
+        let mut sink = JsonSink::new();
+        write_message(method, &payload, ENV, &mut sink);
+        let e: serde_json::Value = serde_json::from_str(sink.texts().next().unwrap()).unwrap();
+        assert_eq!(e["roomId"], "7300000000000000001");
+        assert_eq!(e["createTime"], 1_767_225_600_000_i64);
+        assert_eq!(e["msgId"], "7"); // the envelope's id wins, as for every event
+        let sent = base64::engine::general_purpose::STANDARD
+            .decode(e["payload"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(sent, payload);
+        // Truncated: both decoders refuse it (each with its own wording of why).
+        let cut = &payload[..payload.len() - 1];
+        let mut sink = JsonSink::new();
+        write_message(method, cut, ENV, &mut sink);
+        let e: serde_json::Value = serde_json::from_str(sink.texts().next().unwrap()).unwrap();
+        assert_eq!(e["type"], "decodeError");
+        let mut typed = Vec::new();
+        decode_message_into(method, cut, ENV, &mut typed);
+        assert_eq!(
+            typed.iter().map(|e| e.name()).collect::<Vec<_>>(),
+            ["decodeError"]
+        );
+    }
+}

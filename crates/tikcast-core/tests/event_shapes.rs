@@ -230,6 +230,7 @@ fn every_event_the_reader_writes_has_its_declared_shape() {
             "WebcastBarrageMessage",
             b"\x2a\x2d\x0a\x2bttlive_superfan_commentnotif_superfanjoined",
         ),
+        ("WebcastOecLiveShoppingMessage", &[0x10, 0x01, 0x22, 0x00]),
         ("WebcastNotYetKnownMessage", &[1, 2, 3]),
         ("WebcastChatMessage", &[0x1a, 0x05]),
     ];
@@ -246,6 +247,7 @@ fn every_event_the_reader_writes_has_its_declared_shape() {
         "superFanBox",
         "superFan",
         "superFanJoin",
+        "shopProduct",
         "unknown",
         "decodeError",
     ] {

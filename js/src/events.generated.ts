@@ -235,12 +235,17 @@ export interface Goal {
 
 /** The schema message `Image`. */
 export interface Image {
+  /** The image's URLs (mirrors of one file; the first is the one to use). */
   urlList: string[];
+  /** Its path on TikTok's CDN. */
   uri: string;
+  /** Its size in pixels (0 when not sent). */
   height: number;
   width: number;
+  /** Its average colour, `#RRGGBB` (when sent). */
   avgColor: string;
   imageType: number;
+  /** A page the image links to (rarely set). */
   openWebUrl: string;
   isAnimated: boolean;
 }
@@ -273,9 +278,13 @@ export interface RankUpdate {
 
 /** A display template: `default_pattern` holds `{N:kind}` placeholders filled by `pieces[N]` (schema message `Text`). */
 export interface Text {
+  /** The template's key, e.g. `pm_mt_topviewer_comment` (stable across languages). */
   key: string;
+  /** The template in the viewer's language, with `{N:kind}` placeholders. */
   defaultPattern: string;
+  /** How to render it. */
   defaultFormat: TextFormat | null;
+  /** What fills each placeholder, in order. */
   pieces: TextPiece[];
 }
 
@@ -564,11 +573,14 @@ export interface GoalContributor {
 
 /** The schema message `TextFormat`. */
 export interface TextFormat {
+  /** ARGB, `#AARRGGBB`. */
   color: string;
   bold: boolean;
   italic: boolean;
+  /** Font weight (400 regular, 700 bold). */
   weight: number;
   italicAngle: number;
+  /** In points (0: the default). */
   fontSize: number;
   useHighlightColor: boolean;
   useRemoteColor: boolean;
@@ -576,13 +588,20 @@ export interface TextFormat {
 
 /** The schema message `TextPiece`. */
 export interface TextPiece {
+  /** Which value is set: 1 string, 11 user, 12 gift, 15 image, ... */
   type: number;
+  /** How to render this piece (when it differs from the template's). */
   format: TextFormat | null;
+  /** A plain string. */
   stringValue: string;
+  /** A user (their nickname is shown). */
   userValue: TextPieceUser | null;
+  /** A gift (its name is shown). */
   giftValue: TextPieceGift | null;
   heartValue: TextPieceHeart | null;
+  /** Another template. */
   patternRefValue: PatternRef | null;
+  /** An image. */
   imageValue: TextPieceImage | null;
 }
 
@@ -1450,16 +1469,25 @@ export interface LinkMicBattlePunishFinishEvent extends EventBase {
 /** `linkMicBattleItemCard`, from WebcastLinkMicBattleItemCard. */
 export interface LinkMicBattleItemCardEvent extends EventBase {
   type: 'linkMicBattleItemCard';
+  /** The battle the card is used in. */
   battleId: string;
   /** Which card field is set: 2 critical strike ("gloves"), 3 smoke ("mist"), 4 award notice, 5 extra time, 6 special effect, 7 potion, 8 wave, 9 special-effect notice, 10 top 2, 11 top 3. */
   msgType: number;
+  /** A critical-strike card ("gloves": the host's points count more for a while). */
   criticalStrike: BattleCritCardUse | null;
+  /** A smoke card ("mist": hides the other side's score for a while). */
   smoke: BattleCardUse | null;
+  /** Viewers who earned a card (the battle's MVP, ...). */
   award: BattleCardAward | null;
+  /** An extra-time card (adds seconds to the battle). */
   extraTime: BattleCardUse | null;
+  /** A special-effect card. */
   specialEffect: BattleCardUse | null;
+  /** A potion card. */
   potion: BattleCardUse | null;
+  /** A wave card. */
   wave: BattleCardUse | null;
+  /** The points a special effect gave. */
   specialEffectNotice: BattleEffectNotice | null;
 }
 

@@ -376,3 +376,50 @@ fn js_event_types_are_current() {
         "the schema knows every type: no `unknown` in the generated types"
     );
 }
+
+/// Issue 14: every field of the main events (the ones overlays and the hosted relays'
+/// users rely on most) says what it means in docs/events.md, not only its type.
+#[test]
+fn every_field_of_the_main_events_has_a_meaning() {
+    const MAIN: [&str; 25] = [
+        "chat",
+        "gift",
+        "like",
+        "member",
+        "social",
+        "follow",
+        "share",
+        "roomUser",
+        "subscribe",
+        "emote",
+        "questionNew",
+        "controlMessage",
+        "streamEnd",
+        "envelope",
+        "superFanBox",
+        "barrage",
+        "superFan",
+        "superFanJoin",
+        "caption",
+        "imDelete",
+        "roomPin",
+        "goalUpdate",
+        "linkMicBattle",
+        "linkMicArmies",
+        "linkMicBattleItemCard",
+    ];
+    let events = schema::events();
+    let mut missing = Vec::new();
+    for name in MAIN {
+        let e = events
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("no event {name}"));
+        for f in e.fields() {
+            if f.doc.trim().is_empty() {
+                missing.push(format!("{name}.{}", f.key));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "fields without a meaning: {missing:?}");
+}

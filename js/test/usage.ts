@@ -49,7 +49,12 @@ export async function usage(bytes: Uint8Array, getJwt: () => Promise<string>): P
     const who: string = e.user.uniqueId;
     const id: string = e.msgId;
     const at: User | null = e.atUser;
-    void [comment, who, id, at];
+    // Issue 14's user fields, nested and flat (v2's `followInfo`).
+    const followers: number = e.user.followInfo.followerCount;
+    const flat: number | undefined = e.followInfo?.followingCount;
+    const gem: string | undefined = e.user.badges[0]?.colors?.primary;
+    const anonymous: boolean = e.user.isAnonymous;
+    void [comment, who, id, at, followers, flat, gem, anonymous];
     // @ts-expect-error chat events have no such field
     void e.nope;
     // @ts-expect-error msgId is a string (64-bit ids do not fit a number)

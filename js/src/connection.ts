@@ -1,4 +1,4 @@
-import type { AnyWebcastEvent, UserFollowInfo, WebcastEventMap } from './events.generated.js';
+import type { AnyWebcastEvent, WebcastEventMap } from './events.generated.js';
 import { EVENT_NAMES } from './events.generated.js';
 import { TikcastError, type TikcastErrorCode } from './errors.js';
 import { diagnoseUnreachable, watchedWebSocket } from './diagnose.js';
@@ -160,8 +160,27 @@ export interface FlatUser {
   uniqueId: string;
   nickname: string;
   profilePictureUrl: string;
-  /** v2's `followInfo` (the user's follower and following counts); `null` without a user. */
-  followInfo: UserFollowInfo | null;
+  /**
+   * v2's `followInfo`, made from `user` when read: its counts, `followStatus` = the user's
+   * `followRole` (0 none, 1 follower, 2 friend); `pushStatus` is not kept (0). `null`
+   * without a user.
+   */
+  followInfo: FollowInfoV2 | null;
+}
+
+/** v2's `followInfo` of the flat sender fields. */
+export interface FollowInfoV2 {
+  followingCount: number;
+  followerCount: number;
+  followStatus: number;
+  pushStatus: number;
+}
+
+/** `followInfo` of a canonical user, in v2's shape (a fresh object each time). */
+function followInfoOf(u: Record<string, any> | null | undefined): FollowInfoV2 | null {
+  if (!u || typeof u !== 'object') return null;
+  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+  return { followingCount: n(u.followingCount), followerCount: n(u.followerCount), followStatus: n(u.followRole), pushStatus: 0 };
 }
 
 /** With `enableExtendedGiftInfo`: the catalog entry of the gift, `null` if it has none. */
@@ -447,7 +466,7 @@ const FLAT_USER: object = Object.create(
       k,
       {
         get(this: Record<string, any>) {
-          return k === 'followInfo' ? (this.user?.followInfo ?? null) : textOf(this.user?.[k]);
+          return k === 'followInfo' ? followInfoOf(this.user) : textOf(this.user?.[k]);
         },
         set(this: Record<string, any>, value: unknown) {
           Object.defineProperty(this, k, { value, configurable: true, writable: true });
@@ -470,7 +489,7 @@ function addFlatUser(e: Record<string, any>): void {
   for (const k of ['userId', 'uniqueId', 'nickname', 'profilePictureUrl']) {
     Object.defineProperty(e, k, { value: textOf(u[k]), configurable: true, writable: true });
   }
-  Object.defineProperty(e, 'followInfo', { value: u.followInfo ?? null, configurable: true, writable: true });
+  Object.defineProperty(e, 'followInfo', { value: followInfoOf(e.user), configurable: true, writable: true });
 }
 
 const roomIdOf = (v: unknown): string | null =>

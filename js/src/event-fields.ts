@@ -5,8 +5,8 @@
 //
 // Kinds: `s` string; `id` a 64-bit id as a decimal string ("0" when absent); `n` number;
 // `n?` number or null; `b` boolean; `U` a User; `U?` a User or null; `a` an array;
-// `a<Shape>` an array of a nested shape below; `o<Shape>` an object of a nested shape
-// (all of its fields defaults when absent), `o?<Shape>` the same or null; `ids` an array of id strings; `o?` an
+// `a<Shape>` an array of a nested shape below; `o?<Shape>` an object of a nested shape
+// (its fields defaults when absent) or null; `ids` an array of id strings; `o?` an
 // object or null; `fansClub?` `{ name, level }` or null.
 
 /** Event name → its fields besides the common four (`msgId roomId createTime isHistory`). */
@@ -136,10 +136,8 @@ export const EVENT_FIELDS: Record<string, string> = {
 
 /** Nested shapes: the canonical user, its badges, and the typed array elements. */
 export const NESTED_FIELDS: Record<string, string> = {
-  User: 'userId:id uniqueId:s nickname:s secUid:s profilePictureUrl:s followRole:n isModerator:b isSubscriber:b isNewGifter:b topGifterRank:n? gifterLevel:n fansClub:fansClub? followInfo:o<UserFollowInfo> isAnchor:b isGiftGiverOfAnchor:b isAnonymous:b badges:a<Badge>',
-  UserFollowInfo: 'followingCount:n followerCount:n followStatus:n pushStatus:n',
-  Badge: 'kind:s sceneType:n label:s url:s level:n colors:o?<BadgeColors>',
-  BadgeColors: 'primary:s secondary:s',
+  User: 'userId:id uniqueId:s nickname:s secUid:s profilePictureUrl:s followRole:n isModerator:b isSubscriber:b isNewGifter:b topGifterRank:n? gifterLevel:n fansClub:fansClub? followerCount:n followingCount:n isAnchor:b isGiftGiverOfAnchor:b isAnonymous:b badges:a<Badge>',
+  Badge: 'kind:s sceneType:n label:s url:s level:n primaryColor:s secondaryColor:s',
   ShopProduct: 'title:s price:s imageUrl:s openUrl:s productId:id shopName:s schemaUrl:s',
   ChatEmote: 'index:n emoteId:s imageUrl:s',
   TopViewer: 'user:U? coinCount:n rank:n',

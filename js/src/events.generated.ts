@@ -43,15 +43,17 @@ export interface User {
   gifterLevel: number;
   /** `{ name, level }` of the streamer's fan club. */
   fansClub: FansClub | null;
-  /** Follower and following counts (zeros when the message carries none). */
-  followInfo: UserFollowInfo;
+  /** The user's followers (0 when the message does not say). */
+  followerCount: number;
+  /** Accounts the user follows (0 when the message does not say). */
+  followingCount: number;
   /** The user is the streamer (identity flag; chat, gift and emote only). */
   isAnchor: boolean;
   /** The user has sent the streamer gifts (identity flag; chat, gift and emote only). */
   isGiftGiverOfAnchor: boolean;
   /** The user sends anonymously: TikTok's "Enigma" mask is on (nickname `Enigma …`). */
   isAnonymous: boolean;
-  /** `{ kind, sceneType, label, url, level, colors }` per badge. */
+  /** `{ kind, sceneType, label, url, level, primaryColor, secondaryColor }` per badge. */
   badges: UserBadge[];
 }
 
@@ -61,18 +63,6 @@ export interface FansClub {
   name: string;
   /** The user's level in it. */
   level: number;
-}
-
-/** A user's follow counts, as TikTok-Live-Connector names them. */
-export interface UserFollowInfo {
-  /** Accounts the user follows. */
-  followingCount: number;
-  /** The user's followers. */
-  followerCount: number;
-  /** Relation to the streamer as sent: 0 none, 1 follows, 2 friends. */
-  followStatus: number;
-  /** Live notification setting as sent. */
-  pushStatus: number;
 }
 
 /** One badge, flattened. */
@@ -87,8 +77,10 @@ export interface UserBadge {
   url: string;
   /** The level the badge shows, 0 when none. */
   level: number;
-  /** The gem's fill colours, for combine badges that carry them. */
-  colors: BadgeColors | null;
+  /** The gem's fill, ARGB `#AARRGGBB` as TikTok sends it ("" when the badge has none). */
+  primaryColor: string;
+  /** The gem's dark-mode fill ("" when none; the same as `primaryColor` in every capture). */
+  secondaryColor: string;
 }
 
 /** An emote inside a comment, inserted at `index` (in UTF-16 units of `comment`). */
@@ -517,14 +509,6 @@ export interface EcShortItemRefresh {
   delayMs: number;
   /** The widget's key, e.g. `shortTouchEcommerceVoucher`. */
   itemKey: string;
-}
-
-/** A badge gem's colours, ARGB `#AARRGGBB` as TikTok sends them. */
-export interface BadgeColors {
-  /** The fill ("" when absent). */
-  primary: string;
-  /** The dark-mode fill ("" when absent; the same as `primary` in every capture). */
-  secondary: string;
 }
 
 /** A host in a team battle. */

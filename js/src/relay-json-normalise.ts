@@ -138,10 +138,16 @@ const NESTED_RULES: Record<string, Record<string, Rule>> = {
     profilePictureUrl: ['profilePictureUrl', 'avatar', 'avatarUrl', 'avatarThumb'],
     gifterLevel: ['gifterLevel', 'level', 'payGrade'],
     badges: ['badges', 'userBadges'],
+    // TikTok-Live-Connector's user: the counts under `followInfo`.
+    followerCount: ['followerCount', 'followInfo.followerCount'],
+    followingCount: ['followingCount', 'followInfo.followingCount'],
   },
   Badge: {
     kind: fn(['kind'], (b) => b.kind ?? (typeof b.url === 'string' && b.url !== '' ? 'image' : 'text')),
     sceneType: ['sceneType', 'badgeSceneType'],
+    // TikTool's badge colours (`colors: { primary, secondary }`).
+    primaryColor: ['primaryColor', 'colors.primary'],
+    secondaryColor: ['secondaryColor', 'colors.secondary'],
     label: ['label', 'name', 'text'],
     // Grade gems carry their level as the label ("30").
     level: fn(['level'], (b) => b.level ?? (typeof b.name === 'string' && /^\d{1,3}$/.test(b.name) ? Number(b.name) : undefined)),
@@ -257,10 +263,6 @@ function coerce(kind: string, v: unknown, spill: (rest: unknown) => void): unkno
   }
   if (kind.startsWith('o?<')) {
     return isObject(v) ? shape(kind.slice(3, -1), v, () => {}) : or(false, null, null);
-  }
-  if (kind.startsWith('o<')) {
-    const name = kind.slice(2, -1);
-    return shape(name, isObject(v) ? v : or(false, {}, {}), () => {});
   }
   if (kind.startsWith('a<')) {
     const name = kind.slice(2, -1);

@@ -87,7 +87,7 @@ test('users: ids as strings, every canonical field, badges an array even when th
   assert.deepEqual(e.user, {
     userId: '7400000000000001', uniqueId: 'cy', nickname: '', secUid: '', profilePictureUrl: '', followRole: 0, isModerator: false,
     isSubscriber: false, isNewGifter: false, topGifterRank: null, gifterLevel: 0, fansClub: null,
-    followInfo: { followingCount: 0, followerCount: 0, followStatus: 0, pushStatus: 0 }, isAnchor: false, isGiftGiverOfAnchor: false, isAnonymous: false,
+    followerCount: 0, followingCount: 0, isAnchor: false, isGiftGiverOfAnchor: false, isAnonymous: false,
     badges: [],
   });
   // A chat without a user still has one (the type says User, not User | null).

@@ -50,9 +50,9 @@ export async function usage(bytes: Uint8Array, getJwt: () => Promise<string>): P
     const id: string = e.msgId;
     const at: User | null = e.atUser;
     // Issue 14's user fields, nested and flat (v2's `followInfo`).
-    const followers: number = e.user.followInfo.followerCount;
+    const followers: number = e.user.followerCount;
     const flat: number | undefined = e.followInfo?.followingCount;
-    const gem: string | undefined = e.user.badges[0]?.colors?.primary;
+    const gem: string | undefined = e.user.badges[0]?.primaryColor;
     const anonymous: boolean = e.user.isAnonymous;
     void [comment, who, id, at, followers, flat, gem, anonymous];
     // @ts-expect-error chat events have no such field

@@ -268,21 +268,14 @@ fn write_user_with<S: Sink + ?Sized>(
         }
         None => sink.null(),
     }
-    sink.key("followInfo");
     {
         use slot::FollowInfo as F;
         let f = u.and_then(|u| u.msg(U::follow_info));
         let n = |field: usize| f.as_ref().map_or(0, |f| f.i64(field));
-        sink.begin_object();
-        sink.key("followingCount");
-        sink.int(n(F::following_count));
         sink.key("followerCount");
         sink.int(n(F::follower_count));
-        sink.key("followStatus");
-        sink.int(n(F::follow_status));
-        sink.key("pushStatus");
-        sink.int(n(F::push_status));
-        sink.end_object();
+        sink.key("followingCount");
+        sink.int(n(F::following_count));
     }
     sink.key("isAnchor");
     sink.bool(is_anchor);
@@ -310,18 +303,10 @@ fn write_user_with<S: Sink + ?Sized>(
             sink.str(b.url);
             sink.key("level");
             sink.uint(u64::from(b.level));
-            sink.key("colors");
-            match b.colors {
-                ("", "") => sink.null(),
-                (primary, secondary) => {
-                    sink.begin_object();
-                    sink.key("primary");
-                    sink.str(primary);
-                    sink.key("secondary");
-                    sink.str(secondary);
-                    sink.end_object();
-                }
-            }
+            sink.key("primaryColor");
+            sink.str(b.colors.0);
+            sink.key("secondaryColor");
+            sink.str(b.colors.1);
             sink.end_object();
         }
     }
@@ -1490,9 +1475,14 @@ pub(crate) mod decl {
                     "`{ name, level }` of the streamer's fan club",
                 ),
                 f(
-                    "followInfo",
-                    shape("UserFollowInfo"),
-                    "follower and following counts (zeros when the message carries none)",
+                    "followerCount",
+                    NUM,
+                    "the user's followers (0 when the message does not say)",
+                ),
+                f(
+                    "followingCount",
+                    NUM,
+                    "accounts the user follows (0 when the message does not say)",
                 ),
                 f(
                     "isAnchor",
@@ -1512,24 +1502,11 @@ pub(crate) mod decl {
                 f(
                     "badges",
                     shape("UserBadge").list(),
-                    "`{ kind, sceneType, label, url, level, colors }` per badge",
+                    "`{ kind, sceneType, label, url, level, primaryColor, secondaryColor }` per badge",
                 ),
             ],
         },
-        NamedShape {
-            name: "UserFollowInfo",
-            doc: "A user's follow counts, as TikTok-Live-Connector names them.",
-            fields: &[
-                f("followingCount", NUM, "accounts the user follows"),
-                f("followerCount", NUM, "the user's followers"),
-                f(
-                    "followStatus",
-                    NUM,
-                    "relation to the streamer as sent: 0 none, 1 follows, 2 friends",
-                ),
-                f("pushStatus", NUM, "live notification setting as sent"),
-            ],
-        },
+
         NamedShape {
             name: "FansClub",
             doc: "The streamer's fan club a user belongs to.",
@@ -1552,21 +1529,14 @@ pub(crate) mod decl {
                 f("url", STR, "the badge's image URL"),
                 f("level", NUM, "the level the badge shows, 0 when none"),
                 f(
-                    "colors",
-                    shape("BadgeColors").or_null(),
-                    "the gem's fill colours, for combine badges that carry them",
-                ),
-            ],
-        },
-        NamedShape {
-            name: "BadgeColors",
-            doc: "A badge gem's colours, ARGB `#AARRGGBB` as TikTok sends them.",
-            fields: &[
-                f("primary", STR, "the fill (\"\" when absent)"),
-                f(
-                    "secondary",
+                    "primaryColor",
                     STR,
-                    "the dark-mode fill (\"\" when absent; the same as `primary` in every capture)",
+                    "the gem's fill, ARGB `#AARRGGBB` as TikTok sends it (\"\" when the badge has none)",
+                ),
+                f(
+                    "secondaryColor",
+                    STR,
+                    "the gem's dark-mode fill (\"\" when none; the same as `primaryColor` in every capture)",
                 ),
             ],
         },

@@ -32,8 +32,10 @@ pub struct User {
     /// Gifter level from the level badge, 0 when unknown.
     pub gifter_level: u32,
     pub fans_club: Option<FansClub>,
-    /// Follower and following counts, and the relation to the streamer as sent.
-    pub follow_info: FollowInfo,
+    /// The user's followers (0 when the message does not say).
+    pub follower_count: i64,
+    /// Accounts the user follows (0 when the message does not say).
+    pub following_count: i64,
     /// The user is the streamer (identity flag of chat, gift and emote messages).
     pub is_anchor: bool,
     /// The user has sent the streamer gifts (identity flag of chat, gift and emote
@@ -42,21 +44,6 @@ pub struct User {
     /// The user sends anonymously (TikTok's "Enigma" mask is on).
     pub is_anonymous: bool,
     pub badges: Vec<UserBadge>,
-}
-
-/// A user's follow counts (TikTok-Live-Connector's `followInfo`); zeros when the message
-/// carries none.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
-pub struct FollowInfo {
-    /// Accounts the user follows.
-    pub following_count: i64,
-    /// The user's followers.
-    pub follower_count: i64,
-    /// The user's relation to the streamer: 0 none, 1 follows, 2 friends.
-    pub follow_status: i64,
-    pub push_status: i64,
 }
 
 /// Membership of the streamer's fan club.
@@ -79,19 +66,10 @@ pub struct UserBadge {
     pub label: String,
     pub url: String,
     pub level: u32,
-    /// The gem's fill colours (combine badges that carry them).
-    pub colors: Option<BadgeColors>,
-}
-
-/// A badge gem's colours, ARGB `#AARRGGBB` as TikTok sends them ("" when absent).
-#[derive(Debug, Clone, Default, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
-pub struct BadgeColors {
-    /// The fill.
-    pub primary: String,
-    /// The dark-mode fill.
-    pub secondary: String,
+    /// The gem's fill, ARGB `#AARRGGBB` as TikTok sends it ("" when the badge has none).
+    pub primary_color: String,
+    /// The gem's dark-mode fill ("" when none).
+    pub secondary_color: String,
 }
 
 const SCENE_ADMIN: i32 = 1;
@@ -123,15 +101,8 @@ impl User {
                     name: d.club_name.clone(),
                     level: d.level,
                 }),
-            follow_info: u
-                .follow_info
-                .as_ref()
-                .map_or_else(FollowInfo::default, |f| FollowInfo {
-                    following_count: f.following_count,
-                    follower_count: f.follower_count,
-                    follow_status: f.follow_status,
-                    push_status: f.push_status,
-                }),
+            follower_count: u.follow_info.as_ref().map_or(0, |f| f.follower_count),
+            following_count: u.follow_info.as_ref().map_or(0, |f| f.following_count),
             is_anonymous: u.enigma_info.as_ref().is_some_and(|e| e.is_enigma_mask_on),
             ..User::default()
         };
@@ -225,10 +196,8 @@ fn badge(b: &pb::Badge) -> UserBadge {
             .map(|g| g.background_color_code.clone())
             .unwrap_or_default()
     };
-    let colors = b.combine.as_ref().and_then(|c| {
-        let primary = fill(&c.background);
-        let secondary = fill(&c.background_dark_mode);
-        (!primary.is_empty() || !secondary.is_empty()).then_some(BadgeColors { primary, secondary })
+    let (primary_color, secondary_color) = b.combine.as_ref().map_or_else(Default::default, |c| {
+        (fill(&c.background), fill(&c.background_dark_mode))
     });
     UserBadge {
         kind,
@@ -236,7 +205,8 @@ fn badge(b: &pb::Badge) -> UserBadge {
         label,
         url,
         level,
-        colors,
+        primary_color,
+        secondary_color,
     }
 }
 

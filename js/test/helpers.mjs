@@ -7,6 +7,19 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+/** `n` (a number or bigint, not negative) as protobuf varint bytes. */
+export function varint(n) {
+  const out = [];
+  let v = BigInt(n);
+  do {
+    let b = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v > 0n) b |= 0x80;
+    out.push(b);
+  } while (v > 0n);
+  return out;
+}
+
 /** The repository root. */
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -10,21 +10,9 @@ import { join } from 'node:path';
 import test from 'node:test';
 
 import { decodeFrame, init } from 'tikcast';
-import { REPO, TIKCAST_BIN, mockMissing } from './helpers.mjs';
+import { REPO, TIKCAST_BIN, mockMissing, varint } from './helpers.mjs';
 
 const CORPUS = process.env.TIKCAST_CORPUS ?? join(REPO, '..', 'shared', 'corpus');
-
-function varint(n) {
-  const out = [];
-  let v = BigInt(n);
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) b |= 0x80;
-    out.push(b);
-  } while (v > 0n);
-  return out;
-}
 
 function field(num, bytes) {
   return [...varint((num << 3) | 2), ...varint(bytes.length), ...bytes];

@@ -20,23 +20,12 @@ import WebSocket from 'ws';
 
 import { fromRelayJson } from '../dist/relay-json.js';
 import { RELAY_EVENTS } from './fixtures/relay-json-events.mjs';
-import { TIKCAST_BIN, mockMissing, startMock, startRelay, until } from './helpers.mjs';
+import { TIKCAST_BIN, mockMissing, startMock, startRelay, until, varint } from './helpers.mjs';
 
 const skip = mockMissing();
 
 // ------------------------------------------------------------------ a tiny encoder
 
-function varint(n) {
-  let v = BigInt(n);
-  const out = [];
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) b |= 0x80;
-    out.push(b);
-  } while (v > 0n);
-  return out;
-}
 const int = (field, n) => [...varint((field << 3) | 0), ...varint(n)];
 const bytes = (field, b) => [...varint((field << 3) | 2), ...varint(b.length), ...b];
 const str = (field, s) => bytes(field, [...Buffer.from(s, 'utf8')]);

@@ -160,7 +160,6 @@ const NESTED_RULES: Record<string, Record<string, Rule>> = {
     profilePictureUrl: ['profilePictureUrl', 'avatar', 'user.profilePictureUrl'],
   },
   BattleOutcome: { userId: ['userId', 'hostUserId'] },
-
   BattleArmy: {
     hostUserId: ['hostUserId', 'userId'],
     points: ['points', 'teamTotalScore', 'score'],

@@ -367,10 +367,11 @@ pub(crate) fn write_known(
     sink: &mut dyn Sink,
     ctx: &Ctx,
 ) -> Result<()> {
-    let (ty, body, derive): (usize, ShapedBody, Option<Derive>) = match route.shape {
-        Shape::Generic(ty, derive) => (ty, |v, s, c| write_fields(v, s, c), derive),
-        Shape::Shaped(ty, body, derive) => (ty, body, derive),
-        Shape::Opaque => (msg::OpaqueMessage, |_, _, _| Ok(()), None),
+    // `None`: an opaque method (its body is the payload as sent, below).
+    let (ty, body, derive): (usize, Option<ShapedBody>, Option<Derive>) = match route.shape {
+        Shape::Generic(ty, derive) => (ty, Some(|v, s, c| write_fields(v, s, c)), derive),
+        Shape::Shaped(ty, body, derive) => (ty, Some(body), derive),
+        Shape::Opaque => (msg::OpaqueMessage, None, None),
     };
     // The batch's index, reused; a fresh one in the (never taken) case it is in use.
     let mut own = None;
@@ -382,14 +383,14 @@ pub(crate) fn write_known(
     let raw = payload;
     let payload = index(ix, ty, payload)?;
     let view = ix.root(&payload);
-    if matches!(route.shape, Shape::Opaque) {
+    let Some(body) = body else {
         // The common header for the meta, then the message as sent.
         return event(route.name, &view, env, sink, ctx, |_, s, _| {
             s.key("payload");
             s.base64(raw);
             Ok(())
         });
-    }
+    };
     event(route.name, &view, env, sink, ctx, body)?;
     if let Some(name) = derive.and_then(|d| d(&view)) {
         event(name, &view, env, sink, ctx, body)?;

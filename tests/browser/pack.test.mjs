@@ -2,7 +2,8 @@
 // unpack the tarball, serve it with a plain page over HTTP on 127.0.0.1, and let headless
 // Chromium (driven by playwright-core) import it without a bundler, connect to
 // `tikcast mock`'s relay endpoint and receive events, on the main thread and with
-// `worker: true`.
+// `worker: true`, and on the main thread of a page whose Content-Security-Policy forbids
+// compiling code (no 'unsafe-eval': the event tape then builds objects key by key).
 //
 // Run: `node --test tests/browser/` after `npm run build` and `cargo build -p tikcast`
 // (scripts/test-js.sh does all of it). CHROMIUM overrides the browser path.
@@ -28,10 +29,16 @@ const MESSAGES = 60;
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
 
-/** Serves the test page at /, `pkgDir` under /pkg/ and `extra` (path → text), on 127.0.0.1 only. */
+/** A policy that lets the page run its own scripts and compile wasm, but not `eval` or `new Function`. */
+const STRICT_CSP = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; connect-src 'self' ws://127.0.0.1:*; worker-src 'self'; img-src data:";
+
+/** Serves the test page at /, `pkgDir` under /pkg/ and `extra` (path → text), on 127.0.0.1 only.
+ * `/?csp=1` serves the page with `STRICT_CSP`. */
 async function serve(pkgDir, extra = {}) {
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const url = new URL(req.url, 'http://x');
+    const path = decodeURIComponent(url.pathname);
+    if (path === '/' && url.searchParams.get('csp') === '1') res.setHeader('content-security-policy', STRICT_CSP);
     if (extra[path] !== undefined) {
       res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(extra[path]);
@@ -86,27 +93,39 @@ test('npm pack → plain <script type="module"> page → events from the mock re
   });
   t.after(() => browser.close());
 
-  for (const worker of [false, true]) {
-    await t.test(worker ? 'worker: true' : 'main thread', async () => {
+  for (const [worker, csp] of [[false, false], [true, false], [false, true]]) {
+    await t.test(csp ? "main thread, Content-Security-Policy without 'unsafe-eval'" : worker ? 'worker: true' : 'main thread', async () => {
       // A fresh mock per mode: its drop schedule counts first transmissions.
       const mock = await startMock(['--messages', String(MESSAGES), '--rate', '0', '--batch', '3', '--drop-after', '25', '--duplicate-rate', '0.1', '--seed', '2']);
       try {
         const page = await browser.newPage();
         const problems = [];
         page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+        const refused = [];
         page.on('console', (m) => {
-          if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+          // Under the policy the tape tries to compile one shape function, once: the
+          // browser reports that refusal, and nothing else may go wrong.
+          if (csp && /unsafe-eval/.test(m.text())) refused.push(m.text());
+          else if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
         });
         page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
         const requests = [];
         page.on('request', (r) => requests.push(new URL(r.url()).pathname));
-        await page.goto(`${origin}/?relay=${encodeURIComponent(mock.relayUrl)}&messages=${MESSAGES}&worker=${worker ? 1 : 0}`);
+        const violations = [];
+        if (csp) await page.exposeFunction('cspViolation', (v) => violations.push(v));
+        if (csp) await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => window.cspViolation(e.violatedDirective)));
+        await page.goto(`${origin}/?relay=${encodeURIComponent(mock.relayUrl)}&messages=${MESSAGES}&worker=${worker ? 1 : 0}&csp=${csp ? 1 : 0}`);
         await page.waitForFunction(() => window.result?.done, null, { timeout: 30_000 });
         const r = await page.evaluate(() => window.result);
         await page.close();
 
         assert.equal(r.error, undefined, `the page failed: ${JSON.stringify(r.error)}`);
         assert.deepEqual(problems, [], 'no errors or warnings in the page');
+        if (csp) {
+          // The policy was in force, and compiling was refused once, not per object.
+          assert.deepEqual(violations, ['script-src'], `violations: ${violations}`);
+          assert.ok(refused.length <= 1, `${refused}`);
+        }
         assert.deepEqual(r.connected, { isConnected: true, roomId: MOCK_ROOM_ID });
         assert.match(r.version, /^\d+\.\d+\.\d+/);
         // Every message once, in order, through the mock's drops and duplicates.

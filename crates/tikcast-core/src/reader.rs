@@ -760,7 +760,7 @@ fn check_field<'a>(
         (Kind::Str, 2) => {
             let len = varint(b, at)?;
             let s = take(b, at, len)?;
-            if utf8 {
+            if utf8 && !is_ascii(s) {
                 core::str::from_utf8(s).map_err(|_| ReadError::Utf8)?;
             }
             Ok(&[])
@@ -1165,6 +1165,31 @@ fn write_map_value<S: Sink + ?Sized>(
 }
 
 /// Room for a formatted 64-bit integer and its sign.
+/// Whether `v` is all ASCII, 16 bytes a step in two 64-bit words (`<[u8]>::is_ascii`
+/// steps by `usize`, 4 bytes in wasm32): most strings of a frame are ASCII (URLs, ids,
+/// handles), and the reader checks every one (UTF-8, then the tape's UTF-16 length).
+pub fn is_ascii(v: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut blocks = v.chunks_exact(16);
+    for b in &mut blocks {
+        let (Some(x), Some(y)) = (b.get(..8), b.get(8..)) else {
+            return false;
+        };
+        let (Ok(x), Ok(y)) = (<[u8; 8]>::try_from(x), <[u8; 8]>::try_from(y)) else {
+            return false;
+        };
+        if (u64::from_le_bytes(x) | u64::from_le_bytes(y)) & HIGH != 0 {
+            return false;
+        }
+    }
+    blocks.remainder().is_ascii()
+}
+
+/// `v` in decimal, written at the end of `buf`.
+pub fn decimal(v: u64, buf: &mut [u8; 21]) -> &str {
+    fmt_int(false, v, buf)
+}
+
 pub(crate) fn itoa_buf() -> [u8; 21] {
     [0; 21]
 }
@@ -1362,5 +1387,34 @@ impl Sink for JsonSink {
     fn truncate(&mut self, mark: usize) {
         self.out.truncate(mark);
         self.comma = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    #[test]
+    fn is_ascii_agrees_with_core_at_every_length_and_position() {
+        for len in 0..70 {
+            let ascii: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(super::is_ascii(&ascii), "{len}");
+            for at in 0..len {
+                for high in [0x80u8, 0xc3, 0xff] {
+                    let mut v = ascii.clone();
+                    v[at] = high;
+                    assert!(!super::is_ascii(&v), "{len} {at} {high:#x}");
+                    assert_eq!(super::is_ascii(&v), v.is_ascii());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decimal_writes_every_width() {
+        let mut buf = [0; 21];
+        for v in [0, 7, 10, 99, 12_345, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(super::decimal(v, &mut buf), alloc::format!("{v}"));
+        }
     }
 }

@@ -1,6 +1,6 @@
 // Builds the event objects of one batch from the tape written by `src/tape.rs` (read
-// its module docs for the layout). The opcodes below must equal the `OP_*` constants
-// there; a wasm-bindgen test checks every one of them round-trips.
+// its module docs for the layout, keys and shapes). The opcodes below must equal the
+// `OP_*` constants there; a wasm-bindgen test checks every one of them round-trips.
 const END = 0xfffffff0;
 const NULL = 0xfffffff1;
 const FALSE = 0xfffffff2;
@@ -11,32 +11,104 @@ const INT = 0xfffffff6;
 const OBJ = 0xfffffff7;
 const ARR = 0xfffffff8;
 const EMPTY = 0xfffffff9;
+const NO_SHAPE = 0xffffffff;
+const MAP_KEY = 0x80000000;
 
 const decoder = new TextDecoder();
 
 /**
+ * What the module's tapes have sent so far: the schema's key strings, the shapes (each
+ * its parent shape and last key; shape 0 is the empty object) and each shape's function,
+ * compiled when first used.
+ */
+export function newTapeCache(compile = true) {
+  return { keys: [], parent: [0], last: [0], make: [], compile };
+}
+
+/**
+ * A function making an object of this shape as a literal, its values read in order by
+ * `v()`; `null` where it cannot be made (then the object is built key by key).
+ */
+function compileShape(cache, shape) {
+  if (!cache.compile) return null;
+  const names = [];
+  for (let s = shape; s !== 0; s = cache.parent[s]) {
+    if (s === undefined || names.length > 65536) return null;
+    names.push(cache.keys[cache.last[s]]);
+  }
+  names.reverse();
+  // In a literal, `__proto__: x` would set the prototype, not make a key.
+  if (names.some((n) => typeof n !== 'string' || n === '__proto__')) return null;
+  try {
+    return new Function('v', `return {${names.map((n) => `${JSON.stringify(n)}: v()`).join(', ')}};`);
+  } catch {
+    // A Content-Security-Policy without 'unsafe-eval': once is enough to know (each try
+    // would report a violation again).
+    cache.compile = false;
+    return null;
+  }
+}
+
+/**
  * Appends one object per event to `out`.
+ * @param {ReturnType<typeof newTapeCache>} cache
  * @param {Uint32Array} ops
  * @param {Float64Array} nums
  * @param {Uint32Array} events  per event: first op, text byte start, text byte end
  * @param {Uint8Array} bytes    the UTF-8 text of every event
- * @param {string} keyText
- * @param {Uint32Array} keyRanges  per key: UTF-16 start and end in keyText
+ * @param {string} keyText      schema key names not sent before
+ * @param {Uint32Array} keyRanges  per new key: UTF-16 start and end (from keyRanges[0])
+ * @param {string} mapKeyText   this batch's map keys
+ * @param {Uint32Array} mapKeyRanges  per map key: UTF-16 start and end in mapKeyText
+ * @param {Uint32Array} shapes  shapes not sent before: parent shape and last key, each
  * @param {unknown[]} out
  */
-export function readTape(ops, nums, events, bytes, keyText, keyRanges, out) {
-  const keys = new Array(keyRanges.length >>> 1);
-  for (let i = 0; i < keys.length; i++) {
-    keys[i] = keyText.slice(keyRanges[2 * i], keyRanges[2 * i + 1]);
+export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, mapKeyText, mapKeyRanges, shapes, out) {
+  const keys = cache.keys;
+  const base = keyRanges.length > 0 ? keyRanges[0] : 0;
+  for (let i = 0; i + 1 < keyRanges.length; i += 2) {
+    keys.push(keyText.slice(keyRanges[i] - base, keyRanges[i + 1] - base));
+  }
+  for (let i = 0; i + 1 < shapes.length; i += 2) {
+    cache.parent.push(shapes[i]);
+    cache.last.push(shapes[i + 1]);
+  }
+  const make = cache.make;
+  const mapKeys = new Array(mapKeyRanges.length >>> 1);
+  for (let i = 0; i < mapKeys.length; i++) {
+    mapKeys[i] = mapKeyText.slice(mapKeyRanges[2 * i], mapKeyRanges[2 * i + 1]);
   }
   let p = 0;
   let text = '';
+  // The next value of an object made by a shape function: its key is skipped.
+  const next = () => {
+    p++;
+    return value();
+  };
   const value = () => {
     const op = ops[p++];
     switch (op) {
       case OBJ: {
+        const shape = ops[p++];
+        if (shape !== NO_SHAPE) {
+          let f = make[shape];
+          if (f === undefined) f = make[shape] = compileShape(cache, shape);
+          if (f !== null) {
+            const o = f(next);
+            p++; // END
+            return o;
+          }
+        }
         const o = {};
-        for (let k = ops[p++]; k !== END; k = ops[p++]) o[keys[k]] = value();
+        for (let k = ops[p++]; k !== END; k = ops[p++]) {
+          const name = k < MAP_KEY ? keys[k] : mapKeys[k - MAP_KEY];
+          if (name === '__proto__') {
+            // A map key from the wire: an own property, never the prototype.
+            Object.defineProperty(o, name, { value: value(), enumerable: true, writable: true, configurable: true });
+          } else {
+            o[name] = value();
+          }
+        }
         return o;
       }
       case STR: {

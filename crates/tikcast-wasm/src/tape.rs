@@ -10,7 +10,7 @@
 //!
 //! The tape is four arrays:
 //! - `ops` (u32): values in prefix order. A value is one of the `OP_*` codes below with
-//!   its operands; inside an object every value is preceded by its key's index.
+//!   its operands; inside an object every value is preceded by its key's number.
 //! - `nums` (f64): numbers that are not small non-negative integers (`OP_NUM index`).
 //! - `text`: the UTF-8 of every string. Each event has its own slice of it (`events`),
 //!   decoded once, and its strings are UTF-16 ranges of that decoded text. A string kept
@@ -18,33 +18,51 @@
 //!   batch's.
 //! - `events` (u32): per event, its first op and the byte range of its text.
 //!
-//! Object keys (field names) are interned per batch: `keys` holds UTF-16 ranges into a
-//! separate key text, and JS creates each key string once per batch.
+//! Keys and shapes. The schema's field names (`Sink::key`, `&'static str`) are numbered
+//! once for the module's life: each batch sends JS only the names it has not seen, and JS
+//! makes each key string once. Map keys (`Sink::key_str`, an open set from the wire) are
+//! numbered per batch from [`MAP_KEY`]. An object whose keys are all schema names has a
+//! *shape*, the list of its keys, also numbered once and sent once; JS compiles a small
+//! function per shape that makes the object as a literal (`{userId: v(), nickname: v(),
+//! ...}`), which V8 builds from a ready-made layout instead of adding the keys one by one
+//! through a generic keyed store (bench/RESULTS.md, "object shapes"). Where a page's
+//! Content-Security-Policy forbids compiling code, or for objects with map keys, JS builds
+//! the object key by key from the keys on the tape, as before.
 
 use std::cell::RefCell;
-use std::fmt::{self, Write as _};
 
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/tape.js")]
 extern "C" {
+    /// A fresh cache of key strings and shape functions for [`read_tape`]; with
+    /// `compile` false it never compiles a shape function.
+    #[wasm_bindgen(js_name = newTapeCache)]
+    fn new_tape_cache(compile: bool) -> JsValue;
+
     /// Appends the tape's values to `out` as JS values (see `tape.js`).
     #[wasm_bindgen(js_name = readTape, catch)]
+    #[allow(clippy::too_many_arguments)]
     fn read_tape(
+        cache: &JsValue,
         ops: &[u32],
         nums: &[f64],
         events: &[u32],
         text: &[u8],
         key_text: &str,
         keys: &[u32],
+        map_key_text: &str,
+        map_keys: &[u32],
+        shapes: &[u32],
         out: &Array,
     ) -> std::result::Result<JsValue, JsValue>;
 }
 
 thread_local! {
-    /// Reused by every batch, so a steady stream allocates nothing for the tape.
-    static TAPE: RefCell<Tape> = RefCell::default();
+    /// Reused by every batch, so a steady stream allocates nothing for the tape, and its
+    /// key and shape numbers last as long as the JS cache that knows them.
+    static TAPE: RefCell<(Tape, Option<JsValue>)> = RefCell::default();
 }
 
 /// A batch tape above this size gives its memory back after use.
@@ -59,10 +77,10 @@ pub fn with_tape<R>(
 ) -> std::result::Result<R, JsValue> {
     TAPE.with(|cell| {
         // Never re-entered (reading the tape does not call back into wasm); a fresh tape
-        // keeps this correct even if it were.
-        let mut fresh = Tape::default();
+        // with a fresh cache keeps this correct even if it were.
+        let mut fresh = (Tape::default(), None);
         let mut guard = cell.try_borrow_mut();
-        let tape = match guard.as_deref_mut() {
+        let (tape, cache) = match guard.as_deref_mut() {
             Ok(t) => t,
             Err(_) => &mut fresh,
         };
@@ -71,20 +89,40 @@ pub fn with_tape<R>(
         let result = if tape.is_empty() {
             Ok(JsValue::UNDEFINED)
         } else {
+            let cache = cache.get_or_insert_with(|| new_tape_cache(true));
+            let names = &tape.names;
+            let shipped = names
+                .at
+                .get(tape.names_shipped)
+                .map_or(names.text.len(), |&b| b as usize);
             read_tape(
+                cache,
                 &tape.ops,
                 &tape.nums,
                 &tape.events,
                 &tape.text,
-                &tape.key_text,
-                &tape.keys,
+                names.text.get(shipped..).unwrap_or(""),
+                names.ranges.get(2 * tape.names_shipped..).unwrap_or(&[]),
+                &tape.map_names.text,
+                &tape.map_names.ranges,
+                &tape.new_shapes,
                 out,
             )
         };
-        if tape.capacity_bytes() > KEEP_TAPE_BYTES {
-            *tape = Tape::default();
-        } else {
-            tape.clear();
+        match result {
+            Ok(_) => {
+                tape.names_shipped = tape.names.len();
+                if tape.capacity_bytes() > KEEP_TAPE_BYTES {
+                    tape.shrink();
+                } else {
+                    tape.clear();
+                }
+            }
+            // JS may hold part of what this batch sent: both sides start again.
+            Err(_) => {
+                *tape = Tape::default();
+                *cache = None;
+            }
         }
         result.map(|_| r).map_err(|e| {
             let why = e
@@ -96,7 +134,18 @@ pub fn with_tape<R>(
     })
 }
 
-// Opcodes. Object keys are indices below `OP_END`, so every value in key position that
+/// Starts the tape and its JS cache afresh; with `compile_shapes` false, every object is
+/// built key by key as where a Content-Security-Policy forbids compiling code (for tests).
+#[doc(hidden)]
+pub fn reset_tape(compile_shapes: bool) {
+    TAPE.with(|cell| {
+        if let Ok(mut t) = cell.try_borrow_mut() {
+            *t = (Tape::default(), Some(new_tape_cache(compile_shapes)));
+        }
+    });
+}
+
+// Opcodes. Object keys are numbers below `OP_END`, so every value in key position that
 // is not `OP_END` is a key.
 pub const OP_END: u32 = 0xFFFF_FFF0;
 pub const OP_NULL: u32 = 0xFFFF_FFF1;
@@ -108,54 +157,228 @@ pub const OP_STR: u32 = 0xFFFF_FFF4;
 pub const OP_NUM: u32 = 0xFFFF_FFF5;
 /// `OP_INT value`: a non-negative integer below 2^32.
 pub const OP_INT: u32 = 0xFFFF_FFF6;
-/// `OP_OBJ (key value)* OP_END`.
+/// `OP_OBJ shape (key value)* OP_END`, `shape` being [`NO_SHAPE`] or the object's shape.
 pub const OP_OBJ: u32 = 0xFFFF_FFF7;
 /// `OP_ARR value* OP_END`.
 pub const OP_ARR: u32 = 0xFFFF_FFF8;
 /// The empty string.
 pub const OP_EMPTY: u32 = 0xFFFF_FFF9;
 
-/// Stops a batch from growing without bound: key indices must stay below the opcodes.
-const MAX_KEYS: usize = 0xFFFF_0000;
+/// The shape operand of an object built key by key.
+pub const NO_SHAPE: u32 = u32::MAX;
+/// Map keys are numbered from here (`MAP_KEY + i`, i per batch); schema names below.
+pub const MAP_KEY: u32 = 0x8000_0000;
+/// Map keys per batch: their numbers must stay below the opcodes.
+const MAX_MAP_KEYS: usize = (OP_END - MAP_KEY) as usize;
+/// Schema names are a fixed set of a few hundred; this only guards the numbering.
+const MAX_NAMES: usize = MAP_KEY as usize;
+/// Shapes for the module's life, counting every prefix of a key list (the schema's
+/// objects need a few thousand); objects of further shapes are built key by key.
+const MAX_SHAPES: usize = 1 << 16;
 
-/// An empty slot of the key table.
-const NO_KEY: u32 = u32::MAX;
-/// Slots of a fresh key table (a power of two; the schema has a few hundred names).
-const KEY_SLOTS: usize = 512;
+/// An empty slot of a hash table.
+const EMPTY_SLOT: u32 = u32::MAX;
+/// Slots of a fresh name table (a power of two; the schema has a few hundred names).
+const NAME_SLOTS: usize = 512;
 
-/// Entries of the cache of static key names (a power of two).
-const STATIC_KEYS: usize = 256;
+/// Entries of the cache of static key names (a power of two; the schema has ~700 names,
+/// and 256 entries missed often enough to show in a profile).
+const STATIC_KEYS: usize = 2048;
 
 /// 32-bit FNV-1a: field names are short, and SipHash costs more than the lookup.
-fn fnv(name: &str) -> u32 {
+fn fnv(bytes: impl IntoIterator<Item = u8>) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
-    for &b in name.as_bytes() {
+    for b in bytes {
         h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
     }
     h
 }
 
-/// A batch of events being written. Reused from batch to batch (`clear` keeps capacity).
+/// Strings numbered in the order they were first seen: open addressing with linear
+/// probing over `text`, at most half full. Smaller in the module than a
+/// `HashMap<Box<str>, u32>` (hashbrown's code, 2.9 kB) and allocates nothing per name.
+#[derive(Default)]
+struct Names {
+    /// Every name's UTF-8, one after the other.
+    text: String,
+    /// Byte offset of each name in `text`.
+    at: Vec<u32>,
+    /// Each name's UTF-16 start and end in `text`.
+    ranges: Vec<u32>,
+    units: u32,
+    slots: Vec<u32>,
+}
+
+impl Names {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.at.clear();
+        self.ranges.clear();
+        self.units = 0;
+        self.slots.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// The name numbered `k`.
+    fn name(&self, k: u32) -> &str {
+        let k = k as usize;
+        let start = self.at.get(k).map_or(0, |&b| b as usize);
+        let end = self.at.get(k + 1).map_or(self.text.len(), |&b| b as usize);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    /// The slot for `name`: the one holding its number, or the empty one to put it in.
+    fn slot(&self, name: &str) -> usize {
+        // The table is a power of two at least twice the name count, so the probe ends.
+        let mask = self.slots.len() - 1;
+        let mut i = fnv(name.bytes()) as usize & mask;
+        loop {
+            match self.slots.get(i) {
+                Some(&k) if k != EMPTY_SLOT && self.name(k) != name => i = (i + 1) & mask,
+                _ => return i,
+            }
+        }
+    }
+
+    /// The number of `name`, given one if it is new (`None` past `max` names).
+    fn number(&mut self, name: &str, max: usize) -> Option<u32> {
+        if self.slots.is_empty() {
+            self.slots.resize(NAME_SLOTS, EMPTY_SLOT);
+        }
+        let slot = self.slot(name);
+        match self.slots.get(slot) {
+            Some(&k) if k != EMPTY_SLOT => return Some(k),
+            _ => {}
+        }
+        let k = self.at.len();
+        if k >= max {
+            return None;
+        }
+        self.at.push(self.text.len() as u32);
+        let start = self.units;
+        self.text.push_str(name);
+        self.units += utf16_len(name.as_bytes());
+        self.ranges.extend([start, self.units]);
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = k as u32;
+        }
+        if (k + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        Some(k as u32)
+    }
+
+    /// Doubles the table and puts every name back.
+    fn grow(&mut self) {
+        let n = self.slots.len() * 2;
+        self.slots.clear();
+        self.slots.resize(n, EMPTY_SLOT);
+        for k in 0..self.at.len() as u32 {
+            let slot = self.slot(self.name(k));
+            if let Some(s) = self.slots.get_mut(slot) {
+                *s = k;
+            }
+        }
+    }
+}
+
+/// Object shapes, numbered once like [`Names`]: a tree in which shape 0 is the empty
+/// object and every other shape is its parent shape plus one key (as V8's own maps are),
+/// so an object's shape follows key by key with one table lookup each and is known when
+/// the object ends.
+#[derive(Default)]
+struct Shapes {
+    /// Each shape's parent and last key (shape 0's are unused).
+    nodes: Vec<(u32, u32)>,
+    /// Shapes by (parent, key): open addressing with linear probing, at most half full.
+    slots: Vec<u32>,
+}
+
+impl Shapes {
+    fn slot(&self, parent: u32, key: u32) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut i = (parent.wrapping_mul(0x9e37_79b1) ^ key).wrapping_mul(0x85eb_ca6b) as usize;
+        loop {
+            i &= mask;
+            match self.slots.get(i) {
+                Some(&s)
+                    if s != EMPTY_SLOT && self.nodes.get(s as usize) != Some(&(parent, key)) =>
+                {
+                    i += 1
+                }
+                _ => return i,
+            }
+        }
+    }
+
+    /// The shape `parent` plus `key`, numbered (and appended to `sent` as `parent key`)
+    /// if it is new; [`NO_SHAPE`] past [`MAX_SHAPES`] or after [`NO_SHAPE`].
+    #[inline(never)]
+    fn child(&mut self, parent: u32, key: u32, sent: &mut Vec<u32>) -> u32 {
+        if parent == NO_SHAPE {
+            return NO_SHAPE;
+        }
+        if self.slots.is_empty() {
+            self.slots.resize(NAME_SLOTS, EMPTY_SLOT);
+            self.nodes.push((NO_SHAPE, NO_SHAPE));
+        }
+        let slot = self.slot(parent, key);
+        match self.slots.get(slot) {
+            Some(&s) if s != EMPTY_SLOT => return s,
+            _ => {}
+        }
+        let s = self.nodes.len();
+        if s >= MAX_SHAPES {
+            return NO_SHAPE;
+        }
+        self.nodes.push((parent, key));
+        sent.extend([parent, key]);
+        if let Some(e) = self.slots.get_mut(slot) {
+            *e = s as u32;
+        }
+        if (s + 1) * 2 > self.slots.len() {
+            let n = self.slots.len() * 2;
+            self.slots.clear();
+            self.slots.resize(n, EMPTY_SLOT);
+            for (c, &(p, k)) in self.nodes.iter().enumerate().skip(1) {
+                let slot = self.slot(p, k);
+                if let Some(e) = self.slots.get_mut(slot) {
+                    *e = c as u32;
+                }
+            }
+        }
+        s as u32
+    }
+}
+
+/// A batch of events being written. Reused from batch to batch (`clear` keeps capacity,
+/// and the key and shape numbers JS already knows).
 #[derive(Default)]
 pub struct Tape {
     pub ops: Vec<u32>,
     pub nums: Vec<f64>,
     pub text: Vec<u8>,
     pub events: Vec<u32>,
-    pub key_text: String,
-    pub keys: Vec<u32>,
-    /// Key numbers by name: open addressing with linear probing over `key_text`, at most
-    /// half full. Smaller in the module than a `HashMap<Box<str>, u32>` (hashbrown's
-    /// code, 2.9 kB) and allocates nothing per key.
-    key_slots: Vec<u32>,
-    /// Byte offset of each key's name in `key_text`.
-    key_bytes: Vec<u32>,
-    key_units: u32,
+    /// Schema names used as keys, numbered for the module's life.
+    names: Names,
+    /// How many of `names` JS has been sent.
+    names_shipped: usize,
     /// The schema's key names are `&'static str` slices of one string, so a name is known
-    /// by its address and length: a direct-mapped cache from those to the batch's key
-    /// number skips hashing and comparing the name (6 % of a frame's time in a Node
-    /// profile before it). Entries are (address, length, key); emptied with the batch.
+    /// by its address and length: a direct-mapped cache from those to the key's number
+    /// skips hashing and comparing the name (6 % of a frame's time in a Node profile
+    /// before it). Entries are (address, length, key).
     static_keys: Vec<(usize, usize, u32)>,
+    /// This batch's map keys (numbered from `MAP_KEY`).
+    map_names: Names,
+    shapes: Shapes,
+    /// Shapes first seen in this batch, for JS: `parent key` each.
+    new_shapes: Vec<u32>,
+    /// Per object being written: the position of its `OP_OBJ` and its shape so far
+    /// ([`NO_SHAPE`] once it has a map key).
+    open: Vec<(usize, u32)>,
     /// Start of the current event's text (bytes) and its length so far in UTF-16 units.
     event_start: usize,
     units: u32,
@@ -164,112 +387,67 @@ pub struct Tape {
     starts: Vec<(usize, usize, usize, usize, usize)>,
 }
 
-/// Why an event could not be written (then it is left out of the batch).
-#[derive(Debug)]
-pub struct TapeError(String);
-
-impl fmt::Display for TapeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TapeError {}
-
-type Result<T = ()> = std::result::Result<T, TapeError>;
-
 impl Tape {
+    /// Empties the batch (the key and shape numbers stay: JS knows them).
     pub fn clear(&mut self) {
         self.ops.clear();
         self.nums.clear();
         self.text.clear();
         self.events.clear();
-        self.key_text.clear();
-        self.keys.clear();
-        self.key_slots.clear();
-        self.key_bytes.clear();
-        self.key_units = 0;
-        self.static_keys.clear();
+        self.map_names.clear();
+        self.new_shapes.clear();
+        self.open.clear();
         self.starts.clear();
+    }
+
+    /// Empties the batch and gives back the memory of its buffers.
+    fn shrink(&mut self) {
+        self.ops = Vec::new();
+        self.nums = Vec::new();
+        self.text = Vec::new();
+        self.events = Vec::new();
+        self.map_names = Names::default();
+        self.new_shapes = Vec::new();
+        self.open = Vec::new();
+        self.starts = Vec::new();
     }
 
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
 
-    /// Bytes held by the buffers (to give a huge batch's memory back).
+    /// Bytes held by the batch's buffers (to give a huge batch's memory back).
     pub fn capacity_bytes(&self) -> usize {
         self.ops.capacity() * 4
             + self.nums.capacity() * 8
             + self.text.capacity()
             + self.events.capacity() * 4
-            + self.key_text.capacity()
-            + self.keys.capacity() * 4
-            + self.key_slots.capacity() * 4
-            + self.key_bytes.capacity() * 4
-            + self.static_keys.capacity() * core::mem::size_of::<(usize, usize, u32)>()
+            + self.map_names.text.capacity()
+            + (self.map_names.at.capacity()
+                + self.map_names.ranges.capacity()
+                + self.map_names.slots.capacity()
+                + self.new_shapes.capacity())
+                * 4
+            + self.open.capacity() * 16
+            + self.starts.capacity() * 40
     }
 
-    /// The name of key `k` (an index into `key_bytes`).
-    fn key_name(&self, k: u32) -> &str {
-        let k = k as usize;
-        let start = self.key_bytes.get(k).map_or(0, |&b| b as usize);
-        let end = self
-            .key_bytes
-            .get(k + 1)
-            .map_or(self.key_text.len(), |&b| b as usize);
-        self.key_text.get(start..end).unwrap_or("")
-    }
-
-    /// The slot for `name`: the one holding its key, or the empty one to put it in.
-    fn key_slot(&self, name: &str) -> usize {
-        // The table is a power of two at least twice the key count, so the probe ends.
-        let mask = self.key_slots.len() - 1;
-        let mut i = fnv(name) as usize & mask;
-        loop {
-            match self.key_slots.get(i) {
-                Some(&k) if k != NO_KEY && self.key_name(k) != name => i = (i + 1) & mask,
-                _ => return i,
-            }
+    /// The number of a schema name.
+    fn name_key(&mut self, key: &'static str) -> u32 {
+        if self.static_keys.is_empty() {
+            self.static_keys.resize(STATIC_KEYS, (0, 0, EMPTY_SLOT));
         }
-    }
-
-    fn key(&mut self, name: &str) -> Result<u32> {
-        if self.key_slots.is_empty() {
-            self.key_slots.resize(KEY_SLOTS, NO_KEY);
-        }
-        let slot = self.key_slot(name);
-        match self.key_slots.get(slot) {
-            Some(&k) if k != NO_KEY => return Ok(k),
-            _ => {}
-        }
-        let k = self.key_bytes.len();
-        if k >= MAX_KEYS {
-            return Err(TapeError("too many distinct keys in one batch".into()));
-        }
-        self.key_bytes.push(self.key_text.len() as u32);
-        let start = self.key_units;
-        self.key_text.push_str(name);
-        self.key_units += utf16_len(name.as_bytes());
-        self.keys.extend([start, self.key_units]);
-        if let Some(s) = self.key_slots.get_mut(slot) {
-            *s = k as u32;
-        }
-        if (k + 1) * 2 > self.key_slots.len() {
-            self.grow_keys();
-        }
-        Ok(k as u32)
-    }
-
-    /// Doubles the key table and puts every key back.
-    fn grow_keys(&mut self) {
-        let n = self.key_slots.len() * 2;
-        self.key_slots.clear();
-        self.key_slots.resize(n, NO_KEY);
-        for k in 0..self.key_bytes.len() as u32 {
-            let slot = self.key_slot(self.key_name(k));
-            if let Some(s) = self.key_slots.get_mut(slot) {
-                *s = k;
+        let addr = key.as_ptr() as usize;
+        let slot = (addr ^ (addr >> 8)) & (STATIC_KEYS - 1);
+        match self.static_keys.get(slot) {
+            Some(&(a, len, k)) if a == addr && len == key.len() && k != EMPTY_SLOT => k,
+            _ => {
+                // Never past MAX_NAMES: the schema's names are a fixed set.
+                let k = self.names.number(key, MAX_NAMES).unwrap_or(0);
+                if let Some(e) = self.static_keys.get_mut(slot) {
+                    *e = (addr, key.len(), k);
+                }
+                k
             }
         }
     }
@@ -303,23 +481,12 @@ impl Tape {
 /// UTF-16 units of valid UTF-8: one per character (every byte but continuation bytes),
 /// two for a character of four bytes (a surrogate pair).
 fn utf16_len(v: &[u8]) -> u32 {
-    if v.is_ascii() {
+    if tikcast_core::reader::is_ascii(v) {
         v.len() as u32
     } else {
         v.iter()
             .map(|&b| u32::from(b & 0xc0 != 0x80) + u32::from(b >= 0xf0))
             .sum()
-    }
-}
-
-/// Writes `Display` output straight into the event's text (no temporary `String`).
-struct TextSink<'a>(&'a mut Tape);
-
-impl fmt::Write for TextSink<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.text.extend_from_slice(s.as_bytes());
-        self.0.units += utf16_len(s.as_bytes());
-        Ok(())
     }
 }
 
@@ -335,6 +502,7 @@ impl tikcast_core::Sink for Tape {
         ));
         self.event_start = self.text.len();
         self.units = 0;
+        self.open.clear();
     }
     fn event_end(&mut self) {
         let ops = self.starts.last().map_or(0, |s| s.1);
@@ -342,10 +510,16 @@ impl tikcast_core::Sink for Tape {
             .extend([ops as u32, self.event_start as u32, self.text.len() as u32]);
     }
     fn begin_object(&mut self) {
-        self.ops.push(OP_OBJ);
+        self.open.push((self.ops.len(), 0));
+        self.ops.extend([OP_OBJ, NO_SHAPE]);
     }
     fn end_object(&mut self) {
         self.ops.push(OP_END);
+        if let Some((at, shape)) = self.open.pop() {
+            if let Some(op) = self.ops.get_mut(at + 1) {
+                *op = shape;
+            }
+        }
     }
     fn begin_array(&mut self) {
         self.ops.push(OP_ARR);
@@ -354,29 +528,20 @@ impl tikcast_core::Sink for Tape {
         self.ops.push(OP_END);
     }
     fn key(&mut self, key: &'static str) {
-        if self.static_keys.is_empty() {
-            self.static_keys.resize(STATIC_KEYS, (0, 0, NO_KEY));
-        }
-        let addr = key.as_ptr() as usize;
-        let slot = (addr ^ (addr >> 8)) & (STATIC_KEYS - 1);
-        match self.static_keys.get(slot) {
-            Some(&(a, len, k)) if a == addr && len == key.len() && k != NO_KEY => {
-                self.ops.push(k);
-            }
-            _ => {
-                let k = self.key(key).unwrap_or(0);
-                if let Some(e) = self.static_keys.get_mut(slot) {
-                    *e = (addr, key.len(), k);
-                }
-                self.ops.push(k);
-            }
+        let k = self.name_key(key);
+        self.ops.push(k);
+        if let Some(o) = self.open.last_mut() {
+            o.1 = self.shapes.child(o.1, k, &mut self.new_shapes);
         }
     }
     fn key_str(&mut self, key: &str) {
-        // Past MAX_KEYS distinct keys a batch stops naming new ones (never in practice:
-        // the schema has a few hundred names; map keys are the only open set).
-        let k = self.key(key).unwrap_or(0);
-        self.ops.push(k);
+        // Past MAX_MAP_KEYS distinct keys a batch stops naming new ones (never in
+        // practice: a batch is at most 8 MiB of messages).
+        let k = self.map_names.number(key, MAX_MAP_KEYS).unwrap_or(0);
+        self.ops.push(MAP_KEY + k);
+        if let Some(o) = self.open.last_mut() {
+            o.1 = NO_SHAPE;
+        }
     }
     fn str(&mut self, v: &str) {
         self.string(v);
@@ -386,8 +551,11 @@ impl tikcast_core::Sink for Tape {
     }
     fn id(&mut self, v: u64) {
         // Straight into the event's text (an id is never empty).
+        let mut buf = [0; 21];
+        let digits = tikcast_core::reader::decimal(v, &mut buf);
         let start = self.units;
-        let _ = write!(TextSink(self), "{v}");
+        self.text.extend_from_slice(digits.as_bytes());
+        self.units += digits.len() as u32;
         self.ops.extend([OP_STR, start, self.units]);
     }
     fn int(&mut self, v: i64) {
@@ -424,6 +592,7 @@ impl tikcast_core::Sink for Tape {
             self.text.truncate(text);
             self.events.truncate(events);
         }
+        self.open.clear();
     }
 }
 
@@ -432,30 +601,129 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_interned_once_per_batch_through_table_growth() {
-        let mut t = Tape::default();
+    fn names_are_numbered_once_through_table_growth() {
+        let mut t = Names::default();
         // Past several doublings of the table, with non-ASCII names and shared prefixes.
         let names: Vec<String> = (0..5000).map(|i| format!("k{i}é")).collect();
         for (i, n) in names.iter().enumerate() {
-            assert_eq!(t.key(n).unwrap(), i as u32);
+            assert_eq!(t.number(n, MAX_NAMES), Some(i as u32));
         }
         for (i, n) in names.iter().enumerate().rev() {
-            assert_eq!(t.key(n).unwrap(), i as u32, "{n} again");
-            assert_eq!(t.key_name(i as u32), n);
+            assert_eq!(t.number(n, MAX_NAMES), Some(i as u32), "{n} again");
+            assert_eq!(t.name(i as u32), n);
         }
-        assert!(t.key_slots.len() >= 2 * names.len());
-        // UTF-16 ranges into the key text, one after the other.
+        assert!(t.slots.len() >= 2 * names.len());
+        // UTF-16 ranges into the text, one after the other.
         let mut units = 0;
         for (i, n) in names.iter().enumerate() {
             let len = n.encode_utf16().count() as u32;
-            assert_eq!(&t.keys[2 * i..2 * i + 2], &[units, units + len]);
+            assert_eq!(&t.ranges[2 * i..2 * i + 2], &[units, units + len]);
             units += len;
         }
-        assert_eq!(t.key("").unwrap(), 5000, "the empty name is a key too");
-        // A new batch numbers its keys from 0 again.
+        assert_eq!(
+            t.number("", MAX_NAMES),
+            Some(5000),
+            "the empty name is one too"
+        );
+        assert_eq!(t.number("new", 5001), None, "no room past the limit");
+        assert_eq!(t.number("k17é", 5001), Some(17), "known names still are");
+        // Emptied (a batch's map keys), numbering starts from 0 again.
         t.clear();
-        assert_eq!(t.key("k4999é").unwrap(), 0);
-        assert_eq!(t.key("type").unwrap(), 1);
-        assert_eq!(t.key("k4999é").unwrap(), 0);
+        assert_eq!(t.number("k4999é", MAX_NAMES), Some(0));
+        assert_eq!(t.number("type", MAX_NAMES), Some(1));
+        assert_eq!(t.number("k4999é", MAX_NAMES), Some(0));
+    }
+
+    #[test]
+    fn shapes_are_numbered_once_and_sent_once() {
+        let mut s = Shapes::default();
+        let mut sent = Vec::new();
+        // Key lists sharing prefixes, numbered through several doublings of the table.
+        let lists: Vec<Vec<u32>> = (0..3000u32)
+            .map(|i| (0..i % 9).map(|k| k * (i % 50)).collect())
+            .collect();
+        let shape = |s: &mut Shapes, l: &[u32], sent: &mut Vec<u32>| {
+            l.iter().fold(0, |p, &k| s.child(p, k, sent))
+        };
+        let mut seen = std::collections::HashMap::new();
+        for l in &lists {
+            let n = shape(&mut s, l, &mut sent);
+            assert_eq!(*seen.entry(l.clone()).or_insert(n), n, "{l:?}");
+        }
+        let distinct: std::collections::HashSet<&[u32]> = lists
+            .iter()
+            .flat_map(|l| (1..=l.len()).map(|n| &l[..n]))
+            .collect();
+        assert_eq!(
+            sent.len(),
+            2 * distinct.len(),
+            "each prefix sent once, as parent and key"
+        );
+        // Every list again: the same numbers, nothing sent.
+        for l in &lists {
+            assert_eq!(shape(&mut s, l, &mut sent), seen[l]);
+        }
+        assert_eq!(sent.len(), 2 * distinct.len());
+        // The sent pairs rebuild every list, as JS does.
+        let mut nodes = vec![(NO_SHAPE, NO_SHAPE)];
+        nodes.extend(sent.chunks(2).map(|c| (c[0], c[1])));
+        for (l, &n) in &seen {
+            let mut keys = Vec::new();
+            let mut at = n;
+            while at != 0 {
+                keys.push(nodes[at as usize].1);
+                at = nodes[at as usize].0;
+            }
+            keys.reverse();
+            assert_eq!(&keys, l);
+        }
+        assert_eq!(s.child(NO_SHAPE, 1, &mut sent), NO_SHAPE);
+    }
+
+    #[test]
+    fn objects_of_schema_keys_have_shapes_and_map_objects_do_not() {
+        use tikcast_core::Sink;
+        let mut t = Tape::default();
+        for _ in 0..2 {
+            t.clear();
+            t.event_start();
+            t.begin_object();
+            t.key("type");
+            t.str("x");
+            t.key("inner");
+            t.begin_object();
+            t.key_str("a map key");
+            t.uint(1);
+            t.end_object();
+            t.key("empty");
+            t.begin_object();
+            t.end_object();
+            t.end_object();
+            t.event_end();
+            let (ty, inner, empty) = (
+                t.names.number("type", 9),
+                t.names.number("inner", 9),
+                t.names.number("empty", 9),
+            );
+            let (ty, inner, empty) = (ty.unwrap(), inner.unwrap(), empty.unwrap());
+            let mut none = Vec::new();
+            let outer = [ty, inner, empty]
+                .iter()
+                .fold(0, |p, &k| t.shapes.child(p, k, &mut none));
+            assert!(none.is_empty(), "known shapes");
+            assert_eq!(
+                t.ops,
+                [
+                    OP_OBJ, outer, ty, OP_STR, 0, 1, inner, OP_OBJ, NO_SHAPE, MAP_KEY, OP_INT, 1,
+                    OP_END, empty, OP_OBJ, 0, OP_END, OP_END
+                ]
+            );
+            assert_eq!(t.map_names.name(0), "a map key");
+            t.names_shipped = t.names.len();
+        }
+        assert!(
+            t.new_shapes.is_empty(),
+            "the second batch sends no shape again"
+        );
     }
 }

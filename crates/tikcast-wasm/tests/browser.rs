@@ -632,9 +632,33 @@ fn the_event_tape_gives_what_json_parse_gives() {
             s.begin_object();
             s.key_str("\u{1f4a1} map key");
             s.str("v");
+            // From the wire, a map key may be any text: an own key, never the prototype.
+            s.key_str("__proto__");
+            s.begin_object();
+            s.key("polluted");
+            s.bool(true);
+            s.end_object();
             s.end_object();
             s.begin_array();
             s.end_array();
+            s.end_array();
+            // Objects of the same shape with other values, and an empty one.
+            s.key("users");
+            s.begin_array();
+            for i in 0..3 {
+                s.begin_object();
+                s.key("userId");
+                s.id(round * 10 + i);
+                s.key("nickname");
+                s.str(["a", "\u{e9}t\u{e9}", ""][i as usize]);
+                if i == 2 {
+                    s.key("extra");
+                    s.null();
+                }
+                s.end_object();
+            }
+            s.begin_object();
+            s.end_object();
             s.end_array();
             s.end_object();
             s.event_end();
@@ -655,12 +679,26 @@ fn the_event_tape_gives_what_json_parse_gives() {
         .texts()
         .map(|t| json(&JSON::parse(t).unwrap()))
         .collect();
-    let out = Array::new();
-    tikcast_wasm::tape::with_tape(&out, |t| write(t, true)).unwrap();
-    assert_eq!(out.length(), 2);
-    for (i, v) in out.iter().enumerate() {
-        assert_eq!(json(&v), want[i]);
+    // Objects by shape functions (new shapes, then known ones in later batches), then
+    // key by key as under a Content-Security-Policy without 'unsafe-eval'.
+    for (compile, batches) in [(true, 3), (false, 2), (true, 1)] {
+        tikcast_wasm::tape::reset_tape(compile);
+        for batch in 0..batches {
+            let out = Array::new();
+            tikcast_wasm::tape::with_tape(&out, |t| write(t, true)).unwrap();
+            assert_eq!(out.length(), 2);
+            for (i, v) in out.iter().enumerate() {
+                assert_eq!(json(&v), want[i], "compile {compile}, batch {batch}");
+            }
+            let first = out.get(0);
+            assert_eq!(text(&first, "astral"), "\u{1f339}\u{1f525}x\u{1f600}");
+            assert_eq!(num(&out.get(1), "big"), (1u64 << 40) as f64);
+            let map = get(&first, "list").dyn_into::<Array>().unwrap().get(1);
+            assert!(flag(&map, "__proto__.polluted"));
+            let proto = js_sys::Object::get_prototype_of(&map);
+            assert!(
+                proto.is_object() && !js_sys::Reflect::has(&proto, &"polluted".into()).unwrap()
+            );
+        }
     }
-    assert_eq!(text(&out.get(0), "astral"), "\u{1f339}\u{1f525}x\u{1f600}");
-    assert_eq!(num(&out.get(1), "big"), (1u64 << 40) as f64);
 }

@@ -46,6 +46,8 @@ export class SocketDriver {
   readonly #onBatch: (batch: Item[]) => void;
   #socket: Socket | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The driver-clock time `#timer` is armed for. */
+  #timerAt = 0;
   /** The virtual connection of the `frames` transport. */
   #framesConn: number | undefined;
   #raw = false;
@@ -131,14 +133,25 @@ export class SocketDriver {
     this.#timer = undefined;
   }
 
-  /** Arms one timer for the session's next deadline. */
+  /**
+   * Arms one timer for the session's next deadline. A timer already armed for that time or
+   * earlier is kept: every frame moves the liveness deadline later, and re-arming on each
+   * (clearTimeout + setTimeout, twice a frame) cost 2 % of a frame in Chromium. Waking
+   * early is harmless: the session acts only on what is due, and the wake-up arms the
+   * timer again for the deadline it then has.
+   */
   #reschedule(): void {
-    this.#clearTimer();
     const e = this.#engine;
     const at = e ? e.deadline() : -1;
-    if (at < 0) return;
+    if (at < 0) {
+      this.#clearTimer();
+      return;
+    }
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    this.#clearTimer();
     // setTimeout takes a 32-bit delay; longer waits simply wake up early.
     const delay = Math.min(Math.max(0, at - this.#now()), 2_000_000_000);
+    this.#timerAt = at;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#engine?.timeout(this.#now());

@@ -86,7 +86,7 @@ try {
     total += dt[i] ?? 0;
   });
   console.log(`${ms.toFixed(3)} ms a frame; self time of ${(total / 1000).toFixed(0)} ms sampled`);
-  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(opt("--top", 30)))) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
 } finally {
   await browser.close();
   server.close();

@@ -484,7 +484,8 @@ const FLAT_USER: object = Object.create(
   ),
 );
 
-/** Gives an event with a user the flat v2 sender fields (see `FLAT_USER`). */
+/** Gives an event with a user the flat v2 sender fields (see `FLAT_USER`); the in-page
+ * driver's events mostly have them already (made with `FLAT_USER` as their prototype). */
 function addFlatUser(e: Record<string, any>): void {
   if (!('user' in e) || 'uniqueId' in e) return;
   if (Object.getPrototypeOf(e) === Object.prototype) {
@@ -1141,7 +1142,8 @@ export function wasmOptions(uniqueId: string, options: TikTokLiveConnectionOptio
 function inPageDriver(uniqueId: string, o: TikTokLiveConnectionOptions, onBatch: (b: Batch) => void): Driver {
   let conn: SocketDriver | undefined;
   try {
-    conn = new SocketDriver(module(), wasmOptions(uniqueId, o), onBatch);
+    // Events with a user are made with the flat v2 sender fields' prototype (addFlatUser).
+    conn = new SocketDriver(module(), { ...wasmOptions(uniqueId, o), eventPrototype: FLAT_USER }, onBatch);
   } catch (e) {
     throw TikcastError.from(e);
   }

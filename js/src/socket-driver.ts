@@ -25,6 +25,8 @@ export interface DriverOptions {
   roomId?: string | number | bigint;
   WebSocket?: new (url: string) => WebSocket;
   session?: Record<string, unknown>;
+  /** The prototype events with a `user` are made with (the SDK's flat v2 sender fields). */
+  eventPrototype?: object;
 }
 
 interface Socket {
@@ -60,6 +62,7 @@ export class SocketDriver {
     this.#o = options;
     this.#onBatch = onBatch;
     this.#engine = new mod.Engine(options);
+    if (options.eventPrototype) this.#engine.setEventPrototype(options.eventPrototype);
   }
 
   /** Starts connecting (the first attempt is immediate). */

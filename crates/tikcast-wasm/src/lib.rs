@@ -58,7 +58,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<JsValue, JsValue> {
     // Decoder v2: the schema reader writes the events straight into the batch tape.
     let events = js_sys::Array::new();
     let opts = tikcast_core::DecodeOptions::default();
-    let d = tape::with_tape(&events, |t| {
+    let d = tape::with_tape(&events, &JsValue::UNDEFINED, |t| {
         tikcast_core::write_frame(bytes, &opts, |_, _| true, t)
     })?
     .map_err(|e| error::decode_failed(&e))?;
@@ -86,7 +86,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = decodeMessage)]
 pub fn decode_message(method: &str, bytes: &[u8]) -> Result<JsValue, JsValue> {
     let events = js_sys::Array::new();
-    tape::with_tape(&events, |t| {
+    tape::with_tape(&events, &JsValue::UNDEFINED, |t| {
         tikcast_core::write_message(method, bytes, tikcast_core::EnvelopeInfo::default(), t)
     })?;
     Ok(events.into())

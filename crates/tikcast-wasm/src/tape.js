@@ -22,31 +22,60 @@ const decoder = new TextDecoder();
  * compiled when first used.
  */
 export function newTapeCache(compile = true) {
-  return { keys: [], parent: [0], last: [0], make: [], compile };
+  return { keys: [], parent: [0], last: [0], make: [], compile, proto: undefined, construct: [] };
 }
 
-/**
- * A function making an object of this shape as a literal, its values read in order by
- * `v()`; `null` where it cannot be made (then the object is built key by key).
- */
-function compileShape(cache, shape) {
-  if (!cache.compile) return null;
+/** The key names of `shape`, in order (null for a shape this cache was never sent). */
+function shapeNames(cache, shape) {
   const names = [];
   for (let s = shape; s !== 0; s = cache.parent[s]) {
     if (s === undefined || names.length > 65536) return null;
     names.push(cache.keys[cache.last[s]]);
   }
-  names.reverse();
-  // In a literal, `__proto__: x` would set the prototype, not make a key.
-  if (names.some((n) => typeof n !== 'string' || n === '__proto__')) return null;
+  return names.reverse();
+}
+
+/** `new Function(...)`, or null where the page's Content-Security-Policy forbids it. */
+function compile(cache, params, body) {
+  if (!cache.compile) return null;
   try {
-    return new Function('v', `return {${names.map((n) => `${JSON.stringify(n)}: v()`).join(', ')}};`);
+    return new Function(params, body);
   } catch {
     // A Content-Security-Policy without 'unsafe-eval': once is enough to know (each try
     // would report a violation again).
     cache.compile = false;
     return null;
   }
+}
+
+/** Key names a shape function may set as they are: none is `__proto__` (a literal or an
+ * assignment would set the prototype). */
+const plain = (names) => names !== null && names.every((n) => typeof n === 'string' && n !== '__proto__');
+
+/**
+ * A function making an object of this shape as a literal, its values read in order by
+ * `v()`; `null` where it cannot be made (then the object is built key by key).
+ */
+function compileShape(cache, shape) {
+  const names = shapeNames(cache, shape);
+  if (!plain(names)) return null;
+  return compile(cache, 'v', `return {${names.map((n) => `${JSON.stringify(n)}: v()`).join(', ')}};`);
+}
+
+/**
+ * For an event of this shape with a `user` (and none of `proto`'s own names): a
+ * constructor whose objects have `proto` as their prototype (the SDK's flat v2 sender
+ * fields), so the event is made with it instead of getting it by `Object.setPrototypeOf`
+ * afterwards. `null` for other shapes: those events are made plain.
+ */
+function compileEvent(cache, shape, proto) {
+  const names = shapeNames(cache, shape);
+  if (!plain(names) || !names.includes('user')) return null;
+  const own = Object.getOwnPropertyNames(proto);
+  if (names.some((n) => own.includes(n))) return null;
+  const C = compile(cache, 'v', names.map((n) => `this[${JSON.stringify(n)}] = v();`).join('\n'));
+  if (C !== null) C.prototype = proto;
+  return C;
 }
 
 /**
@@ -61,9 +90,10 @@ function compileShape(cache, shape) {
  * @param {string} mapKeyText   this batch's map keys
  * @param {Uint32Array} mapKeyRanges  per map key: UTF-16 start and end in mapKeyText
  * @param {Uint32Array} shapes  shapes not sent before: parent shape and last key, each
+ * @param {object | undefined} proto  the prototype of events with a `user` (see compileEvent)
  * @param {unknown[]} out
  */
-export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, mapKeyText, mapKeyRanges, shapes, out) {
+export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, mapKeyText, mapKeyRanges, shapes, proto, out) {
   const keys = cache.keys;
   const base = keyRanges.length > 0 ? keyRanges[0] : 0;
   for (let i = 0; i + 1 < keyRanges.length; i += 2) {
@@ -74,6 +104,11 @@ export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, ma
     cache.last.push(shapes[i + 1]);
   }
   const make = cache.make;
+  if (proto !== cache.proto) {
+    cache.proto = proto;
+    cache.construct = [];
+  }
+  const construct = cache.construct;
   const mapKeys = new Array(mapKeyRanges.length >>> 1);
   for (let i = 0; i < mapKeys.length; i++) {
     mapKeys[i] = mapKeyText.slice(mapKeyRanges[2 * i], mapKeyRanges[2 * i + 1]);
@@ -143,6 +178,18 @@ export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, ma
     const start = events[e + 1];
     const end = events[e + 2];
     text = end > start ? decoder.decode(bytes.subarray(start, end)) : '';
+    if (proto !== undefined && ops[p] === OBJ) {
+      const shape = ops[p + 1];
+      if (shape !== NO_SHAPE) {
+        let C = construct[shape];
+        if (C === undefined) C = construct[shape] = compileEvent(cache, shape, proto);
+        if (C !== null) {
+          p += 2;
+          out.push(new C(next));
+          continue;
+        }
+      }
+    }
     out.push(value());
   }
   return out;

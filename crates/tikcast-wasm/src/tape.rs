@@ -55,6 +55,7 @@ extern "C" {
         map_key_text: &str,
         map_keys: &[u32],
         shapes: &[u32],
+        proto: &JsValue,
         out: &Array,
     ) -> std::result::Result<JsValue, JsValue>;
 }
@@ -70,9 +71,12 @@ const KEEP_TAPE_BYTES: usize = 1 << 20;
 
 /// Runs `write` on the batch tape (emptied first; decoder v2 writes events into it as a
 /// [`tikcast_core::Sink`]), then appends the tape's values to `out` as JS objects in one
-/// crossing.
+/// crossing. Events with a `user` get `proto` as their prototype when it is an object
+/// (the SDK's flat v2 sender fields, `Engine::set_event_prototype`); `undefined`: plain
+/// objects, as `JSON.parse` makes them.
 pub fn with_tape<R>(
     out: &Array,
+    proto: &JsValue,
     write: impl FnOnce(&mut Tape) -> R,
 ) -> std::result::Result<R, JsValue> {
     TAPE.with(|cell| {
@@ -106,6 +110,7 @@ pub fn with_tape<R>(
                 &tape.map_names.text,
                 &tape.map_names.ranges,
                 &tape.new_shapes,
+                proto,
                 out,
             )
         };

@@ -685,7 +685,7 @@ fn the_event_tape_gives_what_json_parse_gives() {
         tikcast_wasm::tape::reset_tape(compile);
         for batch in 0..batches {
             let out = Array::new();
-            tikcast_wasm::tape::with_tape(&out, |t| write(t, true)).unwrap();
+            tikcast_wasm::tape::with_tape(&out, &JsValue::UNDEFINED, |t| write(t, true)).unwrap();
             assert_eq!(out.length(), 2);
             for (i, v) in out.iter().enumerate() {
                 assert_eq!(json(&v), want[i], "compile {compile}, batch {batch}");
@@ -700,5 +700,83 @@ fn the_event_tape_gives_what_json_parse_gives() {
                 proto.is_object() && !js_sys::Reflect::has(&proto, &"polluted".into()).unwrap()
             );
         }
+    }
+}
+
+#[wasm_bindgen_test]
+fn events_with_a_user_can_be_made_with_a_prototype() {
+    use tikcast_core::Sink;
+
+    // Three events: with a user, with a user and a key the prototype defines, without.
+    fn write(s: &mut dyn Sink) {
+        for (ty, own_unique_id, user) in [
+            ("chat", false, true),
+            ("odd", true, true),
+            ("like", false, false),
+        ] {
+            s.event_start();
+            s.begin_object();
+            s.key("type");
+            s.str(ty);
+            if own_unique_id {
+                s.key("uniqueId");
+                s.str("own");
+            }
+            if user {
+                s.key("user");
+                s.begin_object();
+                s.key("uniqueId");
+                s.str("ada");
+                s.end_object();
+            }
+            s.key("n");
+            s.uint(1);
+            s.end_object();
+            s.event_end();
+        }
+    }
+    let proto: JsValue = js_sys::eval(
+        "Object.create(Object.prototype, { uniqueId: { get() { return this.user?.uniqueId; }, configurable: true } })",
+    )
+    .unwrap();
+    let mut want = tikcast_core::JsonSink::new();
+    write(&mut want);
+    let want: Vec<String> = want
+        .texts()
+        .map(|t| json(&JSON::parse(t).unwrap()))
+        .collect();
+    for compile in [true, false] {
+        tikcast_wasm::tape::reset_tape(compile);
+        for batch in 0..2 {
+            let out = Array::new();
+            tikcast_wasm::tape::with_tape(&out, &proto, |t| write(t)).unwrap();
+            let protos: Vec<bool> = out
+                .iter()
+                .map(|e| JsValue::from(js_sys::Object::get_prototype_of(&e)) == proto)
+                .collect();
+            // Without compiled shapes the SDK gives the prototype itself (addFlatUser).
+            assert_eq!(
+                protos,
+                [compile, false, false],
+                "compile {compile}, batch {batch}"
+            );
+            for (i, v) in out.iter().enumerate() {
+                assert_eq!(json(&v), want[i], "the same own keys and values");
+            }
+            assert_eq!(text(&out.get(1), "uniqueId"), "own");
+            if compile {
+                assert_eq!(
+                    text(&out.get(0), "uniqueId"),
+                    "ada",
+                    "read through the prototype"
+                );
+            }
+        }
+        // Plain objects again for a tape without one.
+        let out = Array::new();
+        tikcast_wasm::tape::with_tape(&out, &JsValue::UNDEFINED, |t| write(t)).unwrap();
+        assert!(out
+            .iter()
+            .all(|e| JsValue::from(js_sys::Object::get_prototype_of(&e)) != proto));
     }
 }

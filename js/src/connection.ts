@@ -443,6 +443,19 @@ const SERVER_ONLY: Record<string, string> = {
   wsClientOptions: 'websocket agent options (wsClientOptions) do not exist in a browser: use a relay',
 };
 
+/** Calls one listener: with v2's arguments when it takes two or more. */
+function call(l: Listener, payload: unknown, v2Args?: () => unknown[]): void {
+  try {
+    if (v2Args && l.length >= 2) l(...v2Args());
+    else l(payload);
+  } catch (e) {
+    // A throwing listener must not break the connection or the other listeners.
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
+
 /** v2's `battleUsers`: the battle's hosts, under a non-enumerable second name. */
 function addBattleUsers(e: Record<string, any>): void {
   if (e.type !== 'linkMicBattle' || 'battleUsers' in e) return;
@@ -888,17 +901,12 @@ export class TikTokLiveConnection {
   #emit(name: string, payload: unknown, v2Args?: () => unknown[]): void {
     const set = this.#listeners.get(name);
     if (!set) return;
-    for (const l of [...set]) {
-      try {
-        if (v2Args && l.length >= 2) l(...v2Args());
-        else l(payload);
-      } catch (e) {
-        // A throwing listener must not break the connection or the other listeners.
-        queueMicrotask(() => {
-          throw e;
-        });
-      }
+    // The listeners as they are now: one added or removed by a listener takes effect from
+    // the next event (one listener, the usual case, needs no copy of the set for that).
+    if (set.size === 1) {
+      for (const l of set) return call(l, payload, v2Args);
     }
+    for (const l of [...set]) call(l, payload, v2Args);
   }
 
   #updateWanted(): void {

@@ -1197,13 +1197,26 @@ pub(crate) fn itoa_buf() -> [u8; 21] {
 /// `-mag` (when `neg`) or `mag` in decimal, written at the end of `buf`.
 pub(crate) fn fmt_int(neg: bool, mut mag: u64, buf: &mut [u8; 21]) -> &str {
     let mut i = buf.len();
+    // A 64-bit division by 10 is a real division in wasm32 (no 64-bit multiply-high to
+    // turn it into a multiplication): nine digits at a time are split off with it, and
+    // written with 32-bit arithmetic (every message has several 19-digit ids).
     loop {
-        i -= 1;
-        if let Some(b) = buf.get_mut(i) {
-            *b = b'0' + (mag % 10) as u8;
+        let more = mag >= 1_000_000_000;
+        let mut chunk = (mag % 1_000_000_000) as u32;
+        mag /= 1_000_000_000;
+        let mut digits = 0;
+        while i > 0 {
+            i -= 1;
+            if let Some(b) = buf.get_mut(i) {
+                *b = b'0' + (chunk % 10) as u8;
+            }
+            chunk /= 10;
+            digits += 1;
+            if (more && digits == 9) || (!more && chunk == 0) {
+                break;
+            }
         }
-        mag /= 10;
-        if mag == 0 || i == 0 {
+        if !more || i == 0 {
             break;
         }
     }
@@ -1413,8 +1426,36 @@ mod tests {
     #[test]
     fn decimal_writes_every_width() {
         let mut buf = [0; 21];
-        for v in [0, 7, 10, 99, 12_345, u64::from(u32::MAX), u64::MAX] {
+        let mut values = alloc::vec![
+            0,
+            7,
+            10,
+            99,
+            12_345,
+            u64::from(u32::MAX),
+            u64::MAX,
+            u64::MAX - 1
+        ];
+        for p in 1..20 {
+            let t = 10u64.pow(p);
+            values.extend([t - 1, t, t + 1, t.saturating_mul(9)]);
+        }
+        for v in values {
             assert_eq!(super::decimal(v, &mut buf), alloc::format!("{v}"));
+        }
+        for v in [
+            1i64,
+            -1,
+            -7,
+            -1_000_000_000,
+            i64::MIN,
+            i64::MIN + 1,
+            -123_456_789_012,
+        ] {
+            assert_eq!(
+                super::fmt_int(v < 0, v.unsigned_abs(), &mut buf),
+                alloc::format!("{v}")
+            );
         }
     }
 }

@@ -25,9 +25,11 @@
 //! *shape*, the list of its keys, also numbered once and sent once; JS compiles a small
 //! function per shape that makes the object as a literal (`{userId: v(), nickname: v(),
 //! ...}`), which V8 builds from a ready-made layout instead of adding the keys one by one
-//! through a generic keyed store (bench/RESULTS.md, "object shapes"). Where a page's
-//! Content-Security-Policy forbids compiling code, or for objects with map keys, JS builds
-//! the object key by key from the keys on the tape, as before.
+//! through a generic keyed store (bench/RESULTS.md, "Decoder v2: objects by shape").
+//! Where a page's Content-Security-Policy forbids compiling code, or for objects with map
+//! keys, JS builds the object key by key from the keys on the tape, as before. Events
+//! with a `user` can be made with a prototype (the SDK's flat v2 sender fields):
+//! [`with_tape`]'s `proto`.
 
 use std::cell::RefCell;
 

@@ -92,7 +92,10 @@ pub fn with_tape<R>(
         };
         tape.clear();
         let r = write(tape);
-        let result = if tape.is_empty() {
+        // Nothing to build: no call, and the names and shapes this batch numbered are sent
+        // with the next one that has events.
+        let sent = !tape.is_empty();
+        let result = if !sent {
             Ok(JsValue::UNDEFINED)
         } else {
             let cache = cache.get_or_insert_with(|| new_tape_cache(true));
@@ -111,14 +114,19 @@ pub fn with_tape<R>(
                 names.ranges.get(2 * tape.names_shipped..).unwrap_or(&[]),
                 &tape.map_names.text,
                 &tape.map_names.ranges,
-                &tape.new_shapes,
+                tape.shape_pairs
+                    .get(2 * tape.shapes_shipped..)
+                    .unwrap_or(&[]),
                 proto,
                 out,
             )
         };
         match result {
             Ok(_) => {
-                tape.names_shipped = tape.names.len();
+                if sent {
+                    tape.names_shipped = tape.names.len();
+                    tape.shapes_shipped = tape.shape_pairs.len() / 2;
+                }
                 if tape.capacity_bytes() > KEEP_TAPE_BYTES {
                     tape.shrink();
                 } else {
@@ -381,8 +389,11 @@ pub struct Tape {
     /// This batch's map keys (numbered from `MAP_KEY`).
     map_names: Names,
     shapes: Shapes,
-    /// Shapes first seen in this batch, for JS: `parent key` each.
-    new_shapes: Vec<u32>,
+    /// Every shape but the empty one as `parent key`, in number order, for JS; the first
+    /// `shapes_shipped` pairs have been sent. (Kept whole rather than per batch: a batch
+    /// whose events were all dropped sends nothing, and JS numbers shapes by position.)
+    shape_pairs: Vec<u32>,
+    shapes_shipped: usize,
     /// Per object being written: the position of its `OP_OBJ` and its shape so far
     /// ([`NO_SHAPE`] once it has a map key).
     open: Vec<(usize, u32)>,
@@ -402,7 +413,6 @@ impl Tape {
         self.text.clear();
         self.events.clear();
         self.map_names.clear();
-        self.new_shapes.clear();
         self.open.clear();
         self.starts.clear();
     }
@@ -414,7 +424,6 @@ impl Tape {
         self.text = Vec::new();
         self.events = Vec::new();
         self.map_names = Names::default();
-        self.new_shapes = Vec::new();
         self.open = Vec::new();
         self.starts = Vec::new();
     }
@@ -432,8 +441,7 @@ impl Tape {
             + self.map_names.text.capacity()
             + (self.map_names.at.capacity()
                 + self.map_names.ranges.capacity()
-                + self.map_names.slots.capacity()
-                + self.new_shapes.capacity())
+                + self.map_names.slots.capacity())
                 * 4
             + self.open.capacity() * 16
             + self.starts.capacity() * 40
@@ -538,7 +546,7 @@ impl tikcast_core::Sink for Tape {
         let k = self.name_key(key);
         self.ops.push(k);
         if let Some(o) = self.open.last_mut() {
-            o.1 = self.shapes.child(o.1, k, &mut self.new_shapes);
+            o.1 = self.shapes.child(o.1, k, &mut self.shape_pairs);
         }
     }
     fn key_str(&mut self, key: &str) {
@@ -726,11 +734,12 @@ mod tests {
                 ]
             );
             assert_eq!(t.map_names.name(0), "a map key");
-            t.names_shipped = t.names.len();
+            // Three keys of the outer object; the map object has none, the empty one is 0.
+            assert_eq!(
+                t.shape_pairs.len(),
+                2 * 3,
+                "the same shapes in the second batch"
+            );
         }
-        assert!(
-            t.new_shapes.is_empty(),
-            "the second batch sends no shape again"
-        );
     }
 }

@@ -780,3 +780,55 @@ fn events_with_a_user_can_be_made_with_a_prototype() {
             .all(|e| JsValue::from(js_sys::Object::get_prototype_of(&e)) != proto));
     }
 }
+
+#[wasm_bindgen_test]
+fn shapes_of_a_batch_whose_events_were_all_dropped_still_reach_js() {
+    use tikcast_core::Sink;
+
+    // Objects of shapes nothing else uses (keys `a`..), under a type of its own.
+    fn event(s: &mut dyn Sink, ty: &str, keys: &[&'static str]) {
+        s.event_start();
+        s.begin_object();
+        s.key("type");
+        s.str(ty);
+        s.key("inner");
+        s.begin_object();
+        for (i, k) in keys.iter().enumerate() {
+            s.key(k);
+            s.uint(i as u64);
+        }
+        s.end_object();
+        s.end_object();
+        s.event_end();
+    }
+    for compile in [true, false] {
+        tikcast_wasm::tape::reset_tape(compile);
+        // A batch whose only event is dropped midway: no JS call, but its shapes are numbered.
+        let out = Array::new();
+        tikcast_wasm::tape::with_tape(&out, &JsValue::UNDEFINED, |t| {
+            let mark = t.size();
+            event(t, "dropped", &["a", "b", "c"]);
+            t.truncate(mark);
+        })
+        .unwrap();
+        assert_eq!(out.length(), 0);
+        // The next batches use those shapes and new ones after them.
+        for round in 0..2 {
+            let write = |s: &mut dyn Sink| {
+                event(s, "first", &["a", "b", "c"]);
+                event(s, "second", &["d", "e"]);
+                event(s, "third", &["a", "b", "c", "f"]);
+            };
+            let mut want = tikcast_core::JsonSink::new();
+            write(&mut want);
+            let out = Array::new();
+            tikcast_wasm::tape::with_tape(&out, &JsValue::UNDEFINED, |t| write(t)).unwrap();
+            let got: Vec<String> = out.iter().map(|v| json(&v)).collect();
+            let want: Vec<String> = want
+                .texts()
+                .map(|t| json(&JSON::parse(t).unwrap()))
+                .collect();
+            assert_eq!(got, want, "compile {compile}, round {round}");
+        }
+    }
+}

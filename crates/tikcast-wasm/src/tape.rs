@@ -698,6 +698,26 @@ mod tests {
     }
 
     #[test]
+    fn past_the_cap_objects_have_no_shape_and_known_shapes_stay() {
+        let mut s = Shapes::default();
+        let mut sent = Vec::new();
+        let first = s.child(0, 0, &mut sent);
+        let mut k = 1;
+        while s.child(0, k, &mut sent) != NO_SHAPE {
+            k += 1;
+        }
+        assert_eq!(s.nodes.len(), MAX_SHAPES);
+        assert_eq!(
+            sent.len(),
+            2 * (MAX_SHAPES - 1),
+            "every shape but the empty one sent"
+        );
+        assert_eq!(s.child(0, k + 1, &mut sent), NO_SHAPE);
+        assert_eq!(s.child(0, 0, &mut sent), first, "known shapes still are");
+        assert_eq!(sent.len(), 2 * (MAX_SHAPES - 1));
+    }
+
+    #[test]
     fn objects_of_schema_keys_have_shapes_and_map_objects_do_not() {
         use tikcast_core::Sink;
         let mut t = Tape::default();

@@ -8,19 +8,13 @@
 import { createServer } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { REPO, cli } from './lib/cli.mjs';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const REPO = resolve(HERE, '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
-const dir = resolve(args[0]);
-const limit = Number(opt('--limit', 400));
-const rounds = Number(opt('--rounds', 5));
+const { opt, num, positional } = cli();
+const dir = resolve(positional[0] ?? '.');
+const limit = num('--limit', 400);
+const rounds = num('--rounds', 5);
 const path = opt('--path', 'decodeFrame');
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 const server = createServer((req, res) => {
@@ -86,7 +80,7 @@ try {
     total += dt[i] ?? 0;
   });
   console.log(`${ms.toFixed(3)} ms a frame; self time of ${(total / 1000).toFixed(0)} ms sampled`);
-  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(opt("--top", 30)))) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, num('--top', 30))) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
 } finally {
   await browser.close();
   server.close();

@@ -5,24 +5,19 @@
 import { createServer } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import * as proto from 'tiktok-live-proto/v3';
+import { HERE, REPO, cli } from './lib/cli.mjs';
 import { splitFrames } from './lib/frames.mjs';
 import { contenders, race } from './lib/variants.mjs';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const REPO = resolve(HERE, '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const dirs = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--'))).map((d) => resolve(d));
-const rounds = opt('--rounds', 5);
-const limit = opt('--limit', 400);
+const { num, positional } = cli();
+const dirs = positional.map((d) => resolve(d));
+const rounds = num('--rounds', 5);
+const limit = num('--limit', 400);
 const frames = splitFrames(readFileSync(join(HERE, 'data/frames.bin'))).slice(0, limit);
 const log = (...a) => console.error('[profiles]', ...a);
 

@@ -7,19 +7,13 @@
 import { createServer } from 'node:http';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { WebSocketServer } from 'ws';
+import { HERE, REPO, cli } from './lib/cli.mjs';
 import { splitFrames, median } from './lib/frames.mjs';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const REPO = resolve(HERE, '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const { opt } = cli();
 const framesFile = resolve(opt('--frames', join(HERE, 'data/frames.bin')));
 const variants = (opt('--variants', '') || '').split(',').filter(Boolean).map((f) => resolve(f));
 const rounds = Number(opt('--rounds', 5));

@@ -8,20 +8,14 @@
 import { createServer } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
+import { HERE, REPO, cli } from './lib/cli.mjs';
 
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const REPO = resolve(HERE, '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const dists = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--'))).map((d) => resolve(d));
-const rounds = opt('--rounds', 7);
-const limit = opt('--limit', 400);
+const { num, positional } = cli();
+const dists = positional.map((d) => resolve(d));
+const rounds = num('--rounds', 7);
+const limit = num('--limit', 400);
 await esbuild.build({
   entryPoints: [join(HERE, 'lib/peer-entry.mjs')], bundle: true, format: 'esm', platform: 'browser',
   minify: true, outfile: join(HERE, 'dist/peer.js'), logLevel: 'warning',

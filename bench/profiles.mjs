@@ -10,7 +10,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import * as proto from 'tiktok-live-proto/v3';
-import { HERE, REPO, cli } from './lib/cli.mjs';
+import { HERE, REPO, TYPES, cli, launchChromium, listen } from './lib/cli.mjs';
 import { splitFrames } from './lib/frames.mjs';
 import { contenders, race } from './lib/variants.mjs';
 
@@ -36,7 +36,6 @@ await esbuild.build({
   entryPoints: [join(HERE, 'lib/peer-entry.mjs')], bundle: true, format: 'esm', platform: 'browser',
   minify: true, outfile: join(HERE, 'dist/peer.js'), logLevel: 'warning',
 });
-const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>profiles</title>');
@@ -45,16 +44,13 @@ const server = createServer((req, res) => {
   if (!ok) return res.writeHead(404).end();
   res.writeHead(200, { 'content-type': TYPES[extname(f)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(readFileSync(f));
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--js-flags=--expose-gc'],
-});
+const origin = await listen(server);
+const browser = await launchChromium(chromium);
 let chrome;
 try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => log('page error:', e.message));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.goto(`${origin}/`);
   log(`chromium: ${glues.length} builds`);
   chrome = await page.evaluate(async ([urls, limit, rounds]) => {
     const { proto, gunzipSync } = await import('/bench/dist/peer.js');

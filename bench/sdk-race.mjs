@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
-import { HERE, REPO, cli } from './lib/cli.mjs';
+import { HERE, REPO, TYPES, cli, launchChromium, listen } from './lib/cli.mjs';
 
 const { num, positional } = cli();
 const dists = positional.map((d) => resolve(d));
@@ -20,7 +20,6 @@ await esbuild.build({
   entryPoints: [join(HERE, 'lib/peer-entry.mjs')], bundle: true, format: 'esm', platform: 'browser',
   minify: true, outfile: join(HERE, 'dist/peer.js'), logLevel: 'warning',
 });
-const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>sdk race</title>');
@@ -31,16 +30,13 @@ const server = createServer((req, res) => {
   if (!f || f.includes('..') || !existsSync(f)) return res.writeHead(404).end();
   res.writeHead(200, { 'content-type': TYPES[extname(f)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(readFileSync(f));
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--js-flags=--expose-gc'],
-});
+const origin = await listen(server);
+const browser = await launchChromium(chromium);
 let res;
 try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('[sdk-race] page error:', e.message));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.goto(`${origin}/`);
   res = await page.evaluate(async ([n, limit, rounds]) => {
     const { proto, gunzipSync } = await import('/bench/dist/peer.js');
     const { splitFrames } = await import('/bench/lib/frames.mjs');

@@ -17,3 +17,20 @@ export function cli(argv = process.argv.slice(2)) {
   const positional = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1].startsWith('--')));
   return { opt, num, positional };
 }
+
+/** Content types of what the bench pages load. */
+export const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+
+/** Headless Chromium (`$CHROMIUM` or /usr/bin/chromium) as the races run it: `gc()` exposed. */
+export async function launchChromium(chromium) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--js-flags=--expose-gc'],
+  });
+}
+
+/** Starts `server` on a free port of 127.0.0.1; its origin. */
+export async function listen(server) {
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${server.address().port}`;
+}

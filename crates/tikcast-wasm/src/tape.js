@@ -1,16 +1,17 @@
 // Builds the event objects of one batch from the tape written by `src/tape.rs` (read
 // its module docs for the layout, keys and shapes). The opcodes below must equal the
 // `OP_*` constants there; a wasm-bindgen test checks every one of them round-trips.
-const END = 0xfffffff0;
-const NULL = 0xfffffff1;
-const FALSE = 0xfffffff2;
-const TRUE = 0xfffffff3;
-const STR = 0xfffffff4;
-const NUM = 0xfffffff5;
-const INT = 0xfffffff6;
-const OBJ = 0xfffffff7;
-const ARR = 0xfffffff8;
-const EMPTY = 0xfffffff9;
+const END = 0;
+const NULL = 1;
+const FALSE = 2;
+const TRUE = 3;
+const STR = 4;
+const NUM = 5;
+const INT = 6;
+const OBJ = 7;
+const ARR = 8;
+const EMPTY = 9;
+const KEY = 16;
 const NO_SHAPE = 0xffffffff;
 const MAP_KEY = 0x80000000;
 
@@ -136,7 +137,7 @@ export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, ma
         }
         const o = {};
         for (let k = ops[p++]; k !== END; k = ops[p++]) {
-          const name = k < MAP_KEY ? keys[k] : mapKeys[k - MAP_KEY];
+          const name = k < MAP_KEY ? keys[k - KEY] : mapKeys[k - MAP_KEY];
           if (name === '__proto__') {
             // A map key from the wire: an own property, never the prototype.
             Object.defineProperty(o, name, { value: value(), enumerable: true, writable: true, configurable: true });

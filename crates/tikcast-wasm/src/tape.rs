@@ -160,33 +160,36 @@ pub fn reset_tape(compile_shapes: bool) {
     });
 }
 
-// Opcodes. Object keys are numbers below `OP_END`, so every value in key position that
-// is not `OP_END` is a key.
-pub const OP_END: u32 = 0xFFFF_FFF0;
-pub const OP_NULL: u32 = 0xFFFF_FFF1;
-pub const OP_FALSE: u32 = 0xFFFF_FFF2;
-pub const OP_TRUE: u32 = 0xFFFF_FFF3;
+// Opcodes: small numbers (V8 keeps them as small integers and switches on them through a
+// table). Object keys are numbered from `KEY`, so every value in key position that is not
+// `OP_END` is a key.
+pub const OP_END: u32 = 0;
+pub const OP_NULL: u32 = 1;
+pub const OP_FALSE: u32 = 2;
+pub const OP_TRUE: u32 = 3;
 /// `OP_STR start end`: UTF-16 range in the event's text.
-pub const OP_STR: u32 = 0xFFFF_FFF4;
+pub const OP_STR: u32 = 4;
 /// `OP_NUM index`: `nums[index]`.
-pub const OP_NUM: u32 = 0xFFFF_FFF5;
+pub const OP_NUM: u32 = 5;
 /// `OP_INT value`: a non-negative integer below 2^32.
-pub const OP_INT: u32 = 0xFFFF_FFF6;
+pub const OP_INT: u32 = 6;
 /// `OP_OBJ shape (key value)* OP_END`, `shape` being [`NO_SHAPE`] or the object's shape.
-pub const OP_OBJ: u32 = 0xFFFF_FFF7;
+pub const OP_OBJ: u32 = 7;
 /// `OP_ARR value* OP_END`.
-pub const OP_ARR: u32 = 0xFFFF_FFF8;
+pub const OP_ARR: u32 = 8;
 /// The empty string.
-pub const OP_EMPTY: u32 = 0xFFFF_FFF9;
+pub const OP_EMPTY: u32 = 9;
+/// Schema names are keys `KEY + n` on the tape.
+pub const KEY: u32 = 16;
 
 /// The shape operand of an object built key by key.
 pub const NO_SHAPE: u32 = u32::MAX;
 /// Map keys are numbered from here (`MAP_KEY + i`, i per batch); schema names below.
 pub const MAP_KEY: u32 = 0x8000_0000;
-/// Map keys per batch: their numbers must stay below the opcodes.
-const MAX_MAP_KEYS: usize = (OP_END - MAP_KEY) as usize;
+/// Map keys per batch: their numbers must stay below 2^32.
+const MAX_MAP_KEYS: usize = (u32::MAX - MAP_KEY) as usize;
 /// Schema names are a fixed set of a few hundred; this only guards the numbering.
-const MAX_NAMES: usize = MAP_KEY as usize;
+const MAX_NAMES: usize = (MAP_KEY - KEY) as usize;
 /// Shapes for the module's life, counting every prefix of a key list; objects of further
 /// shapes are built key by key. The reader writes every field of a schema message, so the
 /// key lists are fixed by the code, not by the wire: the 2,000 benchmark frames (361,208
@@ -570,7 +573,7 @@ impl tikcast_core::Sink for Tape {
                 (k, next)
             }
         };
-        self.ops.push(k);
+        self.ops.push(KEY + k);
         if let Some(o) = self.open.last_mut() {
             o.1 = next;
         }
@@ -775,8 +778,24 @@ mod tests {
             assert_eq!(
                 t.ops,
                 [
-                    OP_OBJ, outer, ty, OP_STR, 0, 1, inner, OP_OBJ, NO_SHAPE, MAP_KEY, OP_INT, 1,
-                    OP_END, empty, OP_OBJ, 0, OP_END, OP_END
+                    OP_OBJ,
+                    outer,
+                    KEY + ty,
+                    OP_STR,
+                    0,
+                    1,
+                    KEY + inner,
+                    OP_OBJ,
+                    NO_SHAPE,
+                    MAP_KEY,
+                    OP_INT,
+                    1,
+                    OP_END,
+                    KEY + empty,
+                    OP_OBJ,
+                    0,
+                    OP_END,
+                    OP_END
                 ]
             );
             assert_eq!(t.map_names.name(0), "a map key");

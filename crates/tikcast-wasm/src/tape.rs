@@ -16,7 +16,8 @@
 //!   decoded once, and its strings are UTF-16 ranges of that decoded text. A string kept
 //!   by the application therefore keeps at most its own event's text alive, never the
 //!   batch's.
-//! - `events` (u32): per event, its first op and the byte range of its text.
+//! - `events` (u32): per event, its first op (the top bit: its text is all ASCII) and the
+//!   byte range of its text.
 //!
 //! Keys and shapes. The schema's field names (`Sink::key`, `&'static str`) are numbered
 //! once for the module's life: each batch sends JS only the names it has not seen, and JS
@@ -181,6 +182,9 @@ pub const OP_ARR: u32 = 8;
 pub const OP_EMPTY: u32 = 9;
 /// Schema names are keys `KEY + n` on the tape.
 pub const KEY: u32 = 16;
+
+/// The bit of an event's first op that says its text is all ASCII.
+pub const ASCII_TEXT: u32 = 1 << 31;
 
 /// The shape operand of an object built key by key.
 pub const NO_SHAPE: u32 = u32::MAX;
@@ -532,8 +536,15 @@ impl tikcast_core::Sink for Tape {
     }
     fn event_end(&mut self) {
         let ops = self.starts.last().map_or(0, |s| s.1);
-        self.events
-            .extend([ops as u32, self.event_start as u32, self.text.len() as u32]);
+        // An event whose text is all ASCII (as many UTF-16 units as bytes) says so in the
+        // top bit of its first op: JS decodes it as Latin-1, ~15 % faster than UTF-8 in
+        // Chromium (the two agree on ASCII).
+        let ascii = self.units as usize == self.text.len() - self.event_start;
+        self.events.extend([
+            (ops as u32 & !ASCII_TEXT) | if ascii { ASCII_TEXT } else { 0 },
+            self.event_start as u32,
+            self.text.len() as u32,
+        ]);
     }
     fn begin_object(&mut self) {
         self.open.push((self.ops.len(), 0));

@@ -115,9 +115,7 @@ pub fn with_tape<R>(
                 names.ranges.get(2 * tape.names_shipped..).unwrap_or(&[]),
                 &tape.map_names.text,
                 &tape.map_names.ranges,
-                tape.shape_pairs
-                    .get(2 * tape.shapes_shipped..)
-                    .unwrap_or(&[]),
+                tape.shapes.pairs_from(tape.shapes_shipped),
                 proto,
                 out,
             )
@@ -126,7 +124,7 @@ pub fn with_tape<R>(
             Ok(_) => {
                 if sent {
                     tape.names_shipped = tape.names.len();
-                    tape.shapes_shipped = tape.shape_pairs.len() / 2;
+                    tape.shapes_shipped = tape.shapes.len();
                 }
                 if tape.capacity_bytes() > KEEP_TAPE_BYTES {
                     tape.shrink();
@@ -204,10 +202,6 @@ const MAX_SHAPES: usize = 1 << 13;
 const EMPTY_SLOT: u32 = u32::MAX;
 /// Slots of a fresh name table (a power of two; the schema has a few hundred names).
 const NAME_SLOTS: usize = 512;
-
-/// Entries of the cache of static key names (a power of two; the schema has ~700 names,
-/// and 256 entries missed often enough to show in a profile).
-const STATIC_KEYS: usize = 2048;
 
 /// Entries of the cache of key steps (a power of two; real traffic takes ~500 steps).
 const STEPS: usize = 2048;
@@ -318,51 +312,62 @@ impl Names {
 /// the object ends.
 #[derive(Default)]
 struct Shapes {
-    /// Each shape's parent and last key (shape 0's are unused).
-    nodes: Vec<(u32, u32)>,
+    /// Each shape's parent and last key, one pair after the other (shape 0's are unused):
+    /// JS gets them as they are, from the first shape it has not seen.
+    pairs: Vec<u32>,
     /// Shapes by (parent, key): open addressing with linear probing, at most half full.
     slots: Vec<u32>,
 }
 
 impl Shapes {
+    /// How many shapes there are (the empty one too, once there is any).
+    fn len(&self) -> usize {
+        self.pairs.len() / 2
+    }
+
+    /// The parent and key pairs of shapes `from` on (never the empty shape's).
+    fn pairs_from(&self, from: usize) -> &[u32] {
+        self.pairs.get(2 * from.max(1)..).unwrap_or(&[])
+    }
+
+    fn node(&self, s: u32) -> Option<(u32, u32)> {
+        let i = 2 * s as usize;
+        Some((*self.pairs.get(i)?, *self.pairs.get(i + 1)?))
+    }
+
     fn slot(&self, parent: u32, key: u32) -> usize {
         let mask = self.slots.len() - 1;
         let mut i = (parent.wrapping_mul(0x9e37_79b1) ^ key).wrapping_mul(0x85eb_ca6b) as usize;
         loop {
             i &= mask;
             match self.slots.get(i) {
-                Some(&s)
-                    if s != EMPTY_SLOT && self.nodes.get(s as usize) != Some(&(parent, key)) =>
-                {
-                    i += 1
-                }
+                Some(&s) if s != EMPTY_SLOT && self.node(s) != Some((parent, key)) => i += 1,
                 _ => return i,
             }
         }
     }
 
-    /// The shape `parent` plus `key`, numbered (and appended to `sent` as `parent key`)
-    /// if it is new; [`NO_SHAPE`] past [`MAX_SHAPES`] or after [`NO_SHAPE`].
+    /// The shape `parent` plus `key`, numbered if it is new; [`NO_SHAPE`] past
+    /// [`MAX_SHAPES`] or after [`NO_SHAPE`]. Off the hot path: asked on a step-cache miss.
     #[inline(never)]
-    fn child(&mut self, parent: u32, key: u32, sent: &mut Vec<u32>) -> u32 {
+    fn child(&mut self, parent: u32, key: u32) -> u32 {
         if parent == NO_SHAPE {
             return NO_SHAPE;
         }
         if self.slots.is_empty() {
             self.slots.resize(NAME_SLOTS, EMPTY_SLOT);
-            self.nodes.push((NO_SHAPE, NO_SHAPE));
+            self.pairs.extend([NO_SHAPE, NO_SHAPE]);
         }
         let slot = self.slot(parent, key);
         match self.slots.get(slot) {
             Some(&s) if s != EMPTY_SLOT => return s,
             _ => {}
         }
-        let s = self.nodes.len();
+        let s = self.len();
         if s >= MAX_SHAPES {
             return NO_SHAPE;
         }
-        self.nodes.push((parent, key));
-        sent.extend([parent, key]);
+        self.pairs.extend([parent, key]);
         if let Some(e) = self.slots.get_mut(slot) {
             *e = s as u32;
         }
@@ -370,10 +375,11 @@ impl Shapes {
             let n = self.slots.len() * 2;
             self.slots.clear();
             self.slots.resize(n, EMPTY_SLOT);
-            for (c, &(p, k)) in self.nodes.iter().enumerate().skip(1) {
+            for c in 1..s as u32 + 1 {
+                let Some((p, k)) = self.node(c) else { break };
                 let slot = self.slot(p, k);
                 if let Some(e) = self.slots.get_mut(slot) {
-                    *e = c as u32;
+                    *e = c;
                 }
             }
         }
@@ -394,20 +400,16 @@ pub struct Tape {
     /// How many of `names` JS has been sent.
     names_shipped: usize,
     /// The schema's key names are `&'static str` slices of one string, so a name is known
-    /// by its address and length: a direct-mapped cache from those to the key's number
-    /// skips hashing and comparing the name (6 % of a frame's time in a Node profile
-    /// before it). Entries are (address, length, key).
-    static_keys: Vec<(usize, usize, u32)>,
-    /// A direct-mapped cache of (shape, name's address, name's length) → (the name's
-    /// number, the shape with it added): the key step of an object in one lookup.
+    /// by its address and length: a direct-mapped cache of (shape, name's address, name's
+    /// length) → (the name's number, the shape with it added) makes an object's key step
+    /// one lookup, without hashing or comparing the name.
     steps: Vec<(u32, usize, usize, u32, u32)>,
     /// This batch's map keys (numbered from `MAP_KEY`).
     map_names: Names,
     shapes: Shapes,
-    /// Every shape but the empty one as `parent key`, in number order, for JS; the first
-    /// `shapes_shipped` pairs have been sent. (Kept whole rather than per batch: a batch
-    /// whose events were all dropped sends nothing, and JS numbers shapes by position.)
-    shape_pairs: Vec<u32>,
+    /// How many of `shapes` JS has been sent (counted from the start rather than kept per
+    /// batch: a batch whose events were all dropped sends nothing, and JS numbers shapes
+    /// by position).
     shapes_shipped: usize,
     /// Per object being written: the position of its `OP_OBJ` and its shape so far
     /// ([`NO_SHAPE`] once it has a map key).
@@ -460,26 +462,6 @@ impl Tape {
                 * 4
             + self.open.capacity() * 16
             + self.starts.capacity() * 40
-    }
-
-    /// The number of a schema name.
-    fn name_key(&mut self, key: &'static str) -> u32 {
-        if self.static_keys.is_empty() {
-            self.static_keys.resize(STATIC_KEYS, (0, 0, EMPTY_SLOT));
-        }
-        let addr = key.as_ptr() as usize;
-        let slot = (addr ^ (addr >> 8)) & (STATIC_KEYS - 1);
-        match self.static_keys.get(slot) {
-            Some(&(a, len, k)) if a == addr && len == key.len() && k != EMPTY_SLOT => k,
-            _ => {
-                // Never past MAX_NAMES: the schema's names are a fixed set.
-                let k = self.names.number(key, MAX_NAMES).unwrap_or(0);
-                if let Some(e) = self.static_keys.get_mut(slot) {
-                    *e = (addr, key.len(), k);
-                }
-                k
-            }
-        }
     }
 
     fn string(&mut self, s: &str) {
@@ -573,8 +555,9 @@ impl tikcast_core::Sink for Tape {
         let (k, next) = match self.steps.get(slot) {
             Some(&(s, a, len, k, next)) if s == shape && a == addr && len == key.len() => (k, next),
             _ => {
-                let k = self.name_key(key);
-                let next = self.shapes.child(shape, k, &mut self.shape_pairs);
+                // Never past MAX_NAMES: the schema's names are a fixed set.
+                let k = self.names.number(key, MAX_NAMES).unwrap_or(0);
+                let next = self.shapes.child(shape, k);
                 if self.steps.is_empty() {
                     self.steps.resize(STEPS, (NO_SHAPE, 0, 0, 0, NO_SHAPE));
                 }
@@ -692,33 +675,33 @@ mod tests {
     #[test]
     fn shapes_are_numbered_once_and_sent_once() {
         let mut s = Shapes::default();
-        let mut sent = Vec::new();
         // Key lists sharing prefixes, numbered through several doublings of the table.
         let lists: Vec<Vec<u32>> = (0..3000u32)
             .map(|i| (0..i % 9).map(|k| k * (i % 50)).collect())
             .collect();
-        let shape = |s: &mut Shapes, l: &[u32], sent: &mut Vec<u32>| {
-            l.iter().fold(0, |p, &k| s.child(p, k, sent))
-        };
+        let shape = |s: &mut Shapes, l: &[u32]| l.iter().fold(0, |p, &k| s.child(p, k));
         let mut seen = std::collections::HashMap::new();
         for l in &lists {
-            let n = shape(&mut s, l, &mut sent);
+            let n = shape(&mut s, l);
             assert_eq!(*seen.entry(l.clone()).or_insert(n), n, "{l:?}");
         }
         let distinct: std::collections::HashSet<&[u32]> = lists
             .iter()
             .flat_map(|l| (1..=l.len()).map(|n| &l[..n]))
             .collect();
+        let sent = s.pairs_from(0).to_vec();
         assert_eq!(
             sent.len(),
             2 * distinct.len(),
             "each prefix sent once, as parent and key"
         );
-        // Every list again: the same numbers, nothing sent.
+        // Every list again: the same numbers, nothing new to send.
+        let shipped = s.len();
         for l in &lists {
-            assert_eq!(shape(&mut s, l, &mut sent), seen[l]);
+            assert_eq!(shape(&mut s, l), seen[l]);
         }
-        assert_eq!(sent.len(), 2 * distinct.len());
+        assert!(s.pairs_from(shipped).is_empty());
+        assert_eq!(s.pairs_from(0).len(), 2 * distinct.len());
         // The sent pairs rebuild every list, as JS does.
         let mut nodes = vec![(NO_SHAPE, NO_SHAPE)];
         nodes.extend(sent.chunks(2).map(|c| (c[0], c[1])));
@@ -732,27 +715,26 @@ mod tests {
             keys.reverse();
             assert_eq!(&keys, l);
         }
-        assert_eq!(s.child(NO_SHAPE, 1, &mut sent), NO_SHAPE);
+        assert_eq!(s.child(NO_SHAPE, 1), NO_SHAPE);
     }
 
     #[test]
     fn past_the_cap_objects_have_no_shape_and_known_shapes_stay() {
         let mut s = Shapes::default();
-        let mut sent = Vec::new();
-        let first = s.child(0, 0, &mut sent);
+        let first = s.child(0, 0);
         let mut k = 1;
-        while s.child(0, k, &mut sent) != NO_SHAPE {
+        while s.child(0, k) != NO_SHAPE {
             k += 1;
         }
-        assert_eq!(s.nodes.len(), MAX_SHAPES);
+        assert_eq!(s.len(), MAX_SHAPES);
         assert_eq!(
-            sent.len(),
+            s.pairs_from(0).len(),
             2 * (MAX_SHAPES - 1),
             "every shape but the empty one sent"
         );
-        assert_eq!(s.child(0, k + 1, &mut sent), NO_SHAPE);
-        assert_eq!(s.child(0, 0, &mut sent), first, "known shapes still are");
-        assert_eq!(sent.len(), 2 * (MAX_SHAPES - 1));
+        assert_eq!(s.child(0, k + 1), NO_SHAPE);
+        assert_eq!(s.child(0, 0), first, "known shapes still are");
+        assert_eq!(s.pairs_from(0).len(), 2 * (MAX_SHAPES - 1));
     }
 
     #[test]
@@ -781,11 +763,11 @@ mod tests {
                 t.names.number("empty", 9),
             );
             let (ty, inner, empty) = (ty.unwrap(), inner.unwrap(), empty.unwrap());
-            let mut none = Vec::new();
+            let shapes = t.shapes.len();
             let outer = [ty, inner, empty]
                 .iter()
-                .fold(0, |p, &k| t.shapes.child(p, k, &mut none));
-            assert!(none.is_empty(), "known shapes");
+                .fold(0, |p, &k| t.shapes.child(p, k));
+            assert_eq!(t.shapes.len(), shapes, "known shapes");
             assert_eq!(
                 t.ops,
                 [
@@ -812,7 +794,7 @@ mod tests {
             assert_eq!(t.map_names.name(0), "a map key");
             // Three keys of the outer object; the map object has none, the empty one is 0.
             assert_eq!(
-                t.shape_pairs.len(),
+                t.shapes.pairs_from(0).len(),
                 2 * 3,
                 "the same shapes in the second batch"
             );

@@ -10,7 +10,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import * as proto from 'tiktok-live-proto/v3';
-import { HERE, REPO, TYPES, cli, launchChromium, listen } from './lib/cli.mjs';
+import { HERE, REPO, TYPES, buildPeer, cli, launchChromium, listen } from './lib/cli.mjs';
 import { splitFrames } from './lib/frames.mjs';
 import { contenders, race } from './lib/variants.mjs';
 
@@ -32,10 +32,7 @@ log(`node: ${glues.length} builds, ${frames.length} frames, ${rounds} rounds`);
 const node = await race(contenders(glues, proto, (b) => gunzipSync(b), frames), frames, rounds, globalThis.gc);
 
 // Chromium: the same module, served with the builds and the peer's bundle.
-await esbuild.build({
-  entryPoints: [join(HERE, 'lib/peer-entry.mjs')], bundle: true, format: 'esm', platform: 'browser',
-  minify: true, outfile: join(HERE, 'dist/peer.js'), logLevel: 'warning',
-});
+await buildPeer(esbuild);
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>profiles</title>');

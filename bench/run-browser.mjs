@@ -10,7 +10,7 @@ import { extname, join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { WebSocketServer } from 'ws';
-import { HERE, REPO, cli } from './lib/cli.mjs';
+import { HERE, REPO, buildPeer, cli } from './lib/cli.mjs';
 import { splitFrames, median } from './lib/frames.mjs';
 
 const { opt } = cli();
@@ -26,15 +26,7 @@ const memoryTotal = Number(opt('--memory', 1_000_000));
 const only = (opt('--only', 'throughput,startup,latency,memory') || '').split(',');
 const log = (...a) => console.error('[browser]', ...a);
 
-await esbuild.build({
-  entryPoints: [join(HERE, 'lib/peer-entry.mjs')],
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  minify: true,
-  outfile: join(HERE, 'dist/peer.js'),
-  logLevel: 'warning',
-});
+await buildPeer(esbuild);
 const frames = splitFrames(readFileSync(framesFile));
 writeFileSync(join(HERE, 'data/first-frame.bin'), frames[0]);
 

@@ -10,16 +10,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
-import { HERE, REPO, TYPES, cli, launchChromium, listen } from './lib/cli.mjs';
+import { REPO, TYPES, buildPeer, cli, launchChromium, listen } from './lib/cli.mjs';
 
 const { num, positional } = cli();
 const dists = positional.map((d) => resolve(d));
 const rounds = num('--rounds', 7);
 const limit = num('--limit', 400);
-await esbuild.build({
-  entryPoints: [join(HERE, 'lib/peer-entry.mjs')], bundle: true, format: 'esm', platform: 'browser',
-  minify: true, outfile: join(HERE, 'dist/peer.js'), logLevel: 'warning',
-});
+await buildPeer(esbuild);
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>sdk race</title>');

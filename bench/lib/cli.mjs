@@ -1,5 +1,5 @@
 // The command line of the bench scripts: `--name value` options and positional arguments.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** bench/ and the repository root. */
@@ -33,4 +33,13 @@ export async function launchChromium(chromium) {
 export async function listen(server) {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${server.address().port}`;
+}
+
+/** Bundles the peer (tiktok-live-proto v3 + fflate, `lib/peer-entry.mjs`) for the page as
+ * bench/dist/peer.js. */
+export async function buildPeer(esbuild) {
+  await esbuild.build({
+    entryPoints: [join(HERE, 'lib/peer-entry.mjs')], bundle: true, format: 'esm', platform: 'browser',
+    minify: true, outfile: join(HERE, 'dist/peer.js'), logLevel: 'warning',
+  });
 }

@@ -11,14 +11,15 @@ const INT = 6;
 const OBJ = 7;
 const ARR = 8;
 const EMPTY = 9;
+const WSTR = 10;
 const KEY = 16;
 const NO_SHAPE = 0xffffffff;
 const MAP_KEY = 0x80000000;
 
 const decoder = new TextDecoder();
-// For an event whose text is all ASCII (the top bit of its first op): Latin-1 is the same
-// there, and decodes faster in browsers (Chromium +2-3 % a frame). Node decodes UTF-8
-// faster than Latin-1 (-2 % a frame there), so it keeps UTF-8 (bench/RESULTS.md).
+// For the chunks of ASCII strings: Latin-1 is the same there, and decodes faster in
+// browsers (Chromium ~15 %). Node decodes UTF-8 faster than Latin-1, so it keeps UTF-8
+// (bench/RESULTS.md).
 const ascii = globalThis.process?.versions?.node ? decoder : new TextDecoder('latin1');
 
 /**
@@ -88,8 +89,10 @@ function compileEvent(cache, shape, proto) {
  * @param {ReturnType<typeof newTapeCache>} cache
  * @param {Uint32Array} ops
  * @param {Float64Array} nums
- * @param {Uint32Array} events  per event: first op (top bit: the text is ASCII), text byte start, end
- * @param {Uint8Array} bytes    the UTF-8 text of every event
+ * @param {Uint32Array} events  per event: first op, then its `text` chunk's byte start and
+ *   end, then its `wide` chunk's
+ * @param {Uint8Array} bytes    the ASCII strings, chunk after chunk
+ * @param {Uint8Array} wideBytes  the other strings (UTF-8), chunk after chunk
  * @param {string} keyText      schema key names not sent before
  * @param {Uint32Array} keyRanges  per new key: UTF-16 start and end (from keyRanges[0])
  * @param {string} mapKeyText   this batch's map keys
@@ -98,7 +101,7 @@ function compileEvent(cache, shape, proto) {
  * @param {object | undefined} proto  the prototype of events with a `user` (see compileEvent)
  * @param {unknown[]} out
  */
-export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, mapKeyText, mapKeyRanges, shapes, proto, out) {
+export function readTape(cache, ops, nums, events, bytes, wideBytes, keyText, keyRanges, mapKeyText, mapKeyRanges, shapes, proto, out) {
   const keys = cache.keys;
   const base = keyRanges.length > 0 ? keyRanges[0] : 0;
   for (let i = 0; i + 1 < keyRanges.length; i += 2) {
@@ -119,7 +122,11 @@ export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, ma
     mapKeys[i] = mapKeyText.slice(mapKeyRanges[2 * i], mapKeyRanges[2 * i + 1]);
   }
   let p = 0;
+  // The decoded chunks the current event's strings are in, and where each starts.
   let text = '';
+  let wide = '';
+  let at = -1;
+  let wideAt = -1;
   // The next value of an object made by a shape function: its key is skipped.
   const next = () => {
     p++;
@@ -158,6 +165,11 @@ export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, ma
       }
       case INT:
         return ops[p++];
+      case WSTR: {
+        const s = wide.slice(ops[p], ops[p + 1]);
+        p += 2;
+        return s;
+      }
       case EMPTY:
         return '';
       case NULL:
@@ -178,12 +190,16 @@ export function readTape(cache, ops, nums, events, bytes, keyText, keyRanges, ma
         throw new Error(`tikcast: corrupt event tape (op ${op} at ${p - 1})`);
     }
   };
-  for (let e = 0; e + 2 < events.length; e += 3) {
-    const first = events[e];
-    p = first & 0x7fffffff;
-    const start = events[e + 1];
-    const end = events[e + 2];
-    text = end > start ? (first > 0x7fffffff ? ascii : decoder).decode(bytes.subarray(start, end)) : '';
+  for (let e = 0; e + 4 < events.length; e += 5) {
+    p = events[e];
+    if (events[e + 1] !== at) {
+      at = events[e + 1];
+      text = events[e + 2] > at ? ascii.decode(bytes.subarray(at, events[e + 2])) : '';
+    }
+    if (events[e + 3] !== wideAt) {
+      wideAt = events[e + 3];
+      wide = events[e + 4] > wideAt ? decoder.decode(wideBytes.subarray(wideAt, events[e + 4])) : '';
+    }
     if (proto !== undefined && ops[p] === OBJ) {
       const shape = ops[p + 1];
       if (shape !== NO_SHAPE) {

@@ -12,12 +12,19 @@
 //! - `ops` (u32): values in prefix order. A value is one of the `OP_*` codes below with
 //!   its operands; inside an object every value is preceded by its key's number.
 //! - `nums` (f64): numbers that are not small non-negative integers (`OP_NUM index`).
-//! - `text`: the UTF-8 of every string. Each event has its own slice of it (`events`),
-//!   decoded once, and its strings are UTF-16 ranges of that decoded text. A string kept
-//!   by the application therefore keeps at most its own event's text alive, never the
-//!   batch's.
-//! - `events` (u32): per event, its first op (the top bit: its text is all ASCII) and the
-//!   byte range of its text.
+//! - `text` and `wide`: the bytes of every string, the ASCII ones in `text` and the
+//!   others (UTF-8) in `wide`. Each is cut into *chunks* at event boundaries, a chunk
+//!   holding whole events' strings and closing once it has [`CHUNK`] bytes; JS decodes
+//!   each chunk once (`text` as Latin-1 in browsers, a one-byte string) and slices the
+//!   strings out of it (`OP_STR` / `OP_WSTR`: UTF-16 ranges in the chunk's string). A
+//!   `TextDecoder` call costs about half a microsecond in Chromium whatever its length,
+//!   so a call per chunk instead of one per event saves ~40 calls a frame; a string kept
+//!   by the application keeps at most its chunk alive (≤ [`CHUNK`] bytes plus one
+//!   event's), and only text of the same kind: an emoji in a nickname no longer makes
+//!   an event's URLs two-byte strings.
+//! - `events` (u32): per event, its first op and, for `text` then `wide`, the start of
+//!   its chunk and the end of that chunk (both byte offsets; the ends are filled in when
+//!   the batch is sent, [`Tape::close_chunks`]).
 //!
 //! Keys and shapes. The schema's field names (`Sink::key`, `&'static str`) are numbered
 //! once for the module's life: each batch sends JS only the names it has not seen, and JS
@@ -53,6 +60,7 @@ extern "C" {
         nums: &[f64],
         events: &[u32],
         text: &[u8],
+        wide: &[u8],
         key_text: &str,
         keys: &[u32],
         map_key_text: &str,
@@ -99,6 +107,7 @@ pub fn with_tape<R>(
         let result = if !sent {
             Ok(JsValue::UNDEFINED)
         } else {
+            tape.close_chunks();
             let cache = cache.get_or_insert_with(|| new_tape_cache(true));
             let names = &tape.names;
             let shipped = names
@@ -111,6 +120,7 @@ pub fn with_tape<R>(
                 &tape.nums,
                 &tape.events,
                 &tape.text,
+                &tape.wide,
                 names.text.get(shipped..).unwrap_or(""),
                 names.ranges.get(2 * tape.names_shipped..).unwrap_or(&[]),
                 &tape.map_names.text,
@@ -166,7 +176,7 @@ pub const OP_END: u32 = 0;
 pub const OP_NULL: u32 = 1;
 pub const OP_FALSE: u32 = 2;
 pub const OP_TRUE: u32 = 3;
-/// `OP_STR start end`: UTF-16 range in the event's text.
+/// `OP_STR start end`: an ASCII string, its range in its `text` chunk.
 pub const OP_STR: u32 = 4;
 /// `OP_NUM index`: `nums[index]`.
 pub const OP_NUM: u32 = 5;
@@ -178,11 +188,19 @@ pub const OP_OBJ: u32 = 7;
 pub const OP_ARR: u32 = 8;
 /// The empty string.
 pub const OP_EMPTY: u32 = 9;
+/// `OP_WSTR start end`: a string with non-ASCII characters, its UTF-16 range in its `wide`
+/// chunk's decoded string.
+pub const OP_WSTR: u32 = 10;
 /// Schema names are keys `KEY + n` on the tape.
 pub const KEY: u32 = 16;
 
-/// The bit of an event's first op that says its text is all ASCII.
-pub const ASCII_TEXT: u32 = 1 << 31;
+/// A text chunk closes once it holds this many bytes (at the end of an event). 8 KiB: a
+/// 40-message frame's ~24 kB of ASCII text in 3-4 `TextDecoder` calls instead of ~40
+/// (bench/RESULTS.md, "Text by chunk"), and a kept string holds little more than its
+/// own event's text alive.
+pub const CHUNK: usize = 8 << 10;
+/// `events` holds this many u32 per event.
+pub const EVENT_WORDS: usize = 5;
 
 /// The shape operand of an object built key by key.
 pub const NO_SHAPE: u32 = u32::MAX;
@@ -393,7 +411,10 @@ impl Shapes {
 pub struct Tape {
     pub ops: Vec<u32>,
     pub nums: Vec<f64>,
+    /// ASCII strings.
     pub text: Vec<u8>,
+    /// Strings with other characters (UTF-8).
+    pub wide: Vec<u8>,
     pub events: Vec<u32>,
     /// Schema names used as keys, numbered for the module's life.
     names: Names,
@@ -414,12 +435,27 @@ pub struct Tape {
     /// Per object being written: the position of its `OP_OBJ` and its shape so far
     /// ([`NO_SHAPE`] once it has a map key).
     open: Vec<(usize, u32)>,
-    /// Start of the current event's text (bytes) and its length so far in UTF-16 units.
-    event_start: usize,
-    units: u32,
-    /// Where each event written as a `Sink` started: (size, ops, nums, text, events), so
-    /// `truncate` can drop whole events.
-    starts: Vec<(usize, usize, usize, usize, usize)>,
+    /// Where the current chunks of `text` and `wide` start (bytes), and the UTF-16 units
+    /// of the `wide` chunk so far.
+    chunk: usize,
+    wide_chunk: usize,
+    wide_units: u32,
+    /// Where each event written as a `Sink` started, so `truncate` can drop whole events.
+    starts: Vec<Mark>,
+}
+
+/// The tape's lengths (and chunk state) before an event.
+#[derive(Clone, Copy)]
+struct Mark {
+    size: usize,
+    ops: usize,
+    nums: usize,
+    text: usize,
+    wide: usize,
+    events: usize,
+    chunk: usize,
+    wide_chunk: usize,
+    wide_units: u32,
 }
 
 impl Tape {
@@ -428,10 +464,14 @@ impl Tape {
         self.ops.clear();
         self.nums.clear();
         self.text.clear();
+        self.wide.clear();
         self.events.clear();
         self.map_names.clear();
         self.open.clear();
         self.starts.clear();
+        self.chunk = 0;
+        self.wide_chunk = 0;
+        self.wide_units = 0;
     }
 
     /// Empties the batch and gives back the memory of its buffers.
@@ -439,10 +479,31 @@ impl Tape {
         self.ops = Vec::new();
         self.nums = Vec::new();
         self.text = Vec::new();
+        self.wide = Vec::new();
         self.events = Vec::new();
         self.map_names = Names::default();
         self.open = Vec::new();
         self.starts = Vec::new();
+        self.clear();
+    }
+
+    /// Puts each event's chunk ends in place (written as the event's own ends): for
+    /// every event, from the last, the end of the last event of the same chunk.
+    pub fn close_chunks(&mut self) {
+        let (mut at, mut end) = (u32::MAX, 0);
+        let (mut wide_at, mut wide_end) = (u32::MAX, 0);
+        for e in self.events.rchunks_exact_mut(EVENT_WORDS) {
+            if let [_, start, stop, wide_start, wide_stop] = e {
+                if *start != at {
+                    (at, end) = (*start, *stop);
+                }
+                *stop = end;
+                if *wide_start != wide_at {
+                    (wide_at, wide_end) = (*wide_start, *wide_stop);
+                }
+                *wide_stop = wide_end;
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -454,6 +515,7 @@ impl Tape {
         self.ops.capacity() * 4
             + self.nums.capacity() * 8
             + self.text.capacity()
+            + self.wide.capacity()
             + self.events.capacity() * 4
             + self.map_names.text.capacity()
             + (self.map_names.at.capacity()
@@ -461,7 +523,7 @@ impl Tape {
                 + self.map_names.slots.capacity())
                 * 4
             + self.open.capacity() * 16
-            + self.starts.capacity() * 40
+            + self.starts.capacity() * std::mem::size_of::<Mark>()
     }
 
     fn string(&mut self, s: &str) {
@@ -472,12 +534,21 @@ impl Tape {
     fn bytes(&mut self, v: &[u8]) {
         if v.is_empty() {
             self.ops.push(OP_EMPTY);
-            return;
+        } else if tikcast_core::reader::is_ascii(v) {
+            self.ascii(v);
+        } else {
+            let start = self.wide_units;
+            self.wide.extend_from_slice(v);
+            self.wide_units += utf16_len(v);
+            self.ops.extend([OP_WSTR, start, self.wide_units]);
         }
-        let start = self.units;
+    }
+
+    /// An ASCII string (its UTF-16 units are its bytes).
+    fn ascii(&mut self, v: &[u8]) {
+        let start = (self.text.len() - self.chunk) as u32;
         self.text.extend_from_slice(v);
-        self.units += utf16_len(v);
-        self.ops.extend([OP_STR, start, self.units]);
+        self.ops.extend([OP_STR, start, start + v.len() as u32]);
     }
 
     fn number(&mut self, v: f64) {
@@ -493,39 +564,43 @@ impl Tape {
 /// UTF-16 units of valid UTF-8: one per character (every byte but continuation bytes),
 /// two for a character of four bytes (a surrogate pair).
 fn utf16_len(v: &[u8]) -> u32 {
-    if tikcast_core::reader::is_ascii(v) {
-        v.len() as u32
-    } else {
-        v.iter()
-            .map(|&b| u32::from(b & 0xc0 != 0x80) + u32::from(b >= 0xf0))
-            .sum()
-    }
+    v.iter()
+        .map(|&b| u32::from(b & 0xc0 != 0x80) + u32::from(b >= 0xf0))
+        .sum()
 }
 
 /// Decoder v2 writes events straight into the tape (no typed events, no serde).
 impl tikcast_core::Sink for Tape {
     fn event_start(&mut self) {
-        self.starts.push((
-            tikcast_core::Sink::size(self),
-            self.ops.len(),
-            self.nums.len(),
-            self.text.len(),
-            self.events.len(),
-        ));
-        self.event_start = self.text.len();
-        self.units = 0;
+        self.starts.push(Mark {
+            size: tikcast_core::Sink::size(self),
+            ops: self.ops.len(),
+            nums: self.nums.len(),
+            text: self.text.len(),
+            wide: self.wide.len(),
+            events: self.events.len(),
+            chunk: self.chunk,
+            wide_chunk: self.wide_chunk,
+            wide_units: self.wide_units,
+        });
+        // A full chunk closes between events, so an event's strings share one chunk.
+        if self.text.len() - self.chunk >= CHUNK {
+            self.chunk = self.text.len();
+        }
+        if self.wide.len() - self.wide_chunk >= CHUNK {
+            self.wide_chunk = self.wide.len();
+            self.wide_units = 0;
+        }
         self.open.clear();
     }
     fn event_end(&mut self) {
-        let ops = self.starts.last().map_or(0, |s| s.1);
-        // An event whose text is all ASCII (as many UTF-16 units as bytes) says so in the
-        // top bit of its first op: JS decodes it as Latin-1, ~15 % faster than UTF-8 in
-        // Chromium (the two agree on ASCII).
-        let ascii = self.units as usize == self.text.len() - self.event_start;
+        let ops = self.starts.last().map_or(0, |m| m.ops);
         self.events.extend([
-            (ops as u32 & !ASCII_TEXT) | if ascii { ASCII_TEXT } else { 0 },
-            self.event_start as u32,
+            ops as u32,
+            self.chunk as u32,
             self.text.len() as u32,
+            self.wide_chunk as u32,
+            self.wide.len() as u32,
         ]);
     }
     fn begin_object(&mut self) {
@@ -591,10 +666,7 @@ impl tikcast_core::Sink for Tape {
         // Straight into the event's text (an id is never empty).
         let mut buf = [0; 21];
         let digits = tikcast_core::reader::decimal(v, &mut buf);
-        let start = self.units;
-        self.text.extend_from_slice(digits.as_bytes());
-        self.units += digits.len() as u32;
-        self.ops.extend([OP_STR, start, self.units]);
+        self.ascii(digits.as_bytes());
     }
     fn int(&mut self, v: i64) {
         self.number(v as f64);
@@ -617,18 +689,22 @@ impl tikcast_core::Sink for Tape {
         self.string(&s);
     }
     fn size(&self) -> usize {
-        self.ops.len() * 4 + self.nums.len() * 8 + self.text.len()
+        self.ops.len() * 4 + self.nums.len() * 8 + self.text.len() + self.wide.len()
     }
     fn truncate(&mut self, mark: usize) {
-        while let Some(&(size, ops, nums, text, events)) = self.starts.last() {
-            if size < mark {
+        while let Some(&m) = self.starts.last() {
+            if m.size < mark {
                 break;
             }
             self.starts.pop();
-            self.ops.truncate(ops);
-            self.nums.truncate(nums);
-            self.text.truncate(text);
-            self.events.truncate(events);
+            self.ops.truncate(m.ops);
+            self.nums.truncate(m.nums);
+            self.text.truncate(m.text);
+            self.wide.truncate(m.wide);
+            self.events.truncate(m.events);
+            self.chunk = m.chunk;
+            self.wide_chunk = m.wide_chunk;
+            self.wide_units = m.wide_units;
         }
         self.open.clear();
     }
@@ -799,5 +875,64 @@ mod tests {
                 "the same shapes in the second batch"
             );
         }
+    }
+
+    #[test]
+    fn strings_go_by_kind_into_chunks_that_close_between_events() {
+        use tikcast_core::Sink;
+        let mut t = Tape::default();
+        let ascii = "a".repeat(CHUNK / 2 + 1);
+        // Each event: one ASCII string (over half a chunk) and one wide one.
+        let event = |t: &mut Tape, wide: &str| {
+            t.event_start();
+            t.begin_object();
+            t.key("a");
+            t.str(&ascii);
+            t.key("w");
+            t.str(wide);
+            t.end_object();
+            t.event_end();
+        };
+        event(&mut t, "\u{e9}");
+        event(&mut t, "x\u{1f600}");
+        // A dropped event that would have opened a new chunk of each kind.
+        let wide_full = "\u{e9}".repeat(CHUNK);
+        event(&mut t, &wide_full);
+        let mark = t.size();
+        event(&mut t, "dropped \u{e9}");
+        t.truncate(mark);
+        event(&mut t, "\u{1f600}");
+        t.close_chunks();
+        let events: Vec<&[u32]> = t.events.chunks(EVENT_WORDS).collect();
+        let n = ascii.len() as u32;
+        let w = wide_full.len() as u32;
+        // ASCII: two events fill the first chunk (the second closes it past CHUNK), the
+        // third and fourth share the next one.
+        assert_eq!(
+            events.iter().map(|e| (e[1], e[2])).collect::<Vec<_>>(),
+            [(0, 2 * n), (0, 2 * n), (2 * n, 4 * n), (2 * n, 4 * n)]
+        );
+        // Wide: the first three in one chunk, the fourth after the big one in its own.
+        let wide_before = (2 + 5 + w) as u32;
+        assert_eq!(
+            events.iter().map(|e| (e[3], e[4])).collect::<Vec<_>>(),
+            [
+                (0, wide_before),
+                (0, wide_before),
+                (0, wide_before),
+                (wide_before, wide_before + 4)
+            ]
+        );
+        assert_eq!(t.text.len() as u32, 4 * n);
+        assert_eq!(t.wide.len() as u32, wide_before + 4);
+        // Ranges are in the chunk's string: the third event opens an ASCII chunk and its
+        // wide string follows "é" and "x😀" (1 + 3 UTF-16 units); the fourth opens a wide
+        // chunk (one surrogate pair) and follows the third's ASCII string.
+        let ops = &t.ops[events[2][0] as usize..];
+        assert_eq!(&ops[3..6], [OP_STR, 0, n]);
+        assert_eq!(&ops[7..10], [OP_WSTR, 4, 4 + CHUNK as u32]);
+        let ops = &t.ops[events[3][0] as usize..];
+        assert_eq!(&ops[3..6], [OP_STR, n, 2 * n]);
+        assert_eq!(&ops[7..10], [OP_WSTR, 0, 2]);
     }
 }

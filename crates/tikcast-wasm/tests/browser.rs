@@ -832,3 +832,68 @@ fn shapes_of_a_batch_whose_events_were_all_dropped_still_reach_js() {
         }
     }
 }
+
+#[wasm_bindgen_test]
+fn strings_come_out_right_across_text_chunks() {
+    use tikcast_core::Sink;
+    use tikcast_wasm::tape::CHUNK;
+
+    // Enough events for several chunks of each kind: ASCII strings and ids, strings with
+    // other characters (two-byte and astral), events without strings, and events dropped
+    // midway, one of them after a chunk has just filled.
+    fn write(s: &mut dyn Sink) {
+        let long = "u".repeat(CHUNK / 3);
+        let mut text_bytes = 0;
+        for i in 0..40u64 {
+            if i % 7 == 3 || text_bytes >= CHUNK {
+                let mark = s.size();
+                s.event_start();
+                s.begin_object();
+                s.key("type");
+                s.str("dropped");
+                s.key("wide");
+                s.str("\u{e9}\u{1f600}");
+                s.truncate(mark);
+                text_bytes = 0;
+            }
+            s.event_start();
+            s.begin_object();
+            s.key("type");
+            s.str(if i % 5 == 4 { "" } else { "chat" });
+            if i % 4 != 1 {
+                s.key("userId");
+                s.id(i * 1_000_003);
+                s.key("comment");
+                s.str(&format!("{i}{}", &long[..(i as usize * 97) % long.len()]));
+                text_bytes += long.len();
+            }
+            if i % 3 == 0 {
+                s.key("nickname");
+                s.str(&format!(
+                    "n\u{e9}{i}\u{1f339}{}",
+                    "\u{4e2d}".repeat(i as usize * 40)
+                ));
+            }
+            s.key("n");
+            s.uint(i);
+            s.end_object();
+            s.event_end();
+        }
+    }
+    let mut want = tikcast_core::JsonSink::new();
+    write(&mut want);
+    let want: Vec<String> = want
+        .texts()
+        .map(|t| json(&JSON::parse(t).unwrap()))
+        .collect();
+    assert_eq!(want.len(), 40);
+    for compile in [true, false] {
+        tikcast_wasm::tape::reset_tape(compile);
+        for batch in 0..2 {
+            let out = Array::new();
+            tikcast_wasm::tape::with_tape(&out, &JsValue::UNDEFINED, |t| write(t)).unwrap();
+            let got: Vec<String> = out.iter().map(|v| json(&v)).collect();
+            assert_eq!(got, want, "compile {compile}, batch {batch}");
+        }
+    }
+}

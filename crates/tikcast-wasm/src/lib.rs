@@ -62,22 +62,32 @@ pub fn decode_frame(bytes: &[u8]) -> Result<JsValue, JsValue> {
         tikcast_core::write_frame(bytes, &opts, |_, _| true, t)
     })?
     .map_err(|e| error::decode_failed(&e))?;
-    let o = js_sys::Object::new();
-    js::set(&o, "payloadType", &d.payload_type.as_str().into());
-    js::set(&o, "seqId", &d.seq_id.to_string().into());
-    js::set(&o, "logId", &d.log_id.to_string().into());
-    js::set(&o, "cursor", &d.cursor.as_str().into());
-    js::set(&o, "internalExt", &d.internal_ext.as_str().into());
-    js::set(&o, "needAck", &d.need_ack.into());
-    js::set(
-        &o,
-        "heartbeatDuration",
-        &(d.heartbeat_duration as f64).into(),
-    );
-    js::set(&o, "nowMs", &(d.now_ms as f64).into());
-    js::set(&o, "isFirst", &d.is_first.into());
-    js::set(&o, "events", &events);
-    Ok(o.into())
+    // The five strings in one text, so JS decodes one string for them all.
+    let (seq_id, log_id) = (d.seq_id.to_string(), d.log_id.to_string());
+    let parts = [
+        d.payload_type.as_str(),
+        &seq_id,
+        &log_id,
+        &d.cursor,
+        &d.internal_ext,
+    ];
+    let mut text = String::new();
+    let mut ends = [0u32; 5];
+    let mut units = 0;
+    for (part, end) in parts.iter().zip(ends.iter_mut()) {
+        text.push_str(part);
+        units += tape::utf16_len(part.as_bytes());
+        *end = units;
+    }
+    Ok(tape::frame_result(
+        &text,
+        &ends,
+        d.need_ack,
+        d.heartbeat_duration as f64,
+        d.now_ms as f64,
+        d.is_first,
+        &events,
+    ))
 }
 
 /// Decodes one message payload of `method` (e.g. `WebcastChatMessage`) into its events.

@@ -93,16 +93,19 @@ function compileEvent(cache, shape, proto) {
  *   end, then its `wide` chunk's
  * @param {Uint8Array} bytes    the ASCII strings, chunk after chunk
  * @param {Uint8Array} wideBytes  the other strings (UTF-8), chunk after chunk
- * @param {string} keyText      schema key names not sent before
+ * @param {Uint8Array} keyBytes  schema key names not sent before (UTF-8)
  * @param {Uint32Array} keyRanges  per new key: UTF-16 start and end (from keyRanges[0])
- * @param {string} mapKeyText   this batch's map keys
- * @param {Uint32Array} mapKeyRanges  per map key: UTF-16 start and end in mapKeyText
+ * @param {Uint8Array} mapKeyBytes  this batch's map keys (UTF-8)
+ * @param {Uint32Array} mapKeyRanges  per map key: UTF-16 start and end in their decoded text
  * @param {Uint32Array} shapes  shapes not sent before: parent shape and last key, each
  * @param {object | undefined} proto  the prototype of events with a `user` (see compileEvent)
  * @param {unknown[]} out
  */
-export function readTape(cache, ops, nums, events, bytes, wideBytes, keyText, keyRanges, mapKeyText, mapKeyRanges, shapes, proto, out) {
+export function readTape(cache, ops, nums, events, bytes, wideBytes, keyBytes, keyRanges, mapKeyBytes, mapKeyRanges, shapes, proto, out) {
   const keys = cache.keys;
+  // Most batches have neither new keys nor map keys: no call for them.
+  const keyText = keyBytes.length > 0 ? decoder.decode(keyBytes) : '';
+  const mapKeyText = mapKeyBytes.length > 0 ? decoder.decode(mapKeyBytes) : '';
   const base = keyRanges.length > 0 ? keyRanges[0] : 0;
   for (let i = 0; i + 1 < keyRanges.length; i += 2) {
     keys.push(keyText.slice(keyRanges[i] - base, keyRanges[i + 1] - base));
@@ -215,4 +218,25 @@ export function readTape(cache, ops, nums, events, bytes, wideBytes, keyText, ke
     out.push(value());
   }
   return out;
+}
+
+/**
+ * `decodeFrame`'s result. Its five strings come as one `text`, cut at the UTF-16 `ends`
+ * (one `TextDecoder` call instead of one per string and per key name).
+ * @param {string} text
+ * @param {Uint32Array} ends
+ */
+export function frameResult(text, ends, needAck, heartbeatDuration, nowMs, isFirst, events) {
+  return {
+    payloadType: text.slice(0, ends[0]),
+    seqId: text.slice(ends[0], ends[1]),
+    logId: text.slice(ends[1], ends[2]),
+    cursor: text.slice(ends[2], ends[3]),
+    internalExt: text.slice(ends[3], ends[4]),
+    needAck,
+    heartbeatDuration,
+    nowMs,
+    isFirst,
+    events,
+  };
 }

@@ -46,6 +46,19 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/tape.js")]
 extern "C" {
+    /// `decodeFrame`'s result object: the frame's five strings cut out of `text` at the
+    /// UTF-16 `ends`, then its other fields.
+    #[wasm_bindgen(js_name = frameResult)]
+    pub(crate) fn frame_result(
+        text: &str,
+        ends: &[u32],
+        need_ack: bool,
+        heartbeat_duration: f64,
+        now_ms: f64,
+        is_first: bool,
+        events: &Array,
+    ) -> JsValue;
+
     /// A fresh cache of key strings and shape functions for [`read_tape`]; with
     /// `compile` false it never compiles a shape function.
     #[wasm_bindgen(js_name = newTapeCache)]
@@ -61,9 +74,9 @@ extern "C" {
         events: &[u32],
         text: &[u8],
         wide: &[u8],
-        key_text: &str,
+        key_text: &[u8],
         keys: &[u32],
-        map_key_text: &str,
+        map_key_text: &[u8],
         map_keys: &[u32],
         shapes: &[u32],
         proto: &JsValue,
@@ -121,9 +134,9 @@ pub fn with_tape<R>(
                 &tape.events,
                 &tape.text,
                 &tape.wide,
-                names.text.get(shipped..).unwrap_or(""),
+                names.text.as_bytes().get(shipped..).unwrap_or(&[]),
                 names.ranges.get(2 * tape.names_shipped..).unwrap_or(&[]),
-                &tape.map_names.text,
+                tape.map_names.text.as_bytes(),
                 &tape.map_names.ranges,
                 tape.shapes.pairs_from(tape.shapes_shipped),
                 proto,
@@ -563,7 +576,7 @@ impl Tape {
 
 /// UTF-16 units of valid UTF-8: one per character (every byte but continuation bytes),
 /// two for a character of four bytes (a surrogate pair).
-fn utf16_len(v: &[u8]) -> u32 {
+pub(crate) fn utf16_len(v: &[u8]) -> u32 {
     v.iter()
         .map(|&b| u32::from(b & 0xc0 != 0x80) + u32::from(b >= 0xf0))
         .sum()
@@ -913,7 +926,7 @@ mod tests {
             [(0, 2 * n), (0, 2 * n), (2 * n, 4 * n), (2 * n, 4 * n)]
         );
         // Wide: the first three in one chunk, the fourth after the big one in its own.
-        let wide_before = (2 + 5 + w) as u32;
+        let wide_before = 2 + 5 + w;
         assert_eq!(
             events.iter().map(|e| (e[3], e[4])).collect::<Vec<_>>(),
             [

@@ -69,6 +69,67 @@ fn session(filter: bool) -> (Session, tikcast_core::ConnId) {
     (s, conn)
 }
 
+/// A sink that only counts values and string bytes: the reader's walk with nothing
+/// written (`black_box` keeps the values in use).
+#[derive(Default)]
+struct Count {
+    values: usize,
+}
+
+impl Count {
+    fn one(&mut self, v: u64) {
+        self.values += 1 + (std::hint::black_box(v) & 1) as usize;
+    }
+}
+
+impl tikcast_core::reader::Sink for Count {
+    fn begin_object(&mut self) {
+        self.one(0)
+    }
+    fn end_object(&mut self) {
+        self.one(0)
+    }
+    fn begin_array(&mut self) {
+        self.one(0)
+    }
+    fn end_array(&mut self) {
+        self.one(0)
+    }
+    fn key(&mut self, key: &'static str) {
+        self.one(key.len() as u64)
+    }
+    fn key_str(&mut self, key: &str) {
+        self.one(key.len() as u64)
+    }
+    fn str(&mut self, v: &str) {
+        self.one(v.len() as u64)
+    }
+    fn id(&mut self, v: u64) {
+        self.one(v)
+    }
+    fn int(&mut self, v: i64) {
+        self.one(v as u64)
+    }
+    fn uint(&mut self, v: u64) {
+        self.one(v)
+    }
+    fn bool(&mut self, v: bool) {
+        self.one(v.into())
+    }
+    fn null(&mut self) {
+        self.one(0)
+    }
+    fn base64(&mut self, v: &[u8]) {
+        self.one(v.len() as u64)
+    }
+    fn size(&self) -> usize {
+        self.values
+    }
+    fn truncate(&mut self, mark: usize) {
+        self.values = mark
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let Some(frames) = load() else { return };
     let mut g = c.benchmark_group("workload");
@@ -96,6 +157,23 @@ fn benches(c: &mut Criterion) {
                     sink.clear();
                     tikcast_core::write_frame(f, &opts, |_, _| true, &mut sink)
                         .map(|_| sink.events.len())
+                        .unwrap_or(0)
+                })
+                .sum::<usize>()
+        })
+    });
+    // The same reading with no output at all (every value only counted): with the gunzip
+    // below, what any writer of the native JSON costs at least (bench/RESULTS.md, the
+    // native bound).
+    let mut count = Count::default();
+    g.bench_function("v2 write_frame, no output", |b| {
+        b.iter(|| {
+            frames
+                .iter()
+                .map(|f| {
+                    count.values = 0;
+                    tikcast_core::write_frame(f, &opts, |_, _| true, &mut count)
+                        .map(|_| count.values)
                         .unwrap_or(0)
                 })
                 .sum::<usize>()

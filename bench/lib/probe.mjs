@@ -26,7 +26,7 @@ export function loadProbe(path) {
       frames.forEach((f, i) => { put(f); n += x.gunzip_only(payloads[i][0], payloads[i][1]); });
       return n;
     },
-    /** Inflater comparison: the same gunzip with `lib` = 'miniz' or 'zlibrs' (null if absent). */
+    /** Inflater comparison: the same gunzip with `lib` = 'miniz', 'zlibrs' or 'zune' (null if absent). */
     gunzipWith(lib) {
       const g = x[`gunzip_${lib}`];
       if (!g) return null;

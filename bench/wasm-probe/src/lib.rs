@@ -75,6 +75,19 @@ pub extern "C" fn gunzip_zlibrs_nocrc(at: usize, len: usize) -> u32 {
     })
 }
 
+/// One gzip member inflated (and its CRC-32 and ISIZE checked) by `zune-inflate`.
+#[no_mangle]
+pub extern "C" fn gunzip_zune(at: usize, len: usize) -> u32 {
+    with_frame(|f| {
+        let opts = zune_inflate::DeflateOptions::default()
+            .set_limit(8 << 20)
+            .set_confirm_checksum(true);
+        zune_inflate::DeflateDecoder::new_with_options(&f[at..at + len], opts)
+            .decode_gzip()
+            .map_or(0, |v| v.len() as u32)
+    })
+}
+
 mod cmp {
     const CAP: usize = 8 << 20;
 

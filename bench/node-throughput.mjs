@@ -58,9 +58,9 @@ for (const [profile, label] of [['size', 'opt-level z'], ['release', 'opt-level 
   contenders[`probe: core in wasm, chat+gift, no JS objects (${label})`] = () => probe.chatGift(frames);
   contenders[`probe: gunzip only in wasm, core = zlib-rs (${label})`] = () => probe.gunzip(frames, payloads);
   // The inflater alone: the probe's own copy of the wrapper and checks around each library.
-  for (const [lib, name] of [['miniz', 'miniz_oxide'], ['zlibrs', 'zlib-rs'], ['zune', 'zune-inflate']]) {
+  for (const [lib, name] of [['miniz', 'miniz_oxide, probe wrapper'], ['zlibrs', 'zlib-rs, probe wrapper'], ['zune', 'zune-inflate, its own gzip']]) {
     const g = probe.gunzipWith(lib);
-    if (g) contenders[`probe: gunzip only in wasm, ${name}, probe wrapper (${label})`] = () => g(frames, payloads);
+    if (g) contenders[`probe: gunzip only in wasm, ${name} (${label})`] = () => g(frames, payloads);
   }
 }
 const names = Object.keys(contenders);

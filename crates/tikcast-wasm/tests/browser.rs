@@ -64,6 +64,16 @@ fn json(v: &JsValue) -> String {
         .unwrap_or_else(|| format!("{v:?}"))
 }
 
+/// The events `write` makes, as canonical JSON parsed by JS and stringified again: what
+/// the tape's objects must stringify to.
+fn canonical(write: impl FnOnce(&mut tikcast_core::JsonSink)) -> Vec<String> {
+    let mut sink = tikcast_core::JsonSink::new();
+    write(&mut sink);
+    sink.texts()
+        .map(|t| json(&JSON::parse(t).unwrap()))
+        .collect()
+}
+
 fn options(text: &str) -> JsValue {
     JSON::parse(text).expect("test options are JSON")
 }
@@ -673,12 +683,7 @@ fn the_event_tape_gives_what_json_parse_gives() {
             }
         }
     }
-    let mut want = tikcast_core::JsonSink::new();
-    write(&mut want, false);
-    let want: Vec<String> = want
-        .texts()
-        .map(|t| json(&JSON::parse(t).unwrap()))
-        .collect();
+    let want = canonical(|s| write(s, false));
     // Objects by shape functions (new shapes, then known ones in later batches), then
     // key by key as under a Content-Security-Policy without 'unsafe-eval'.
     for (compile, batches) in [(true, 3), (false, 2), (true, 1)] {
@@ -739,12 +744,7 @@ fn events_with_a_user_can_be_made_with_a_prototype() {
         "Object.create(Object.prototype, { uniqueId: { get() { return this.user?.uniqueId; }, configurable: true } })",
     )
     .unwrap();
-    let mut want = tikcast_core::JsonSink::new();
-    write(&mut want);
-    let want: Vec<String> = want
-        .texts()
-        .map(|t| json(&JSON::parse(t).unwrap()))
-        .collect();
+    let want = canonical(|s| write(s));
     for compile in [true, false] {
         tikcast_wasm::tape::reset_tape(compile);
         for batch in 0..2 {
@@ -819,15 +819,10 @@ fn shapes_of_a_batch_whose_events_were_all_dropped_still_reach_js() {
                 event(s, "second", &["d", "e"]);
                 event(s, "third", &["a", "b", "c", "f"]);
             };
-            let mut want = tikcast_core::JsonSink::new();
-            write(&mut want);
+            let want = canonical(|s| write(s));
             let out = Array::new();
             tikcast_wasm::tape::with_tape(&out, &JsValue::UNDEFINED, |t| write(t)).unwrap();
             let got: Vec<String> = out.iter().map(|v| json(&v)).collect();
-            let want: Vec<String> = want
-                .texts()
-                .map(|t| json(&JSON::parse(t).unwrap()))
-                .collect();
             assert_eq!(got, want, "compile {compile}, round {round}");
         }
     }
@@ -880,12 +875,7 @@ fn strings_come_out_right_across_text_chunks() {
             s.event_end();
         }
     }
-    let mut want = tikcast_core::JsonSink::new();
-    write(&mut want);
-    let want: Vec<String> = want
-        .texts()
-        .map(|t| json(&JSON::parse(t).unwrap()))
-        .collect();
+    let want = canonical(|s| write(s));
     assert_eq!(want.len(), 40);
     for compile in [true, false] {
         tikcast_wasm::tape::reset_tape(compile);

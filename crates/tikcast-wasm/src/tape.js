@@ -16,7 +16,9 @@ const KEY = 16;
 const NO_SHAPE = 0xffffffff;
 const MAP_KEY = 0x80000000;
 
-const decoder = new TextDecoder();
+// `ignoreBOM`: a string may start with U+FEFF, and a chunk with that string; the default
+// decoder would drop it as a byte order mark and shift every range after it.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 // For the chunks of ASCII strings: Latin-1 is the same there, and decodes faster in
 // browsers (Chromium ~15 %). Node decodes UTF-8 faster than Latin-1, so it keeps UTF-8
 // (bench/RESULTS.md).

@@ -898,3 +898,185 @@ fn strings_come_out_right_across_text_chunks() {
         }
     }
 }
+
+#[wasm_bindgen_test]
+fn random_batches_come_out_as_json_parse_gives_them() {
+    use tikcast_core::Sink;
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+    fn gen_str(r: &mut Rng) -> String {
+        let pieces = [
+            "",
+            "a",
+            "hello",
+            "\u{feff}",
+            "\u{e9}",
+            "\u{1f600}",
+            "\u{4e2d}",
+            "\u{ff}",
+            "\0",
+            "\u{7f}",
+            "\u{80}",
+            "\u{fffd}",
+            "\u{fffe}",
+            "\r\n",
+            ALL,
+        ];
+        const ALL: &str = "\0\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\x7f";
+        match r.below(6) {
+            0 => String::new(),
+            1 => "x".repeat(r.below(3000) as usize),
+            _ => {
+                let n = r.below(20);
+                let mut s = String::new();
+                for _ in 0..n {
+                    s.push_str(pieces[r.below(pieces.len() as u64) as usize]);
+                }
+                if r.below(4) == 0 {
+                    s.push_str(&"\u{e9}".repeat(r.below(3000) as usize));
+                }
+                s
+            }
+        }
+    }
+    // One batch from `seed`: events with ids, map keys, base64, checked and unchecked
+    // strings (ASCII, two-byte, astral, a leading U+FEFF, every ASCII byte, long runs that
+    // fill chunks), some in groups dropped midway. `real`: write the dropped events too
+    // and truncate them, as the decoder does; else leave them out (what JSON must give).
+    fn write(seed: u64, s: &mut dyn Sink, real: bool) {
+        let mut r = Rng(seed);
+        let n = r.below(60);
+        for _ in 0..n {
+            let group = if r.below(5) == 0 { 1 + r.below(3) } else { 0 };
+            let drop = group > 0;
+            let mark = s.size();
+            for g in 0..group.max(1) {
+                let last = g + 1 == group.max(1);
+                let fields = r.below(6);
+                if real || !drop {
+                    s.event_start();
+                    s.begin_object();
+                }
+                for _ in 0..fields {
+                    let kind = r.below(5);
+                    let w = real || !drop;
+                    match kind {
+                        0 => {
+                            let v = r.next();
+                            if w {
+                                s.key("id");
+                                s.id(v);
+                            }
+                        }
+                        1 => {
+                            let k = gen_str(&mut r);
+                            let v = gen_str(&mut r);
+                            if w {
+                                s.key("m");
+                                s.begin_object();
+                                s.key_str(&k);
+                                s.str(&v);
+                                s.end_object();
+                            }
+                        }
+                        2 => {
+                            let b: Vec<u8> = (0..r.below(40)).map(|x| x as u8).collect();
+                            if w {
+                                s.key("b");
+                                s.base64(&b);
+                            }
+                        }
+                        3 => {
+                            let v = gen_str(&mut r);
+                            if w {
+                                s.key("t");
+                                s.text(v.as_bytes());
+                            }
+                        }
+                        _ => {
+                            let v = gen_str(&mut r);
+                            if w {
+                                s.key("s");
+                                s.str(&v);
+                            }
+                        }
+                    }
+                }
+                if drop && last {
+                    if real {
+                        s.truncate(mark);
+                    }
+                    break;
+                }
+                if real || !drop {
+                    s.end_object();
+                    s.event_end();
+                }
+            }
+        }
+    }
+    for compile in [true, false] {
+        tikcast_wasm::tape::reset_tape(compile);
+        for round in 0..150u64 {
+            let seed = 0x9e3779b97f4a7c15 ^ (round.wrapping_mul(0x1234567));
+            let want = canonical(|s| write(seed, s, false));
+            let out = Array::new();
+            tikcast_wasm::tape::with_tape(&out, &JsValue::UNDEFINED, |t| write(seed, t, true))
+                .unwrap();
+            let got: Vec<String> = out.iter().map(|v| json(&v)).collect();
+            assert_eq!(got.len(), want.len(), "round {round}");
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g, w, "compile {compile} round {round} event {i}");
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn decode_frame_strings_keep_every_character() {
+    // decodeFrame's five strings come as one text cut at UTF-16 ends: a msg frame with a
+    // cursor and internal_ext that start with U+FEFF and hold astral characters.
+    let b = pb::FetchResult {
+        messages: vec![],
+        cursor: "\u{feff}c\u{1f600}".into(),
+        internal_ext: "\u{feff}\u{e9}x\u{1f339}".into(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let f = pb::PushFrame {
+        seq_id: 1,
+        log_id: 2,
+        payload_type: "msg".into(),
+        payload: b,
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let d = tikcast_wasm::decode_frame(&f).unwrap_or_else(|e| panic!("{}", json(&e)));
+    assert_eq!(text(&d, "payloadType"), "msg");
+    assert_eq!(text(&d, "seqId"), "1");
+    assert_eq!(text(&d, "logId"), "2");
+    assert_eq!(text(&d, "cursor"), "\u{feff}c\u{1f600}");
+    assert_eq!(text(&d, "internalExt"), "\u{feff}\u{e9}x\u{1f339}");
+    // Non-msg payload type, BOM first in the whole text.
+    let f = pb::PushFrame {
+        seq_id: 0,
+        log_id: 0,
+        payload_type: "\u{feff}\u{1f600}h".into(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let d = tikcast_wasm::decode_frame(&f).unwrap_or_else(|e| panic!("{}", json(&e)));
+    assert_eq!(text(&d, "payloadType"), "\u{feff}\u{1f600}h");
+    assert_eq!(text(&d, "seqId"), "0");
+    assert_eq!(text(&d, "cursor"), "");
+}

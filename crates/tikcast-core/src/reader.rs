@@ -1164,10 +1164,10 @@ fn write_map_value<S: Sink + ?Sized>(
     Ok(())
 }
 
-/// Room for a formatted 64-bit integer and its sign.
 /// Whether `v` is all ASCII, 16 bytes a step in two 64-bit words (`<[u8]>::is_ascii`
 /// steps by `usize`, 4 bytes in wasm32): most strings of a frame are ASCII (URLs, ids,
-/// handles), and the reader checks every one (UTF-8, then the tape's UTF-16 length).
+/// handles), and every one is checked (for UTF-8 by the reader, then by the wasm tape,
+/// which keeps ASCII strings apart).
 pub fn is_ascii(v: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut blocks = v.chunks_exact(16);
@@ -1190,6 +1190,7 @@ pub fn decimal(v: u64, buf: &mut [u8; 21]) -> &str {
     fmt_int(false, v, buf)
 }
 
+/// Room for a formatted 64-bit integer and its sign.
 pub(crate) fn itoa_buf() -> [u8; 21] {
     [0; 21]
 }

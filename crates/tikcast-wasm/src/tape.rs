@@ -26,6 +26,11 @@
 //!   its chunk and the end of that chunk (both byte offsets; the ends are filled in when
 //!   the batch is sent, [`Tape::close_chunks`]).
 //!
+//! An event written again under another `type` (`Sink::repeat_event`: a gift message's
+//! `giftRaw` event and then its `gift` or `giftStreak`) is its ops copied, with a `type`
+//! string of its own, in the chunks of the event it copies: JS builds it as any event,
+//! and a chunk may hold these copies past [`CHUNK`].
+//!
 //! Keys and shapes. The schema's field names (`Sink::key`, `&'static str`) are numbered
 //! once for the module's life: each batch sends JS only the names it has not seen, and JS
 //! makes each key string once. Map keys (`Sink::key_str`, an open set from the wire) are
@@ -564,6 +569,21 @@ impl Tape {
         self.ops.extend([OP_STR, start, start + v.len() as u32]);
     }
 
+    /// The tape's lengths and chunk state now (before an event).
+    fn mark(&self) -> Mark {
+        Mark {
+            size: tikcast_core::Sink::size(self),
+            ops: self.ops.len(),
+            nums: self.nums.len(),
+            text: self.text.len(),
+            wide: self.wide.len(),
+            events: self.events.len(),
+            chunk: self.chunk,
+            wide_chunk: self.wide_chunk,
+            wide_units: self.wide_units,
+        }
+    }
+
     fn number(&mut self, v: f64) {
         if (0.0..4_294_967_296.0).contains(&v) && v.fract() == 0.0 {
             self.ops.extend([OP_INT, v as u32]);
@@ -585,17 +605,7 @@ pub(crate) fn utf16_len(v: &[u8]) -> u32 {
 /// Decoder v2 writes events straight into the tape (no typed events, no serde).
 impl tikcast_core::Sink for Tape {
     fn event_start(&mut self) {
-        self.starts.push(Mark {
-            size: tikcast_core::Sink::size(self),
-            ops: self.ops.len(),
-            nums: self.nums.len(),
-            text: self.text.len(),
-            wide: self.wide.len(),
-            events: self.events.len(),
-            chunk: self.chunk,
-            wide_chunk: self.wide_chunk,
-            wide_units: self.wide_units,
-        });
+        self.starts.push(self.mark());
         // A full chunk closes between events, so an event's strings share one chunk.
         if self.text.len() - self.chunk >= CHUNK {
             self.chunk = self.text.len();
@@ -703,6 +713,40 @@ impl tikcast_core::Sink for Tape {
     }
     fn size(&self) -> usize {
         self.ops.len() * 4 + self.nums.len() * 8 + self.text.len() + self.wide.len()
+    }
+    fn repeat_event(&mut self, name: &'static str) -> bool {
+        // The last event, still in the current chunks (no event has started since), and
+        // begun as every event is: an object whose first value is its `type`, an ASCII
+        // string. Its other values are copied as they are: string ranges in the same
+        // chunks, `nums` indices, map keys and shapes of the same batch.
+        let Some(&[first, chunk, _, wide_chunk, _]) = self.events.last_chunk::<EVENT_WORDS>()
+        else {
+            return false;
+        };
+        let first = first as usize;
+        let type_key = match self.ops.get(first..first + 4) {
+            Some(&[OP_OBJ, _, k, OP_STR]) if (KEY..MAP_KEY).contains(&k) => k - KEY,
+            _ => return false,
+        };
+        if chunk as usize != self.chunk
+            || wide_chunk as usize != self.wide_chunk
+            || self.names.name(type_key) != "type"
+            || name.is_empty()
+            || !tikcast_core::reader::is_ascii(name.as_bytes())
+        {
+            return false;
+        }
+        self.starts.push(self.mark());
+        let at = self.ops.len();
+        self.ops.extend_from_within(first..);
+        let start = (self.text.len() - self.chunk) as u32;
+        self.text.extend_from_slice(name.as_bytes());
+        if let Some([from, to]) = self.ops.get_mut(at + 4..at + 6) {
+            *from = start;
+            *to = start + name.len() as u32;
+        }
+        self.event_end();
+        true
     }
     fn truncate(&mut self, mark: usize) {
         while let Some(&m) = self.starts.last() {

@@ -949,10 +949,60 @@ fn random_batches_come_out_as_json_parse_gives_them() {
             }
         }
     }
+    // One event's fields from `r`; written when `w` (the random draws are the same
+    // either way).
+    fn fields(r: &mut Rng, s: &mut dyn Sink, w: bool) {
+        for _ in 0..r.below(6) {
+            match r.below(5) {
+                0 => {
+                    let v = r.next();
+                    if w {
+                        s.key("id");
+                        s.id(v);
+                    }
+                }
+                1 => {
+                    let k = gen_str(r);
+                    let v = gen_str(r);
+                    if w {
+                        s.key("m");
+                        s.begin_object();
+                        s.key_str(&k);
+                        s.str(&v);
+                        s.end_object();
+                    }
+                }
+                2 => {
+                    let b: Vec<u8> = (0..r.below(40)).map(|x| x as u8).collect();
+                    if w {
+                        s.key("b");
+                        s.base64(&b);
+                    }
+                }
+                3 => {
+                    let v = gen_str(r);
+                    if w {
+                        s.key("t");
+                        s.text(v.as_bytes());
+                    }
+                }
+                _ => {
+                    let v = gen_str(r);
+                    if w {
+                        s.key("s");
+                        s.str(&v);
+                    }
+                }
+            }
+        }
+    }
+    const TYPES: [&str; 3] = ["giftRaw", "giftStreak", "gift"];
     // One batch from `seed`: events with ids, map keys, base64, checked and unchecked
     // strings (ASCII, two-byte, astral, a leading U+FEFF, every ASCII byte, long runs that
-    // fill chunks), some in groups dropped midway. `real`: write the dropped events too
-    // and truncate them, as the decoder does; else leave them out (what JSON must give).
+    // fill chunks), some in groups dropped midway, some with a `type` and repeated under
+    // other types. `real`: write the dropped events too and truncate them, as the decoder
+    // does, and repeat events with `repeat_event`; else leave the dropped ones out and
+    // write each repeat in full (what JSON must give).
     fn write(seed: u64, s: &mut dyn Sink, real: bool) {
         let mut r = Rng(seed);
         let n = r.below(60);
@@ -962,65 +1012,41 @@ fn random_batches_come_out_as_json_parse_gives_them() {
             let mark = s.size();
             for g in 0..group.max(1) {
                 let last = g + 1 == group.max(1);
-                let fields = r.below(6);
-                if real || !drop {
+                let w = real || !drop;
+                let ty = (r.below(2) == 0).then(|| TYPES[r.below(3) as usize]);
+                let at = Rng(r.0);
+                if w {
                     s.event_start();
                     s.begin_object();
-                }
-                for _ in 0..fields {
-                    let kind = r.below(5);
-                    let w = real || !drop;
-                    match kind {
-                        0 => {
-                            let v = r.next();
-                            if w {
-                                s.key("id");
-                                s.id(v);
-                            }
-                        }
-                        1 => {
-                            let k = gen_str(&mut r);
-                            let v = gen_str(&mut r);
-                            if w {
-                                s.key("m");
-                                s.begin_object();
-                                s.key_str(&k);
-                                s.str(&v);
-                                s.end_object();
-                            }
-                        }
-                        2 => {
-                            let b: Vec<u8> = (0..r.below(40)).map(|x| x as u8).collect();
-                            if w {
-                                s.key("b");
-                                s.base64(&b);
-                            }
-                        }
-                        3 => {
-                            let v = gen_str(&mut r);
-                            if w {
-                                s.key("t");
-                                s.text(v.as_bytes());
-                            }
-                        }
-                        _ => {
-                            let v = gen_str(&mut r);
-                            if w {
-                                s.key("s");
-                                s.str(&v);
-                            }
-                        }
+                    if let Some(ty) = ty {
+                        s.key("type");
+                        s.str(ty);
                     }
                 }
+                fields(&mut r, s, w);
                 if drop && last {
                     if real {
                         s.truncate(mark);
                     }
                     break;
                 }
-                if real || !drop {
+                if w {
                     s.end_object();
                     s.event_end();
+                }
+                for _ in 0..r.below(3) {
+                    let again = TYPES[r.below(3) as usize];
+                    if real {
+                        assert_eq!(s.repeat_event(again), ty.is_some(), "seed {seed}");
+                    } else if let (Some(_), false) = (ty, drop) {
+                        s.event_start();
+                        s.begin_object();
+                        s.key("type");
+                        s.str(again);
+                        fields(&mut Rng(at.0), s, true);
+                        s.end_object();
+                        s.event_end();
+                    }
                 }
             }
         }

@@ -109,6 +109,24 @@ struct Picker {
 }
 
 impl Picker {
+    /// The figures of the event just written, from its name and top-level numbers.
+    fn figures(&self) -> Figures {
+        let (a, b) = (self.a, self.b);
+        match self.name {
+            "chat" => Figures::Chat,
+            "like" => Figures::Like { count: a, total: b },
+            "gift" => Figures::Gift {
+                repeat: a,
+                diamonds: b,
+            },
+            "roomUser" => Figures::RoomUser {
+                viewers: a,
+                total: b,
+            },
+            _ => Figures::None,
+        }
+    }
+
     fn number(&mut self, v: i64) {
         if self.depth == 1 {
             match self.key {
@@ -138,21 +156,7 @@ impl Sink for Picker {
         self.json.event_start();
     }
     fn event_end(&mut self) {
-        let (a, b) = (self.a, self.b);
-        let figures = match self.name {
-            "chat" => Figures::Chat,
-            "like" => Figures::Like { count: a, total: b },
-            "gift" => Figures::Gift {
-                repeat: a,
-                diamonds: b,
-            },
-            "roomUser" => Figures::RoomUser {
-                viewers: a,
-                total: b,
-            },
-            _ => Figures::None,
-        };
-        self.picked.push((self.name, figures));
+        self.picked.push((self.name, self.figures()));
         self.json.event_end();
     }
     fn begin_object(&mut self) {
@@ -175,11 +179,13 @@ impl Sink for Picker {
         if self.depth == 1 {
             self.key = match (self.name, key) {
                 (_, "type") => Key::Type,
-                ("like", "likeCount") | ("gift", "repeatCount") | ("roomUser", "viewerCount") => {
-                    Key::A
-                }
+                // The gift events' figures are picked for all three, so a copy under
+                // another name (`repeat_event`) has its own.
+                ("like", "likeCount")
+                | ("gift" | "giftRaw" | "giftStreak", "repeatCount")
+                | ("roomUser", "viewerCount") => Key::A,
                 ("like", "totalLikeCount")
-                | ("gift", "diamondCount")
+                | ("gift" | "giftRaw" | "giftStreak", "diamondCount")
                 | ("roomUser", "totalUser") => Key::B,
                 _ => Key::Other,
             };
@@ -233,6 +239,15 @@ impl Sink for Picker {
             self.picked.pop();
         }
         self.json.truncate(mark);
+    }
+    fn repeat_event(&mut self, name: &'static str) -> bool {
+        if !self.json.repeat_event(name) {
+            return false;
+        }
+        // The copy's top-level numbers are the event's own (`a`, `b` as it left them).
+        self.name = static_name(name);
+        self.picked.push((self.name, self.figures()));
+        true
     }
 }
 

@@ -68,6 +68,38 @@ pub(crate) enum GiftAs {
     TimedOut,
 }
 
+impl GiftAs {
+    /// The event's `type`.
+    fn name(self) -> &'static str {
+        match self {
+            GiftAs::Gift | GiftAs::TimedOut => "gift",
+            GiftAs::Raw => "giftRaw",
+            GiftAs::Streak => "giftStreak",
+        }
+    }
+}
+
+/// Whether gift item `next` is gift item `prev`'s event under another `type` (the same
+/// message, neither a timed-out close), so a sink may copy it
+/// ([`Sink::repeat_event`]).
+fn repeats(prev: &Item, next: &Item) -> bool {
+    match (prev, next) {
+        (
+            Item::Gift {
+                as_: a,
+                payload: p,
+                env: e,
+            },
+            Item::Gift {
+                as_: b,
+                payload: q,
+                env: f,
+            },
+        ) => *a != GiftAs::TimedOut && *b != GiftAs::TimedOut && e == f && p == q,
+        _ => false,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Item {
     /// Every event the decoder makes of a message (its event, a derived one, `unknown`
@@ -142,11 +174,25 @@ impl Batch {
     pub fn write(&self, sink: &mut dyn Sink) -> Result<(), DecodeError> {
         let start = sink.size();
         let ctx = Ctx::new(start, self.cap);
+        // The gift item written last, when its event is the sink's last.
+        let mut last_gift: Option<&Item> = None;
         for item in &self.items {
-            if let Err(e) = self.write_item(item, sink, &ctx) {
+            let done = match (item, last_gift) {
+                (Item::Gift { as_, .. }, Some(prev)) if repeats(prev, item) => {
+                    sink.repeat_event(as_.name())
+                }
+                _ => false,
+            };
+            let written = if done {
+                ctx.check(sink).map_err(|_| too_expensive(&ctx))
+            } else {
+                self.write_item(item, sink, &ctx)
+            };
+            if let Err(e) = written {
                 sink.truncate(start);
                 return Err(e);
             }
+            last_gift = matches!(item, Item::Gift { .. }).then_some(item);
         }
         Ok(())
     }
@@ -167,12 +213,7 @@ impl Batch {
                 write_one(method, payload.get(&self.bytes), *env, sink, ctx)
             }
             Item::Gift { as_, payload, env } => {
-                let (name, timed_out) = match as_ {
-                    GiftAs::Gift => ("gift", false),
-                    GiftAs::Raw => ("giftRaw", false),
-                    GiftAs::Streak => ("giftStreak", false),
-                    GiftAs::TimedOut => ("gift", true),
-                };
+                let (name, timed_out) = (as_.name(), *as_ == GiftAs::TimedOut);
                 let p = self.payload(payload);
                 let indexed = match payload {
                     Payload::Indexed(_, root) => Some((&self.ix, *root)),

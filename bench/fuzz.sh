@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of decoder v2's schema reader against
 # the typed prost oracle: targets reader_frame, reader_batch and reader_message in
-# crates/tikcast-core/fuzz (the rule they check is in its src/lib.rs). Appends a section
+# crates/tikcast-core/fuzz (the rule they check is in its src/lib.rs), and of the session
+# the SDK and the relay run (session_batch: streaks, like windows, copied gift events,
+# its own rule). Appends a section
 # to bench/RESULTS.md with executions, exec/s, coverage, crashes and corpus size per
 # target (--no-write: print it only). Part of `npm run bench`, not `npm test`.
-#   bash bench/fuzz.sh                       # 200 s a target, 10 minutes in all
+#   bash bench/fuzz.sh                       # 200 s a target, 13 minutes in all
 #   FUZZ_SECONDS=30 bash bench/fuzz.sh --no-write
 #   FUZZ_TARGETS=reader_message bash bench/fuzz.sh
 # Seeds are made at run time from the real captures ($TIKCAST_CORPUS, default
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.."
 write=1
 [ "${1:-}" = "--no-write" ] && write=0
 secs="${FUZZ_SECONDS:-200}"
-read -r -a targets <<<"${FUZZ_TARGETS:-reader_frame reader_batch reader_message}"
+read -r -a targets <<<"${FUZZ_TARGETS:-reader_frame reader_batch reader_message session_batch}"
 corpus="${TIKCAST_CORPUS:-../shared/corpus}"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: cargo-fuzz is not installed: run \`cargo install cargo-fuzz\` (crates.io) and try again" >&2
@@ -93,14 +95,14 @@ for t in "${targets[@]}"; do
 done
 total=$((SECONDS - start))
 load_after=$(uptime | sed 's/.*load average: //')
-section="## Fuzzing the reader against the oracle: $((total / 60)) min $((total % 60)) s ($(date -u '+%Y-%m-%d %H:%M UTC'))
+section="## Fuzzing the reader against the oracle, and the session: $((total / 60)) min $((total % 60)) s ($(date -u '+%Y-%m-%d %H:%M UTC'))
 
 \`\`\`sh
 FUZZ_SECONDS=$secs bash bench/fuzz.sh
 \`\`\`
 
 - tikcast $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + uncommitted changes'); cargo-fuzz $(cargo fuzz --version | awk '{print $2}') (libFuzzer), $(rustc --version | awk '{print $1, $2}') with RUSTC_BOOTSTRAP=1, release with debug assertions and overflow checks, no sanitizer; one fuzzing process at a time. Load average before: $load_before; after: $load_after (other work may share the 2 cores).
-- Each target checks every input against the typed prost decoder (the oracle): no panic, every event text is JSON, the same outcome (error codes included) and frame/batch fields, and each message's events equal to the oracle's or one \`decodeError\` event where the oracle refuses too or the reader's reason is the documented one (a singular message field sent twice) or the budget (rule in \`crates/tikcast-core/fuzz/src/lib.rs\`). A crash is any failed check or panic; its input is kept in \`target/fuzz/artifacts/$run/\`.
+- Each \`reader_*\` target checks every input against the typed prost decoder (the oracle): no panic, every event text is JSON, the same outcome (error codes included) and frame/batch fields, and each message's events equal to the oracle's or one \`decodeError\` event where the oracle refuses too or the reader's reason is the documented one (a singular message field sent twice) or the budget (rule in \`crates/tikcast-core/fuzz/src/lib.rs\`). \`session_batch\` runs the input through a relay-mode session (\`giftRaw\` on, streaks, like windows, timers, stop): no panic, every event text is JSON, and each delivered batch written with copied gift events equals it written in full. A crash is any failed check or panic; its input is kept in \`target/fuzz/artifacts/$run/\`.
 - $seeds_note.
 - Coverage is libFuzzer's at the end of the target's last run, over the whole binary (the reader, the oracle, gzip and serde_json alike): \`cov\` = code edges reached, \`ft\` = features (edges with hit counts and compare values); corpus = inputs kept (count/size), seeds → end. exec/s = executions / time, start-up (loading the seeds) included.
 

@@ -1,13 +1,14 @@
 """Seeds for the reader's fuzz targets (crates/tikcast-core/fuzz), made from the real captures at run time.
 Usage: python3 bench/fuzz_seeds.py CORPUS_DIR OUT_DIR [DECODE_RS]
-Writes OUT_DIR/reader_frame, OUT_DIR/reader_batch and OUT_DIR/reader_message (one file a seed; OUT_DIR is under
+Writes OUT_DIR/reader_frame, OUT_DIR/reader_batch, OUT_DIR/reader_message and OUT_DIR/session_batch (one file a seed; OUT_DIR is under
 target/, never committed: the captures are not ours to ship).
 - reader_message: the selector byte then one captured payload, up to 6 a method (the smallest, the largest and
   4 more); the selector is the method's index in KNOWN_METHODS, read from the `methods!` table in DECODE_RS
   (default crates/tikcast-core/src/decode.rs); a captured method the decoder does not know gets the "unknown" value.
 - reader_batch: 300 batches of 1-8 captured messages (envelopes as make_frames.py writes them, then batch fields).
 - reader_frame: those batches in push frames (gzip with a compress_type header, bare with none, bare with
-  compress_type=none), 20 whole frames from ../shared/bench/make_frames.py, and a heartbeat echo."""
+  compress_type=none), 20 whole frames from ../shared/bench/make_frames.py, and a heartbeat echo.
+- session_batch: the reader_batch seeds, and 100 batches of 2-10 gift messages (a fifth of them likes instead)."""
 import base64, glob, gzip, json, os, random, re, struct, subprocess, sys, tempfile
 
 def varint(n):
@@ -50,7 +51,7 @@ def write(target, name, data):
         f.write(data)
 
 rng = random.Random(1)
-counts = {'reader_message': 0, 'reader_batch': 0, 'reader_frame': 0}
+counts = {'reader_message': 0, 'reader_batch': 0, 'reader_frame': 0, 'session_batch': 0}
 for method in sorted(pool):
     payloads = sorted(pool[method], key=len)
     picks = {0, len(payloads) - 1} | set(rng.sample(range(len(payloads)), min(4, len(payloads))))
@@ -75,6 +76,8 @@ for i in range(300):
     batch = bytes(batch)
     write('reader_batch', f'batch-{i}', batch)
     counts['reader_batch'] += 1
+    write('session_batch', f'batch-{i}', batch)
+    counts['session_batch'] += 1
     head = field(1, 0, i + 1) + field(2, 0, 900_000 + i)
     kind = i % 3
     if kind == 0:
@@ -85,6 +88,18 @@ for i in range(300):
         frame = head + field(5, 2, field(1, 2, 'compress_type') + field(2, 2, 'none')) + field(7, 2, 'msg') + field(8, 2, batch)
     write('reader_frame', f'frame-{i}', frame)
     counts['reader_frame'] += 1
+# The session's own seeds: gift streaks and likes, where it does most (streaks, `giftRaw`
+# copies, like windows).
+gifts = pool.get('WebcastGiftMessage', [])
+likes = pool.get('WebcastLikeMessage', [])
+for i in range(100 if gifts else 0):
+    batch = bytearray()
+    for _ in range(rng.randint(2, 10)):
+        m, p = ('WebcastLikeMessage', rng.choice(likes)) if likes and rng.random() < 0.2 else ('WebcastGiftMessage', rng.choice(gifts))
+        msg_id += 1
+        batch += field(1, 2, field(1, 2, m) + field(2, 2, p) + field(3, 0, msg_id))
+    write('session_batch', f'gifts-{i}', bytes(batch))
+    counts['session_batch'] += 1
 write('reader_frame', 'hb', field(1, 0, 1) + field(7, 2, 'hb'))
 counts['reader_frame'] += 1
 

@@ -6,7 +6,7 @@
 #   npm run bench -- --quick      # fewer rounds and messages, 20 s a fuzz target (tries the harness)
 #   npm run bench -- --no-write   # print the section only
 # Reads the real captures from $TIKCAST_CORPUS (default ../shared/corpus) and says
-# SKIPPED when they are absent. Fuzzing (bench/fuzz.sh, 10 minutes; FUZZ_SECONDS per
+# SKIPPED when they are absent. Fuzzing (bench/fuzz.sh, 13 minutes; FUZZ_SECONDS per
 # target, default 200) needs cargo-fuzz; a crash it finds fails the run at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."

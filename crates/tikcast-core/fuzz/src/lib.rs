@@ -26,9 +26,10 @@
 
 use prost::Message;
 use tikcast_core::decode::{decode_message_into, KNOWN_METHODS};
+use tikcast_core::session::{Batch, Mode, Output, Session, SessionConfig};
 use tikcast_core::{
     decode_batch_with, decode_frame_filtered, pb, write_batch, write_frame, write_message,
-    DecodeError, DecodeOptions, Decoded, EnvelopeInfo, Event, FrameInfo, JsonSink,
+    DecodeError, DecodeOptions, Decoded, EnvelopeInfo, Event, FrameInfo, JsonSink, Sink,
 };
 
 /// The oracle's canonical JSON of `events`.
@@ -126,6 +127,124 @@ pub fn check_batch(bytes: &[u8]) {
     let texts = reader_texts(&sink);
     if let Some((want, got)) = same_outcome(want, got, &texts) {
         compare_batches(&want, &got, &texts, || Some(bytes.to_vec()));
+    }
+}
+
+/// One bare batch through the session the relay and the SDK run (`giftRaw` on, gift
+/// streaks, like windows), carried by a push frame twice (the second time its messages
+/// are repeats), then the timers and a stop. A session rule of its own, since the
+/// session's items are not the oracle's per-message events: it never panics, every
+/// batch it delivers writes the same text whether the sink copies events
+/// (`Sink::repeat_event`, as the JSON sink does) or is made to write each in full, and
+/// every event text parses as JSON.
+pub fn check_session(bytes: &[u8]) {
+    let frame = pb::PushFrame {
+        payload_type: "msg".into(),
+        payload: bytes.to_vec(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let mut s = Session::new(SessionConfig {
+        mode: Mode::Relay,
+        gift_raw: true,
+        like_aggregate_ms: Some(1_000),
+        gift_streak_timeout_ms: 2_000,
+        ..Default::default()
+    });
+    let conn = s.start_open(0).expect("a relay session connects at once");
+    let mut outputs = Vec::new();
+    for (now, step) in [(1, 0), (2, 0), (5_000, 1), (5_001, 2)] {
+        match step {
+            0 => s.on_frame(now, conn, &frame),
+            1 => s.handle_timeout(now),
+            _ => s.stop(now),
+        }
+        outputs.extend(s.poll_outputs());
+    }
+    for o in &outputs {
+        if let Output::Events(batch) = o {
+            check_copies(batch);
+        }
+    }
+}
+
+/// A batch written with copies and in full gives the same text (or both fail).
+fn check_copies(batch: &Batch) {
+    let mut copied = JsonSink::new();
+    let a = batch.write(&mut copied);
+    let mut full = Full(JsonSink::new());
+    let b = batch.write(&mut full);
+    assert_eq!(
+        a.as_ref().err().map(DecodeError::code),
+        b.as_ref().err().map(DecodeError::code),
+        "written with copies and in full, the batch's outcomes differ"
+    );
+    if a.is_ok() {
+        assert_eq!(copied.out, full.0.out, "copied events differ from written ones");
+        for t in copied.texts() {
+            serde_json::from_str::<serde_json::Value>(t)
+                .unwrap_or_else(|e| panic!("an event is not JSON ({e}): {t}"));
+        }
+    }
+}
+
+/// A JSON sink that never copies an event (`repeat_event` keeps its default).
+struct Full(JsonSink);
+
+impl Sink for Full {
+    fn event_start(&mut self) {
+        self.0.event_start();
+    }
+    fn event_end(&mut self) {
+        self.0.event_end();
+    }
+    fn begin_object(&mut self) {
+        self.0.begin_object();
+    }
+    fn end_object(&mut self) {
+        self.0.end_object();
+    }
+    fn begin_array(&mut self) {
+        self.0.begin_array();
+    }
+    fn end_array(&mut self) {
+        self.0.end_array();
+    }
+    fn key(&mut self, key: &'static str) {
+        self.0.key(key);
+    }
+    fn key_str(&mut self, key: &str) {
+        self.0.key_str(key);
+    }
+    fn str(&mut self, v: &str) {
+        self.0.str(v);
+    }
+    fn text(&mut self, v: &[u8]) {
+        self.0.text(v);
+    }
+    fn id(&mut self, v: u64) {
+        self.0.id(v);
+    }
+    fn int(&mut self, v: i64) {
+        self.0.int(v);
+    }
+    fn uint(&mut self, v: u64) {
+        self.0.uint(v);
+    }
+    fn bool(&mut self, v: bool) {
+        self.0.bool(v);
+    }
+    fn null(&mut self) {
+        self.0.null();
+    }
+    fn base64(&mut self, v: &[u8]) {
+        self.0.base64(v);
+    }
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+    fn truncate(&mut self, mark: usize) {
+        self.0.truncate(mark);
     }
 }
 

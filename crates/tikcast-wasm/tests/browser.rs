@@ -582,6 +582,67 @@ fn frames_engine_decodes_dedups_skips_and_closes_streaks_on_stop() {
 }
 
 #[wasm_bindgen_test]
+fn session_batches_with_copied_gift_events_come_out_as_the_typed_events() {
+    // A relay-mode session (`giftRaw` on) over the demo frame and a streak of a user with
+    // an emoji: each batch through the tape (gift events copied as `gift`/`giftStreak`)
+    // equals the typed events' serde JSON, parsed by JS.
+    use tikcast_core::session::{Mode, Output, Session, SessionConfig};
+    let mut s = Session::new(SessionConfig {
+        mode: Mode::Relay,
+        gift_raw: true,
+        gift_streak_timeout_ms: 1_000,
+        ..Default::default()
+    });
+    let conn = s.start_open(0).unwrap();
+    let cy = user(3, "cy.test", "Cy \u{1f600}");
+    let streak = push_frame(
+        batch(
+            vec![
+                rose(FIRST_ID + 300, &cy, 1, false),
+                chat(FIRST_ID + 301, &cy, "\u{feff}hi \u{e9}"),
+                rose(FIRST_ID + 302, &cy, 2, false),
+                rose(FIRST_ID + 303, &cy, 3, true),
+                rose(FIRST_ID + 304, &cy, 1, false),
+            ],
+            "t-9",
+        ),
+        false,
+    );
+    let mut outputs = Vec::new();
+    s.on_frame(1, conn, DEMO_FRAME);
+    outputs.extend(s.poll_outputs());
+    s.on_frame(2, conn, &streak);
+    outputs.extend(s.poll_outputs());
+    s.handle_timeout(5_000);
+    outputs.extend(s.poll_outputs());
+    let mut types = Vec::new();
+    for o in &outputs {
+        let Output::Events(b) = o else { continue };
+        let want: Vec<String> = b
+            .to_events()
+            .iter()
+            .map(|e| json(&JSON::parse(&serde_json::to_string(e).unwrap()).unwrap()))
+            .collect();
+        let out = Array::new();
+        tikcast_wasm::tape::with_tape(&out, &JsValue::UNDEFINED, |t| b.write(t))
+            .unwrap()
+            .unwrap();
+        let got: Vec<String> = out.iter().map(|v| json(&v)).collect();
+        assert_eq!(got, want);
+        types.extend(out.iter().map(|v| text(&v, "type")));
+    }
+    let copied = types
+        .windows(2)
+        .filter(|w| w[0] == "giftRaw" && (w[1] == "gift" || w[1] == "giftStreak"))
+        .count();
+    // Three in the demo frame, three in the streak; the last rose is a late message of a
+    // closed streak: `giftRaw` alone.
+    assert_eq!(copied, 6, "{types:?}");
+    assert_eq!(types.last().map(String::as_str), Some("giftRaw"));
+    assert!(types.iter().any(|t| t == "gift"), "{types:?}");
+}
+
+#[wasm_bindgen_test]
 fn relay_engine_gives_up_with_a_typed_error() {
     // A refused first socket with fail-fast on (the browser default for sockets).
     let mut e = engine(r#"{"transport":"relay","url":"ws://127.0.0.1:9/ws","session":{"seed":3}}"#);

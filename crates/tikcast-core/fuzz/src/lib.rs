@@ -168,15 +168,21 @@ pub fn check_session(bytes: &[u8]) {
     }
 }
 
-/// A batch written with copies and in full gives the same text (or both fail).
+/// A batch written with copies and in full gives the same text (or both fail). As in
+/// rule 2, nothing is compared when either runs out of the expansion budget: a copy is
+/// checked against it whole, an event written in full on the way (`Batch::write`).
 fn check_copies(batch: &Batch) {
     let mut copied = JsonSink::new();
     let a = batch.write(&mut copied);
     let mut full = Full(JsonSink::new());
     let b = batch.write(&mut full);
+    let code = |r: &Result<(), DecodeError>| r.as_ref().err().map(DecodeError::code);
+    if code(&a) == Some("too_expensive") || code(&b) == Some("too_expensive") {
+        return;
+    }
     assert_eq!(
-        a.as_ref().err().map(DecodeError::code),
-        b.as_ref().err().map(DecodeError::code),
+        code(&a),
+        code(&b),
         "written with copies and in full, the batch's outcomes differ"
     );
     if a.is_ok() {

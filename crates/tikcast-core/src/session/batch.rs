@@ -183,6 +183,9 @@ impl Batch {
                 }
                 _ => false,
             };
+            // A copy is held to the budget whole, once written; an event written in full
+            // is checked on the way (last before its user), so at the very edge of the
+            // budget the two may part: the copy refusing a batch that just fits.
             let written = if done {
                 ctx.check(sink).map_err(|_| too_expensive(&ctx))
             } else {

@@ -1288,7 +1288,7 @@ impl JsonSink {
         self.out.push('"');
         let bytes = s.as_bytes();
         // Most strings need no escape: copy them whole.
-        if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        if !needs_escape(bytes) {
             self.out.push_str(s);
             self.out.push('"');
             return;
@@ -1322,6 +1322,12 @@ impl JsonSink {
         self.out.push_str(s.get(from..).unwrap_or(""));
         self.out.push('"');
     }
+}
+
+/// Whether a JSON string of `bytes` needs an escape (a control character, `"` or `\`).
+#[inline]
+fn needs_escape(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 impl Sink for JsonSink {
@@ -1417,7 +1423,7 @@ impl Sink for JsonSink {
         };
         // The last event must end the text, begin with its type, and `name` need no
         // escape.
-        let quoted = name.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\');
+        let quoted = needs_escape(name.as_bytes());
         let tail = match self.out.get(a..b) {
             Some(last) if b == self.out.len() && !quoted => last
                 .strip_prefix(HEAD)
